@@ -1,0 +1,227 @@
+"""The ``deliverabot`` command line (click).
+
+User mistakes end in one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+from digests.report import build_report, render_report
+from handlers.plan import PlanInvalid, import_plan, load_plan
+from store import Store, StoreError, open_store
+
+__all__ = ["cli", "main"]
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class Context:
+    def __init__(self, db: Path | None) -> None:
+        self._db_override = db
+        self._settings: Settings | None = None
+        self._store: Store | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            settings = load_settings()
+            if self._db_override is not None:
+                settings = dataclasses.replace(settings, db_path=self._db_override)
+            self._settings = settings
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings.db_path)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> None:
+    click.echo(f"deliverabot: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="SQLite file to use (overrides DELIVERABOT_DB).",
+)
+@click.version_option(package_name="deliverabot")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None) -> None:
+    """Deliverabot: delivery-plan updates, correspondence counts and panel report drafts."""
+    ctx.obj = Context(db)
+
+
+@cli.command()
+@pass_ctx
+def serve(ctx: Context) -> None:
+    """Run HTTP (/healthz, Slack), SMTP and the scheduler until SIGTERM or SIGINT."""
+    from bot.server import StartupError, serve as run_server
+
+    settings = ctx.settings
+    setup_logging(settings.log_level)
+    store = ctx.store
+    try:
+        asyncio.run(run_server(settings, store))
+    except StartupError as exc:
+        _fail(str(exc))
+
+
+@cli.group()
+def plan() -> None:
+    """Import and show the delivery plan."""
+
+
+@plan.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+@pass_ctx
+def plan_import(ctx: Context, file: Path, dry_run: bool) -> None:
+    """Import FILE (YAML): validate all of it, then write it in one transaction."""
+    spec = load_plan(file, fy_start_month=ctx.settings.fy_start_month)
+    summary = import_plan(ctx.store, spec, today=_today(ctx.settings), dry_run=dry_run)
+    click.echo(summary.text)
+    if dry_run:
+        click.echo("(dry run: nothing was written)")
+
+
+def _today(settings: Settings) -> dt.date:
+    return dt.datetime.now(settings.tz).date()
+
+
+def plan_rows(store: Store, tz: Any) -> list[dict[str, Any]]:
+    people = {p.id: p for p in store.people()}
+    themes = {t.id: t for t in store.themes()}
+    last = store.last_updates()
+    rows = []
+    for d in store.deliverables():
+        u = last.get(d.id)
+        rows.append(
+            {
+                "ref": d.ref,
+                "title": d.title,
+                "theme": themes[d.theme_id].name,
+                "theme_code": themes[d.theme_id].code,
+                "status": str(d.status),
+                "due": d.due,
+                "owner": people[d.owner_id].name if d.owner_id in people else None,
+                "owner_email": people[d.owner_id].email if d.owner_id in people else None,
+                "dependencies": d.dependencies,
+                "added_on": d.added_on.isoformat(),
+                "last_update": u.recorded_at.astimezone(tz).date().isoformat() if u else None,
+                "note": (u.note or None) if u else None,
+            }
+        )
+    return rows
+
+
+@plan.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list for scripts.")
+@pass_ctx
+def plan_show(ctx: Context, as_json: bool) -> None:
+    """Print themes and deliverables with status, due quarter, owner and last update."""
+    store = ctx.store
+    rows = plan_rows(store, ctx.settings.tz)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    name = store.get_meta("plan")
+    if name is None:
+        _fail("no plan imported yet; run: deliverabot plan import FILE.yaml")
+    office = store.get_meta("office")
+    click.echo(f"{name}" + (f" — {office}" if office else ""))
+    for theme in store.themes():
+        click.echo("")
+        click.secho(f"{theme.code}  {theme.name}", bold=True)
+        for r in (r for r in rows if r["theme_code"] == theme.code):
+            click.echo(
+                f"  {r['ref']:<6} {r['status']:<11} {r['due'] or '—':<14} "
+                f"{(r['owner'] or '—'):<18} {r['last_update'] or '—':<10}  {r['title']}"
+            )
+
+
+def _date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+@cli.command()
+@click.option("--from", "day_from", required=True, help="First day of the period (YYYY-MM-DD).")
+@click.option("--to", "day_to", required=True, help="Last day of the period (YYYY-MM-DD).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "html", "text"]),
+    default="markdown",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to a file.")
+@pass_ctx
+def report(ctx: Context, day_from: str, day_to: str, fmt: str, output: Path | None) -> None:
+    """Draft the panel report section for a period, in the Forward Plan paper's format."""
+    start, end = _date(day_from, "--from"), _date(day_to, "--to")
+    if end < start:
+        raise click.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
+    data = build_report(
+        ctx.store,
+        day_from=start,
+        day_to=end,
+        tz=ctx.settings.tz,
+        start_month=ctx.settings.fy_start_month,
+    )
+    text = render_report(data, fmt)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: known errors become one line and a non-zero exit."""
+    try:
+        code = cli.main(args=argv, prog_name="deliverabot", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        _fail(f"configuration: {exc}", EXIT_USAGE)
+    except PlanInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        _fail(f"plan not imported: {len(exc.errors)} error(s); nothing was written")
+    except StoreError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,177 @@
+"""Settings: the only place that reads the environment (and ``.env``).
+
+A wrong value fails at start with a message that names the variable. Secrets never appear
+in ``repr()`` and so never reach a log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+__all__ = ["ConfigError", "DigestSchedule", "Settings", "load_settings"]
+
+
+class ConfigError(Exception):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    day: str  # mon..sun
+    time: dt.time
+
+    @classmethod
+    def parse(cls, text: str, *, variable: str = "DIGEST_SCHEDULE") -> DigestSchedule:
+        m = re.fullmatch(r"\s*([A-Za-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})\s*", text)
+        if not m or m.group(1).lower() not in _DAYS:
+            raise ConfigError(f"{variable}={text!r}: expected a day and a time, e.g. 'mon 09:00'")
+        hour, minute = int(m.group(2)), int(m.group(3))
+        if hour > 23 or minute > 59:
+            raise ConfigError(f"{variable}={text!r}: {hour}:{minute:02d} is not a time of day")
+        return cls(m.group(1).lower(), dt.time(hour, minute))
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.time:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path = Path("data/deliverabot.db")
+    http_host: str = "127.0.0.1"
+    port: int = 3000
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    mail_domain: str = "localhost"
+    allowed_senders: tuple[str, ...] = ()
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    digest_channel: str | None = None
+    digest_schedule: DigestSchedule = DigestSchedule("mon", dt.time(9, 0))
+    digest_emails: tuple[str, ...] = ()
+    smtp_relay: str | None = None
+    tz_name: str = "Europe/London"
+    outbox_dir: Path = Path("data/outbox")
+    fy_start_month: int = 4
+    max_message_bytes: int = 10 * 1024 * 1024
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.tz_name)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def describe(self) -> dict[str, str]:
+        """A log-safe summary: secrets show only whether they are set."""
+        return {
+            "db": str(self.db_path),
+            "http": f"{self.http_host}:{self.port}",
+            "smtp": f"{self.smtp_host}:{self.smtp_port}",
+            "mail_domain": self.mail_domain,
+            "slack": (
+                "socket mode" if self.socket_mode else "http" if self.slack_enabled else "off"
+            ),
+            "slack_bot_token": "set" if self.slack_bot_token else "unset",
+            "digest": f"{self.digest_schedule} {self.tz_name}",
+            "outbox": str(self.outbox_dir),
+        }
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: must be a whole number") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={raw!r}: must be between {lo} and {hi}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name) or ""
+    return tuple(p.strip().lower() for p in re.split(r"[,\s;]+", raw) if p.strip())
+
+
+def _opt(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    return raw.strip() if raw and raw.strip() else None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Build :class:`Settings` from ``environ`` (default ``os.environ``) over ``env_file``."""
+    env: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    tz_name = _opt(env, "DELIVERABOT_TZ") or "Europe/London"
+    try:
+        zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"DELIVERABOT_TZ={tz_name!r}: unknown time zone, e.g. Europe/London") from None
+
+    relay = _opt(env, "SMTP_RELAY")
+    if relay is not None and not re.fullmatch(r"[^\s:]+:\d{1,5}", relay):
+        raise ConfigError(f"SMTP_RELAY={relay!r}: expected host:port, e.g. smtp.example.org:587")
+
+    for name in ("ALLOWED_SENDERS", "DIGEST_EMAILS"):
+        for item in _list(env, name):
+            if "@" not in item:
+                raise ConfigError(f"{name}: {item!r} is not an address or @domain")
+
+    api_url = _opt(env, "SLACK_API_URL") or "https://slack.com/api/"
+    if not re.match(r"https?://", api_url):
+        raise ConfigError(f"SLACK_API_URL={api_url!r}: must start with http:// or https://")
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    level = (_opt(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+
+    return Settings(
+        db_path=Path(_opt(env, "DELIVERABOT_DB") or "data/deliverabot.db"),
+        http_host=_opt(env, "HTTP_HOST") or "127.0.0.1",
+        port=_int(env, "PORT", 3000, 0, 65535),
+        smtp_host=_opt(env, "SMTP_HOST") or "127.0.0.1",
+        smtp_port=_int(env, "SMTP_PORT", 8025, 0, 65535),
+        mail_domain=(_opt(env, "MAIL_DOMAIN") or "localhost").lower(),
+        allowed_senders=_list(env, "ALLOWED_SENDERS"),
+        slack_bot_token=_opt(env, "SLACK_BOT_TOKEN"),
+        slack_signing_secret=_opt(env, "SLACK_SIGNING_SECRET"),
+        slack_app_token=_opt(env, "SLACK_APP_TOKEN"),
+        slack_api_url=api_url,
+        digest_channel=_opt(env, "DIGEST_CHANNEL"),
+        digest_schedule=DigestSchedule.parse(_opt(env, "DIGEST_SCHEDULE") or "mon 09:00"),
+        digest_emails=_list(env, "DIGEST_EMAILS"),
+        smtp_relay=relay,
+        tz_name=tz_name,
+        outbox_dir=Path(_opt(env, "OUTBOX_DIR") or "data/outbox"),
+        fy_start_month=_int(env, "FY_START_MONTH", 4, 1, 12),
+        max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
+        log_level=level,
+    )

@@ -1,0 +1,169 @@
+"""The one process: HTTP (health, Slack), SMTP and the scheduler in a single asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import errno
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.smtp import SMTP
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Settings
+from handlers.mail import MailHandler
+from store import Store
+
+__all__ = ["BotProcess", "StartupError", "serve"]
+
+log = logging.getLogger("deliverabot")
+
+SMTP_COMMAND_LIMIT = 100  # commands per session before aiosmtpd answers 421
+
+
+class StartupError(Exception):
+    """A listener could not start (for example a port already in use)."""
+
+
+class BotProcess:
+    """Owns the listeners and the scheduler; :meth:`start` and :meth:`stop` are symmetric."""
+
+    def __init__(self, *, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.web_app = web.Application(client_max_size=1024 * 1024)
+        self.web_app.router.add_get("/healthz", self._healthz)
+        self._runner: web.AppRunner | None = None
+        self._smtp_server: asyncio.base_events.Server | None = None
+        self.scheduler = AsyncIOScheduler(timezone=settings.tz)
+        self.http_port: int | None = None
+        self.smtp_port: int | None = None
+        self.started_at: dt.datetime | None = None
+
+    # -- HTTP -----------------------------------------------------------
+    async def _healthz(self, request: web.Request) -> web.Response:
+        try:
+            self.store.db.execute("SELECT 1").fetchone()
+            db_ok = True
+        except Exception:
+            db_ok = False
+        body = {
+            "status": "ok" if db_ok else "degraded",
+            "database": str(self.settings.db_path),
+            "database_ok": db_ok,
+            "slack": self.settings.describe()["slack"],
+            "smtp_port": self.smtp_port,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+        }
+        return web.json_response(body, status=200 if db_ok else 503)
+
+    # -- lifecycle ------------------------------------------------------
+    async def start(self) -> None:
+        s = self.settings
+        self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.http_host, s.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise StartupError(_bind_message("PORT", s.http_host, s.port, exc)) from None
+        self.http_port = _bound_port(self._runner.addresses, s.port)
+
+        handler = MailHandler(store=self.store, mail_domain=s.mail_domain)
+
+        def smtp_factory() -> SMTP:
+            return SMTP(
+                handler,
+                hostname=s.mail_domain,  # fixed name: no DNS lookup blocks the loop
+                data_size_limit=s.max_message_bytes,
+                command_call_limit=SMTP_COMMAND_LIMIT,
+                enable_SMTPUTF8=True,
+            )
+
+        loop = asyncio.get_running_loop()
+        try:
+            self._smtp_server = await loop.create_server(smtp_factory, s.smtp_host, s.smtp_port)
+        except OSError as exc:
+            await self._runner.cleanup()
+            raise StartupError(_bind_message("SMTP_PORT", s.smtp_host, s.smtp_port, exc)) from None
+        self.smtp_port = self._smtp_server.sockets[0].getsockname()[1]
+
+        self.scheduler.add_job(
+            self._checkpoint,
+            "cron",
+            hour=3,
+            minute=17,
+            id="wal-checkpoint",
+            replace_existing=True,
+            coalesce=True,
+        )
+        self.scheduler.start()
+        self.started_at = dt.datetime.now(dt.UTC)
+        log.info(
+            "serving: http://%s:%s  smtp://%s:%s  db=%s",
+            s.http_host,
+            self.http_port,
+            s.smtp_host,
+            self.smtp_port,
+            s.db_path,
+        )
+        if not s.slack_enabled:
+            log.info(
+                "Slack is off (no SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/SLACK_APP_TOKEN); "
+                "digests go to the outbox folder %s",
+                s.outbox_dir,
+            )
+
+    def _checkpoint(self) -> None:
+        self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._smtp_server is not None:
+            self._smtp_server.close()
+            await self._smtp_server.wait_closed()
+            self._smtp_server = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        log.info("stopped")
+
+
+def _bound_port(addresses: list[Any], fallback: int) -> int:
+    for address in addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return fallback
+
+
+def _bind_message(variable: str, host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"{variable}={port}: {host}:{port} is already in use; stop the other process or choose another port"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{variable}={port}: not allowed to listen on {host}:{port}; use a port above 1024"
+    return f"{variable}={port}: cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+async def serve(settings: Settings, store: Store, *, ready: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then shut everything down cleanly."""
+    process = BotProcess(settings=settings, store=store)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await process.start()
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await process.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+

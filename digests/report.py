@@ -1,0 +1,204 @@
+"""Panel report drafts: built from the store as plain data, then rendered.
+
+The shape follows the Forward Plan paper: for each theme in plan order, the deliverables
+completed within the period, the current ones, and the new ones, each with an "Update:"
+line in the papers' own voice; then a correspondence paragraph.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+
+from digests.render import render
+from store import QuarterParseError, Status, Store, Update, parse_quarter_span
+
+__all__ = [
+    "CorrespondenceSummary",
+    "Report",
+    "ReportItem",
+    "ThemeSection",
+    "build_report",
+    "compose_update_line",
+    "render_report",
+]
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    ref: str
+    title: str
+    status: Status
+    due: str | None
+    dependencies: bool
+    notes: tuple[str, ...]
+    update_line: str
+
+
+@dataclass(frozen=True)
+class ThemeSection:
+    code: str
+    name: str
+    aim: str
+    completed: list[ReportItem] = field(default_factory=list)
+    current: list[ReportItem] = field(default_factory=list)
+    new: list[ReportItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CorrespondenceSummary:
+    weeks: int
+    total: int
+    per_month: int
+    complaints: int
+    by_category: dict[str, int]
+    paragraph: str
+
+
+@dataclass(frozen=True)
+class Report:
+    plan: str
+    office: str
+    period_from: dt.date
+    period_to: dt.date
+    themes: list[ThemeSection]
+    correspondence: CorrespondenceSummary
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    return text if text[-1] in ".!?)" else text + "."
+
+
+def compose_update_line(
+    status: Status,
+    notes: list[str] | tuple[str, ...],
+    due: str | None,
+    dependencies: bool,
+    *,
+    start_month: int = 4,
+) -> str:
+    """The "Update:" text: status wording, the period's notes, the due quarter, the flag."""
+    parts = [status.wording]
+    parts.extend(s for s in (_sentence(n) for n in notes) if s)
+    body = " ".join(parts)
+    if due and status in (Status.ONGOING, Status.NOT_STARTED, Status.ON_HOLD):
+        try:
+            span = parse_quarter_span(due, start_month=start_month)
+        except QuarterParseError:
+            span = None
+        if span is not None and span.paper() not in body and str(span) not in body:
+            verb = "start" if status is Status.NOT_STARTED else "completion"
+            parts.append(f"Scheduled for {verb} {span.paper()}.")
+    if dependencies and "dependencies identified" not in body.lower():
+        parts.append("Dependencies identified.")
+    return " ".join(parts)
+
+
+def _bounds(day_from: dt.date, day_to: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day_from, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return start, end
+
+
+def _correspondence(
+    store: Store, day_from: dt.date, day_to: dt.date
+) -> CorrespondenceSummary:
+    days = (day_to - day_from).days + 1
+    weeks = max(1, round(days / 7))
+    by_category = store.correspondence_by_category(since=day_from, until=day_to)
+    total = sum(by_category.values())
+    months = max(days / (365.25 / 12), 1.0)
+    per_month = round(total / months)
+    complaints = by_category.get("complaint", 0)
+    to_text = f"{day_to.day} {day_to:%B %Y}"
+    if total == 0:
+        paragraph = f"No correspondence was recorded in the {weeks} weeks to {to_text}."
+    else:
+        paragraph = (
+            f"In the {weeks} weeks to {to_text} the office received {total} "
+            f"piece{'s' if total != 1 else ''} of correspondence, on average {per_month} per month"
+        )
+        if complaints:
+            paragraph += (
+                f"; {complaints} {'were complaints' if complaints != 1 else 'was a complaint'} "
+                "referred to the Constabulary's Professional Standards Department"
+            )
+        paragraph += "."
+    return CorrespondenceSummary(weeks, total, per_month, complaints, by_category, paragraph)
+
+
+def build_report(
+    store: Store,
+    *,
+    day_from: dt.date,
+    day_to: dt.date,
+    tz: zoneinfo.ZoneInfo,
+    start_month: int = 4,
+) -> Report:
+    """The report's data as at the end of ``day_to``, from the append-only update history."""
+    if day_to < day_from:
+        raise ValueError(f"--to {day_to} is before --from {day_from}")
+    start, end = _bounds(day_from, day_to, tz)
+    history: dict[int, list[Update]] = {}
+    for u in store.updates(until=end):
+        history.setdefault(u.deliverable_id, []).append(u)
+
+    sections: list[ThemeSection] = []
+    for theme in store.themes():
+        section = ThemeSection(theme.code, theme.name, theme.aim)
+        for d in store.deliverables(theme_id=theme.id):
+            if d.added_on > day_to:
+                continue
+            ups = history.get(d.id, [])
+            status, due, deps = d.status, d.due, d.dependencies
+            completed_at: dt.datetime | None = None
+            if ups:
+                status, due, deps = Status.NOT_STARTED, None, False
+                for u in ups:
+                    if u.status_after is not None:
+                        if u.status_after is Status.COMPLETED and status is not Status.COMPLETED:
+                            completed_at = u.recorded_at
+                        status = u.status_after
+                    due = u.due_after
+                    if u.dependencies is not None:
+                        deps = u.dependencies
+            notes = tuple(u.note for u in ups if u.note and u.recorded_at >= start)
+            item = ReportItem(
+                ref=d.ref,
+                title=d.title,
+                status=status,
+                due=due,
+                dependencies=deps,
+                notes=notes,
+                update_line=compose_update_line(status, notes, due, deps, start_month=start_month),
+            )
+            if status is Status.COMPLETED:
+                if completed_at is not None and completed_at >= start:
+                    section.completed.append(item)
+            elif day_from <= d.added_on:
+                section.new.append(item)
+            else:
+                section.current.append(item)
+        sections.append(section)
+    return Report(
+        plan=store.get_meta("plan") or "Delivery Plan",
+        office=store.get_meta("office") or "",
+        period_from=day_from,
+        period_to=day_to,
+        themes=sections,
+        correspondence=_correspondence(store, day_from, day_to),
+    )
+
+
+def render_report(report: Report, fmt: str = "markdown") -> str:
+    if fmt == "markdown":
+        return render("markdown", "report.md.j2", report=report)
+    if fmt == "text":
+        return render("text", "report.txt.j2", report=report)
+    if fmt == "html":
+        return render("html", "report.html.j2", report=report)
+    raise ValueError(f"unknown report format {fmt!r}")

@@ -1,0 +1,40 @@
+"""Storage: SQLite via sqlite-utils, the schema and its migrations, and the domain model.
+
+This package imports nothing else of Deliverabot's.
+"""
+
+from store.db import Store, StoreError, StoreUnavailable, open_store
+from store.model import (
+    CORRESPONDENCE_CATEGORIES,
+    CorrespondenceItem,
+    Deliverable,
+    Person,
+    Role,
+    Source,
+    Status,
+    Theme,
+    Update,
+    normalise_status,
+)
+from store.quarters import FinancialYearQuarter, QuarterParseError, QuarterSpan, parse_quarter_span
+
+__all__ = [
+    "CORRESPONDENCE_CATEGORIES",
+    "CorrespondenceItem",
+    "Deliverable",
+    "FinancialYearQuarter",
+    "Person",
+    "QuarterParseError",
+    "QuarterSpan",
+    "Role",
+    "Source",
+    "Status",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "Theme",
+    "Update",
+    "normalise_status",
+    "open_store",
+    "parse_quarter_span",
+]

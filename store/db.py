@@ -1,0 +1,439 @@
+"""SQLite access through sqlite-utils: opening, transactions and the queries."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from store.model import Deliverable, Person, Role, Source, Status, Theme, Update
+from store.schema import migrations
+
+__all__ = ["Store", "StoreError", "StoreUnavailable", "open_store"]
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class StoreError(Exception):
+    """The database could not be opened or used."""
+
+
+class StoreUnavailable(StoreError):
+    """A temporary failure (locked, read-only, full): the caller should retry later."""
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _parse_ts(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def open_store(path: str | Path, *, migrate: bool = True) -> Store:
+    """Open (creating if needed) the database at ``path`` in WAL mode with a busy timeout."""
+    path = Path(path)
+    try:
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        db = Database(conn, execute_plugins=False)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            with db.ensure_autocommit_on():
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+        if migrate:
+            migrations.apply(db)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
+    return Store(db, path=path)
+
+
+def _person(row: dict[str, Any]) -> Person:
+    return Person(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        slack_id=row["slack_id"],
+        role=Role(row["role"] or "staff"),
+        away_until=dt.date.fromisoformat(row["away_until"]) if row["away_until"] else None,
+    )
+
+
+def _theme(row: dict[str, Any]) -> Theme:
+    return Theme(
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        aim=row["aim"] or "",
+        position=row["position"],
+    )
+
+
+def _deliverable(row: dict[str, Any]) -> Deliverable:
+    return Deliverable(
+        id=row["id"],
+        ref=row["ref"],
+        theme_id=row["theme_id"],
+        title=row["title"],
+        status=Status(row["status"]),
+        owner_id=row["owner_id"],
+        due=row["due"],
+        dependencies=bool(row["dependencies"]),
+        added_on=dt.date.fromisoformat(row["added_on"]),
+        position=row["position"],
+    )
+
+
+def _update(row: dict[str, Any]) -> Update:
+    return Update(
+        id=row["id"],
+        deliverable_id=row["deliverable_id"],
+        person_id=row["person_id"],
+        recorded_at=_parse_ts(row["recorded_at"]),
+        source=Source(row["source"]),
+        status_before=Status(row["status_before"]) if row["status_before"] else None,
+        status_after=Status(row["status_after"]) if row["status_after"] else None,
+        due_before=row["due_before"],
+        due_after=row["due_after"],
+        note=row["note"],
+        dependencies=None if row["dependencies"] is None else bool(row["dependencies"]),
+    )
+
+
+class Store:
+    """The queries. One instance wraps one connection; use :meth:`transaction` for writes."""
+
+    def __init__(self, db: Database, *, path: Path | None = None) -> None:
+        self.db = db
+        self.path = path
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- transactions ---------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """A write transaction (``BEGIN IMMEDIATE``): all or nothing.
+
+        SQLite errors that mean "try again later" become :class:`StoreUnavailable`.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield self
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        try:
+            yield self
+        except sqlite3.OperationalError as exc:
+            # Locked, read-only, disk full: a temporary failure the caller can retry.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreUnavailable(str(exc)) from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreUnavailable(str(exc)) from exc
+
+    def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def _one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _insert(self, table: str, record: dict[str, Any]) -> int:
+        cols = ", ".join(record)
+        marks = ", ".join("?" for _ in record)
+        cur = self.db.execute(f"INSERT INTO [{table}] ({cols}) VALUES ({marks})", list(record.values()))
+        return int(cur.lastrowid or 0)
+
+    def _set(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        self.db.execute(f"UPDATE [{table}] SET {sets} WHERE id = ?", [*values.values(), row_id])
+
+    # -- meta -----------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", [key])
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    # -- people ---------------------------------------------------------
+    def people(self) -> list[Person]:
+        return [_person(r) for r in self._rows("SELECT * FROM people ORDER BY name")]
+
+    def person(self, person_id: int) -> Person | None:
+        row = self._one("SELECT * FROM people WHERE id = ?", [person_id])
+        return _person(row) if row else None
+
+    def person_by_email(self, email: str) -> Person | None:
+        row = self._one("SELECT * FROM people WHERE lower(email) = lower(?)", [email.strip()])
+        return _person(row) if row else None
+
+    def person_by_slack_id(self, slack_id: str) -> Person | None:
+        row = self._one("SELECT * FROM people WHERE slack_id = ?", [slack_id])
+        return _person(row) if row else None
+
+    def save_person(
+        self, *, name: str, email: str, slack_id: str | None = None, role: str = "staff"
+    ) -> tuple[int, bool]:
+        """Insert or update a person keyed on email; returns (id, changed)."""
+        existing = self.person_by_email(email)
+        if existing is None:
+            return (
+                self._insert(
+                    "people", {"name": name, "email": email, "slack_id": slack_id, "role": role}
+                ),
+                True,
+            )
+        values = {"name": name, "slack_id": slack_id, "role": role}
+        current = {"name": existing.name, "slack_id": existing.slack_id, "role": existing.role}
+        if values != current:
+            self._set("people", existing.id, values)
+            return existing.id, True
+        return existing.id, False
+
+    def set_person_away(self, person_id: int, until: dt.date | None) -> None:
+        self._set("people", person_id, {"away_until": until.isoformat() if until else None})
+
+    # -- themes ---------------------------------------------------------
+    def themes(self) -> list[Theme]:
+        return [_theme(r) for r in self._rows("SELECT * FROM themes ORDER BY position, id")]
+
+    def theme_by_code(self, code: str) -> Theme | None:
+        row = self._one("SELECT * FROM themes WHERE upper(code) = upper(?)", [code])
+        return _theme(row) if row else None
+
+    def save_theme(self, *, code: str, name: str, aim: str, position: int) -> tuple[int, bool]:
+        row = self._one("SELECT * FROM themes WHERE code = ?", [code])
+        if row is None:
+            return (
+                self._insert(
+                    "themes", {"code": code, "name": name, "aim": aim, "position": position}
+                ),
+                True,
+            )
+        values = {"name": name, "aim": aim, "position": position}
+        if any(row[k] != v for k, v in values.items()):
+            self._set("themes", row["id"], values)
+            return row["id"], True
+        return row["id"], False
+
+    # -- deliverables ---------------------------------------------------
+    def deliverables(self, *, theme_id: int | None = None) -> list[Deliverable]:
+        sql = (
+            "SELECT d.* FROM deliverables d JOIN themes t ON t.id = d.theme_id "
+            "{where} ORDER BY t.position, d.position, d.id"
+        )
+        if theme_id is None:
+            return [_deliverable(r) for r in self._rows(sql.format(where=""))]
+        return [
+            _deliverable(r)
+            for r in self._rows(sql.format(where="WHERE d.theme_id = ?"), [theme_id])
+        ]
+
+    def deliverable(self, deliverable_id: int) -> Deliverable | None:
+        row = self._one("SELECT * FROM deliverables WHERE id = ?", [deliverable_id])
+        return _deliverable(row) if row else None
+
+    def deliverable_by_ref(self, ref: str) -> Deliverable | None:
+        row = self._one("SELECT * FROM deliverables WHERE upper(ref) = upper(?)", [ref.strip()])
+        return _deliverable(row) if row else None
+
+    def refs_for_theme(self, theme_id: int) -> list[str]:
+        return [
+            r["ref"] for r in self._rows("SELECT ref FROM deliverables WHERE theme_id = ?", [theme_id])
+        ]
+
+    def insert_deliverable(
+        self,
+        *,
+        ref: str,
+        theme_id: int,
+        title: str,
+        status: Status,
+        owner_id: int | None,
+        due: str | None,
+        dependencies: bool,
+        added_on: dt.date,
+        position: int,
+    ) -> int:
+        return self._insert(
+            "deliverables",
+            {
+                "ref": ref,
+                "theme_id": theme_id,
+                "title": title,
+                "status": str(status),
+                "owner_id": owner_id,
+                "due": due,
+                "dependencies": int(dependencies),
+                "added_on": added_on.isoformat(),
+                "position": position,
+            },
+        )
+
+    def set_deliverable_fields(self, deliverable_id: int, **values: Any) -> None:
+        """Change descriptive fields (title, owner_id, position, theme_id) or the current state
+        (status, due, dependencies). State changes must be paired with an appended update."""
+        allowed = {"title", "owner_id", "position", "theme_id", "status", "due", "dependencies"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"unknown deliverable fields: {sorted(unknown)}")
+        clean = {
+            k: (str(v) if isinstance(v, Status) else int(v) if isinstance(v, bool) else v)
+            for k, v in values.items()
+        }
+        self._set("deliverables", deliverable_id, clean)
+
+    # -- updates --------------------------------------------------------
+    def append_update(
+        self,
+        *,
+        deliverable_id: int,
+        person_id: int | None,
+        source: Source,
+        note: str,
+        status_before: Status | None,
+        status_after: Status | None,
+        due_before: str | None,
+        due_after: str | None,
+        dependencies: bool | None = None,
+        recorded_at: dt.datetime | None = None,
+        link: str | None = None,
+    ) -> int:
+        return self._insert(
+            "updates",
+            {
+                "deliverable_id": deliverable_id,
+                "person_id": person_id,
+                "recorded_at": _iso(recorded_at or _utc_now()),
+                "source": str(source),
+                "status_before": str(status_before) if status_before else None,
+                "status_after": str(status_after) if status_after else None,
+                "due_before": due_before,
+                "due_after": due_after,
+                "dependencies": None if dependencies is None else int(dependencies),
+                "note": note,
+                "link": link,
+            },
+        )
+
+    def updates(
+        self,
+        *,
+        deliverable_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[Update]:
+        where, params = [], []
+        if deliverable_id is not None:
+            where.append("deliverable_id = ?")
+            params.append(deliverable_id)
+        if since is not None:
+            where.append("recorded_at >= ?")
+            params.append(_iso(since))
+        if until is not None:
+            where.append("recorded_at < ?")
+            params.append(_iso(until))
+        sql = "SELECT * FROM updates"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        order = "DESC" if newest_first else "ASC"
+        sql += f" ORDER BY recorded_at {order}, id {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_update(r) for r in self._rows(sql, params)]
+
+    def last_updates(self) -> dict[int, Update]:
+        """The newest update of every deliverable that has one."""
+        rows = self._rows(
+            "SELECT u.* FROM updates u JOIN ("
+            "  SELECT deliverable_id, MAX(recorded_at || printf('%012d', id)) AS k"
+            "  FROM updates GROUP BY deliverable_id"
+            ") m ON m.deliverable_id = u.deliverable_id"
+            " AND (u.recorded_at || printf('%012d', u.id)) = m.k"
+        )
+        return {r["deliverable_id"]: _update(r) for r in rows}
+
+    # -- correspondence -------------------------------------------------
+    def correspondence_count(
+        self, *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> int:
+        where, params = [], []
+        if since:
+            where.append("received_on >= ?")
+            params.append(since.isoformat())
+        if until:
+            where.append("received_on <= ?")
+            params.append(until.isoformat())
+        sql = "SELECT COUNT(*) AS n FROM correspondence"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        row = self._one(sql, params)
+        return int(row["n"]) if row else 0
+
+    def correspondence_by_category(
+        self, *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> dict[str, int]:
+        rows = self._rows(
+            "SELECT category, COUNT(*) AS n FROM correspondence "
+            "WHERE received_on >= ? AND received_on <= ? GROUP BY category ORDER BY category",
+            [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()],
+        )
+        return {r["category"]: int(r["n"]) for r in rows}
+
+    def find_correspondence(self, dedup_key: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM correspondence WHERE dedup_key = ?", [dedup_key])
+
+    def insert_correspondence(self, record: dict[str, Any]) -> int:
+        return self._insert("correspondence", record)
+
+    def add_forward(self, correspondence_id: int, forwarder: str, at: dt.datetime) -> bool:
+        cur = self.db.execute(
+            "INSERT INTO correspondence_forwards (correspondence_id, forwarder, forwarded_at) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [correspondence_id, forwarder, _iso(at)],
+        )
+        return cur.rowcount == 1
+
+    def forwarders(self, correspondence_id: int) -> list[str]:
+        return [
+            r["forwarder"]
+            for r in self._rows(
+                "SELECT forwarder FROM correspondence_forwards WHERE correspondence_id = ? "
+                "ORDER BY forwarded_at",
+                [correspondence_id],
+            )
+        ]

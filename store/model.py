@@ -1,0 +1,187 @@
+"""The domain model: plain dataclasses with no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "CORRESPONDENCE_CATEGORIES",
+    "CorrespondenceItem",
+    "Deliverable",
+    "Person",
+    "Role",
+    "Source",
+    "Status",
+    "Theme",
+    "Update",
+    "normalise_status",
+]
+
+
+class Status(enum.StrEnum):
+    NOT_STARTED = "not-started"
+    ONGOING = "ongoing"
+    ON_HOLD = "on-hold"
+    COMPLETED = "completed"
+    BAU = "bau"
+
+    @property
+    def wording(self) -> str:
+        """How the panel papers word this status."""
+        return _WORDING[self]
+
+    @property
+    def label(self) -> str:
+        return _LABEL[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self is not Status.COMPLETED
+
+
+_WORDING = {
+    Status.NOT_STARTED: "Activities not started.",
+    Status.ONGOING: "Activities ongoing.",
+    Status.ON_HOLD: "On hold.",
+    Status.COMPLETED: "Activities completed.",
+    Status.BAU: "Embedded into business as usual.",
+}
+_LABEL = {
+    Status.NOT_STARTED: "Not started",
+    Status.ONGOING: "Ongoing",
+    Status.ON_HOLD: "On hold",
+    Status.COMPLETED: "Completed",
+    Status.BAU: "Business as usual",
+}
+
+# Words staff actually type, mapped to the five statuses.
+_SYNONYMS = {
+    "not-started": Status.NOT_STARTED,
+    "not started": Status.NOT_STARTED,
+    "notstarted": Status.NOT_STARTED,
+    "todo": Status.NOT_STARTED,
+    "ongoing": Status.ONGOING,
+    "on-going": Status.ONGOING,
+    "started": Status.ONGOING,
+    "in progress": Status.ONGOING,
+    "in-progress": Status.ONGOING,
+    "underway": Status.ONGOING,
+    "on-hold": Status.ON_HOLD,
+    "on hold": Status.ON_HOLD,
+    "onhold": Status.ON_HOLD,
+    "paused": Status.ON_HOLD,
+    "hold": Status.ON_HOLD,
+    "completed": Status.COMPLETED,
+    "complete": Status.COMPLETED,
+    "done": Status.COMPLETED,
+    "delivered": Status.COMPLETED,
+    "finished": Status.COMPLETED,
+    "bau": Status.BAU,
+    "business as usual": Status.BAU,
+    "business-as-usual": Status.BAU,
+    "embedded": Status.BAU,
+}
+
+
+def normalise_status(text: str) -> Status | None:
+    """Map a status or a common synonym to a :class:`Status`; ``None`` when unknown."""
+    key = re.sub(r"\s+", " ", text.strip().lower())
+    return _SYNONYMS.get(key)
+
+
+def status_synonyms() -> dict[str, Status]:
+    return dict(_SYNONYMS)
+
+
+class Role(enum.StrEnum):
+    STAFF = "staff"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+class Source(enum.StrEnum):
+    SLACK = "slack"
+    EMAIL = "email"
+    CLI = "cli"
+
+
+CORRESPONDENCE_CATEGORIES = ("complaint", "mp", "councillor", "partner", "media", "public", "foi")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    email: str
+    slack_id: str | None = None
+    role: Role = Role.STAFF
+    away_until: dt.date | None = None
+
+    @property
+    def can_edit_any(self) -> bool:
+        return self.role in (Role.EDITOR, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: int
+    code: str
+    name: str
+    aim: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    id: int
+    ref: str
+    theme_id: int
+    title: str
+    status: Status
+    owner_id: int | None
+    due: str | None  # canonical QuarterSpan text, e.g. "Q3 2022/23"
+    dependencies: bool
+    added_on: dt.date
+    position: int
+
+    def can_be_updated_by(self, person: Person) -> bool:
+        """Owners update their own deliverables; editors and admins update any."""
+        return person.can_edit_any or person.id == self.owner_id
+
+
+@dataclass(frozen=True)
+class Update:
+    id: int
+    deliverable_id: int
+    person_id: int | None
+    recorded_at: dt.datetime
+    source: Source
+    status_before: Status | None
+    status_after: Status | None
+    due_before: str | None
+    due_after: str | None
+    note: str
+    dependencies: bool | None = None
+
+    @property
+    def changed_status(self) -> bool:
+        return self.status_after is not None and self.status_after != self.status_before
+
+    @property
+    def changed_due(self) -> bool:
+        return self.due_after != self.due_before
+
+
+@dataclass(frozen=True)
+class CorrespondenceItem:
+    id: int
+    received_on: dt.date
+    category: str
+    forwarder_id: int | None
+    sender_domain: str | None
+    sender_hash: str | None
+    subject: str | None
+    dedup_key: str

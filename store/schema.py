@@ -1,0 +1,144 @@
+"""The schema, created and upgraded by sqlite-utils migrations.
+
+Add a new ``@migrations()`` function for every change; never edit an applied one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("deliverabot")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["people"].create(
+        {
+            "id": int,
+            "name": str,
+            "email": str,
+            "slack_id": str,
+            "role": str,
+            "away_until": str,
+        },
+        pk="id",
+        not_null={"name", "email", "role"},
+        defaults={"role": "staff"},
+    )
+    db["people"].create_index(["email"], unique=True)
+    db["people"].create_index(["slack_id"])
+    db["themes"].create(
+        {"id": int, "code": str, "name": str, "aim": str, "position": int},
+        pk="id",
+        not_null={"code", "name", "position"},
+    )
+    db["themes"].create_index(["code"], unique=True)
+    db["deliverables"].create(
+        {
+            "id": int,
+            "ref": str,
+            "theme_id": int,
+            "title": str,
+            "status": str,
+            "owner_id": int,
+            "due": str,
+            "dependencies": int,
+            "added_on": str,
+            "position": int,
+        },
+        pk="id",
+        not_null={"ref", "theme_id", "title", "status", "added_on", "position"},
+        defaults={"dependencies": 0},
+        foreign_keys=[("theme_id", "themes", "id"), ("owner_id", "people", "id")],
+    )
+    db["deliverables"].create_index(["ref"], unique=True)
+    db["updates"].create(
+        {
+            "id": int,
+            "deliverable_id": int,
+            "person_id": int,
+            "recorded_at": str,
+            "source": str,
+            "status_before": str,
+            "status_after": str,
+            "due_before": str,
+            "due_after": str,
+            "dependencies": int,
+            "note": str,
+            "link": str,
+        },
+        pk="id",
+        not_null={"deliverable_id", "recorded_at", "source", "note"},
+        foreign_keys=[("deliverable_id", "deliverables", "id"), ("person_id", "people", "id")],
+    )
+    db["updates"].create_index(["deliverable_id", "recorded_at"])
+    db["updates"].create_index(["recorded_at"])
+    # Updates are the audit trail a panel relies on: the database itself refuses edits.
+    db.execute(
+        "CREATE TRIGGER updates_append_only_u BEFORE UPDATE ON updates "
+        "BEGIN SELECT RAISE(ABORT, 'updates are append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER updates_append_only_d BEFORE DELETE ON updates "
+        "BEGIN SELECT RAISE(ABORT, 'updates are append-only'); END"
+    )
+    db["correspondence"].create(
+        {
+            "id": int,
+            "dedup_key": str,
+            "received_on": str,
+            "category": str,
+            "forwarder_id": int,
+            "sender_domain": str,
+            "sender_hash": str,
+            "subject": str,
+            "flags": str,
+            "message_id": str,
+            "answered_on": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        not_null={"dedup_key", "received_on", "category", "recorded_at"},
+        foreign_keys=[("forwarder_id", "people", "id")],
+    )
+    db["correspondence"].create_index(["dedup_key"], unique=True)
+    db["correspondence"].create_index(["received_on"])
+    db["correspondence"].create_index(["message_id"])
+    db["correspondence_forwards"].create(
+        {"correspondence_id": int, "forwarder": str, "forwarded_at": str},
+        pk=("correspondence_id", "forwarder"),
+        foreign_keys=[("correspondence_id", "correspondence", "id")],
+    )
+    db["digest_ledger"].create(
+        {
+            "id": int,
+            "kind": str,
+            "period": str,
+            "destination": str,
+            "state": str,
+            "claimed_at": str,
+            "sent_at": str,
+            "reference": str,
+            "error": str,
+        },
+        pk="id",
+        not_null={"kind", "period", "destination", "state", "claimed_at"},
+    )
+    db["digest_ledger"].create_index(["kind", "period", "destination"], unique=True)
+    db["quarantine"].create(
+        {
+            "id": int,
+            "received_at": str,
+            "mail_from": str,
+            "rcpt_tos": str,
+            "raw": bytes,
+            "reason": str,
+            "state": str,
+            "attempts": int,
+        },
+        pk="id",
+        not_null={"received_at", "raw", "state"},
+        defaults={"attempts": 0},
+    )
