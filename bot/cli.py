@@ -75,7 +75,8 @@ def cli(ctx: click.Context, db: Path | None) -> None:
 @pass_ctx
 def serve(ctx: Context) -> None:
     """Run HTTP (/healthz, Slack), SMTP and the scheduler until SIGTERM or SIGINT."""
-    from bot.server import StartupError, serve as run_server
+    from bot.server import StartupError
+    from bot.server import serve as run_server
 
     settings = ctx.settings
     setup_logging(settings.log_level)
@@ -163,7 +164,9 @@ def _date(value: str, option: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+        raise click.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
 
 
 @cli.command()
@@ -177,7 +180,9 @@ def _date(value: str, option: str) -> dt.date:
     show_default=True,
     help="Output format.",
 )
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to a file.")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to a file."
+)
 @pass_ctx
 def report(ctx: Context, day_from: str, day_to: str, fmt: str, output: Path | None) -> None:
     """Draft the panel report section for a period, in the Forward Plan paper's format."""

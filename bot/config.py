@@ -132,7 +132,9 @@ def load_settings(
     try:
         zoneinfo.ZoneInfo(tz_name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"DELIVERABOT_TZ={tz_name!r}: unknown time zone, e.g. Europe/London") from None
+        raise ConfigError(
+            f"DELIVERABOT_TZ={tz_name!r}: unknown time zone, e.g. Europe/London"
+        ) from None
 
     relay = _opt(env, "SMTP_RELAY")
     if relay is not None and not re.fullmatch(r"[^\s:]+:\d{1,5}", relay):

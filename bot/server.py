@@ -143,7 +143,10 @@ def _bound_port(addresses: list[Any], fallback: int) -> int:
 
 def _bind_message(variable: str, host: str, port: int, exc: OSError) -> str:
     if exc.errno == errno.EADDRINUSE:
-        return f"{variable}={port}: {host}:{port} is already in use; stop the other process or choose another port"
+        return (
+            f"{variable}={port}: {host}:{port} is already in use; "
+            "stop the other process or choose another port"
+        )
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"{variable}={port}: not allowed to listen on {host}:{port}; use a port above 1024"
     return f"{variable}={port}: cannot listen on {host}:{port}: {exc.strerror or exc}"
@@ -166,4 +169,3 @@ async def serve(settings: Settings, store: Store, *, ready: asyncio.Event | None
         await process.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-

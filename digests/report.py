@@ -98,15 +98,15 @@ def compose_update_line(
     return " ".join(parts)
 
 
-def _bounds(day_from: dt.date, day_to: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+def _bounds(
+    day_from: dt.date, day_to: dt.date, tz: zoneinfo.ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     return start, end
 
 
-def _correspondence(
-    store: Store, day_from: dt.date, day_to: dt.date
-) -> CorrespondenceSummary:
+def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> CorrespondenceSummary:
     days = (day_to - day_from).days + 1
     weeks = max(1, round(days / 7))
     by_category = store.correspondence_by_category(since=day_from, until=day_to)

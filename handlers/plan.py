@@ -172,7 +172,9 @@ class _Checker:
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            self.error(self.line_of(m, key), f"{where}.{key}", f"{value!r} is not a date (YYYY-MM-DD)")
+            self.error(
+                self.line_of(m, key), f"{where}.{key}", f"{value!r} is not a date (YYYY-MM-DD)"
+            )
             return None
 
     def unknown_keys(self, m: _Map, allowed: set[str], where: str) -> None:
@@ -189,7 +191,7 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
     """Parse and validate a whole plan file. Raises :class:`PlanInvalid` with every error."""
     check = _Checker(filename)
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -211,7 +213,9 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
     for i, p in enumerate(raw_people):
         where = f"people[{i}]"
         if not isinstance(p, _Map):
-            check.error(check.line_of(doc, "people"), where, "must be a mapping with name and email")
+            check.error(
+                check.line_of(doc, "people"), where, "must be a mapping with name and email"
+            )
             continue
         check.unknown_keys(p, _PERSON_KEYS, where)
         name = check.text(p, "name", where)
@@ -222,10 +226,18 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
         try:
             role = Role(role_text.lower())
         except ValueError:
-            check.error(check.line_of(p, "role"), f"{where}.role", f"unknown role {role_text!r}; use staff, editor or admin")
+            check.error(
+                check.line_of(p, "role"),
+                f"{where}.role",
+                f"unknown role {role_text!r}; use staff, editor or admin",
+            )
         if email is not None:
             if not _EMAIL.match(email):
-                check.error(check.line_of(p, "email"), f"{where}.email", f"{email!r} is not an email address")
+                check.error(
+                    check.line_of(p, "email"),
+                    f"{where}.email",
+                    f"{email!r} is not an email address",
+                )
             elif email.lower() in emails:
                 check.error(
                     check.line_of(p, "email"),
@@ -255,9 +267,17 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
         aim = check.text(t, "aim", where, required=False) or ""
         if code is not None:
             if not _CODE.match(code):
-                check.error(check.line_of(t, "code"), f"{where}.code", f"{code!r} must be capital letters, e.g. CF")
+                check.error(
+                    check.line_of(t, "code"),
+                    f"{where}.code",
+                    f"{code!r} must be capital letters, e.g. CF",
+                )
             elif code in codes:
-                check.error(check.line_of(t, "code"), f"{where}.code", f"duplicate theme code {code!r} (first on line {codes[code]})")
+                check.error(
+                    check.line_of(t, "code"),
+                    f"{where}.code",
+                    f"duplicate theme code {code!r} (first on line {codes[code]})",
+                )
             else:
                 codes[code] = check.line_of(t, "code")
         items: list[DeliverableSpec] = []
@@ -268,7 +288,9 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
         for di, d in enumerate(raw_items):
             dwhere = f"{code or where}.deliverables[{di}]"
             if not isinstance(d, _Map):
-                check.error(check.line_of(t, "deliverables"), dwhere, "must be a mapping with a title")
+                check.error(
+                    check.line_of(t, "deliverables"), dwhere, "must be a mapping with a title"
+                )
                 continue
             check.unknown_keys(d, _DELIVERABLE_KEYS, dwhere)
             title = check.text(d, "title", dwhere)
@@ -276,9 +298,15 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
             if ref is not None:
                 ref = ref.upper()
                 if not _REF.match(ref):
-                    check.error(check.line_of(d, "ref"), f"{dwhere}.ref", f"{ref!r} must look like CF-3")
+                    check.error(
+                        check.line_of(d, "ref"), f"{dwhere}.ref", f"{ref!r} must look like CF-3"
+                    )
                 elif ref in refs:
-                    check.error(check.line_of(d, "ref"), f"{dwhere}.ref", f"duplicate reference {ref!r} (first on line {refs[ref]})")
+                    check.error(
+                        check.line_of(d, "ref"),
+                        f"{dwhere}.ref",
+                        f"duplicate reference {ref!r} (first on line {refs[ref]})",
+                    )
                 else:
                     refs[ref] = check.line_of(d, "ref")
             status_text = check.text(d, "status", dwhere, required=False) or "not-started"
@@ -293,17 +321,27 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
                 )
             owner = check.text(d, "owner", dwhere, required=False)
             if owner is not None and owner.lower() not in emails:
-                check.error(check.line_of(d, "owner"), f"{dwhere}.owner", f"{owner!r} is not among the people")
+                check.error(
+                    check.line_of(d, "owner"),
+                    f"{dwhere}.owner",
+                    f"{owner!r} is not among the people",
+                )
             due_text = check.text(d, "due", dwhere, required=False)
             due = None
             if due_text is not None:
                 try:
                     due = str(parse_quarter_span(due_text, start_month=fy_start_month))
                 except QuarterParseError as exc:
-                    check.error(check.line_of(d, "due"), f"{dwhere}.due", f"unparseable quarter: {exc}")
+                    check.error(
+                        check.line_of(d, "due"), f"{dwhere}.due", f"unparseable quarter: {exc}"
+                    )
             deps = d.get("dependencies", False)
             if not isinstance(deps, bool):
-                check.error(check.line_of(d, "dependencies"), f"{dwhere}.dependencies", "must be true or false")
+                check.error(
+                    check.line_of(d, "dependencies"),
+                    f"{dwhere}.dependencies",
+                    "must be true or false",
+                )
                 deps = False
             note = check.text(d, "note", dwhere, required=False)
             if title:
@@ -351,9 +389,8 @@ class ImportSummary:
 
     @property
     def text(self) -> str:
-        head = (
-            f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged"
-            + (f", {self.kept} kept (not in the file)" if self.kept else "")
+        head = f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged" + (
+            f", {self.kept} kept (not in the file)" if self.kept else ""
         )
         return "\n".join([*self.changes, head])
 
@@ -403,9 +440,7 @@ def import_plan(
                 if theme_changed and not first_import:
                     summary.changes.append(f"theme {t.code}: name, aim or order updated")
                 used = {
-                    int(m.group(2))
-                    for r in store.refs_for_theme(theme_id)
-                    if (m := _REF.match(r))
+                    int(m.group(2)) for r in store.refs_for_theme(theme_id) if (m := _REF.match(r))
                 } | {
                     int(m.group(2))
                     for d in t.deliverables
@@ -489,10 +524,12 @@ def import_plan(
                         summary.changes.append(f"~ {current.ref}: " + "; ".join(diffs))
                     else:
                         summary.unchanged += 1
-            for d in store.deliverables():
-                if d.id not in seen:
+            for existing in store.deliverables():
+                if existing.id not in seen:
                     summary.kept += 1
-                    summary.changes.append(f"= {d.ref} {d.title}: not in the file; kept with its history")
+                    summary.changes.append(
+                        f"= {existing.ref} {existing.title}: not in the file; kept with its history"
+                    )
             if dry_run:
                 raise _DryRun
     except _DryRun:

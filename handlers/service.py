@@ -114,7 +114,10 @@ def resolve_deliverable(store: Store, text: str) -> Deliverable:
     """
     query = text.strip()
     if not query:
-        raise ValidationError("Say which deliverable: a reference such as CF-3, or words of its title.", field="deliverable")
+        raise ValidationError(
+            "Say which deliverable: a reference such as CF-3, or words of its title.",
+            field="deliverable",
+        )
     by_ref = store.deliverable_by_ref(query)
     if by_ref is not None:
         return by_ref
@@ -275,7 +278,9 @@ def record_correspondence(store: Store, request: CorrespondenceRequest) -> Corre
             cid = int(existing["id"])
             duplicate = True
         else:
-            forwarder_person = store.person_by_email(request.forwarder) if request.forwarder else None
+            forwarder_person = (
+                store.person_by_email(request.forwarder) if request.forwarder else None
+            )
             cid = store.insert_correspondence(
                 {
                     "dedup_key": request.dedup_key,

@@ -168,7 +168,9 @@ class Store:
     def _insert(self, table: str, record: dict[str, Any]) -> int:
         cols = ", ".join(record)
         marks = ", ".join("?" for _ in record)
-        cur = self.db.execute(f"INSERT INTO [{table}] ({cols}) VALUES ({marks})", list(record.values()))
+        cur = self.db.execute(
+            f"INSERT INTO [{table}] ({cols}) VALUES ({marks})", list(record.values())
+        )
         return int(cur.lastrowid or 0)
 
     def _set(self, table: str, row_id: int, values: dict[str, Any]) -> None:
@@ -271,7 +273,8 @@ class Store:
 
     def refs_for_theme(self, theme_id: int) -> list[str]:
         return [
-            r["ref"] for r in self._rows("SELECT ref FROM deliverables WHERE theme_id = ?", [theme_id])
+            r["ref"]
+            for r in self._rows("SELECT ref FROM deliverables WHERE theme_id = ?", [theme_id])
         ]
 
     def insert_deliverable(
@@ -357,7 +360,8 @@ class Store:
         newest_first: bool = False,
         limit: int | None = None,
     ) -> list[Update]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if deliverable_id is not None:
             where.append("deliverable_id = ?")
             params.append(deliverable_id)
@@ -391,7 +395,8 @@ class Store:
     def correspondence_count(
         self, *, since: dt.date | None = None, until: dt.date | None = None
     ) -> int:
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if since:
             where.append("received_on >= ?")
             params.append(since.isoformat())
@@ -433,7 +438,7 @@ class Store:
             r["forwarder"]
             for r in self._rows(
                 "SELECT forwarder FROM correspondence_forwards WHERE correspondence_id = ? "
-                "ORDER BY forwarded_at",
+                "ORDER BY forwarded_at, rowid",
                 [correspondence_id],
             )
         ]

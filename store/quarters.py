@@ -172,11 +172,7 @@ def _one_pattern(q: str, y: str) -> str:
 
 _SINGLE_RE = re.compile(r"^\s*" + _one_pattern("q", "y") + r"\s*$", re.IGNORECASE)
 _RANGE_RE = re.compile(
-    r"^\s*"
-    + _one_pattern("qa", "ya")
-    + r"\s*(?:-|–|—|to)\s*"
-    + _one_pattern("qb", "yb")
-    + r"\s*$",
+    r"^\s*" + _one_pattern("qa", "ya") + r"\s*(?:-|–|—|to)\s*" + _one_pattern("qb", "yb") + r"\s*$",
     re.IGNORECASE,
 )
 
@@ -185,7 +181,9 @@ def _check_year(text: str, start: str, end: str | None, start_month: int) -> int
     year = int(start)
     if end is not None:
         expected = year + 1
-        if (len(end) == 2 and int(end) != expected % 100) or (len(end) == 4 and int(end) != expected):
+        if (len(end) == 2 and int(end) != expected % 100) or (
+            len(end) == 4 and int(end) != expected
+        ):
             raise QuarterParseError(f"{text!r}: {start}/{end} is not a financial year")
     # A bare year is the financial year starting in it: "Q1 2026" is Q1 2026/27.
     return year
@@ -210,5 +208,6 @@ def parse_quarter_span(text: str, *, start_month: int = 4) -> QuarterSpan:
         last = FinancialYearQuarter(yb, int(match["qb"]), start_month)
         return QuarterSpan(first, last)
     raise QuarterParseError(
-        f"{text!r} is not a quarter; write it like 'Q3 2022/23', 'Q3/Q4, 2022/23' or 'Q2/3, 2023/24'"
+        f"{text!r} is not a quarter; "
+        "write it like 'Q3 2022/23', 'Q3/Q4, 2022/23' or 'Q2/3, 2023/24'"
     )

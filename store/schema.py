@@ -13,8 +13,8 @@ migrations = Migrations("deliverabot")
 
 @migrations()
 def m001_initial(db: Database) -> None:
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["people"].create(
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("people").create(
         {
             "id": int,
             "name": str,
@@ -27,15 +27,15 @@ def m001_initial(db: Database) -> None:
         not_null={"name", "email", "role"},
         defaults={"role": "staff"},
     )
-    db["people"].create_index(["email"], unique=True)
-    db["people"].create_index(["slack_id"])
-    db["themes"].create(
+    db.table("people").create_index(["email"], unique=True)
+    db.table("people").create_index(["slack_id"])
+    db.table("themes").create(
         {"id": int, "code": str, "name": str, "aim": str, "position": int},
         pk="id",
         not_null={"code", "name", "position"},
     )
-    db["themes"].create_index(["code"], unique=True)
-    db["deliverables"].create(
+    db.table("themes").create_index(["code"], unique=True)
+    db.table("deliverables").create(
         {
             "id": int,
             "ref": str,
@@ -53,8 +53,8 @@ def m001_initial(db: Database) -> None:
         defaults={"dependencies": 0},
         foreign_keys=[("theme_id", "themes", "id"), ("owner_id", "people", "id")],
     )
-    db["deliverables"].create_index(["ref"], unique=True)
-    db["updates"].create(
+    db.table("deliverables").create_index(["ref"], unique=True)
+    db.table("updates").create(
         {
             "id": int,
             "deliverable_id": int,
@@ -73,8 +73,8 @@ def m001_initial(db: Database) -> None:
         not_null={"deliverable_id", "recorded_at", "source", "note"},
         foreign_keys=[("deliverable_id", "deliverables", "id"), ("person_id", "people", "id")],
     )
-    db["updates"].create_index(["deliverable_id", "recorded_at"])
-    db["updates"].create_index(["recorded_at"])
+    db.table("updates").create_index(["deliverable_id", "recorded_at"])
+    db.table("updates").create_index(["recorded_at"])
     # Updates are the audit trail a panel relies on: the database itself refuses edits.
     db.execute(
         "CREATE TRIGGER updates_append_only_u BEFORE UPDATE ON updates "
@@ -84,7 +84,7 @@ def m001_initial(db: Database) -> None:
         "CREATE TRIGGER updates_append_only_d BEFORE DELETE ON updates "
         "BEGIN SELECT RAISE(ABORT, 'updates are append-only'); END"
     )
-    db["correspondence"].create(
+    db.table("correspondence").create(
         {
             "id": int,
             "dedup_key": str,
@@ -103,15 +103,15 @@ def m001_initial(db: Database) -> None:
         not_null={"dedup_key", "received_on", "category", "recorded_at"},
         foreign_keys=[("forwarder_id", "people", "id")],
     )
-    db["correspondence"].create_index(["dedup_key"], unique=True)
-    db["correspondence"].create_index(["received_on"])
-    db["correspondence"].create_index(["message_id"])
-    db["correspondence_forwards"].create(
+    db.table("correspondence").create_index(["dedup_key"], unique=True)
+    db.table("correspondence").create_index(["received_on"])
+    db.table("correspondence").create_index(["message_id"])
+    db.table("correspondence_forwards").create(
         {"correspondence_id": int, "forwarder": str, "forwarded_at": str},
         pk=("correspondence_id", "forwarder"),
         foreign_keys=[("correspondence_id", "correspondence", "id")],
     )
-    db["digest_ledger"].create(
+    db.table("digest_ledger").create(
         {
             "id": int,
             "kind": str,
@@ -126,8 +126,8 @@ def m001_initial(db: Database) -> None:
         pk="id",
         not_null={"kind", "period", "destination", "state", "claimed_at"},
     )
-    db["digest_ledger"].create_index(["kind", "period", "destination"], unique=True)
-    db["quarantine"].create(
+    db.table("digest_ledger").create_index(["kind", "period", "destination"], unique=True)
+    db.table("quarantine").create(
         {
             "id": int,
             "received_at": str,

@@ -1,0 +1,77 @@
+"""Settings come from the environment and .env, with errors that name the variable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def test_embedded_defaults_match_the_design(tmp_path: Path) -> None:
+    s = load_settings({}, env_file=tmp_path / "none.env")
+    assert str(s.db_path) == "data/deliverabot.db"
+    assert (s.http_host, s.port) == ("127.0.0.1", 3000)
+    assert (s.smtp_host, s.smtp_port) == ("127.0.0.1", 8025)
+    assert s.mail_domain == "localhost"
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert str(s.digest_schedule) == "mon 09:00"
+    assert s.tz_name == "Europe/London"
+    assert str(s.outbox_dir) == "data/outbox"
+    assert s.max_message_bytes == 10 * 1024 * 1024
+    assert not s.slack_enabled
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "http"}, "PORT='http': must be a whole number"),
+        ({"SMTP_PORT": "70000"}, "SMTP_PORT='70000': must be between 0 and 65535"),
+        ({"DELIVERABOT_TZ": "Mars/Olympus"}, "DELIVERABOT_TZ='Mars/Olympus': unknown time zone"),
+        ({"DIGEST_SCHEDULE": "someday"}, "DIGEST_SCHEDULE='someday'"),
+        ({"DIGEST_SCHEDULE": "mon 25:00"}, "is not a time of day"),
+        ({"SMTP_RELAY": "relay.example.org"}, "SMTP_RELAY='relay.example.org': expected host:port"),
+        (
+            {"ALLOWED_SENDERS": "example.org"},
+            "ALLOWED_SENDERS: 'example.org' is not an address or @domain",
+        ),
+        ({"SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
+    ],
+)
+def test_wrong_values_name_the_variable(env: dict[str, str], message: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env, env_file=tmp_path / "none.env")
+    assert message in str(err.value)
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=4000\nMAIL_DOMAIN=opcc.example.org\nDIGEST_SCHEDULE=fri 10:30\n")
+    s = load_settings({"PORT": "5000"}, env_file=env_file)
+    assert s.port == 5000
+    assert s.mail_domain == "opcc.example.org"
+    assert s.digest_schedule.day == "fri" and s.digest_schedule.time == dt.time(10, 30)
+
+
+def test_secrets_never_appear_in_repr(tmp_path: Path) -> None:
+    s = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-123-secret", "SLACK_SIGNING_SECRET": "shh-signing"},
+        env_file=tmp_path / "none.env",
+    )
+    assert s.slack_enabled
+    assert "xoxb" not in repr(s) and "shh-signing" not in repr(s)
+    assert "xoxb" not in str(s.describe())
+
+
+def test_lists_are_split_and_lowercased(tmp_path: Path) -> None:
+    s = load_settings(
+        {
+            "ALLOWED_SENDERS": "Clerk@Council.gov.uk, @parliament.uk",
+            "DIGEST_EMAILS": "a@x.org b@x.org",
+        },
+        env_file=tmp_path / "none.env",
+    )
+    assert s.allowed_senders == ("clerk@council.gov.uk", "@parliament.uk")
+    assert s.digest_emails == ("a@x.org", "b@x.org")

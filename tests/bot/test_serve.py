@@ -1,0 +1,115 @@
+"""`deliverabot serve` as a real process: HTTP, SMTP, signals and start-up errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import smtplib
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_health(port: int, proc: subprocess.Popen[str], timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                assert r.status == 200
+                return json.loads(r.read())
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("serve did not answer /healthz in time")
+
+
+@pytest.fixture
+def served(deliverabot_exe: str, cli_env: dict[str, str], tmp_path: Path) -> Iterator[dict]:
+    http, smtp = _free_port(), _free_port()
+    env = {**cli_env, "PORT": str(http), "SMTP_PORT": str(smtp)}
+    proc = subprocess.Popen(
+        [deliverabot_exe, "serve"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        health = _wait_for_health(http, proc)
+        yield {"proc": proc, "http": http, "smtp": smtp, "health": health, "env": env}
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_healthz_reports_status_and_database(served: dict) -> None:
+    health = served["health"]
+    assert health["status"] == "ok"
+    assert health["database"] == served["env"]["DELIVERABOT_DB"]
+    assert health["slack"] == "off"
+
+
+def test_smtp_accepts_a_connection_and_commits_before_250(served: dict) -> None:
+    with smtplib.SMTP("127.0.0.1", served["smtp"], timeout=10) as client:
+        code, banner = client.ehlo()
+        assert code == 250
+        assert b"SIZE 10485760" in banner
+        refused = client.docmd("MAIL FROM:<a@example.org>")
+        assert refused[0] == 250
+        assert client.docmd("RCPT TO:<nobody@localhost>")[0] == 550
+        client.rset()
+        client.sendmail(
+            "priya.shah@example.org",
+            ["correspondence@localhost"],
+            b"From: priya.shah@example.org\r\nSubject: Fwd: speeding\r\n\r\nbody\r\n",
+        )
+    db = sqlite3.connect(served["env"]["DELIVERABOT_DB"])
+    rows = db.execute("SELECT rcpt_tos, state FROM quarantine").fetchall()
+    assert rows == [("correspondence@localhost", "pending")]
+
+
+def test_sigterm_shuts_down_cleanly(served: dict) -> None:
+    proc: subprocess.Popen[str] = served["proc"]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+    err = proc.stderr.read() if proc.stderr else ""
+    assert err.count("Slack is off") == 1
+    assert "stopped" in err
+    assert "Traceback" not in err
+
+
+def test_sigint_shuts_down_cleanly(served: dict) -> None:
+    proc: subprocess.Popen[str] = served["proc"]
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(15) == 0
+
+
+def test_port_in_use_is_one_clear_error(
+    deliverabot_exe: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**cli_env, "PORT": str(port), "SMTP_PORT": str(_free_port())}
+        result = subprocess.run(
+            [deliverabot_exe, "serve"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert f"PORT={port}: 127.0.0.1:{port} is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
