@@ -155,6 +155,21 @@ def load_settings(
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
 
+    token = _opt(env, "SLACK_BOT_TOKEN")
+    secret = _opt(env, "SLACK_SIGNING_SECRET")
+    app_token = _opt(env, "SLACK_APP_TOKEN")
+    if (secret or app_token) and not token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set"
+        )
+    if token and not (secret or app_token):
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN for HTTP mode "
+            "(or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with xapp-")
+
     return Settings(
         db_path=Path(_opt(env, "DELIVERABOT_DB") or "data/deliverabot.db"),
         http_host=_opt(env, "HTTP_HOST") or "127.0.0.1",
@@ -163,9 +178,9 @@ def load_settings(
         smtp_port=_int(env, "SMTP_PORT", 8025, 0, 65535),
         mail_domain=(_opt(env, "MAIL_DOMAIN") or "localhost").lower(),
         allowed_senders=_list(env, "ALLOWED_SENDERS"),
-        slack_bot_token=_opt(env, "SLACK_BOT_TOKEN"),
-        slack_signing_secret=_opt(env, "SLACK_SIGNING_SECRET"),
-        slack_app_token=_opt(env, "SLACK_APP_TOKEN"),
+        slack_bot_token=token,
+        slack_signing_secret=secret,
+        slack_app_token=app_token,
         slack_api_url=api_url,
         digest_channel=_opt(env, "DIGEST_CHANNEL"),
         digest_schedule=DigestSchedule.parse(_opt(env, "DIGEST_SCHEDULE") or "mon 09:00"),

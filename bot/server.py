@@ -7,6 +7,7 @@ import datetime as dt
 import errno
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
 from handlers.mail import MailHandler
+from handlers.slack import SlackDeps
 from store import Store
 
 __all__ = ["BotProcess", "StartupError", "serve"]
@@ -31,11 +33,22 @@ class StartupError(Exception):
 class BotProcess:
     """Owns the listeners and the scheduler; :meth:`start` and :meth:`stop` are symmetric."""
 
-    def __init__(self, *, settings: Settings, store: Store) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.web_app = web.Application(client_max_size=1024 * 1024)
         self.web_app.router.add_get("/healthz", self._healthz)
+        self.slack_app: Any = None
+        self._socket_handler: Any = None
+        if settings.slack_enabled:
+            self._setup_slack()
         self._runner: web.AppRunner | None = None
         self._smtp_server: asyncio.base_events.Server | None = None
         self.scheduler = AsyncIOScheduler(timezone=settings.tz)
@@ -43,10 +56,23 @@ class BotProcess:
         self.smtp_port: int | None = None
         self.started_at: dt.datetime | None = None
 
+    def _setup_slack(self) -> None:
+        from bot.slack_app import build_slack_app, slack_events_handler
+
+        deps = SlackDeps(
+            store=self.store,
+            tz=self.settings.tz,
+            fy_start_month=self.settings.fy_start_month,
+            clock=self.clock,
+        )
+        self.slack_app = build_slack_app(self.settings, deps=deps)
+        if not self.settings.socket_mode:
+            self.web_app.router.add_post("/slack/events", slack_events_handler(self.slack_app))
+
     # -- HTTP -----------------------------------------------------------
     async def _healthz(self, request: web.Request) -> web.Response:
         try:
-            self.store.db.execute("SELECT 1").fetchone()
+            await self.store.call(lambda: self.store.db.execute("SELECT 1").fetchone())
             db_ok = True
         except Exception:
             db_ok = False
@@ -102,6 +128,16 @@ class BotProcess:
             coalesce=True,
         )
         self.scheduler.start()
+        if self.slack_app is not None and self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket_handler = AsyncSocketModeHandler(
+                self.slack_app, app_token=self.settings.slack_app_token
+            )
+            await self._socket_handler.connect_async()
+            log.info("Slack: connected in Socket Mode")
+        elif self.slack_app is not None:
+            log.info("Slack: listening for events at POST /slack/events")
         self.started_at = dt.datetime.now(dt.UTC)
         log.info(
             "serving: http://%s:%s  smtp://%s:%s  db=%s",
@@ -118,10 +154,13 @@ class BotProcess:
                 s.outbox_dir,
             )
 
-    def _checkpoint(self) -> None:
-        self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    async def _checkpoint(self) -> None:
+        await self.store.call(lambda: self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
 
     async def stop(self) -> None:
+        if self._socket_handler is not None:
+            await self._socket_handler.close_async()
+            self._socket_handler = None
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._smtp_server is not None:

@@ -51,7 +51,8 @@ class MailHandler:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
-        try:
+
+        def commit() -> None:
             with self.store.transaction() as tx:
                 tx.db.execute(
                     "INSERT INTO quarantine (received_at, mail_from, rcpt_tos, raw, reason, state) "
@@ -65,6 +66,9 @@ class MailHandler:
                         "pending",
                     ],
                 )
+
+        try:
+            await self.store.call(commit)
         except StoreError:
             log.warning("store unavailable; asked the sender to retry")
             return "451 4.3.0 Temporary storage failure, please retry"

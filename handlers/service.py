@@ -19,6 +19,7 @@ from store import (
     Source,
     Status,
     Store,
+    Theme,
     parse_quarter_span,
 )
 
@@ -33,9 +34,12 @@ __all__ = [
     "UpdateOutcome",
     "UpdateRequest",
     "ValidationError",
+    "add_deliverable",
+    "find_theme",
     "record_correspondence",
     "record_update",
     "resolve_deliverable",
+    "set_away",
 ]
 
 MAX_NOTE_CHARS = 3000
@@ -300,3 +304,92 @@ def record_correspondence(store: Store, request: CorrespondenceRequest) -> Corre
             store.add_forward(cid, request.forwarder.lower(), now)
         forwarders = store.forwarders(cid)
     return CorrespondenceOutcome(correspondence_id=cid, duplicate=duplicate, forwarders=forwarders)
+
+
+MAX_TITLE_CHARS = 300
+
+
+def find_theme(store: Store, text: str) -> Theme:
+    """A theme by code (``CF``) or by an unambiguous start of its name."""
+    query = text.strip()
+    theme = store.theme_by_code(query)
+    if theme is not None:
+        return theme
+    themes = store.themes()
+    matches = [t for t in themes if t.name.lower().startswith(query.lower())] if query else []
+    if len(matches) == 1:
+        return matches[0]
+    codes = ", ".join(f"{t.code} ({t.name})" for t in themes)
+    raise ValidationError(f"No single theme matches {query!r}. Themes: {codes}.", field="theme")
+
+
+def add_deliverable(
+    store: Store,
+    *,
+    theme: str,
+    title: str,
+    actor: Person,
+    source: Source,
+    today: dt.date,
+    due: str | None = None,
+    fy_start_month: int = 4,
+) -> Deliverable:
+    """Add a new deliverable (status not-started, counted as new today), owned by ``actor``."""
+    title = " ".join(title.split())
+    if not title:
+        raise ValidationError("Give the new deliverable a title.", field="title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise ValidationError(
+            f"The title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.", field="title"
+        )
+    due_text = None
+    if due:
+        try:
+            due_text = str(parse_quarter_span(due, start_month=fy_start_month))
+        except QuarterParseError as exc:
+            raise ValidationError(str(exc), field="due") from exc
+    with store.transaction():
+        found = find_theme(store, theme)
+        existing = [d for d in store.deliverables(theme_id=found.id)]
+        if any(d.title.lower() == title.lower() for d in existing):
+            raise ValidationError(
+                f"{found.code} already has a deliverable called {title!r}.", field="title"
+            )
+        numbers = [
+            int(r.rsplit("-", 1)[1])
+            for r in store.refs_for_theme(found.id)
+            if r.rsplit("-", 1)[-1].isdigit()
+        ]
+        ref = f"{found.code}-{max(numbers, default=0) + 1}"
+        did = store.insert_deliverable(
+            ref=ref,
+            theme_id=found.id,
+            title=title,
+            status=Status.NOT_STARTED,
+            owner_id=actor.id,
+            due=due_text,
+            dependencies=False,
+            added_on=today,
+            position=max((d.position for d in existing), default=0) + 1,
+        )
+        store.append_update(
+            deliverable_id=did,
+            person_id=actor.id,
+            source=source,
+            note="",
+            status_before=None,
+            status_after=Status.NOT_STARTED,
+            due_before=None,
+            due_after=due_text,
+        )
+        created = store.deliverable(did)
+        assert created is not None
+    return created
+
+
+def set_away(store: Store, *, actor: Person, until: dt.date | None, today: dt.date) -> None:
+    """Mark a person away (no reminders) until a date, or clear it with ``None``."""
+    if until is not None and until < today:
+        raise ValidationError(f"{until.isoformat()} is in the past.", field="until")
+    with store.transaction():
+        store.set_person_away(actor.id, until)

@@ -14,6 +14,8 @@ from store.model import (
     Status,
     Theme,
     Update,
+    age_text,
+    is_stale,
     normalise_status,
 )
 from store.quarters import FinancialYearQuarter, QuarterParseError, QuarterSpan, parse_quarter_span
@@ -34,6 +36,8 @@ __all__ = [
     "StoreUnavailable",
     "Theme",
     "Update",
+    "age_text",
+    "is_stale",
     "normalise_status",
     "open_store",
     "parse_quarter_span",

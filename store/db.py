@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import json
+import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -17,6 +21,7 @@ from store.schema import migrations
 __all__ = ["Store", "StoreError", "StoreUnavailable", "open_store"]
 
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -120,9 +125,24 @@ class Store:
     def __init__(self, db: Database, *, path: Path | None = None) -> None:
         self.db = db
         self.path = path
+        self._executor: ThreadPoolExecutor | None = None
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         self.db.close()
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` on the store's own thread, off the event loop.
+
+        All async code uses this, so a slow or locked database never delays an HTTP ack
+        or an SMTP reply, and one connection is never used by two threads at once.
+        """
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
     # -- transactions ---------------------------------------------------
     @contextlib.contextmanager
@@ -223,6 +243,9 @@ class Store:
             self._set("people", existing.id, values)
             return existing.id, True
         return existing.id, False
+
+    def set_person_slack_id(self, person_id: int, slack_id: str) -> None:
+        self._set("people", person_id, {"slack_id": slack_id})
 
     def set_person_away(self, person_id: int, until: dt.date | None) -> None:
         self._set("people", person_id, {"away_until": until.isoformat() if until else None})
@@ -442,3 +465,24 @@ class Store:
                 [correspondence_id],
             )
         ]
+
+    # -- pending actions --------------------------------------------------
+    def save_pending(self, kind: str, payload: dict[str, Any]) -> str:
+        token = secrets.token_urlsafe(12)
+        self._insert(
+            "pending_actions",
+            {
+                "token": token,
+                "kind": kind,
+                "payload": json.dumps(payload),
+                "created_at": _iso(_utc_now()),
+            },
+        )
+        return token
+
+    def load_pending(self, token: str) -> dict[str, Any] | None:
+        row = self._one("SELECT payload FROM pending_actions WHERE token = ?", [token])
+        return json.loads(row["payload"]) if row else None
+
+    def drop_pending(self, token: str) -> None:
+        self.db.execute("DELETE FROM pending_actions WHERE token = ?", [token])

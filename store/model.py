@@ -17,6 +17,8 @@ __all__ = [
     "Status",
     "Theme",
     "Update",
+    "age_text",
+    "is_stale",
     "normalise_status",
 ]
 
@@ -185,3 +187,38 @@ class CorrespondenceItem:
     sender_hash: str | None
     subject: str | None
     dedup_key: str
+
+
+# Statuses that never go stale: nothing is expected of them week to week.
+STALE_EXEMPT = frozenset({Status.NOT_STARTED, Status.COMPLETED, Status.BAU})
+
+
+def is_stale(
+    deliverable: Deliverable,
+    last_update_at: dt.datetime | None,
+    now: dt.datetime,
+    *,
+    weeks: int = 4,
+) -> bool:
+    """No update for ``weeks`` weeks, for a deliverable that is expected to move."""
+    if deliverable.status in STALE_EXEMPT:
+        return False
+    if last_update_at is None:
+        last_update_at = dt.datetime.combine(deliverable.added_on, dt.time(0), tzinfo=dt.UTC)
+    return now - last_update_at >= dt.timedelta(weeks=weeks)
+
+
+def age_text(then: dt.datetime | None, now: dt.datetime) -> str:
+    """ "today", "3 days ago", "5 weeks ago": how staff say it."""
+    if then is None:
+        return "never"
+    days = (now - then).days
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    if days < 14:
+        return f"{days} days ago"
+    if days < 62:
+        return f"{days // 7} weeks ago"
+    return f"{days // 30} months ago"

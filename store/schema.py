@@ -142,3 +142,13 @@ def m001_initial(db: Database) -> None:
         not_null={"received_at", "raw", "state"},
         defaults={"attempts": 0},
     )
+
+
+@migrations()
+def m002_pending_actions(db: Database) -> None:
+    """Requests waiting for a person's choice (e.g. which of several matching deliverables)."""
+    db.table("pending_actions").create(
+        {"token": str, "kind": str, "payload": str, "created_at": str},
+        pk="token",
+        not_null={"kind", "payload", "created_at"},
+    )

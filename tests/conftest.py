@@ -14,6 +14,7 @@ from handlers.plan import import_plan, load_plan
 from store import Person, Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 EXAMPLE_PLAN = ROOT / "examples" / "opcc-plan-2021-24.yaml"
 SHARED = ROOT.parent / "shared"
 

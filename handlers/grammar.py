@@ -1,0 +1,200 @@
+"""The command grammar shared by Slack (`/deliverable ...`) and email subjects.
+
+Pure functions, no I/O::
+
+    help | list [THEME|mine|stale] | show REF | add THEME TITLE
+    update [REF [STATUS] [due QUARTER]] [: NOTE] | away until DATE | digest | stats
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from store import QuarterParseError, Status, normalise_status, parse_quarter_span
+
+__all__ = [
+    "AddCommand",
+    "AwayCommand",
+    "Command",
+    "GrammarError",
+    "HelpCommand",
+    "ListCommand",
+    "ShowCommand",
+    "SimpleCommand",
+    "UpdateCommand",
+    "parse_command",
+    "parse_update",
+]
+
+HELP_TEXT = """\
+*Deliverabot* records progress on the delivery plan.
+• `/deliverable update CF-3 ongoing due Q3 2022/23: Market engagement event planned` \
+records an update at once
+• `/deliverable update CF-3` (or just `/deliverable update`) opens a form
+• `/deliverable list` · `list CF` · `list mine` · `list stale` shows the plan
+• `/deliverable show CF-3` shows a deliverable and its last five updates
+• `/deliverable add CF Business Community Event` adds a new deliverable
+• `/deliverable away until 2022-09-30` pauses your reminders
+• `/deliverable digest` previews this week's digest · \
+`/deliverable stats` shows correspondence counts
+Statuses: not-started, ongoing, on-hold, completed, bau \
+(also: done, started, in progress, paused, business as usual).
+REF is a reference like CF-3 or a few words of the title."""
+
+
+class GrammarError(ValueError):
+    """Input that does not fit the grammar; the message says how to write it."""
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    unknown: str | None = None  # the word that was not understood, if any
+
+
+@dataclass(frozen=True)
+class ListCommand:
+    scope: str | None = None  # None (everything), "mine", "stale", or a theme code/name
+
+
+@dataclass(frozen=True)
+class ShowCommand:
+    ref: str
+
+
+@dataclass(frozen=True)
+class AddCommand:
+    theme: str | None
+    title: str | None
+
+
+@dataclass(frozen=True)
+class UpdateCommand:
+    ref: str | None = None
+    status: Status | None = None
+    due: str | None = None  # canonical quarter text
+    note: str = ""
+
+    @property
+    def needs_form(self) -> bool:
+        """Only a reference (or nothing): open the modal instead of recording."""
+        return self.ref is None or (self.status is None and self.due is None and not self.note)
+
+
+@dataclass(frozen=True)
+class AwayCommand:
+    until: dt.date | None  # None clears it
+
+
+@dataclass(frozen=True)
+class SimpleCommand:
+    name: str  # "digest" or "stats"
+
+
+Command = (
+    HelpCommand
+    | ListCommand
+    | ShowCommand
+    | AddCommand
+    | UpdateCommand
+    | AwayCommand
+    | SimpleCommand
+)
+
+_REF = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}-\d{1,5}$")
+_DUE = re.compile(r"(?:^|\s)due\s+(?P<q>.+)$", re.IGNORECASE)
+
+
+def _split_status(words: list[str]) -> tuple[list[str], Status | None]:
+    """Take a status (up to three words, e.g. "business as usual") off the end."""
+    for n in (3, 2, 1):
+        if len(words) >= n:
+            status = normalise_status(" ".join(words[-n:]))
+            if status is not None:
+                return words[:-n], status
+    return words, None
+
+
+def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
+    """Parse ``REF [STATUS] [due QUARTER] [: NOTE]`` (everything after ``update``)."""
+    text = text.strip()
+    head, _, note = text.partition(":")
+    head = head.strip()
+    note = note.strip()
+    if not head:
+        if note:
+            raise GrammarError(
+                "Say which deliverable before the note, e.g. `update CF-3: Event held`."
+            )
+        return UpdateCommand()
+    due: str | None = None
+    m = _DUE.search(head)
+    if m:
+        try:
+            due = str(parse_quarter_span(m["q"], start_month=fy_start_month))
+        except QuarterParseError as exc:
+            raise GrammarError(f"{exc}.") from None
+        head = head[: m.start()].strip()
+    words = head.split()
+    if words and _REF.match(words[0]):
+        ref = words[0].upper()
+        rest, status = _split_status(words[1:])
+        if rest:
+            raise GrammarError(
+                f"I did not understand {' '.join(rest)!r}. Statuses are not-started, ongoing, "
+                "on-hold, completed and bau; write the quarter as `due Q3 2022/23` and put the "
+                "note after a colon."
+            )
+    else:
+        rest, status = _split_status(words)
+        if not rest:
+            raise GrammarError("Say which deliverable: a reference such as CF-3, or title words.")
+        ref = " ".join(rest)
+    return UpdateCommand(ref=ref, status=status, due=due, note=note)
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    for fmt in ("%d/%m/%Y", "%d %B %Y", "%d %b %Y"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise GrammarError(f"{text.strip()!r} is not a date; write it like 2022-09-30.")
+
+
+def parse_command(text: str, *, fy_start_month: int = 4) -> Command:
+    """Parse the text after ``/deliverable``."""
+    text = (text or "").strip()
+    if not text:
+        return HelpCommand()
+    verb, _, rest = text.partition(" ")
+    verb = verb.lower()
+    rest = rest.strip()
+    if verb in ("help", "?", "-h", "--help"):
+        return HelpCommand()
+    if verb in ("update", "u"):
+        return parse_update(rest, fy_start_month=fy_start_month)
+    if verb in ("list", "ls"):
+        return ListCommand(rest or None)
+    if verb == "show":
+        if not rest:
+            raise GrammarError("Say which deliverable to show, e.g. `show CF-3`.")
+        return ShowCommand(rest)
+    if verb == "add":
+        theme, _, title = rest.partition(" ")
+        return AddCommand(theme.strip() or None, title.strip() or None)
+    if verb == "away":
+        words = rest.split(maxsplit=1)
+        if words and words[0].lower() in ("off", "back", "clear", "none"):
+            return AwayCommand(None)
+        if len(words) == 2 and words[0].lower() == "until":
+            return AwayCommand(_parse_date(words[1]))
+        raise GrammarError("Write `away until 2022-09-30`, or `away off` when you are back.")
+    if verb in ("digest", "stats"):
+        return SimpleCommand(verb)
+    return HelpCommand(unknown=verb)

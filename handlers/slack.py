@@ -1,0 +1,671 @@
+"""Slack listeners for ``/deliverable``, the update modal, App Home and the message shortcut.
+
+Every listener acknowledges first and does the slow work afterwards, through
+``store.call`` (the store's own thread), so Slack's 3-second limit holds even when the
+database is slow. All recording goes through :mod:`handlers.service`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.grammar import (
+    HELP_TEXT,
+    AddCommand,
+    AwayCommand,
+    GrammarError,
+    HelpCommand,
+    ListCommand,
+    ShowCommand,
+    SimpleCommand,
+    UpdateCommand,
+    parse_command,
+)
+from handlers.service import (
+    AmbiguousDeliverable,
+    NotAuthorised,
+    ServiceError,
+    UpdateOutcome,
+    UpdateRequest,
+    add_deliverable,
+    find_theme,
+    record_update,
+    resolve_deliverable,
+    set_away,
+)
+from handlers.slack_views import (
+    ADD_CALLBACK,
+    UPDATE_CALLBACK,
+    DeliverableRow,
+    add_modal,
+    ambiguity_message,
+    confirmation_text,
+    deliverable_options,
+    esc,
+    home_view,
+    list_message,
+    quarter_options,
+    show_message,
+    update_modal,
+)
+from store import (
+    Deliverable,
+    FinancialYearQuarter,
+    Person,
+    Role,
+    Source,
+    Status,
+    Store,
+    StoreUnavailable,
+    is_stale,
+    parse_quarter_span,
+)
+
+__all__ = ["SlackDeps", "register_slack"]
+
+log = logging.getLogger(__name__)
+
+Preview = Callable[[], Awaitable[dict[str, Any]]]
+BUSY = ":hourglass: The database is busy, so nothing was recorded. Please try again in a minute."
+
+
+def _slack_error(exc: SlackApiError) -> str:
+    data = exc.response.data if exc.response is not None else None
+    if isinstance(data, dict):
+        return str(data.get("error"))
+    return f"HTTP {exc.response.status_code if exc.response is not None else '?'}"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class SlackDeps:
+    """What the listeners need, passed in by the wiring in ``bot``."""
+
+    store: Store
+    tz: dt.tzinfo
+    fy_start_month: int = 4
+    stale_weeks: int = 4
+    clock: Callable[[], dt.datetime] = _utc_now
+    previews: dict[str, Preview] = field(default_factory=dict)  # "digest", "stats"
+
+
+# -- queries run on the store thread ------------------------------------------
+
+
+def _rows(store: Store, now: dt.datetime, stale_weeks: int) -> list[DeliverableRow]:
+    themes = {t.id: t for t in store.themes()}
+    people = {p.id: p for p in store.people()}
+    last = store.last_updates()
+    rows = []
+    for d in store.deliverables():
+        u = last.get(d.id)
+        rows.append(
+            DeliverableRow(
+                deliverable=d,
+                theme=themes[d.theme_id],
+                owner=people.get(d.owner_id) if d.owner_id else None,
+                last_update=u,
+                stale=is_stale(d, u.recorded_at if u else None, now, weeks=stale_weeks),
+            )
+        )
+    return rows
+
+
+def _admin_hint(store: Store) -> str:
+    people = store.people()
+    admins = [p for p in people if p.role is Role.ADMIN] or [
+        p for p in people if p.role is Role.EDITOR
+    ]
+    if not admins:
+        return "Ask whoever looks after the plan file to add your Slack ID to it."
+    names = " or ".join(p.name for p in admins[:2])
+    return f"Ask {names} to add your Slack ID (or your email) to the plan's people."
+
+
+def _quarters(store: Store, today: dt.date, start_month: int) -> list[dict[str, Any]]:
+    current = FinancialYearQuarter.of_date(today, start_month=start_month)
+    first = current.previous().previous()
+    start_text = store.get_meta("plan_start")
+    if start_text:
+        first = min(
+            first,
+            FinancialYearQuarter.of_date(
+                dt.date.fromisoformat(start_text), start_month=start_month
+            ),
+        )
+    last = current
+    for _ in range(8):
+        last = last.next()
+    for d in store.deliverables():
+        if d.due:
+            try:
+                last = max(last, parse_quarter_span(d.due, start_month=start_month).last)
+            except ValueError:
+                continue
+    return quarter_options(first, last)
+
+
+def _search(store: Store, query: str) -> list[Deliverable]:
+    words = query.lower().split()
+    found = []
+    for d in store.deliverables():
+        hay = f"{d.ref} {d.title}".lower()
+        if all(w in hay for w in words):
+            found.append(d)
+    return found
+
+
+# -- the listeners -------------------------------------------------------------
+
+
+def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
+    """Attach every Deliverabot listener to ``app``."""
+    store = deps.store
+
+    async def identify(user_id: str, client: AsyncWebClient) -> Person | None:
+        person = await store.call(store.person_by_slack_id, user_id)
+        if person is not None:
+            return person
+        try:
+            info = await client.users_info(user=user_id)
+            email = (info.get("user") or {}).get("profile", {}).get("email")
+        except SlackApiError as exc:
+            log.warning("users.info failed: %s", _slack_error(exc))
+            return None
+        if not email:
+            return None
+        person = await store.call(store.person_by_email, email)
+        if person is not None:
+
+            def link() -> None:
+                with store.transaction():
+                    store.set_person_slack_id(person.id, user_id)
+
+            await store.call(link)
+        return person
+
+    async def refusal() -> str:
+        hint = await store.call(_admin_hint, store)
+        return f":no_entry: I don't know who you are in the plan yet. {esc(hint)}"
+
+    async def open_update_modal(
+        client: AsyncWebClient,
+        trigger_id: str,
+        *,
+        ref: str | None = None,
+        note: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        today = deps.clock().astimezone(deps.tz).date()
+
+        def load() -> tuple[Deliverable | None, list[dict[str, Any]]]:
+            chosen = None
+            if ref:
+                try:
+                    chosen = resolve_deliverable(store, ref)
+                except ServiceError:
+                    chosen = None
+            return chosen, _quarters(store, today, deps.fy_start_month)
+
+        chosen, quarters = await store.call(load)
+        await client.views_open(
+            trigger_id=trigger_id,
+            view=update_modal(deliverable=chosen, quarters=quarters, note=note, metadata=metadata),
+        )
+
+    async def apply_update(request: UpdateRequest) -> UpdateOutcome:
+        return await store.call(record_update, store, request, fy_start_month=deps.fy_start_month)
+
+    def confirmation(outcome: UpdateOutcome) -> dict[str, Any]:
+        text = confirmation_text(
+            outcome.deliverable.ref,
+            outcome.deliverable.title,
+            outcome.status_before,
+            outcome.status_after,
+            outcome.due_before,
+            outcome.due_after,
+        )
+        return {
+            "text": f"Recorded an update on {outcome.deliverable.ref}.",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        }
+
+    # /deliverable ------------------------------------------------------------
+    @app.command("/deliverable")
+    async def deliverable_command(
+        ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
+        text = command.get("text") or ""
+        try:
+            cmd = parse_command(text, fy_start_month=deps.fy_start_month)
+        except GrammarError as exc:
+            await ack(
+                response_type="ephemeral",
+                text=f":warning: {esc(str(exc))}\nSee `/deliverable help`.",
+            )
+            return
+        if isinstance(cmd, HelpCommand):
+            prefix = (
+                f":thinking_face: I don't know `{esc(cmd.unknown)}`. Here is what I can do:\n"
+                if cmd.unknown
+                else ""
+            )
+            await ack(response_type="ephemeral", text=prefix + HELP_TEXT)
+            return
+        user_id = command["user_id"]
+        if isinstance(cmd, UpdateCommand) and cmd.needs_form:
+            await ack()
+            await open_update_modal(client, command["trigger_id"], ref=cmd.ref)
+            return
+        if isinstance(cmd, AddCommand) and not (cmd.theme and cmd.title):
+            await ack()
+            themes = await store.call(store.themes)
+            theme = None
+            if cmd.theme:
+                try:
+                    theme = await store.call(find_theme, store, cmd.theme)
+                except ServiceError:
+                    theme = None
+            await client.views_open(
+                trigger_id=command["trigger_id"], view=add_modal(themes=themes, theme=theme)
+            )
+            return
+        await ack()
+        try:
+            await run_command(cmd, user_id, respond, client)
+        except StoreUnavailable:
+            await respond(response_type="ephemeral", text=BUSY)
+
+    async def run_command(cmd: Any, user_id: str, respond: Any, client: AsyncWebClient) -> None:
+        now = deps.clock()
+        if isinstance(cmd, ListCommand):
+            await respond(
+                response_type="ephemeral", **await list_reply(cmd.scope, user_id, client, now)
+            )
+            return
+        if isinstance(cmd, ShowCommand):
+            await respond(response_type="ephemeral", **await show_reply(cmd.ref, now))
+            return
+        if isinstance(cmd, SimpleCommand):
+            preview = deps.previews.get(cmd.name)
+            if preview is None:
+                await respond(
+                    response_type="ephemeral", text=f"The {cmd.name} preview is not available yet."
+                )
+            else:
+                await respond(response_type="ephemeral", **await preview())
+            return
+        person = await identify(user_id, client)
+        if person is None:
+            await respond(response_type="ephemeral", text=await refusal())
+            return
+        if isinstance(cmd, UpdateCommand):
+            assert cmd.ref is not None
+            request = UpdateRequest(
+                deliverable=cmd.ref,
+                actor=person,
+                source=Source.SLACK,
+                note=cmd.note,
+                status=cmd.status,
+                due=cmd.due,
+            )
+            try:
+                outcome = await apply_update(request)
+            except AmbiguousDeliverable as exc:
+                payload = {
+                    "user": user_id,
+                    "status": cmd.status.value if cmd.status else None,
+                    "due": cmd.due,
+                    "note": cmd.note,
+                }
+                token = await store.call(save_pending, "update", payload)
+                await respond(
+                    response_type="ephemeral", **ambiguity_message(cmd.ref, exc.candidates, token)
+                )
+                return
+            except ServiceError as exc:
+                await respond(response_type="ephemeral", text=f":warning: {esc(str(exc))}")
+                return
+            await respond(response_type="ephemeral", **confirmation(outcome))
+            return
+        if isinstance(cmd, AddCommand):
+            assert cmd.theme and cmd.title
+            today = now.astimezone(deps.tz).date()
+            try:
+                created = await store.call(
+                    add_deliverable,
+                    store,
+                    theme=cmd.theme,
+                    title=cmd.title,
+                    actor=person,
+                    source=Source.SLACK,
+                    today=today,
+                    fy_start_month=deps.fy_start_month,
+                )
+            except ServiceError as exc:
+                await respond(response_type="ephemeral", text=f":warning: {esc(str(exc))}")
+                return
+            await respond(
+                response_type="ephemeral",
+                text=(
+                    f":new: Added *{esc(created.ref)}* {esc(created.title)} "
+                    f"(not started, owner {esc(person.name)}). It counts as new from today."
+                ),
+            )
+            return
+        if isinstance(cmd, AwayCommand):
+            today = now.astimezone(deps.tz).date()
+            try:
+                await store.call(set_away, store, actor=person, until=cmd.until, today=today)
+            except ServiceError as exc:
+                await respond(response_type="ephemeral", text=f":warning: {esc(str(exc))}")
+                return
+            if cmd.until is None:
+                await respond(
+                    response_type="ephemeral", text=":wave: Welcome back. Reminders are on again."
+                )
+            else:
+                await respond(
+                    response_type="ephemeral",
+                    text=f":palm_tree: No reminders until {cmd.until:%-d %B %Y}. Enjoy the break.",
+                )
+            return
+
+    def save_pending(kind: str, payload: dict[str, Any]) -> str:
+        with store.transaction():
+            return store.save_pending(kind, payload)
+
+    async def list_reply(
+        scope: str | None, user_id: str, client: AsyncWebClient, now: dt.datetime
+    ) -> dict[str, Any]:
+        rows = await store.call(_rows, store, now, deps.stale_weeks)
+        title = "Delivery plan"
+        if scope is None:
+            rows = [r for r in rows if r.deliverable.status is not Status.COMPLETED] or rows
+            title = "Open deliverables"
+        elif scope.lower() == "mine":
+            person = await identify(user_id, client)
+            if person is None:
+                return {"text": await refusal()}
+            rows = [r for r in rows if r.deliverable.owner_id == person.id]
+            title = "Your deliverables"
+        elif scope.lower() == "stale":
+            rows = [r for r in rows if r.stale]
+            title = f"Stale deliverables (no update for {deps.stale_weeks} weeks)"
+        elif scope.lower() == "all":
+            title = "All deliverables"
+        else:
+            try:
+                theme = await store.call(find_theme, store, scope)
+            except ServiceError as exc:
+                return {"text": f":warning: {esc(str(exc))}"}
+            rows = [r for r in rows if r.theme.id == theme.id]
+            title = f"{theme.code} · {theme.name}"
+        return list_message(rows, now=now, title=title)
+
+    async def show_reply(ref: str, now: dt.datetime) -> dict[str, Any]:
+        def load() -> dict[str, Any]:
+            d = resolve_deliverable(store, ref)
+            theme = next(t for t in store.themes() if t.id == d.theme_id)
+            people = {p.id: p for p in store.people()}
+            ups = store.updates(deliverable_id=d.id, newest_first=True, limit=5)
+            return show_message(
+                d,
+                theme,
+                people.get(d.owner_id) if d.owner_id else None,
+                ups,
+                people,
+                now=now,
+                tz=deps.tz,
+            )
+
+        try:
+            return await store.call(load)
+        except AmbiguousDeliverable as exc:
+            refs = ", ".join(f"{c.ref}" for c in exc.candidates[:10])
+            return {"text": f":mag: {esc(str(exc))} Try one of: {refs}."}
+        except ServiceError as exc:
+            return {"text": f":warning: {esc(str(exc))}"}
+
+    # ambiguity buttons -------------------------------------------------------
+    @app.action(re.compile(r"^choose_deliverable_\d+$"))
+    async def choose_deliverable(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        try:
+            choice = json.loads(action.get("value") or "{}")
+            token, ref = choice["token"], choice["ref"]
+        except (ValueError, KeyError):
+            await respond(
+                response_type="ephemeral",
+                text=":warning: That button is broken; please run the command again.",
+            )
+            return
+        payload = await store.call(store.load_pending, token)
+        user_id = body["user"]["id"]
+        if payload is None or payload.get("user") != user_id:
+            await respond(
+                response_type="ephemeral",
+                replace_original=True,
+                text=":hourglass: That choice has expired. Please run the command again.",
+            )
+            return
+        person = await identify(user_id, client)
+        if person is None:
+            await respond(response_type="ephemeral", text=await refusal())
+            return
+        request = UpdateRequest(
+            deliverable=ref,
+            actor=person,
+            source=Source.SLACK,
+            note=payload.get("note") or "",
+            status=Status(payload["status"]) if payload.get("status") else None,
+            due=payload.get("due"),
+        )
+        try:
+            outcome = await apply_update(request)
+        except StoreUnavailable:
+            await respond(response_type="ephemeral", text=BUSY)
+            return
+        except ServiceError as exc:
+            await respond(
+                response_type="ephemeral", replace_original=True, text=f":warning: {esc(str(exc))}"
+            )
+            return
+
+        def drop() -> None:
+            with store.transaction():
+                store.drop_pending(token)
+
+        await store.call(drop)
+        await respond(response_type="ephemeral", replace_original=True, **confirmation(outcome))
+
+    # the modal -----------------------------------------------------------------
+    @app.options("deliverable_picker")
+    async def deliverable_picker(ack: Any, body: dict[str, Any]) -> None:
+        query = body.get("value") or ""
+        found = await store.call(_search, store, query)
+        await ack(options=deliverable_options(found))
+
+    @app.action("open_update")
+    async def open_update(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        await open_update_modal(client, body["trigger_id"], ref=action.get("value"))
+
+    @app.shortcut("record_update_shortcut")
+    async def record_update_shortcut(
+        ack: Any, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id")
+        link = None
+        if channel and message.get("ts"):
+            try:
+                got = await client.chat_getPermalink(channel=channel, message_ts=message["ts"])
+                link = got.get("permalink")
+            except SlackApiError as exc:
+                log.info("chat.getPermalink failed: %s", _slack_error(exc))
+        await open_update_modal(
+            client,
+            body["trigger_id"],
+            note=message.get("text") or "",
+            metadata={"link": link} if link else None,
+        )
+
+    @app.view(UPDATE_CALLBACK)
+    async def update_submitted(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = view["state"]["values"]
+        user_id = body["user"]["id"]
+
+        def picked(block: str, action: str) -> str | None:
+            option = (values.get(block, {}).get(action) or {}).get("selected_option")
+            return option.get("value") if option else None
+
+        ref = picked("deliverable", "deliverable_picker")
+        status = picked("status", "status")
+        due = picked("due", "due")
+        deps_flag = bool(
+            (values.get("flags", {}).get("dependencies") or {}).get("selected_options")
+        )
+        note = (values.get("note", {}).get("note") or {}).get("value") or ""
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        if not ref:
+            await ack(response_action="errors", errors={"deliverable": "Choose a deliverable."})
+            return
+        person = await identify(user_id, client)
+        if person is None:
+            await ack(response_action="errors", errors={"deliverable": await refusal()})
+            return
+        request = UpdateRequest(
+            deliverable=ref,
+            actor=person,
+            source=Source.SLACK,
+            note=note,
+            status=Status(status) if status else None,
+            due=due if due and due != "none" else None,
+            dependencies=deps_flag,
+            link=metadata.get("link"),
+        )
+        try:
+            outcome = await apply_update(request)
+        except StoreUnavailable:
+            await ack(response_action="errors", errors={"note": "The database is busy; try again."})
+            return
+        except NotAuthorised as exc:
+            await ack(response_action="errors", errors={"deliverable": str(exc)})
+            return
+        except ServiceError as exc:
+            block = exc.field if exc.field in {"deliverable", "status", "due", "note"} else "note"
+            await ack(response_action="errors", errors={block: str(exc)})
+            return
+        await ack()
+        try:
+            await client.chat_postMessage(channel=user_id, **confirmation(outcome))
+        except SlackApiError as exc:
+            log.warning("could not confirm by DM: %s", _slack_error(exc))
+
+    @app.view(ADD_CALLBACK)
+    async def add_submitted(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = view["state"]["values"]
+        user_id = body["user"]["id"]
+        theme = ((values.get("theme", {}).get("theme") or {}).get("selected_option") or {}).get(
+            "value"
+        )
+        title = (values.get("title", {}).get("title") or {}).get("value") or ""
+        person = await identify(user_id, client)
+        if person is None:
+            await ack(response_action="errors", errors={"title": await refusal()})
+            return
+        if not theme:
+            await ack(response_action="errors", errors={"theme": "Choose a theme."})
+            return
+        today = deps.clock().astimezone(deps.tz).date()
+        try:
+            created = await store.call(
+                add_deliverable,
+                store,
+                theme=theme,
+                title=title,
+                actor=person,
+                source=Source.SLACK,
+                today=today,
+                fy_start_month=deps.fy_start_month,
+            )
+        except StoreUnavailable:
+            await ack(
+                response_action="errors", errors={"title": "The database is busy; try again."}
+            )
+            return
+        except ServiceError as exc:
+            block = exc.field if exc.field in {"theme", "title"} else "title"
+            await ack(response_action="errors", errors={block: str(exc)})
+            return
+        await ack()
+        await client.chat_postMessage(
+            channel=user_id,
+            text=f"Added {created.ref} {created.title}.",
+            blocks=[
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": (
+                            f":new: Added *{esc(created.ref)}* {esc(created.title)} (not started)."
+                        ),
+                    },
+                }
+            ],
+        )
+
+    # App Home -------------------------------------------------------------------
+    @app.event("app_home_opened")
+    async def app_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = event["user"]
+        now = deps.clock()
+        person = await identify(user_id, client)
+        rows = await store.call(_rows, store, now, deps.stale_weeks)
+        hint = await store.call(_admin_hint, store)
+        mine = []
+        if person is not None:
+            mine = [
+                r
+                for r in rows
+                if r.deliverable.owner_id == person.id
+                and r.deliverable.status is not Status.COMPLETED
+            ]
+            mine.sort(key=lambda r: (not r.stale, r.deliverable.ref))
+        overview = []
+        seen: dict[int, dict[Status, int]] = {}
+        for r in rows:
+            if r.theme.id not in seen:
+                seen[r.theme.id] = {}
+                overview.append((r.theme, seen[r.theme.id]))
+            counts = seen[r.theme.id]
+            counts[r.deliverable.status] = counts.get(r.deliverable.status, 0) + 1
+        await client.views_publish(
+            user_id=user_id,
+            view=home_view(person=person, mine=mine, overview=overview, now=now, admin_hint=hint),
+        )

@@ -1,0 +1,505 @@
+"""Slack, end to end: signed requests to the real `/slack/events` of a running BotProcess,
+with the Web API served by a fake on 127.0.0.1 that records every call."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from fake_slack import FakeSlack, sign
+
+from bot.config import load_settings
+from bot.server import BotProcess
+from handlers.plan import import_plan, load_plan
+from store import Status, Store, open_store
+
+SECRET = "test-signing-secret"
+NOW = dt.datetime(2022, 9, 14, 12, 0, tzinfo=dt.UTC)
+USERS = {
+    "U0COMMUNITY": "priya.shah@example.org",
+    "U0PREVENT": "tom.fletcher@example.org",
+    "U0PLANLEAD": "alex.morgan@example.org",
+    "UNEWGRACE": "Grace.Okafor@example.org",  # not in the plan by Slack id: matched by email
+    "USTRANGER": "stranger@example.com",
+}
+
+
+@dataclasses.dataclass
+class Rig:
+    fake: FakeSlack
+    base: str
+    session: aiohttp.ClientSession
+    db_path: Path
+
+    def store(self) -> Store:
+        return open_store(self.db_path)
+
+    async def post(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        async with self.session.post(
+            f"{self.base}/slack/events", data=body.encode(), headers=headers or sign(SECRET, body)
+        ) as r:
+            return r.status, await r.text()
+
+    async def command(
+        self, text: str, user: str = "U0COMMUNITY", name: str = "r"
+    ) -> tuple[int, str]:
+        body = urllib.parse.urlencode(
+            {
+                "token": "legacy",
+                "team_id": "T1",
+                "channel_id": "C1",
+                "user_id": user,
+                "user_name": "someone",
+                "command": "/deliverable",
+                "text": text,
+                "response_url": self.fake.response_url(name),
+                "trigger_id": "trig-1",
+            }
+        )
+        return await self.post(body)
+
+    async def interact(self, payload: dict[str, Any]) -> tuple[int, str]:
+        payload = {"team": {"id": "T1"}, "api_app_id": "A1", "token": "legacy", **payload}
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return await self.post(body)
+
+    async def event(self, event: dict[str, Any]) -> tuple[int, str]:
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "event": event,
+                "event_id": f"Ev{time.time_ns()}",
+                "event_time": int(time.time()),
+            }
+        )
+        headers = {**sign(SECRET, body), "Content-Type": "application/json"}
+        return await self.post(body, headers)
+
+    async def response(self, name: str = "r", count: int = 1) -> dict[str, Any]:
+        await self.fake.wait_for(
+            lambda: len([r for n, r in self.fake.responses if n == name]) >= count
+        )
+        return [r for n, r in self.fake.responses if n == name][count - 1]
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, example_plan: Path) -> AsyncIterator[Rig]:
+    db_path = tmp_path / "slack.db"
+    seed = open_store(db_path)
+    import_plan(seed, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    seed.close()
+    fake = FakeSlack(users=USERS)
+    await fake.start()
+    settings = load_settings(
+        {
+            "DELIVERABOT_DB": str(db_path),
+            "PORT": "0",
+            "SMTP_PORT": "0",
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.api_url,
+        },
+        env_file=None,
+    )
+    store = open_store(db_path)
+    process = BotProcess(settings=settings, store=store, clock=lambda: NOW)
+    await process.start()
+    async with aiohttp.ClientSession() as session:
+        yield Rig(fake, f"http://127.0.0.1:{process.http_port}", session, db_path)
+    await process.stop()
+    store.close()
+    await fake.stop()
+
+
+def _texts(blocks: list[dict[str, Any]]) -> str:
+    out = []
+    for b in blocks:
+        if "text" in b and isinstance(b["text"], dict):
+            out.append(b["text"]["text"])
+        for e in b.get("elements", []):
+            if isinstance(e, dict) and isinstance(e.get("text"), str):
+                out.append(e["text"])
+            elif isinstance(e, dict) and isinstance(e.get("text"), dict):
+                out.append(e["text"]["text"])
+    return "\n".join(out)
+
+
+# -- /deliverable -------------------------------------------------------------------
+
+
+async def test_help_and_unknown_subcommand(rig: Rig) -> None:
+    status, body = await rig.command("help")
+    assert status == 200
+    reply = json.loads(body)
+    assert "/deliverable update CF-3 ongoing due Q3 2022/23" in reply["text"]
+    status, body = await rig.command("frobnicate")
+    assert status == 200
+    assert "I don't know `frobnicate`" in json.loads(body)["text"]
+
+
+async def test_update_fast_path_records_and_confirms(rig: Rig) -> None:
+    status, body = await rig.command(
+        "update CF-10 done due Q3 2022/23: Event held at <!channel> HQ"
+    )
+    assert status == 200 and body == ""
+    reply = await rig.response()
+    assert reply["response_type"] == "ephemeral"
+    text = _texts(reply["blocks"])
+    assert "Status: Ongoing → *Completed*" in text
+    assert "Due: Q3 2022/23 (unchanged)" in text
+    store = rig.store()
+    d = store.deliverable_by_ref("CF-10")
+    assert d.status is Status.COMPLETED
+    newest = store.updates(deliverable_id=d.id, newest_first=True)[0]
+    assert newest.note == "Event held at <!channel> HQ"
+    assert newest.source.value == "slack"
+    assert newest.person_id == store.person_by_email("priya.shah@example.org").id
+
+
+async def test_grammar_error_gets_a_helpful_ephemeral_reply(rig: Rig) -> None:
+    status, body = await rig.command("update CF-10 sideways: hmm")
+    assert status == 200
+    reply = json.loads(body)
+    assert "I did not understand 'sideways'" in reply["text"]
+    status, body = await rig.command("update CF-10 due someday")
+    assert "is not a quarter" in json.loads(body)["text"]
+
+
+async def test_service_refusal_is_ephemeral_and_stores_nothing(rig: Rig) -> None:
+    before = len(rig.store().updates())
+    await rig.command("update CF-10 paused")
+    reply = await rig.response()
+    assert "on hold needs a note" in reply["text"]
+    assert len(rig.store().updates()) == before
+
+
+async def test_ambiguous_title_offers_buttons_then_records_the_choice(rig: Rig) -> None:
+    await rig.command("update review ongoing: Scoping started", user="U0PLANLEAD")
+    reply = await rig.response()
+    buttons = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert len(buttons) >= 2
+    assert "Which one did you mean?" in _texts(reply["blocks"])
+    choice = next(b for b in buttons if json.loads(b["value"])["ref"] == "VW-6")
+    status, _ = await rig.interact(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0PLANLEAD"},
+            "response_url": rig.fake.response_url("choice"),
+            "trigger_id": "t2",
+            "actions": [{**choice, "block_id": "choose_0", "action_ts": "1"}],
+        }
+    )
+    assert status == 200
+    done = await rig.response("choice")
+    assert done["replace_original"] is True
+    assert "Not started → *Ongoing*" in _texts(done["blocks"])
+    store = rig.store()
+    d = store.deliverable_by_ref("VW-6")
+    assert d.status is Status.ONGOING
+    assert store.updates(deliverable_id=d.id, newest_first=True)[0].note == "Scoping started"
+
+
+async def test_unknown_user_is_refused_with_an_admin_named(rig: Rig) -> None:
+    await rig.command("update CF-10 ongoing: hi", user="USTRANGER")
+    reply = await rig.response()
+    assert "I don't know who you are" in reply["text"]
+    assert "Alex Morgan" in reply["text"]
+
+
+async def test_user_matched_by_email_and_linked(rig: Rig) -> None:
+    await rig.command("update VW-4 ongoing: Research scheduled", user="UNEWGRACE")
+    reply = await rig.response()
+    assert "Recorded an update on *VW-4*" in _texts(reply["blocks"])
+    assert rig.store().person_by_slack_id("UNEWGRACE").email == "grace.okafor@example.org"
+
+
+async def test_only_owners_and_editors_may_update(rig: Rig) -> None:
+    await rig.command("update VW-4 ongoing: not mine", user="U0PREVENT")
+    reply = await rig.response()
+    assert "Only Grace Okafor or an editor can update VW-4" in reply["text"]
+
+
+async def test_list_show_and_scopes(rig: Rig) -> None:
+    await rig.command("list", name="all")
+    everything = await rig.response("all")
+    text = _texts(everything["blocks"])
+    assert "*CF · Putting Communities First*" in text
+    assert (
+        ":large_blue_circle: *CF-10* Business Community Event · due Q3 2022/23 · updated 2 weeks ago"
+        in text
+    )
+    assert "CF-3*" not in text  # completed ones are left out of the default list
+    assert len(everything["blocks"]) <= 50 and everything["text"]
+
+    await rig.command("list stale", name="stale")
+    stale = _texts((await rig.response("stale"))["blocks"])
+    assert "VW-3" in stale and "CF-10" not in stale
+
+    await rig.command("list mine", user="U0PREVENT", name="mine")
+    mine = _texts((await rig.response("mine"))["blocks"])
+    assert "CP-5" in mine and "CF-10" not in mine
+
+    await rig.command("list crime prev", name="theme")
+    theme = _texts((await rig.response("theme"))["blocks"])
+    assert theme.startswith("*CP · Crime Prevention*")
+
+    await rig.command("show CF-8", name="show")
+    show = _texts((await rig.response("show"))["blocks"])
+    assert "*CF-8 · Recruitment of a Community and Engagement Officer*" in show
+    assert "On hold" in show and "owner Alex Morgan" in show
+    assert "Recruitment on hold whilst business model reviewed during Q2." in show
+
+
+async def test_user_text_never_pings(rig: Rig) -> None:
+    await rig.command("update CF-9: <!channel> <!here> <@U0PREVENT> & *bold*")
+    await rig.response()
+    await rig.command("show CF-9", name="show")
+    shown = await rig.response("show", 1)
+    text = json.dumps(shown)
+    assert "<!channel>" not in text and "<!here>" not in text and "<@U0PREVENT>" not in text
+    assert "&lt;!channel&gt; &lt;!here&gt; &lt;@U0PREVENT&gt; &amp; *bold*" in _texts(
+        shown["blocks"]
+    )
+
+
+async def test_add_and_away(rig: Rig) -> None:
+    await rig.command("add CF Rural Crime Action Plan", name="add")
+    reply = await rig.response("add")
+    assert "Added *CF-13* Rural Crime Action Plan" in reply["text"]
+    d = rig.store().deliverable_by_ref("CF-13")
+    assert d.status is Status.NOT_STARTED and d.added_on == dt.date(2022, 9, 14)
+
+    await rig.command("away until 2022-09-30", name="away")
+    assert "No reminders until 30 September 2022" in (await rig.response("away"))["text"]
+    assert rig.store().person_by_email("priya.shah@example.org").away_until == dt.date(2022, 9, 30)
+
+
+# -- the modal ------------------------------------------------------------------------
+
+
+def _state(
+    ref: str | None, status: str | None, due: str | None, note: str | None, deps: bool = False
+) -> dict[str, Any]:
+    def sel(v: str | None) -> dict[str, Any]:
+        return {"selected_option": {"value": v} if v else None}
+
+    return {
+        "values": {
+            "deliverable": {"deliverable_picker": {"type": "external_select", **sel(ref)}},
+            "status": {"status": {"type": "radio_buttons", **sel(status)}},
+            "due": {"due": {"type": "static_select", **sel(due)}},
+            "flags": {
+                "dependencies": {
+                    "type": "checkboxes",
+                    "selected_options": [{"value": "dependencies"}] if deps else [],
+                }
+            },
+            "note": {"note": {"type": "plain_text_input", "value": note}},
+        }
+    }
+
+
+async def test_modal_round_trip_with_inline_errors(rig: Rig) -> None:
+    status, _ = await rig.command("update CF-9")
+    assert status == 200
+    opened = await rig.fake.wait_for(lambda: rig.fake.calls_to("views.open"))
+    view = opened[0]["view"]
+    assert opened[0]["trigger_id"] == "trig-1"
+    assert view["callback_id"] == "deliverable_update"
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks["deliverable"]["element"]["type"] == "external_select"
+    assert blocks["deliverable"]["element"]["initial_option"]["value"] == "CF-9"
+    assert blocks["status"]["element"]["initial_option"]["value"] == "ongoing"
+    assert "Q3 2022/23" in [o["value"] for o in blocks["due"]["element"]["options"]]
+    assert blocks["flags"]["element"]["initial_options"][0]["value"] == "dependencies"
+
+    # Options for the type-ahead picker come from the store.
+    status, body = await rig.interact(
+        {
+            "type": "block_suggestion",
+            "action_id": "deliverable_picker",
+            "block_id": "deliverable",
+            "value": "victim hub",
+            "user": {"id": "U0COMMUNITY"},
+        }
+    )
+    assert [o["value"] for o in json.loads(body)["options"]] == ["VW-6"]
+
+    submission = {
+        "type": "view_submission",
+        "user": {"id": "U0COMMUNITY"},
+        "view": {**view, "id": "V1", "state": _state("CF-9", "on-hold", None, "", deps=True)},
+    }
+    status, body = await rig.interact(submission)
+    assert status == 200
+    assert json.loads(body) == {
+        "response_action": "errors",
+        "errors": {"note": "Putting a deliverable on hold needs a note explaining why."},
+    }
+    assert rig.store().deliverable_by_ref("CF-9").status is Status.ONGOING
+
+    submission["view"]["state"] = _state(
+        "CF-9", "on-hold", "Q4 2022/23", "Software business case rejected; re-scoping.", deps=True
+    )
+    status, body = await rig.interact(submission)
+    assert status == 200 and body == ""
+    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    assert dm[0]["channel"] == "U0COMMUNITY"
+    assert "Ongoing → *On hold*" in _texts(dm[0]["blocks"])
+    d = rig.store().deliverable_by_ref("CF-9")
+    assert (d.status, d.due, d.dependencies) == (Status.ON_HOLD, "Q4 2022/23", True)
+
+
+async def test_modal_refuses_someone_elses_deliverable(rig: Rig) -> None:
+    _, body = await rig.interact(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0PREVENT"},
+            "view": {
+                "id": "V1",
+                "type": "modal",
+                "callback_id": "deliverable_update",
+                "private_metadata": "{}",
+                "state": _state("CF-9", None, None, "note"),
+            },
+        }
+    )
+    assert json.loads(body)["errors"]["deliverable"].startswith("Only Priya Shah or an editor")
+
+
+async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
+    await rig.command("add CP")
+    opened = await rig.fake.wait_for(lambda: rig.fake.calls_to("views.open"))
+    view = opened[0]["view"]
+    assert view["callback_id"] == "deliverable_add"
+    assert view["blocks"][0]["element"]["initial_option"]["value"] == "CP"
+    status, body = await rig.interact(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0PREVENT"},
+            "view": {
+                **view,
+                "id": "V2",
+                "state": {
+                    "values": {
+                        "theme": {"theme": {"selected_option": {"value": "CP"}}},
+                        "title": {"title": {"value": "Knife crime education"}},
+                    }
+                },
+            },
+        }
+    )
+    assert status == 200 and body == ""
+    assert rig.store().deliverable_by_ref("CP-8").title == "Knife crime education"
+
+
+# -- App Home, shortcut, security, retries ------------------------------------------------
+
+
+async def test_home_tab_lists_own_deliverables_stale_first(rig: Rig) -> None:
+    status, _ = await rig.event(
+        {"type": "app_home_opened", "user": "UNEWGRACE", "tab": "home", "channel": "D1"}
+    )
+    assert status == 200
+    published = (await rig.fake.wait_for(lambda: rig.fake.calls_to("views.publish")))[0]
+    assert published["user_id"] == "UNEWGRACE"
+    blocks = published["view"]["blocks"]
+    assert published["view"]["type"] == "home" and len(blocks) <= 100
+    mine = [b for b in blocks if b.get("accessory", {}).get("action_id") == "open_update"]
+    refs = [b["accessory"]["value"] for b in mine]
+    assert refs[0] == "VW-3"  # the stale one comes first
+    assert "VW-12" in refs and "CF-10" not in refs
+    assert "Plan overview" in json.dumps(blocks)
+
+    # The Update button opens the same modal.
+    await rig.interact(
+        {
+            "type": "block_actions",
+            "user": {"id": "UNEWGRACE"},
+            "trigger_id": "t9",
+            "actions": [
+                {
+                    "action_id": "open_update",
+                    "value": "VW-3",
+                    "block_id": "b",
+                    "type": "button",
+                    "action_ts": "1",
+                }
+            ],
+        }
+    )
+    opened = await rig.fake.wait_for(lambda: rig.fake.calls_to("views.open"))
+    assert opened[0]["view"]["blocks"][0]["element"]["initial_option"]["value"] == "VW-3"
+
+
+async def test_message_shortcut_prefills_note_and_link(rig: Rig) -> None:
+    status, _ = await rig.interact(
+        {
+            "type": "message_action",
+            "callback_id": "record_update_shortcut",
+            "trigger_id": "t3",
+            "user": {"id": "U0COMMUNITY"},
+            "channel": {"id": "C42"},
+            "message": {"ts": "1662000000.000100", "text": "Event venue booked for 3 November"},
+            "response_url": rig.fake.response_url("sc"),
+        }
+    )
+    assert status == 200
+    opened = await rig.fake.wait_for(lambda: rig.fake.calls_to("views.open"))
+    view = opened[0]["view"]
+    note = next(b for b in view["blocks"] if b["block_id"] == "note")
+    assert note["element"]["initial_value"] == "Event venue booked for 3 November"
+    meta = json.loads(view["private_metadata"])
+    assert meta["link"] == "https://opcc.slack.com/archives/C42/p1662000000000100"
+
+    status, body = await rig.interact(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0COMMUNITY"},
+            "view": {
+                **view,
+                "id": "V3",
+                "state": _state("CF-10", None, None, "Event venue booked for 3 November"),
+            },
+        }
+    )
+    assert body == ""
+    newest = rig.store().updates(
+        deliverable_id=rig.store().deliverable_by_ref("CF-10").id, newest_first=True
+    )[0]
+    assert newest.note == "Event venue booked for 3 November"
+    row = rig.store().db.execute("SELECT link FROM updates WHERE id = ?", [newest.id]).fetchone()
+    assert row[0] == meta["link"]
+
+
+async def test_forged_and_replayed_requests_get_401(rig: Rig) -> None:
+    body = urllib.parse.urlencode(
+        {"command": "/deliverable", "text": "update CF-10 done: x", "user_id": "U0COMMUNITY"}
+    )
+    status, _ = await rig.post(body, sign("wrong-secret", body))
+    assert status == 401
+    status, _ = await rig.post(body, sign(SECRET, body, timestamp=int(time.time()) - 6 * 60))
+    assert status == 401
+    status, _ = await rig.post(body, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 401
+    assert rig.store().deliverable_by_ref("CF-10").status is Status.ONGOING
+
+
+async def test_rate_limited_web_api_call_is_retried(rig: Rig) -> None:
+    rig.fake.fail_next("views.publish", 429, {"Retry-After": "1"})
+    await rig.event(
+        {"type": "app_home_opened", "user": "U0COMMUNITY", "tab": "home", "channel": "D1"}
+    )
+    published = await rig.fake.wait_for(lambda: rig.fake.calls_to("views.publish"), timeout=15)
+    assert len(published) == 1
+    assert rig.fake.attempts["views.publish"] == 2
