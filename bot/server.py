@@ -46,6 +46,7 @@ class BotProcess:
         self.web_app = web.Application(client_max_size=1024 * 1024)
         self.web_app.router.add_get("/healthz", self._healthz)
         self.slack_app: Any = None
+        self.reader: Store | None = None
         self._socket_handler: Any = None
         if settings.slack_enabled:
             self._setup_slack()
@@ -59,8 +60,10 @@ class BotProcess:
     def _setup_slack(self) -> None:
         from bot.slack_app import build_slack_app, slack_events_handler
 
+        self.reader = self.store.open_reader()
         deps = SlackDeps(
             store=self.store,
+            reader=self.reader,
             tz=self.settings.tz,
             fy_start_month=self.settings.fy_start_month,
             clock=self.clock,
@@ -170,6 +173,9 @@ class BotProcess:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.reader is not None and self.reader is not self.store:
+            self.reader.close()
+            self.reader = None
         log.info("stopped")
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "UpdateRequest",
     "ValidationError",
     "add_deliverable",
+    "check_update",
     "find_theme",
     "record_correspondence",
     "record_update",
@@ -150,10 +151,19 @@ def resolve_deliverable(store: Store, text: str) -> Deliverable:
     )
 
 
-def record_update(
-    store: Store, request: UpdateRequest, *, fy_start_month: int = 4
-) -> UpdateOutcome:
-    """Validate, authorise and append one update, changing status and due quarter with it."""
+@dataclass(frozen=True)
+class _Plan:
+    deliverable: Deliverable
+    note: str
+    status_before: Status
+    status_after: Status
+    due_before: str | None
+    due_after: str | None
+    dependencies: bool | None
+
+
+def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _Plan:
+    """Every check of an update, reading only: resolve, authorise, validate."""
     note = request.note.strip()
     if len(note) > MAX_NOTE_CHARS:
         raise ValidationError(
@@ -165,60 +175,77 @@ def record_update(
             due_after_text = str(parse_quarter_span(request.due, start_month=fy_start_month))
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
-
-    with store.transaction():
-        deliverable = resolve_deliverable(store, request.deliverable)
-        if not deliverable.can_be_updated_by(request.actor):
-            owner = store.person(deliverable.owner_id) if deliverable.owner_id else None
-            raise NotAuthorised(
-                f"Only {owner.name if owner else 'its owner'} or an editor can update "
-                f"{deliverable.ref}."
-            )
-        status_before = deliverable.status
-        status_after = request.status or status_before
-        due_before = deliverable.due
-        due_after = due_after_text if due_after_text is not None else due_before
-        deps = request.dependencies
-        changes_anything = (
-            status_after != status_before
-            or due_after != due_before
-            or (deps is not None and deps != deliverable.dependencies)
+    deliverable = resolve_deliverable(store, request.deliverable)
+    if not deliverable.can_be_updated_by(request.actor):
+        owner = store.person(deliverable.owner_id) if deliverable.owner_id else None
+        raise NotAuthorised(
+            f"Only {owner.name if owner else 'its owner'} or an editor can update "
+            f"{deliverable.ref}.",
+            field="deliverable",
         )
-        if not note and not changes_anything:
-            raise ValidationError(
-                "Add a note saying what happened, e.g. `: Market engagement event planned`.",
-                field="note",
-            )
-        if not note and status_after == Status.ON_HOLD and status_before != Status.ON_HOLD:
-            raise ValidationError(
-                "Putting a deliverable on hold needs a note explaining why.", field="note"
-            )
-        if not note and _slipped(due_before, due_after, fy_start_month):
-            raise ValidationError(
-                f"Moving the due quarter later ({due_before} → {due_after}) needs a note "
-                "explaining why.",
-                field="note",
-            )
+    status_before = deliverable.status
+    status_after = request.status or status_before
+    due_before = deliverable.due
+    due_after = due_after_text if due_after_text is not None else due_before
+    deps = request.dependencies
+    changes_anything = (
+        status_after != status_before
+        or due_after != due_before
+        or (deps is not None and deps != deliverable.dependencies)
+    )
+    if not note and not changes_anything:
+        raise ValidationError(
+            "Add a note saying what happened, e.g. `: Market engagement event planned`.",
+            field="note",
+        )
+    if not note and status_after == Status.ON_HOLD and status_before != Status.ON_HOLD:
+        raise ValidationError(
+            "Putting a deliverable on hold needs a note explaining why.", field="note"
+        )
+    if not note and _slipped(due_before, due_after, fy_start_month):
+        raise ValidationError(
+            f"Moving the due quarter later ({due_before} → {due_after}) needs a note "
+            "explaining why.",
+            field="note",
+        )
+    return _Plan(deliverable, note, status_before, status_after, due_before, due_after, deps)
+
+
+def check_update(store: Store, request: UpdateRequest, *, fy_start_month: int = 4) -> Deliverable:
+    """Run every check :func:`record_update` would, without writing; returns the target.
+
+    Forms use it to show errors inline before closing, without waiting for the write lock.
+    """
+    return _plan_update(store, request, fy_start_month).deliverable
+
+
+def record_update(
+    store: Store, request: UpdateRequest, *, fy_start_month: int = 4
+) -> UpdateOutcome:
+    """Validate, authorise and append one update, changing status and due quarter with it."""
+    with store.transaction():
+        plan = _plan_update(store, request, fy_start_month)
+        deliverable = plan.deliverable
         update_id = store.append_update(
             deliverable_id=deliverable.id,
             person_id=request.actor.id,
             source=request.source,
-            note=note,
-            status_before=status_before,
-            status_after=status_after,
-            due_before=due_before,
-            due_after=due_after,
-            dependencies=deps,
+            note=plan.note,
+            status_before=plan.status_before,
+            status_after=plan.status_after,
+            due_before=plan.due_before,
+            due_after=plan.due_after,
+            dependencies=plan.dependencies,
             recorded_at=request.recorded_at,
             link=request.link,
         )
         changed: dict[str, object] = {}
-        if status_after != status_before:
-            changed["status"] = status_after
-        if due_after != due_before:
-            changed["due"] = due_after
-        if deps is not None and deps != deliverable.dependencies:
-            changed["dependencies"] = deps
+        if plan.status_after != plan.status_before:
+            changed["status"] = plan.status_after
+        if plan.due_after != plan.due_before:
+            changed["due"] = plan.due_after
+        if plan.dependencies is not None and plan.dependencies != deliverable.dependencies:
+            changed["dependencies"] = plan.dependencies
         if changed:
             store.set_deliverable_fields(deliverable.id, **changed)
         after = store.deliverable(deliverable.id)
@@ -226,10 +253,10 @@ def record_update(
     return UpdateOutcome(
         deliverable=after,
         update_id=update_id,
-        status_before=status_before,
-        status_after=status_after,
-        due_before=due_before,
-        due_after=due_after,
+        status_before=plan.status_before,
+        status_after=plan.status_after,
+        due_before=plan.due_before,
+        due_after=plan.due_after,
     )
 
 

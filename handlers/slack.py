@@ -7,6 +7,7 @@ database is slow. All recording goes through :mod:`handlers.service`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -33,11 +34,11 @@ from handlers.grammar import (
 )
 from handlers.service import (
     AmbiguousDeliverable,
-    NotAuthorised,
     ServiceError,
     UpdateOutcome,
     UpdateRequest,
     add_deliverable,
+    check_update,
     find_theme,
     record_update,
     resolve_deliverable,
@@ -77,6 +78,8 @@ log = logging.getLogger(__name__)
 
 Preview = Callable[[], Awaitable[dict[str, Any]]]
 BUSY = ":hourglass: The database is busy, so nothing was recorded. Please try again in a minute."
+BUSY_FORM = "The database is busy, so nothing was recorded. Please try again in a minute."
+FORM_DEADLINE = 2.0  # seconds: forms must answer within Slack's 3-second limit
 
 
 def _slack_error(exc: SlackApiError) -> str:
@@ -96,6 +99,7 @@ class SlackDeps:
 
     store: Store
     tz: dt.tzinfo
+    reader: Store | None = None  # a read-only connection; defaults to ``store``
     fy_start_month: int = 4
     stale_weeks: int = 4
     clock: Callable[[], dt.datetime] = _utc_now
@@ -174,9 +178,10 @@ def _search(store: Store, query: str) -> list[Deliverable]:
 def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
     """Attach every Deliverabot listener to ``app``."""
     store = deps.store
+    reader = deps.reader or store
 
     async def identify(user_id: str, client: AsyncWebClient) -> Person | None:
-        person = await store.call(store.person_by_slack_id, user_id)
+        person = await reader.call(reader.person_by_slack_id, user_id)
         if person is not None:
             return person
         try:
@@ -187,7 +192,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             return None
         if not email:
             return None
-        person = await store.call(store.person_by_email, email)
+        person = await reader.call(reader.person_by_email, email)
         if person is not None:
 
             def link() -> None:
@@ -198,7 +203,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         return person
 
     async def refusal() -> str:
-        hint = await store.call(_admin_hint, store)
+        hint = await reader.call(_admin_hint, reader)
         return f":no_entry: I don't know who you are in the plan yet. {esc(hint)}"
 
     async def open_update_modal(
@@ -215,12 +220,12 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             chosen = None
             if ref:
                 try:
-                    chosen = resolve_deliverable(store, ref)
+                    chosen = resolve_deliverable(reader, ref)
                 except ServiceError:
                     chosen = None
-            return chosen, _quarters(store, today, deps.fy_start_month)
+            return chosen, _quarters(reader, today, deps.fy_start_month)
 
-        chosen, quarters = await store.call(load)
+        chosen, quarters = await reader.call(load)
         await client.views_open(
             trigger_id=trigger_id,
             view=update_modal(deliverable=chosen, quarters=quarters, note=note, metadata=metadata),
@@ -272,11 +277,11 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             return
         if isinstance(cmd, AddCommand) and not (cmd.theme and cmd.title):
             await ack()
-            themes = await store.call(store.themes)
+            themes = await reader.call(reader.themes)
             theme = None
             if cmd.theme:
                 try:
-                    theme = await store.call(find_theme, store, cmd.theme)
+                    theme = await reader.call(find_theme, reader, cmd.theme)
                 except ServiceError:
                     theme = None
             await client.views_open(
@@ -391,7 +396,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
     async def list_reply(
         scope: str | None, user_id: str, client: AsyncWebClient, now: dt.datetime
     ) -> dict[str, Any]:
-        rows = await store.call(_rows, store, now, deps.stale_weeks)
+        rows = await reader.call(_rows, reader, now, deps.stale_weeks)
         title = "Delivery plan"
         if scope is None:
             rows = [r for r in rows if r.deliverable.status is not Status.COMPLETED] or rows
@@ -409,7 +414,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             title = "All deliverables"
         else:
             try:
-                theme = await store.call(find_theme, store, scope)
+                theme = await reader.call(find_theme, reader, scope)
             except ServiceError as exc:
                 return {"text": f":warning: {esc(str(exc))}"}
             rows = [r for r in rows if r.theme.id == theme.id]
@@ -418,10 +423,10 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
 
     async def show_reply(ref: str, now: dt.datetime) -> dict[str, Any]:
         def load() -> dict[str, Any]:
-            d = resolve_deliverable(store, ref)
-            theme = next(t for t in store.themes() if t.id == d.theme_id)
-            people = {p.id: p for p in store.people()}
-            ups = store.updates(deliverable_id=d.id, newest_first=True, limit=5)
+            d = resolve_deliverable(reader, ref)
+            theme = next(t for t in reader.themes() if t.id == d.theme_id)
+            people = {p.id: p for p in reader.people()}
+            ups = reader.updates(deliverable_id=d.id, newest_first=True, limit=5)
             return show_message(
                 d,
                 theme,
@@ -433,7 +438,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             )
 
         try:
-            return await store.call(load)
+            return await reader.call(load)
         except AmbiguousDeliverable as exc:
             refs = ", ".join(f"{c.ref}" for c in exc.candidates[:10])
             return {"text": f":mag: {esc(str(exc))} Try one of: {refs}."}
@@ -455,7 +460,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
                 text=":warning: That button is broken; please run the command again.",
             )
             return
-        payload = await store.call(store.load_pending, token)
+        payload = await reader.call(reader.load_pending, token)
         user_id = body["user"]["id"]
         if payload is None or payload.get("user") != user_id:
             await respond(
@@ -498,7 +503,10 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
     @app.options("deliverable_picker")
     async def deliverable_picker(ack: Any, body: dict[str, Any]) -> None:
         query = body.get("value") or ""
-        found = await store.call(_search, store, query)
+        try:
+            found = await asyncio.wait_for(reader.call(_search, reader, query), FORM_DEADLINE)
+        except TimeoutError:
+            found = []
         await ack(options=deliverable_options(found))
 
     @app.action("open_update")
@@ -566,20 +574,29 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             link=metadata.get("link"),
         )
         try:
-            outcome = await apply_update(request)
-        except StoreUnavailable:
-            await ack(response_action="errors", errors={"note": "The database is busy; try again."})
-            return
-        except NotAuthorised as exc:
-            await ack(response_action="errors", errors={"deliverable": str(exc)})
+            await asyncio.wait_for(
+                reader.call(check_update, reader, request, fy_start_month=deps.fy_start_month),
+                FORM_DEADLINE,
+            )
+        except TimeoutError:
+            await ack(response_action="errors", errors={"note": BUSY_FORM})
             return
         except ServiceError as exc:
             block = exc.field if exc.field in {"deliverable", "status", "due", "note"} else "note"
             await ack(response_action="errors", errors={block: str(exc)})
             return
-        await ack()
+        await ack()  # the form closes; the write may wait for the lock
         try:
-            await client.chat_postMessage(channel=user_id, **confirmation(outcome))
+            outcome = await apply_update(request)
+            message = confirmation(outcome)
+        except StoreUnavailable:
+            message = {
+                "text": BUSY + (f" Your note was: {esc(note)}" if note else ""),
+            }
+        except ServiceError as exc:
+            message = {"text": f":warning: {esc(str(exc))}"}
+        try:
+            await client.chat_postMessage(channel=user_id, **message)
         except SlackApiError as exc:
             log.warning("could not confirm by DM: %s", _slack_error(exc))
 
@@ -646,8 +663,8 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         user_id = event["user"]
         now = deps.clock()
         person = await identify(user_id, client)
-        rows = await store.call(_rows, store, now, deps.stale_weeks)
-        hint = await store.call(_admin_hint, store)
+        rows = await reader.call(_rows, reader, now, deps.stale_weeks)
+        hint = await reader.call(_admin_hint, reader)
         mine = []
         if person is not None:
             mine = [

@@ -133,6 +133,21 @@ class Store:
             self._executor = None
         self.db.close()
 
+    def open_reader(self) -> Store:
+        """A second, read-only connection with its own thread.
+
+        Reads through it never queue behind a write that is waiting for the lock, so forms
+        and lists stay fast while the database is busy (WAL lets readers run beside a writer).
+        """
+        if self.path is None or str(self.path) == ":memory:":
+            return self
+        conn = sqlite3.connect(
+            str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+        db = Database(conn, execute_plugins=False)
+        db.execute("PRAGMA query_only = ON")
+        return Store(db, path=self.path)
+
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` on the store's own thread, off the event loop.
 

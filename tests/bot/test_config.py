@@ -75,3 +75,28 @@ def test_lists_are_split_and_lowercased(tmp_path: Path) -> None:
     )
     assert s.allowed_senders == ("clerk@council.gov.uk", "@parliament.uk")
     assert s.digest_emails == ("a@x.org", "b@x.org")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN"),
+        ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN: required"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"},
+            "SLACK_APP_TOKEN: an app-level token",
+        ),
+    ],
+)
+def test_partial_slack_credentials_fail_at_start(
+    env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env, env_file=tmp_path / "none.env")
+
+
+def test_socket_mode_needs_no_signing_secret(tmp_path: Path) -> None:
+    s = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-x"}, env_file=tmp_path / "n"
+    )
+    assert s.slack_enabled and s.socket_mode

@@ -503,3 +503,49 @@ async def test_rate_limited_web_api_call_is_retried(rig: Rig) -> None:
     published = await rig.fake.wait_for(lambda: rig.fake.calls_to("views.publish"), timeout=15)
     assert len(published) == 1
     assert rig.fake.attempts["views.publish"] == 2
+
+
+async def test_ack_comes_back_while_the_database_is_locked(rig: Rig) -> None:
+    import sqlite3
+
+    blocker = sqlite3.connect(rig.db_path)
+    blocker.execute("BEGIN IMMEDIATE")  # hold the write lock
+    try:
+        status, body = await rig.command("update CF-10 ongoing: Venue booked")
+        # The HTTP ack arrived although no write can happen yet.
+        assert (status, body) == (200, "")
+        assert rig.fake.responses == []
+    finally:
+        blocker.rollback()
+        blocker.close()
+    reply = await rig.response()
+    assert "Recorded an update on *CF-10*" in _texts(reply["blocks"])
+
+
+async def test_modal_closes_while_the_database_is_locked_then_records(rig: Rig) -> None:
+    import sqlite3
+
+    view = {
+        "id": "V1",
+        "type": "modal",
+        "callback_id": "deliverable_update",
+        "private_metadata": "{}",
+    }
+    blocker = sqlite3.connect(rig.db_path)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        status, body = await rig.interact(
+            {
+                "type": "view_submission",
+                "user": {"id": "U0COMMUNITY"},
+                "view": {**view, "state": _state("CF-10", "completed", None, "Held")},
+            }
+        )
+        assert (status, body) == (200, "")  # checks ran on the read connection; form closed
+        assert rig.fake.calls_to("chat.postMessage") == []
+    finally:
+        blocker.rollback()
+        blocker.close()
+    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    assert "Ongoing → *Completed*" in _texts(dm[0]["blocks"])
+    assert rig.store().deliverable_by_ref("CF-10").status is Status.COMPLETED

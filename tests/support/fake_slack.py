@@ -42,6 +42,8 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.changed = asyncio.Condition()
+        self.socket_acks: list[dict[str, Any]] = []
+        self._sockets: list[web.WebSocketResponse] = []
 
     @property
     def api_url(self) -> str:
@@ -68,6 +70,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -75,6 +78,8 @@ class FakeSlack:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -106,6 +111,27 @@ class FakeSlack:
             self.changed.notify_all()
         return web.json_response(self._answer(method, params))
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then relay envelopes and collect the app's acks."""
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}}
+        )
+        async with self.changed:
+            self.changed.notify_all()
+        async for msg in ws:
+            if msg.type.name == "TEXT":
+                async with self.changed:
+                    self.socket_acks.append(json.loads(msg.data))
+                    self.changed.notify_all()
+        return ws
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        await self.wait_for(lambda: self._sockets)
+        await self._sockets[-1].send_json(envelope)
+
     async def _respond(self, request: web.Request) -> web.Response:
         payload = await request.json()
         async with self.changed:
@@ -136,6 +162,8 @@ class FakeSlack:
                 "ok": True,
                 "permalink": f"https://opcc.slack.com/archives/{params.get('channel')}/p{params.get('message_ts', '').replace('.', '')}",
             }
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))}}
         return {"ok": True}

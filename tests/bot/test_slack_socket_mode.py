@@ -1,0 +1,71 @@
+"""Socket Mode: with SLACK_APP_TOKEN the bot connects out over a websocket (no public URL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from fake_slack import FakeSlack
+
+from bot.config import load_settings
+from bot.server import BotProcess
+from handlers.plan import import_plan, load_plan
+from store import Status, open_store
+
+
+async def test_socket_mode_slash_command_round_trip(tmp_path: Path, example_plan: Path) -> None:
+    db_path = tmp_path / "socket.db"
+    seed = open_store(db_path)
+    import_plan(seed, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    seed.close()
+    fake = FakeSlack(users={"U0COMMUNITY": "priya.shah@example.org"})
+    await fake.start()
+    settings = load_settings(
+        {
+            "DELIVERABOT_DB": str(db_path),
+            "PORT": "0",
+            "SMTP_PORT": "0",
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_APP_TOKEN": "xapp-1-test",
+            "SLACK_API_URL": fake.api_url,
+        },
+        env_file=None,
+    )
+    store = open_store(db_path)
+    process = BotProcess(settings=settings, store=store)
+    await process.start()
+    try:
+        assert "/slack/events" not in [
+            r.resource.canonical for r in process.web_app.router.routes()
+        ]
+        opened = fake.calls_to("apps.connections.open")
+        assert len(opened) == 1
+        await fake.socket_send(
+            {
+                "envelope_id": "env-1",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {
+                    "team_id": "T1",
+                    "channel_id": "C1",
+                    "user_id": "U0COMMUNITY",
+                    "command": "/deliverable",
+                    "text": "update CF-10 done: Event held",
+                    "response_url": fake.response_url("sock"),
+                    "trigger_id": "t1",
+                },
+            }
+        )
+        acks = await fake.wait_for(
+            lambda: [a for a in fake.socket_acks if a.get("envelope_id") == "env-1"]
+        )
+        assert acks[0]["envelope_id"] == "env-1"
+        await fake.wait_for(lambda: fake.responses)
+        assert "Ongoing → *Completed*" in fake.responses[0][1]["blocks"][0]["text"]["text"]
+        check = open_store(db_path)
+        assert check.deliverable_by_ref("CF-10").status is Status.COMPLETED
+        check.close()
+    finally:
+        await process.stop()
+        store.close()
+        await fake.stop()
