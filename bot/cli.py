@@ -205,6 +205,156 @@ def report(ctx: Context, day_from: str, day_to: str, fmt: str, output: Path | No
         click.echo(text, nl=False)
 
 
+# -- mail --------------------------------------------------------------------------
+
+
+@cli.group()
+def mail() -> None:
+    """Backfill correspondence from an export, and review quarantined mail."""
+
+
+def _iter_messages(path: Path) -> tuple[int, Any]:
+    """(count, iterator of raw bytes) for an mbox, a Maildir, a folder of .eml, or one .eml."""
+    import mailbox
+
+    if path.is_dir() and all((path / d).is_dir() for d in ("cur", "new", "tmp")):
+        box = mailbox.Maildir(str(path), factory=None, create=False)
+        keys = list(box.keys())
+        return len(keys), (box.get_bytes(k) for k in keys)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.eml") if p.is_file())
+        return len(files), (p.read_bytes() for p in files)
+    if path.suffix.lower() == ".eml":
+        return 1, iter([path.read_bytes()])
+    mbox = mailbox.mbox(str(path), create=False)
+    mbox_keys = list(mbox.keys())
+    return len(mbox_keys), (mbox.get_bytes(k) for k in mbox_keys)
+
+
+@mail.command("import")
+@click.argument("path", type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--progress/--no-progress", default=True, help="Show a progress bar with rate and ETA."
+)
+@pass_ctx
+def mail_import(ctx: Context, path: Path, progress: bool) -> None:
+    """Count correspondence from PATH: an mbox, a Maildir or a folder of .eml files.
+
+    Messages go through the same parse, dedup and category rules as live mail. Running it
+    again is safe: messages already seen are not counted twice.
+    """
+    from tqdm import tqdm
+
+    from bot.wiring import mail_policy
+    from handlers.mail import _quick_message_id, process_inbound
+
+    store = ctx.store
+    policy = mail_policy(ctx.settings, store)
+    total, messages = _iter_messages(path)
+    counts: dict[str, int] = {}
+    mailbox_address = f"correspondence@{policy.mail_domain}"
+    with tqdm(total=total, unit="msg", disable=not progress, file=sys.stderr) as bar:
+        for raw in messages:
+            message_id = _quick_message_id(raw)
+            state = "duplicate" if message_id and store.inbound_seen(message_id) else None
+            if state is None:
+                with store.transaction():
+                    inbound_id = store.insert_inbound(
+                        raw=raw,
+                        mail_from=None,
+                        rcpt_tos=[mailbox_address],
+                        source="import",
+                        message_id=message_id,
+                    )
+                state = process_inbound(store, inbound_id, policy).state
+            counts[state] = counts.get(state, 0) + 1
+            bar.update(1)
+    summary = {
+        "counted": counts.get("counted", 0),
+        "duplicates": counts.get("duplicate", 0) + counts.get("redelivered", 0),
+        "skipped as noise": counts.get("noise", 0),
+        "quarantined": counts.get("quarantined", 0),
+        "replies matched": counts.get("reply", 0),
+        "unmatched replies": counts.get("unmatched_reply", 0),
+    }
+    click.echo(f"{total} messages read from {path}")
+    for label, n in summary.items():
+        if n or label in ("counted", "duplicates", "skipped as noise", "quarantined"):
+            click.echo(f"  {label:<18} {n}")
+    if summary["quarantined"]:
+        click.echo("Run 'deliverabot mail review' to see the quarantined messages.")
+
+
+@mail.command("review")
+@click.option(
+    "--retry", "retry_ids", multiple=True, type=int, help="Re-run one message by id (repeatable)."
+)
+@click.option("--retry-all", is_flag=True, help="Re-run every message under review.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list for scripts.")
+@pass_ctx
+def mail_review(ctx: Context, retry_ids: tuple[int, ...], retry_all: bool, as_json: bool) -> None:
+    """List quarantined messages and unmatched replies, and re-run them."""
+    from bot.wiring import mail_policy
+    from handlers.mail import REVIEW_STATES, process_inbound
+
+    store = ctx.store
+    rows = store.inbound_list(REVIEW_STATES)
+    if retry_ids or retry_all:
+        policy = mail_policy(ctx.settings, store)
+        targets = [r["id"] for r in rows] if retry_all else list(retry_ids)
+        known = {r["id"] for r in rows}
+        for inbound_id in targets:
+            if inbound_id not in known:
+                click.echo(f"#{inbound_id}: not under review", err=True)
+                continue
+            with store.transaction():
+                store.db.execute("UPDATE inbound SET state = 'pending' WHERE id = ?", [inbound_id])
+            result = process_inbound(store, inbound_id, policy)
+            click.echo(f"#{inbound_id}: {result.state} {result.detail}")
+        return
+    if as_json:
+        click.echo(json.dumps([{k: r[k] for k in r if k != "has_raw"} for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("Nothing to review.")
+        return
+    for r in rows:
+        click.echo(
+            f"#{r['id']:<5} {r['received_at'][:16]} {r['state']:<15} from {r['mail_from'] or '—'}: "
+            f"{r['reason'] or ''}"
+        )
+    click.echo(f"{len(rows)} message(s). Re-run with --retry ID or --retry-all.")
+
+
+@cli.command()
+@click.option(
+    "--by",
+    type=click.Choice(["week", "month", "category"]),
+    default="month",
+    show_default=True,
+    help="Group by week, month or category.",
+)
+@click.option("--from", "day_from", default=None, help="First day (YYYY-MM-DD).")
+@click.option("--to", "day_to", default=None, help="Last day (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list for scripts.")
+@pass_ctx
+def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_json: bool) -> None:
+    """Correspondence received and answered, median working days, share within target."""
+    from digests.stats import correspondence_stats, render_stats_text
+
+    since = _date(day_from, "--from") if day_from else None
+    until = _date(day_to, "--to") if day_to else None
+    settings = ctx.settings
+    rows = ctx.store.correspondence_rows(since=since, until=until)
+    result = correspondence_stats(
+        rows, by=by, target_for=settings.answer_target, nation=settings.bank_holidays
+    )
+    if as_json:
+        click.echo(json.dumps([r.as_json(by) for r in result], indent=2))
+    else:
+        click.echo(render_stats_text(result, by=by), nl=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: known errors become one line and a non-zero exit."""
     try:

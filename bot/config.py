@@ -24,6 +24,13 @@ class ConfigError(Exception):
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CATEGORIES = ("complaint", "mp", "councillor", "partner", "media", "public", "foi")
+DEFAULT_CATEGORY_RULES: tuple[tuple[str, str], ...] = (
+    ("parliament.uk", "mp"),
+    ("*.police.uk", "partner"),
+    ("*.gov.uk", "partner"),
+    ("*.nhs.uk", "partner"),
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,20 @@ class Settings:
     fy_start_month: int = 4
     max_message_bytes: int = 10 * 1024 * 1024
     log_level: str = "INFO"
+    mail_retention_days: int = 30
+    keep_raw_mail: bool = False
+    store_subjects: bool = True
+    category_rules: tuple[tuple[str, str], ...] = DEFAULT_CATEGORY_RULES
+    answer_target_days: int = 20
+    answer_targets: tuple[tuple[str, int], ...] = ()
+    bank_holidays: str = "ENG"
+    correspondence_hash_key: str | None = field(default=None, repr=False)
+    stale_weeks: int = 4
+    reminder_schedule: DigestSchedule = DigestSchedule("fri", dt.time(10, 0))
+    digest_grace_days: int = 2
+
+    def answer_target(self, category: str) -> int:
+        return dict(self.answer_targets).get(category, self.answer_target_days)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -107,6 +128,29 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     if not lo <= value <= hi:
         raise ConfigError(f"{name}={raw!r}: must be between {lo} and {hi}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use true or false")
+
+
+def _pairs(env: Mapping[str, str], name: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in re.split(r"[,;\s]+", env.get(name) or ""):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"{name}: {item!r} should look like key=value")
+        pairs.append((key.strip().lower(), value.strip().lower()))
+    return pairs
 
 
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -170,6 +214,25 @@ def load_settings(
     if app_token and not app_token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with xapp-")
 
+    rules = DEFAULT_CATEGORY_RULES
+    if env.get("CATEGORY_RULES") is not None and env.get("CATEGORY_RULES", "").strip():
+        parsed = _pairs(env, "CATEGORY_RULES")
+        for domain, category in parsed:
+            if category not in _CATEGORIES:
+                raise ConfigError(
+                    f"CATEGORY_RULES: {domain}={category}: category must be one of "
+                    f"{', '.join(_CATEGORIES)}"
+                )
+        rules = tuple(parsed)
+    targets = []
+    for category, days in _pairs(env, "ANSWER_TARGETS"):
+        if category not in _CATEGORIES or not days.isdigit():
+            raise ConfigError(f"ANSWER_TARGETS: {category}={days}: write category=working-days")
+        targets.append((category, int(days)))
+    nation = (_opt(env, "BANK_HOLIDAYS") or "ENG").upper()
+    if nation not in ("ENG", "SCT", "WLS", "NIR"):
+        raise ConfigError(f"BANK_HOLIDAYS={nation!r}: use ENG, SCT, WLS or NIR")
+
     return Settings(
         db_path=Path(_opt(env, "DELIVERABOT_DB") or "data/deliverabot.db"),
         http_host=_opt(env, "HTTP_HOST") or "127.0.0.1",
@@ -191,4 +254,17 @@ def load_settings(
         fy_start_month=_int(env, "FY_START_MONTH", 4, 1, 12),
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
         log_level=level,
+        mail_retention_days=_int(env, "MAIL_RETENTION_DAYS", 30, 0, 3650),
+        keep_raw_mail=_bool(env, "KEEP_RAW_MAIL", False),
+        store_subjects=_bool(env, "STORE_SUBJECTS", True),
+        category_rules=rules,
+        answer_target_days=_int(env, "ANSWER_TARGET_DAYS", 20, 1, 365),
+        answer_targets=tuple(targets),
+        bank_holidays=nation,
+        correspondence_hash_key=_opt(env, "CORRESPONDENCE_HASH_KEY"),
+        stale_weeks=_int(env, "STALE_WEEKS", 4, 1, 52),
+        reminder_schedule=DigestSchedule.parse(
+            _opt(env, "REMINDER_SCHEDULE") or "fri 10:00", variable="REMINDER_SCHEDULE"
+        ),
+        digest_grace_days=_int(env, "DIGEST_GRACE_DAYS", 2, 0, 60),
     )

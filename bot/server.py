@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import errno
 import logging
@@ -11,11 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from aiosmtpd.smtp import SMTP
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
-from handlers.mail import MailHandler
+from bot.mailer import Mailer
+from bot.wiring import mail_policy
+from handlers.mail import DeliverabotSMTP, MailHandler
 from handlers.slack import SlackDeps
 from store import Store
 
@@ -53,9 +55,16 @@ class BotProcess:
         self._runner: web.AppRunner | None = None
         self._smtp_server: asyncio.base_events.Server | None = None
         self.scheduler = AsyncIOScheduler(timezone=settings.tz)
+        self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
+        self.mail_handler = MailHandler(
+            store=store,
+            policy=mail_policy(settings, store),
+            send_mail=self.mailer.send,
+        )
         self.http_port: int | None = None
         self.smtp_port: int | None = None
         self.started_at: dt.datetime | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def _setup_slack(self) -> None:
         from bot.slack_app import build_slack_app, slack_events_handler
@@ -102,10 +111,10 @@ class BotProcess:
             raise StartupError(_bind_message("PORT", s.http_host, s.port, exc)) from None
         self.http_port = _bound_port(self._runner.addresses, s.port)
 
-        handler = MailHandler(store=self.store, mail_domain=s.mail_domain)
+        handler = self.mail_handler
 
-        def smtp_factory() -> SMTP:
-            return SMTP(
+        def smtp_factory() -> DeliverabotSMTP:
+            return DeliverabotSMTP(
                 handler,
                 hostname=s.mail_domain,  # fixed name: no DNS lookup blocks the loop
                 data_size_limit=s.max_message_bytes,
@@ -130,7 +139,16 @@ class BotProcess:
             replace_existing=True,
             coalesce=True,
         )
+        self.scheduler.add_job(
+            self._mail_housekeeping,
+            "interval",
+            minutes=15,
+            id="mail-housekeeping",
+            replace_existing=True,
+            coalesce=True,
+        )
         self.scheduler.start()
+        self._background(self.mail_handler.process_pending())
         if self.slack_app is not None and self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -157,6 +175,23 @@ class BotProcess:
                 s.outbox_dir,
             )
 
+    def _background(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _mail_housekeeping(self) -> None:
+        """Retry messages left pending and purge raw copies past their retention."""
+        await self.mail_handler.process_pending()
+
+        def purge() -> int:
+            with self.store.transaction():
+                return self.store.purge_raw(dt.datetime.now(dt.UTC))
+
+        purged = await self.store.call(purge)
+        if purged:
+            log.info("purged %d raw messages past their retention", purged)
+
     async def _checkpoint(self) -> None:
         await self.store.call(lambda: self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
 
@@ -168,8 +203,12 @@ class BotProcess:
             self.scheduler.shutdown(wait=False)
         if self._smtp_server is not None:
             self._smtp_server.close()
-            await self._smtp_server.wait_closed()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._smtp_server.wait_closed(), 5)
             self._smtp_server = None
+        await self.mail_handler.drain()
+        for task in list(self._tasks):
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -1,79 +1,497 @@
-"""The inbound SMTP handler (aiosmtpd's duck-typed ``handle_*`` hooks).
+"""Inbound mail: the aiosmtpd handler and the processing of stored messages.
 
-Foundation scope: decide on the recipient at RCPT, commit the raw message before answering
-``250``, and answer ``451`` when the store cannot commit, so nothing accepted is ever lost.
-Messages are kept in the ``quarantine`` table with state ``pending`` until the mail issue's
-parser reads them.
+The SMTP conversation decides as early as it can (unknown mailbox and unknown sender at
+RCPT, size at MAIL/DATA) and answers ``250`` only once the raw message is committed; a
+store that cannot commit gets ``451 4.3.0`` so the sending server retries. Parsing happens
+afterwards, from the stored copy, so a message that cannot be parsed is kept in quarantine
+and never lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import Any
 
-from store import Store, StoreError
+from aiosmtpd.smtp import SMTP
 
-__all__ = ["LOCAL_PARTS", "MailHandler", "classify_local_part"]
+from handlers.grammar import GrammarError, parse_update
+from handlers.mailparse import (
+    Original,
+    category_for,
+    content_key,
+    domain_of,
+    extract_original,
+    header,
+    keyed_hash,
+    message_date,
+    noise_reason,
+    normalise_subject,
+    parse_message,
+    reference_ids,
+    sender_address,
+    strip_quoted,
+    text_body,
+)
+from handlers.service import (
+    CorrespondenceRequest,
+    ServiceError,
+    UpdateRequest,
+    record_correspondence,
+    record_update,
+)
+from store import Source, Store, StoreError, StoreUnavailable
+
+__all__ = [
+    "LOCAL_PARTS",
+    "DeliverabotSMTP",
+    "MailHandler",
+    "MailPolicy",
+    "ProcessResult",
+    "classify_address",
+    "classify_local_part",
+    "process_inbound",
+]
 
 log = logging.getLogger(__name__)
 
 LOCAL_PARTS = ("correspondence", "updates", "update", "postmaster")
+DONE_STATES = (
+    "counted",
+    "duplicate",
+    "noise",
+    "update",
+    "update_refused",
+    "reply",
+    "postmaster",
+    "redelivered",
+)
+REVIEW_STATES = ("quarantined", "unmatched_reply")
+
+
+def classify_address(address: str, mail_domain: str) -> tuple[str, str | None] | None:
+    """``(mailbox, plus)`` for one of our addresses, e.g. ``("correspondence", "mp")``."""
+    m = re.fullmatch(r"\s*<?([^@<>\s]+)@([^@<>\s]+?)>?\s*", address or "")
+    if not m or m.group(2).lower() != mail_domain.lower():
+        return None
+    local, _, plus = m.group(1).partition("+")
+    local = local.lower()
+    if local not in LOCAL_PARTS:
+        return None
+    if local == "update" and not plus:
+        local = "updates"
+    return local, (plus or None)
 
 
 def classify_local_part(address: str, mail_domain: str) -> str | None:
-    """Which mailbox an address is for, or ``None`` when it is not ours.
+    found = classify_address(address, mail_domain)
+    return found[0] if found else None
 
-    ``correspondence+mp@`` is ``correspondence``; ``update+CF-3@`` is ``update``.
-    """
-    m = re.fullmatch(r"\s*<?([^@<>\s]+)@([^@<>\s]+?)>?\s*", address)
-    if not m or m.group(2).lower() != mail_domain.lower():
-        return None
-    local = m.group(1).lower().split("+", 1)[0]
-    return local if local in LOCAL_PARTS else None
+
+@dataclass(frozen=True)
+class MailPolicy:
+    """What the mail side needs from the settings (built by ``bot``)."""
+
+    mail_domain: str
+    hash_key: bytes
+    allowed_senders: tuple[str, ...] = ()
+    category_rules: list[tuple[str, str]] = field(default_factory=list)
+    keep_subjects: bool = True
+    keep_raw: bool = False
+    retention_days: int = 30
+    fy_start_month: int = 4
+    tz: dt.tzinfo = dt.UTC
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    state: str
+    detail: str = ""
+    reply: EmailMessage | None = None
+    correspondence_id: int | None = None
+
+
+def sender_allowed(address: str, staff: set[str], allowed: Iterable[str]) -> bool:
+    address = address.lower()
+    if address in staff:
+        return True
+    domain = domain_of(address) or ""
+    for entry in allowed:
+        if entry.startswith("@") and domain == entry[1:]:
+            return True
+        if entry == address:
+            return True
+    return False
+
+
+# -- processing (sync, on the store's thread) --------------------------------------------
+
+
+def _received_day(msg_date: dt.datetime | None, fallback: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    when = msg_date or fallback
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    return when.astimezone(tz).date()
+
+
+def _auto_reply(msg: EmailMessage, *, to: str, mail_domain: str, body: str) -> EmailMessage:
+    reply = EmailMessage()
+    reply["From"] = f"Deliverabot <updates@{mail_domain}>"
+    reply["To"] = to
+    subject = header(msg, "Subject") or "your update"
+    reply["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    reply["Date"] = formatdate(localtime=False)
+    reply["Message-ID"] = make_msgid(domain=mail_domain)
+    original_id = header(msg, "Message-ID")
+    if original_id:
+        reply["In-Reply-To"] = original_id
+        reply["References"] = original_id
+    reply["Auto-Submitted"] = "auto-replied"
+    reply["X-Auto-Response-Suppress"] = "All"
+    reply.set_content(body)
+    return reply
+
+
+def _process_update(
+    store: Store, msg: EmailMessage, plus: str | None, sender: str, policy: MailPolicy
+) -> ProcessResult:
+    person = store.person_by_email(sender) if sender else None
+    if person is None:
+        return ProcessResult(
+            "update_refused",
+            f"unknown sender {sender or '(none)'}",
+            _auto_reply(
+                msg,
+                to=sender,
+                mail_domain=policy.mail_domain,
+                body=(
+                    "Deliverabot could not record this update: your address is not among the "
+                    "people in the delivery plan. Ask the plan's editor to add it."
+                ),
+            )
+            if sender
+            else None,
+        )
+    subject = re.sub(r"^\s*((re|fw|fwd)\s*:\s*)+", "", header(msg, "Subject"), flags=re.IGNORECASE)
+    subject = re.sub(r"^\s*update\b\s*", "", subject, flags=re.IGNORECASE)
+    text = f"{plus} {subject}".strip() if plus else subject
+    body_note = strip_quoted(text_body(msg))
+    try:
+        cmd = parse_update(text, fy_start_month=policy.fy_start_month)
+        if cmd.ref is None:
+            raise GrammarError(
+                "Say which deliverable in the subject, e.g. 'CF-3 ongoing', or send to "
+                f"update+CF-3@{policy.mail_domain}."
+            )
+        note = "\n\n".join(n for n in (cmd.note, body_note) if n)
+        outcome = record_update(
+            store,
+            UpdateRequest(
+                deliverable=cmd.ref,
+                actor=person,
+                source=Source.EMAIL,
+                note=note,
+                status=cmd.status,
+                due=cmd.due,
+            ),
+            fy_start_month=policy.fy_start_month,
+        )
+    except (GrammarError, ServiceError) as exc:
+        return ProcessResult(
+            "update_refused",
+            str(exc),
+            _auto_reply(
+                msg,
+                to=sender,
+                mail_domain=policy.mail_domain,
+                body=(
+                    f"Deliverabot could not record this update:\n\n{exc}\n\n"
+                    "Write the subject like the Slack command, for example:\n"
+                    "  CF-3 ongoing due Q3 2022/23\n"
+                    "and put the note in the body."
+                ),
+            ),
+        )
+    d = outcome.deliverable
+    lines = [f"Recorded an update on {d.ref} {d.title}."]
+    if outcome.status_changed:
+        lines.append(f"Status: {outcome.status_before.label} -> {outcome.status_after.label}")
+    if outcome.due_changed:
+        lines.append(f"Due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
+    return ProcessResult(
+        "update",
+        f"{d.ref} update {outcome.update_id}",
+        _auto_reply(msg, to=sender, mail_domain=policy.mail_domain, body="\n".join(lines)),
+    )
+
+
+def _process_correspondence(
+    store: Store,
+    inbound_id: int,
+    msg: EmailMessage,
+    plus: str | None,
+    sender: str,
+    received_at: dt.datetime,
+    policy: MailPolicy,
+    staff: set[str],
+) -> ProcessResult:
+    from_staff = sender_allowed(sender, staff, policy.allowed_senders) if sender else False
+    original = extract_original(msg)
+    refs = reference_ids(msg)
+    subject = header(msg, "Subject")
+    is_reply = bool(refs) or bool(re.match(r"^\s*re\s*:", subject, re.IGNORECASE))
+    if original is None and from_staff and is_reply:
+        target = store.correspondence_by_message_ids(refs) or store.correspondence_by_subject_key(
+            normalise_subject(subject)
+        )
+        if target is None:
+            return ProcessResult("unmatched_reply", "a reply that matches no correspondence")
+        day = _received_day(message_date(msg), received_at, policy.tz)
+        store.mark_answered(int(target["id"]), day)
+        return ProcessResult("reply", f"answered on {day}", correspondence_id=int(target["id"]))
+
+    flags: list[str] = []
+    forwarder: str | None = sender if from_staff else None
+    if original is None:
+        # Mail straight from a correspondent (e.g. a backfilled inbox), or a forward whose
+        # original we cannot see: count the message itself, flagged.
+        own_id = re.search(r"<[^<>\s]+>", header(msg, "Message-ID"))
+        original = Original(
+            sender=sender,
+            date=message_date(msg),
+            subject=subject,
+            body=text_body(msg),
+            message_id=own_id.group(0).lower() if own_id else None,
+        )
+        if from_staff:
+            flags.append("no-original")
+    if not (original.sender or original.subject.strip() or original.body.strip()):
+        return ProcessResult("quarantined", "no sender, subject or text to count")
+    key = f"mid:{original.message_id}" if original.message_id else content_key(original)
+    sender_domain = domain_of(original.sender) if original.sender else None
+    category = category_for(
+        plus=plus,
+        subject=f"{subject} {original.subject}",
+        sender_domain=sender_domain,
+        rules=policy.category_rules,
+    )
+    outcome = record_correspondence(
+        store,
+        CorrespondenceRequest(
+            dedup_key=key,
+            received_on=_received_day(original.date, received_at, policy.tz),
+            category=category,
+            forwarder=forwarder,
+            sender_domain=sender_domain,
+            sender_hash=keyed_hash(policy.hash_key, original.sender) if original.sender else None,
+            subject=(original.subject or None) if policy.keep_subjects else None,
+            subject_key=normalise_subject(original.subject) or None,
+            message_id=original.message_id,
+            inbound_id=inbound_id,
+            flags=tuple(flags),
+        ),
+    )
+    state = "duplicate" if outcome.duplicate else "counted"
+    return ProcessResult(
+        state, f"{category}; {key[:60]}", correspondence_id=outcome.correspondence_id
+    )
+
+
+def process_inbound(
+    store: Store, inbound_id: int, policy: MailPolicy, *, now: dt.datetime | None = None
+) -> ProcessResult:
+    """Parse one stored message and count it, apply it, or quarantine it. Never raises for
+    bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later)."""
+    now = now or dt.datetime.now(dt.UTC)
+    row = store.inbound(inbound_id)
+    if row is None:
+        return ProcessResult("missing", f"no inbound message {inbound_id}")
+    if row["raw"] is None:
+        return ProcessResult(row["state"], "raw copy already purged")
+    try:
+        with store.transaction():
+            result = _classify(store, inbound_id, row, policy)
+            purge = None
+            if result.state in DONE_STATES and not policy.keep_raw:
+                purge = now + dt.timedelta(days=policy.retention_days)
+            store.set_inbound_state(
+                inbound_id,
+                result.state,
+                reason=result.detail[:500],
+                correspondence_id=result.correspondence_id,
+                purge_after=purge,
+            )
+        return result
+    except StoreUnavailable:
+        raise
+    except Exception as exc:  # a bug or mail we cannot read: keep it for review
+        log.warning("quarantined inbound %s: %s", inbound_id, type(exc).__name__)
+        reason = f"cannot process: {type(exc).__name__}: {exc}"[:500]
+        with store.transaction():
+            store.set_inbound_state(inbound_id, "quarantined", reason=reason)
+        return ProcessResult("quarantined", reason)
+
+
+def _classify(
+    store: Store, inbound_id: int, row: dict[str, Any], policy: MailPolicy
+) -> ProcessResult:
+    raw: bytes = row["raw"]
+    msg = parse_message(raw)
+    defects = [d for d in getattr(msg, "defects", [])]
+    if not msg.keys() and not text_body(msg).strip():
+        return ProcessResult("quarantined", "no headers and no body")
+    message_id = (row["message_id"] or "").lower()
+    if message_id:
+        earlier = store.earlier_delivery(inbound_id, message_id)
+        if earlier is not None:
+            return ProcessResult("redelivered", f"same Message-ID as inbound {earlier['id']}")
+    mail_from = row["mail_from"]
+    noise = noise_reason(msg, mail_from)
+    if noise:
+        return ProcessResult("noise", noise)
+    recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
+    routed = [c for c in (classify_address(r, policy.mail_domain) for r in recipients) if c]
+    if not routed:
+        return ProcessResult("quarantined", f"no mailbox of ours among {recipients}")
+    mailbox, plus = routed[0]
+    sender = sender_address(msg) or (mail_from or "").lower()
+    received_at = dt.datetime.fromisoformat(row["received_at"])
+    if mailbox == "postmaster":
+        return ProcessResult("postmaster", "kept for the postmaster")
+    if mailbox in ("updates", "update"):
+        return _process_update(store, msg, plus, (mail_from or sender).lower(), policy)
+    staff = {p.email.lower() for p in store.people()}
+    result = _process_correspondence(
+        store, inbound_id, msg, plus, sender, received_at, policy, staff
+    )
+    if defects and result.state == "counted":
+        log.debug("counted inbound %s despite %d MIME defects", inbound_id, len(defects))
+    return result
+
+
+# -- the SMTP side ---------------------------------------------------------------------------
+
+
+class DeliverabotSMTP(SMTP):
+    """aiosmtpd's SMTP with RFC 3463 enhanced codes on size errors and a lenient line limit."""
+
+    line_length_limit = 100_000  # Postfix folds long lines rather than refusing them
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str) and status.startswith("552 Error"):
+            limit = self.data_size_limit or 0
+            status = f"552 5.3.4 Message too big; the limit is {limit} bytes"
+        await super().push(status)
+
+
+SendMail = Callable[[EmailMessage], Awaitable[str]]
 
 
 class MailHandler:
-    def __init__(self, *, store: Store, mail_domain: str) -> None:
-        self.store = store
-        self.mail_domain = mail_domain
+    """aiosmtpd handler: duck-typed ``handle_*`` hooks."""
 
+    def __init__(
+        self,
+        *,
+        store: Store,
+        policy: MailPolicy,
+        send_mail: SendMail | None = None,
+        reader: Store | None = None,
+    ) -> None:
+        self.store = store
+        self.reader = reader or store
+        self.policy = policy
+        self.send_mail = send_mail
+        self._tasks: set[asyncio.Task[ProcessResult | None]] = set()
+
+    # -- SMTP hooks --------------------------------------------------------------
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        if classify_local_part(address, self.mail_domain) is None:
+        found = classify_address(address, self.policy.mail_domain)
+        if found is None:
             return "550 5.1.1 No such mailbox here"
+        mailbox, _ = found
+        sender = (envelope.mail_from or "").strip("<>").lower()
+        if mailbox != "postmaster" and sender:
+            try:
+                staff = await self.reader.call(
+                    lambda: {p.email.lower() for p in self.reader.people()}
+                )
+            except StoreError:
+                return "451 4.3.0 Temporary failure, please retry"
+            if not sender_allowed(sender, staff, self.policy.allowed_senders):
+                return "550 5.7.1 Sender not allowed to use this mailbox"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content
+        raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
+        message_id = _quick_message_id(raw)
 
-        def commit() -> None:
-            with self.store.transaction() as tx:
-                tx.db.execute(
-                    "INSERT INTO quarantine (received_at, mail_from, rcpt_tos, raw, reason, state) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                        envelope.mail_from,
-                        ",".join(envelope.rcpt_tos),
-                        raw,
-                        "awaiting parser",
-                        "pending",
-                    ],
+        def commit() -> int:
+            with self.store.transaction():
+                return self.store.insert_inbound(
+                    raw=raw,
+                    mail_from=envelope.mail_from,
+                    rcpt_tos=list(envelope.rcpt_tos),
+                    message_id=message_id,
                 )
 
         try:
-            await self.store.call(commit)
-        except StoreError:
-            log.warning("store unavailable; asked the sender to retry")
+            inbound_id = await self.store.call(commit)
+        except StoreError as exc:
+            log.warning("store unavailable (%s); asked the sender to retry", type(exc).__name__)
             return "451 4.3.0 Temporary storage failure, please retry"
+        self._spawn(inbound_id)
         return "250 2.0.0 Message accepted"
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session error: %s", type(error).__name__)
         return "451 4.3.0 Temporary failure, please retry"
+
+    # -- after the commit --------------------------------------------------------
+    def _spawn(self, inbound_id: int) -> None:
+        task = asyncio.get_running_loop().create_task(self.process(inbound_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def process(self, inbound_id: int) -> ProcessResult | None:
+        try:
+            result = await self.store.call(process_inbound, self.store, inbound_id, self.policy)
+        except StoreUnavailable:
+            log.warning("inbound %s left pending: store unavailable", inbound_id)
+            return None
+        if result.reply is not None and self.send_mail is not None:
+            try:
+                where = await self.send_mail(result.reply)
+                log.info("replied to inbound %s via %s", inbound_id, where)
+            except Exception as exc:  # pragma: no cover - send_mail falls back itself
+                log.warning("reply to inbound %s failed: %s", inbound_id, type(exc).__name__)
+        return result
+
+    async def process_pending(self) -> int:
+        """Process messages left pending (a crash, or a busy store). Returns how many."""
+        rows = await self.store.call(self.store.inbound_list, ("pending",))
+        for row in rows:
+            await self.process(int(row["id"]))
+        return len(rows)
+
+    async def drain(self) -> None:
+        """Wait for every message accepted so far to be processed."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _quick_message_id(raw: bytes) -> str | None:
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:65536]
+    m = re.search(rb"(?im)^message-id:\s*(<[^<>\s]+>)", head)
+    return m.group(1).decode("ascii", "replace").lower() if m else None

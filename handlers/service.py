@@ -281,6 +281,8 @@ class CorrespondenceRequest:
     sender_hash: str | None = None
     subject: str | None = None
     message_id: str | None = None
+    subject_key: str | None = None
+    inbound_id: int | None = None
     flags: tuple[str, ...] = field(default=())
     recorded_at: dt.datetime | None = None
 
@@ -323,6 +325,8 @@ def record_correspondence(store: Store, request: CorrespondenceRequest) -> Corre
                     "subject": request.subject,
                     "flags": ",".join(request.flags) or None,
                     "message_id": request.message_id,
+                    "subject_key": request.subject_key,
+                    "inbound_id": request.inbound_id,
                     "recorded_at": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
                 }
             )

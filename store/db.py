@@ -501,3 +501,123 @@ class Store:
 
     def drop_pending(self, token: str) -> None:
         self.db.execute("DELETE FROM pending_actions WHERE token = ?", [token])
+
+    # -- inbound mail -------------------------------------------------------
+    def insert_inbound(
+        self,
+        *,
+        raw: bytes,
+        mail_from: str | None,
+        rcpt_tos: list[str],
+        source: str = "smtp",
+        message_id: str | None = None,
+        received_at: dt.datetime | None = None,
+    ) -> int:
+        return self._insert(
+            "inbound",
+            {
+                "received_at": _iso(received_at or _utc_now()),
+                "source": source,
+                "mail_from": mail_from,
+                "rcpt_tos": ",".join(rcpt_tos),
+                "message_id": message_id,
+                "size": len(raw),
+                "raw": raw,
+                "state": "pending",
+            },
+        )
+
+    def inbound(self, inbound_id: int) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM inbound WHERE id = ?", [inbound_id])
+
+    def inbound_list(self, states: tuple[str, ...], *, limit: int = 1000) -> list[dict[str, Any]]:
+        marks = ", ".join("?" for _ in states)
+        return self._rows(
+            "SELECT id, received_at, source, mail_from, rcpt_tos, message_id, size, state, reason, "
+            "attempts, raw IS NOT NULL AS has_raw "
+            f"FROM inbound WHERE state IN ({marks}) ORDER BY id LIMIT ?",
+            [*states, limit],
+        )
+
+    def inbound_seen(self, message_id: str) -> bool:
+        """Whether a message with this Message-ID was already processed."""
+        return (
+            self._one(
+                "SELECT 1 AS x FROM inbound WHERE message_id = ? "
+                "AND state NOT IN ('pending', 'quarantined') LIMIT 1",
+                [message_id],
+            )
+            is not None
+        )
+
+    def earlier_delivery(self, inbound_id: int, message_id: str) -> dict[str, Any] | None:
+        """An earlier, already processed delivery of the same Message-ID."""
+        return self._one(
+            "SELECT id, state FROM inbound WHERE message_id = ? AND id < ? "
+            "AND state NOT IN ('pending', 'quarantined') ORDER BY id LIMIT 1",
+            [message_id, inbound_id],
+        )
+
+    def set_inbound_state(
+        self,
+        inbound_id: int,
+        state: str,
+        *,
+        reason: str | None = None,
+        correspondence_id: int | None = None,
+        purge_after: dt.datetime | None = None,
+    ) -> None:
+        self.db.execute(
+            "UPDATE inbound SET state = ?, reason = ?, correspondence_id = ?, purge_after = ?, "
+            "processed_at = ?, attempts = attempts + 1 WHERE id = ?",
+            [
+                state,
+                reason,
+                correspondence_id,
+                _iso(purge_after) if purge_after else None,
+                _iso(_utc_now()),
+                inbound_id,
+            ],
+        )
+
+    def purge_raw(self, now: dt.datetime) -> int:
+        """Drop raw copies whose retention has passed (metadata stays)."""
+        cur = self.db.execute(
+            "UPDATE inbound SET raw = NULL WHERE raw IS NOT NULL AND purge_after IS NOT NULL "
+            "AND purge_after <= ?",
+            [_iso(now)],
+        )
+        return cur.rowcount
+
+    def correspondence_by_message_ids(self, ids: list[str]) -> dict[str, Any] | None:
+        if not ids:
+            return None
+        marks = ", ".join("?" for _ in ids)
+        return self._one(
+            f"SELECT * FROM correspondence WHERE message_id IN ({marks}) ORDER BY id DESC LIMIT 1",
+            ids,
+        )
+
+    def correspondence_by_subject_key(self, key: str) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT * FROM correspondence WHERE subject_key = ? AND answered_on IS NULL "
+            "ORDER BY received_on DESC, id DESC LIMIT 1",
+            [key],
+        )
+
+    def mark_answered(self, correspondence_id: int, day: dt.date) -> bool:
+        cur = self.db.execute(
+            "UPDATE correspondence SET answered_on = ? WHERE id = ? "
+            "AND (answered_on IS NULL OR answered_on > ?)",
+            [day.isoformat(), correspondence_id, day.isoformat()],
+        )
+        return cur.rowcount == 1
+
+    def correspondence_rows(
+        self, *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT id, received_on, category, answered_on, sender_hash, sender_domain, flags "
+            "FROM correspondence WHERE received_on >= ? AND received_on <= ? ORDER BY received_on",
+            [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()],
+        )

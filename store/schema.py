@@ -152,3 +152,41 @@ def m002_pending_actions(db: Database) -> None:
         pk="token",
         not_null={"kind", "payload", "created_at"},
     )
+
+
+@migrations()
+def m003_inbound_mail(db: Database) -> None:
+    """Every accepted message, raw, committed before ``250``; the quarantine becomes a view."""
+    db.table("inbound").create(
+        {
+            "id": int,
+            "received_at": str,
+            "source": str,  # smtp | import
+            "mail_from": str,
+            "rcpt_tos": str,
+            "message_id": str,
+            "size": int,
+            "raw": bytes,  # NULL once purged after the retention period
+            "state": str,  # pending | counted | duplicate | noise | quarantined | update | ...
+            "reason": str,
+            "processed_at": str,
+            "purge_after": str,
+            "correspondence_id": int,
+            "attempts": int,
+        },
+        pk="id",
+        not_null={"received_at", "source", "state"},
+        defaults={"attempts": 0, "state": "pending"},
+    )
+    db.table("inbound").create_index(["state"])
+    db.table("inbound").create_index(["message_id"])
+    db.execute(
+        "INSERT INTO inbound (received_at, source, mail_from, rcpt_tos, size, raw, state, reason) "
+        "SELECT received_at, 'smtp', mail_from, rcpt_tos, length(raw), raw, 'pending', reason "
+        "FROM quarantine"
+    )
+    db.execute("DROP TABLE quarantine")
+    db.execute("CREATE VIEW quarantine AS SELECT * FROM inbound WHERE state = 'quarantined'")
+    db.table("correspondence").add_column("subject_key", str)
+    db.table("correspondence").add_column("inbound_id", int)
+    db.table("correspondence").create_index(["subject_key"])

@@ -37,9 +37,17 @@ def _wait_for_health(port: int, proc: subprocess.Popen[str], timeout: float = 20
 
 
 @pytest.fixture
-def served(deliverabot_exe: str, cli_env: dict[str, str], tmp_path: Path) -> Iterator[dict]:
+def served(
+    deliverabot_exe: str, cli_env: dict[str, str], tmp_path: Path, example_plan: Path
+) -> Iterator[dict]:
     http, smtp = _free_port(), _free_port()
     env = {**cli_env, "PORT": str(http), "SMTP_PORT": str(smtp)}
+    subprocess.run(
+        [deliverabot_exe, "plan", "import", str(example_plan)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     proc = subprocess.Popen(
         [deliverabot_exe, "serve"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
     )
@@ -64,18 +72,37 @@ def test_smtp_accepts_a_connection_and_commits_before_250(served: dict) -> None:
         code, banner = client.ehlo()
         assert code == 250
         assert b"SIZE 10485760" in banner
-        refused = client.docmd("MAIL FROM:<a@example.org>")
-        assert refused[0] == 250
+        assert client.docmd("MAIL FROM:<stranger@example.com>")[0] == 250
+        assert client.docmd("RCPT TO:<correspondence@localhost>") == (
+            550,
+            b"5.7.1 Sender not allowed to use this mailbox",
+        )
+        client.rset()
+        assert client.docmd("MAIL FROM:<priya.shah@example.org>")[0] == 250
         assert client.docmd("RCPT TO:<nobody@localhost>")[0] == 550
         client.rset()
         client.sendmail(
             "priya.shah@example.org",
             ["correspondence@localhost"],
-            b"From: priya.shah@example.org\r\nSubject: Fwd: speeding\r\n\r\nbody\r\n",
+            b"From: priya.shah@example.org\r\nSubject: Fwd: speeding\r\n"
+            b"Message-ID: <fwd-1@example.org>\r\n\r\n"
+            b"---------- Forwarded message ---------\r\n"
+            b"From: Resident <resident@example.com>\r\nDate: Mon, 5 Sep 2022 at 10:12\r\n"
+            b"Subject: speeding on the High Street\r\nTo: PCC <pcc@example.org>\r\n\r\n"
+            b"Cars race past the school every morning.\r\n",
         )
     db = sqlite3.connect(served["env"]["DELIVERABOT_DB"])
-    rows = db.execute("SELECT rcpt_tos, state FROM quarantine").fetchall()
-    assert rows == [("correspondence@localhost", "pending")]
+    deadline = time.monotonic() + 10
+    state = None
+    while time.monotonic() < deadline:
+        state = db.execute("SELECT state FROM inbound").fetchone()[0]
+        if state != "pending":
+            break
+        time.sleep(0.05)
+    assert state == "counted"
+    assert db.execute(
+        "SELECT received_on, category, sender_domain FROM correspondence"
+    ).fetchall() == [("2022-09-05", "public", "example.com")]
 
 
 def test_sigterm_shuts_down_cleanly(served: dict) -> None:

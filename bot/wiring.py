@@ -1,0 +1,41 @@
+"""Builds the collaborators that handlers and digests need from the settings."""
+
+from __future__ import annotations
+
+import secrets
+
+from bot.config import Settings
+from handlers.mail import MailPolicy
+from store import Store
+
+__all__ = ["hash_key", "mail_policy"]
+
+
+def hash_key(settings: Settings, store: Store) -> bytes:
+    """The key for hashing correspondents' addresses.
+
+    ``CORRESPONDENCE_HASH_KEY`` when set (recommended: then the database alone cannot be used
+    to test guesses of who wrote); otherwise a random key made once and kept in the database.
+    """
+    if settings.correspondence_hash_key:
+        return settings.correspondence_hash_key.encode()
+    with store.transaction():
+        key = store.get_meta("correspondence_hash_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            store.set_meta("correspondence_hash_key", key)
+    return key.encode()
+
+
+def mail_policy(settings: Settings, store: Store) -> MailPolicy:
+    return MailPolicy(
+        mail_domain=settings.mail_domain,
+        hash_key=hash_key(settings, store),
+        allowed_senders=settings.allowed_senders,
+        category_rules=list(settings.category_rules),
+        keep_subjects=settings.store_subjects,
+        keep_raw=settings.keep_raw_mail,
+        retention_days=settings.mail_retention_days,
+        fy_start_month=settings.fy_start_month,
+        tz=settings.tz,
+    )
