@@ -14,3 +14,4 @@ import slack_ack
 if __name__ == "__main__":
     report_build.main()
     asyncio.run(slack_ack.main())
+    smtp_ingest.main()
