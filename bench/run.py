@@ -8,9 +8,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import report_build  # noqa: E402
-import slack_ack  # noqa: E402
-import smtp_ingest  # noqa: E402
+import report_build
+import slack_ack
+import smtp_ingest
 
 if __name__ == "__main__":
     report_build.main()
