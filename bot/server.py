@@ -13,8 +13,10 @@ from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
+from bot.jobs import DigestService
 from bot.mailer import Mailer
 from bot.wiring import mail_policy
 from handlers.mail import DeliverabotSMTP, MailHandler
@@ -47,34 +49,48 @@ class BotProcess:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.web_app = web.Application(client_max_size=1024 * 1024)
         self.web_app.router.add_get("/healthz", self._healthz)
-        self.slack_app: Any = None
-        self.reader: Store | None = None
-        self._socket_handler: Any = None
-        if settings.slack_enabled:
-            self._setup_slack()
         self._runner: web.AppRunner | None = None
         self._smtp_server: asyncio.base_events.Server | None = None
         self.scheduler = AsyncIOScheduler(timezone=settings.tz)
+        self.http_port: int | None = None
+        self.smtp_port: int | None = None
+        self.started_at: dt.datetime | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
         self.mail_handler = MailHandler(
             store=store,
             policy=mail_policy(settings, store),
             send_mail=self.mailer.send,
         )
-        self.http_port: int | None = None
-        self.smtp_port: int | None = None
-        self.started_at: dt.datetime | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.slack_app: Any = None
+        self.slack_deps: SlackDeps | None = None
+        self.reader: Store | None = None
+        self._socket_handler: Any = None
+        if settings.slack_enabled:
+            self._setup_slack()
+        self.digests = DigestService(
+            settings=settings,
+            store=store,
+            mailer=self.mailer,
+            slack_client=self.slack_app.client if self.slack_app is not None else None,
+            clock=self.clock,
+        )
+        if self.slack_deps is not None:
+            self.slack_deps.previews.update(
+                {"digest": self.digests.preview, "stats": self.digests.stats_preview}
+            )
 
     def _setup_slack(self) -> None:
         from bot.slack_app import build_slack_app, slack_events_handler
 
         self.reader = self.store.open_reader()
-        deps = SlackDeps(
+        deps = self.slack_deps = SlackDeps(
             store=self.store,
             reader=self.reader,
             tz=self.settings.tz,
             fy_start_month=self.settings.fy_start_month,
+            stale_weeks=self.settings.stale_weeks,
             clock=self.clock,
         )
         self.slack_app = build_slack_app(self.settings, deps=deps)
@@ -147,8 +163,31 @@ class BotProcess:
             replace_existing=True,
             coalesce=True,
         )
+        for job_id, schedule in (
+            ("digest", s.digest_schedule),
+            ("reminders", s.reminder_schedule),
+        ):
+            # A wake-up call only: the ledger decides what is due, so a missed run is caught
+            # up by reconcile() rather than moved or lost by the scheduler.
+            self.scheduler.add_job(
+                self._reconcile,
+                CronTrigger(
+                    day_of_week=schedule.day,
+                    hour=schedule.time.hour,
+                    minute=schedule.time.minute,
+                    timezone=s.tz,
+                ),
+                id=job_id,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+        self.scheduler.add_job(
+            self._reconcile, "interval", minutes=30, id="reconcile", coalesce=True, max_instances=1
+        )
         self.scheduler.start()
         self._background(self.mail_handler.process_pending())
+        self._background(self._reconcile())
         if self.slack_app is not None and self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -174,6 +213,13 @@ class BotProcess:
                 "digests go to the outbox folder %s",
                 s.outbox_dir,
             )
+
+    async def _reconcile(self) -> None:
+        try:
+            for outcome in await self.digests.reconcile():
+                log.info("scheduled delivery to %s: %s", outcome.destination, outcome.state)
+        except Exception:
+            log.exception("digest reconcile failed; the next wake-up will try again")
 
     def _background(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

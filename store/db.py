@@ -621,3 +621,66 @@ class Store:
             "FROM correspondence WHERE received_on >= ? AND received_on <= ? ORDER BY received_on",
             [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()],
         )
+
+    # -- digest ledger ------------------------------------------------------------
+    def claim(self, kind: str, period: str, destination: str, *, now: dt.datetime | None = None) -> bool:
+        """Claim one delivery; only the first claimant (of any process) gets ``True``."""
+        cur = self.db.execute(
+            "INSERT INTO digest_ledger (kind, period, destination, state, claimed_at) "
+            "VALUES (?, ?, ?, 'claimed', ?) ON CONFLICT (kind, period, destination) DO NOTHING",
+            [kind, period, destination, _iso(now or _utc_now())],
+        )
+        return cur.rowcount == 1
+
+    def reclaim(self, ledger_id: int, *, now: dt.datetime | None = None) -> bool:
+        """Take over a delivery left "claimed, not sent" or failed (for ``--retry``)."""
+        cur = self.db.execute(
+            "UPDATE digest_ledger SET state = 'claimed', claimed_at = ?, error = NULL "
+            "WHERE id = ? AND state IN ('claimed', 'failed')",
+            [_iso(now or _utc_now()), ledger_id],
+        )
+        return cur.rowcount == 1
+
+    def mark_sent(self, kind: str, period: str, destination: str, reference: str) -> None:
+        self.db.execute(
+            "UPDATE digest_ledger SET state = 'sent', sent_at = ?, reference = ?, error = NULL "
+            "WHERE kind = ? AND period = ? AND destination = ?",
+            [_iso(_utc_now()), reference, kind, period, destination],
+        )
+
+    def mark_failed(self, kind: str, period: str, destination: str, error: str) -> None:
+        self.db.execute(
+            "UPDATE digest_ledger SET state = 'failed', error = ? "
+            "WHERE kind = ? AND period = ? AND destination = ?",
+            [error[:500], kind, period, destination],
+        )
+
+    def ledger(self, *, kind: str | None = None, states: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if states:
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            params.extend(states)
+        sql = "SELECT * FROM digest_ledger"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return self._rows(sql + " ORDER BY claimed_at, id", params)
+
+    # -- report snapshots -----------------------------------------------------------
+    def save_snapshot(self, name: str, data: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO report_snapshots (name, created_at, data) VALUES (?, ?, ?)",
+            [name, _iso(_utc_now()), json.dumps(data)],
+        )
+
+    def snapshot(self, name: str) -> dict[str, Any] | None:
+        row = self._one("SELECT * FROM report_snapshots WHERE name = ?", [name])
+        if row is None:
+            return None
+        return {"name": row["name"], "created_at": row["created_at"], "data": json.loads(row["data"])}
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT name, created_at FROM report_snapshots ORDER BY created_at")

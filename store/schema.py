@@ -190,3 +190,13 @@ def m003_inbound_mail(db: Database) -> None:
     db.table("correspondence").add_column("subject_key", str)
     db.table("correspondence").add_column("inbound_id", int)
     db.table("correspondence").create_index(["subject_key"])
+
+
+@migrations()
+def m004_report_snapshots(db: Database) -> None:
+    """The exact data behind a panel paper, frozen so it can be reproduced and compared."""
+    db.table("report_snapshots").create(
+        {"name": str, "created_at": str, "data": str},
+        pk="name",
+        not_null={"created_at", "data"},
+    )

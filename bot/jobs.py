@@ -1,0 +1,354 @@
+"""The scheduler's jobs: the weekly digest and the reminders, each delivered exactly once.
+
+APScheduler is only the wake-up call. Every delivery is first claimed in the digest ledger
+(``INSERT … ON CONFLICT DO NOTHING`` on kind, period and destination) and made only if the
+claim succeeded, so a restart, a catch-up run, or a second ``serve`` process on the same
+database never posts twice. A crash between claim and post leaves a visible "claimed, not
+sent" row that ``deliverabot digest --status`` shows and ``--retry`` resends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import DigestSchedule, Settings
+from bot.mailer import Mailer, write_outbox
+from digests.chart import digest_chart
+from digests.digest import Digest, build_digest, parse_iso_week
+from digests.digest_render import digest_email, render_digest, slack_message
+from digests.stats import bank_holidays, correspondence_stats
+from handlers.slack_views import esc
+from store import Store, is_stale
+
+__all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
+
+log = logging.getLogger(__name__)
+
+_DAY_INDEX = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
+
+
+def latest_schedule(schedule: DigestSchedule, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """The most recent scheduled moment at or before ``now``, in the office's zone."""
+    local = now.astimezone(tz)
+    days_back = (local.weekday() - _DAY_INDEX[schedule.day]) % 7
+    day = local.date() - dt.timedelta(days=days_back)
+    moment = dt.datetime.combine(day, schedule.time, tzinfo=tz)
+    if moment > local:
+        moment = dt.datetime.combine(day - dt.timedelta(days=7), schedule.time, tzinfo=tz)
+    return moment
+
+
+def period_for(moment: dt.datetime) -> str:
+    """The ISO week a digest sent at ``moment`` covers: the week of the day before.
+
+    Monday 09:00 covers the week that just ended; a Friday digest covers its own week.
+    """
+    year, week, _ = (moment - dt.timedelta(days=1)).date().isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    destination: str
+    state: str  # sent | skipped | failed
+    reference: str = ""
+
+
+class DigestService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        mailer: Mailer,
+        slack_client: AsyncWebClient | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.mailer = mailer
+        self.slack = slack_client
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    # -- building ---------------------------------------------------------------------
+    def build(self, period: str) -> Digest:
+        year, week = parse_iso_week(period)
+        s = self.settings
+        return build_digest(
+            self.store,
+            year=year,
+            week=week,
+            tz=s.tz,
+            start_month=s.fy_start_month,
+            stale_weeks=s.stale_weeks,
+            target_for=s.answer_target,
+            nation=s.bank_holidays,
+        )
+
+    def destinations(self) -> list[str]:
+        s = self.settings
+        found = []
+        if s.digest_channel:
+            found.append(f"slack:{s.digest_channel}")
+        if s.digest_emails:
+            found.append("email:" + ",".join(s.digest_emails))
+        if not found:
+            found.append("outbox")
+        return found
+
+    # -- delivering ---------------------------------------------------------------------
+    async def send(self, period: str, *, destinations: list[str] | None = None) -> list[Outcome]:
+        """Claim and deliver the digest for ``period`` to each destination, once."""
+        outcomes = []
+        digest: Digest | None = None
+        chart: bytes | None = None
+        for destination in destinations or self.destinations():
+
+            def claim(dest: str = destination) -> bool:
+                with self.store.transaction():
+                    return self.store.claim("digest", period, dest, now=self.clock())
+
+            if not await self.store.call(claim):
+                outcomes.append(Outcome(destination, "skipped", "already claimed"))
+                continue
+            if digest is None:
+                digest = await self.store.call(self.build, period)
+                chart = digest_chart(
+                    digest.correspondence.weekly if digest.correspondence else [],
+                    digest.status_counts,
+                )
+            outcomes.append(await self._deliver(period, destination, digest, chart))
+        return outcomes
+
+    async def retry(self) -> list[Outcome]:
+        """Resend every delivery left "claimed, not sent" or failed."""
+        rows = await self.store.call(self.store.ledger, states=("claimed", "failed"))
+        outcomes = []
+        for row in rows:
+            if row["kind"] != "digest":
+                continue
+
+            def reclaim(ledger_id: int = int(row["id"])) -> bool:
+                with self.store.transaction():
+                    return self.store.reclaim(ledger_id, now=self.clock())
+
+            if not await self.store.call(reclaim):
+                continue
+            digest = await self.store.call(self.build, row["period"])
+            chart = digest_chart(
+                digest.correspondence.weekly if digest.correspondence else [], digest.status_counts
+            )
+            outcomes.append(await self._deliver(row["period"], row["destination"], digest, chart))
+        return outcomes
+
+    async def _deliver(
+        self, period: str, destination: str, digest: Digest, chart: bytes | None
+    ) -> Outcome:
+        try:
+            reference = await self._post(destination, digest, chart)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("digest %s to %s failed: %s", period, destination, type(exc).__name__)
+
+            def failed() -> None:
+                with self.store.transaction():
+                    self.store.mark_failed("digest", period, destination, error)
+
+            await self.store.call(failed)
+            return Outcome(destination, "failed", error)
+
+        def sent() -> None:
+            with self.store.transaction():
+                self.store.mark_sent("digest", period, destination, reference)
+
+        await self.store.call(sent)
+        log.info("digest %s sent to %s (%s)", period, destination, reference)
+        return Outcome(destination, "sent", reference)
+
+    async def _post(self, destination: str, digest: Digest, chart: bytes | None) -> str:
+        kind, _, target = destination.partition(":")
+        if kind == "slack" and self.slack is not None:
+            message = slack_message(digest)
+            posted = await self.slack.chat_postMessage(channel=target, **message)
+            ts = str(posted.get("ts"))
+            if chart:
+                try:
+                    await self.slack.files_upload_v2(
+                        channel=str(posted.get("channel") or target),
+                        thread_ts=ts,
+                        content=chart,
+                        filename=f"digest-{digest.year}-W{digest.week:02d}.png",
+                        title=f"Digest chart, week {digest.week}",
+                    )
+                except SlackApiError as exc:  # the digest itself is out; the chart is extra
+                    log.warning("chart upload failed: %s", exc.response.status_code)
+            return f"slack ts {ts}"
+        if kind == "email":
+            recipients = target.split(",")
+            msg = digest_email(
+                digest,
+                sender=f"Deliverabot <digest@{self.settings.mail_domain}>",
+                recipients=recipients,
+                chart_png=chart,
+                domain=self.settings.mail_domain,
+            )
+            where = await self.mailer.send(msg)
+            return f"{msg['Message-ID']} via {where}"
+        # No Slack configured, or no destination at all: keep what would have been posted.
+        name = f"digest-{digest.year}-W{digest.week:02d}"
+        outbox = self.settings.outbox_dir
+        if kind == "slack":
+            payload = {"channel": target, **slack_message(digest)}
+            path = write_outbox(outbox, name + "-slack", json.dumps(payload, indent=2), ".json")
+        else:
+            path = write_outbox(outbox, name, render_digest(digest, "markdown"), ".md")
+        if chart:
+            write_outbox(outbox, name + "-chart", chart, ".png")
+        log.info("digest written to the outbox: %s", path)
+        return f"outbox {path}"
+
+    # -- the wake-up call ----------------------------------------------------------------
+    async def reconcile(self) -> list[Outcome]:
+        """Send the latest scheduled digest if it is due and within the grace period.
+
+        Called by the cron trigger, at start-up (catch-up after downtime) and periodically.
+        """
+        now = self.clock()
+        s = self.settings
+        moment = latest_schedule(s.digest_schedule, now, s.tz)
+        if now - moment > dt.timedelta(days=s.digest_grace_days):
+            return []
+        outcomes = await self.send(period_for(moment))
+        outcomes += await self.remind()
+        return outcomes
+
+    async def remind(self) -> list[Outcome]:
+        """Friday nudges (``REMINDER_SCHEDULE``): one DM a week to each owner of stale work."""
+        if self.slack is None:
+            return []
+        now = self.clock()
+        s = self.settings
+        moment = latest_schedule(s.reminder_schedule, now, s.tz)
+        local_day = moment.date()
+        if now.astimezone(s.tz).date() != local_day:
+            return []  # reminders catch up within their own day only
+        if local_day in bank_holidays(s.bank_holidays, local_day.year, local_day.year):
+            return []
+        year, week, _ = local_day.isocalendar()
+        period = f"{year}-W{week:02d}"
+
+        def owners() -> dict[int, tuple[Any, list[Any]]]:
+            people = {p.id: p for p in self.store.people()}
+            last = self.store.last_updates()
+            found: dict[int, tuple[Any, list[Any]]] = {}
+            for d in self.store.deliverables():
+                u = last.get(d.id)
+                if d.owner_id in people and is_stale(
+                    d, u.recorded_at if u else None, now, weeks=s.stale_weeks
+                ):
+                    found.setdefault(d.owner_id, (people[d.owner_id], []))[1].append(d)
+            return found
+
+        outcomes = []
+        for person, items in (await self.store.call(owners)).values():
+            if not person.slack_id or (person.away_until and person.away_until >= local_day):
+                continue
+            destination = f"person:{person.id}"
+
+            def claim(dest: str = destination) -> bool:
+                with self.store.transaction():
+                    return self.store.claim("reminder", period, dest, now=now)
+
+            if not await self.store.call(claim):
+                continue
+            blocks: list[dict[str, Any]] = [
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": (
+                            f"Hello {esc(person.name)} :wave: These have had no update for "
+                            f"{s.stale_weeks} weeks. A line each keeps the panel paper honest."
+                        ),
+                    },
+                }
+            ]
+            for d in items[:20]:
+                blocks.append(
+                    {
+                        "type": "section",
+                        "text": {
+                            "type": "mrkdwn",
+                            "text": f"*{esc(d.ref)}* {esc(d.title)} · {d.status.label}",
+                        },
+                        "accessory": {
+                            "type": "button",
+                            "text": {"type": "plain_text", "text": "Update"},
+                            "action_id": "open_update",
+                            "value": d.ref,
+                        },
+                    }
+                )
+            try:
+                posted = await self.slack.chat_postMessage(
+                    channel=person.slack_id,
+                    text=f"{len(items)} of your deliverables need an update.",
+                    blocks=blocks,
+                )
+                reference = f"slack ts {posted.get('ts')}"
+
+                def sent(dest: str = destination, ref: str = reference) -> None:
+                    with self.store.transaction():
+                        self.store.mark_sent("reminder", period, dest, ref)
+
+                await self.store.call(sent)
+                outcomes.append(Outcome(destination, "sent", reference))
+            except SlackApiError as exc:
+
+                def failed(dest: str = destination, err: str = str(exc.response.status_code)) -> None:
+                    with self.store.transaction():
+                        self.store.mark_failed("reminder", period, dest, err)
+
+                await self.store.call(failed)
+                outcomes.append(Outcome(destination, "failed", str(exc.response.status_code)))
+        return outcomes
+
+    # -- previews for Slack ------------------------------------------------------------------
+    async def preview(self) -> dict[str, Any]:
+        """This week's digest so far, for ``/deliverable digest``."""
+        year, week, _ = self.clock().astimezone(self.settings.tz).date().isocalendar()
+        digest = await self.store.call(self.build, f"{year}-W{week:02d}")
+        return slack_message(digest)
+
+    async def stats_preview(self) -> dict[str, Any]:
+        """The last 12 weeks of correspondence by category, for ``/deliverable stats``."""
+        s = self.settings
+        today = self.clock().astimezone(s.tz).date()
+        since = today - dt.timedelta(weeks=12)
+        rows = await self.store.call(self.store.correspondence_rows, since=since, until=today)
+        stats = correspondence_stats(rows, by="category", target_for=s.answer_target, nation=s.bank_holidays)
+        if not stats:
+            text = "No correspondence recorded in the last 12 weeks."
+            return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+        lines = [f"*Correspondence, {since:%-d %b} – {today:%-d %b %Y}*"]
+        for row in stats:
+            share = "—" if row.share_within_target is None else f"{row.share_within_target:g}%"
+            median = "—" if row.median_days_to_answer is None else f"{row.median_days_to_answer:g}"
+            lines.append(
+                f"• *{esc(row.key)}*: {row.received} received, {row.answered} answered, "
+                f"median {median} working days, {share} within target"
+            )
+        text = "\n".join(lines)
+        return {
+            "text": f"Correspondence: {sum(r.received for r in stats)} pieces in 12 weeks.",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+        }
+

@@ -1,0 +1,351 @@
+"""The weekly digest: built from the store as plain data for one ISO week, then rendered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from digests.stats import correspondence_stats
+from store import (
+    Deliverable,
+    FinancialYearQuarter,
+    QuarterParseError,
+    Status,
+    Store,
+    Theme,
+    is_stale,
+    parse_quarter_span,
+)
+
+__all__ = [
+    "Change",
+    "Digest",
+    "DigestItem",
+    "NoteGroup",
+    "build_digest",
+    "parse_iso_week",
+    "week_bounds",
+    "week_label",
+]
+
+
+def parse_iso_week(text: str) -> tuple[int, int]:
+    """``2022-W37`` → (2022, 37)."""
+    m = re.fullmatch(r"\s*(\d{4})-?W(\d{1,2})\s*", text, re.IGNORECASE)
+    if not m:
+        raise ValueError(f"{text!r} is not an ISO week; write it like 2022-W37")
+    year, week = int(m.group(1)), int(m.group(2))
+    try:
+        dt.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise ValueError(f"{year} has no week {week}") from None
+    return year, week
+
+
+def week_bounds(year: int, week: int, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """Monday 00:00 to the next Monday 00:00 in the office's time zone (DST-safe)."""
+    monday = dt.date.fromisocalendar(year, week, 1)
+    start = dt.datetime.combine(monday, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz)
+    return start, end
+
+
+def week_label(year: int, week: int, *, start_month: int = 4) -> str:
+    """"Week 37, 12–18 September 2022 · Q2 2022/23"."""
+    monday = dt.date.fromisocalendar(year, week, 1)
+    sunday = monday + dt.timedelta(days=6)
+    if monday.month == sunday.month:
+        span = f"{monday.day}–{sunday.day} {sunday:%B %Y}"
+    elif monday.year == sunday.year:
+        span = f"{monday.day} {monday:%B}–{sunday.day} {sunday:%B %Y}"
+    else:
+        span = f"{monday.day} {monday:%B %Y}–{sunday.day} {sunday:%B %Y}"
+    quarter = FinancialYearQuarter.of_date(sunday, start_month=start_month)
+    return f"Week {week}, {span} · {quarter}"
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    ref: str
+    title: str
+    theme: str
+    status: Status
+    due: str | None
+    owner: str | None
+    detail: str = ""  # e.g. "no update for 6 weeks", "due Q1 2022/23"
+
+    @property
+    def line(self) -> str:
+        """Plain text; each format escapes it."""
+        owner = f" · {self.owner}" if self.owner else ""
+        return f"{self.ref} {self.title} · {self.status.label}{owner} · {self.detail}"
+
+
+@dataclass(frozen=True)
+class Change:
+    ref: str
+    title: str
+    kind: str  # completed | new | status | slipped
+    before: str | None
+    after: str | None
+    note: str
+    who: str | None
+
+    @property
+    def line(self) -> str:
+        """Plain text; each format escapes it."""
+        text = f"{self.ref} {self.title}"
+        if self.kind == "status":
+            text += f": {self.before} → {self.after}"
+        elif self.kind == "slipped":
+            text += f": due {self.before} → {self.after}"
+        if self.who:
+            text += f" ({self.who})"
+        if self.note:
+            text += f". {self.note}"
+        return text
+
+
+@dataclass(frozen=True)
+class NoteGroup:
+    theme: str
+    notes: list[tuple[str, str, str, str]]  # (ref, title, who, note)
+
+
+@dataclass(frozen=True)
+class CorrespondenceWeek:
+    this_week: int
+    avg_4: float
+    avg_12: float
+    by_category: dict[str, int]
+    weekly: list[tuple[str, int]]  # (week label "W37", count) for the last 12 weeks
+    answered_in_target: str | None  # e.g. "3 of 4 answered within target (75%)"
+
+
+@dataclass(frozen=True)
+class Digest:
+    plan: str
+    office: str
+    year: int
+    week: int
+    label: str
+    generated_for: dt.date  # the Sunday that ends the week
+    status_counts: dict[Status, int]
+    completed: list[Change] = field(default_factory=list)
+    new: list[Change] = field(default_factory=list)
+    status_changes: list[Change] = field(default_factory=list)
+    slipped: list[Change] = field(default_factory=list)
+    notes: list[NoteGroup] = field(default_factory=list)
+    stale: list[DigestItem] = field(default_factory=list)
+    overdue: list[DigestItem] = field(default_factory=list)
+    due_this_quarter: list[DigestItem] = field(default_factory=list)
+    correspondence: CorrespondenceWeek | None = None
+    stale_weeks: int = 4
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing recorded, nothing received: the digest is one line."""
+        return not (
+            self.completed
+            or self.new
+            or self.status_changes
+            or self.slipped
+            or self.notes
+            or (self.correspondence and self.correspondence.this_week)
+        )
+
+    @property
+    def headline(self) -> str:
+        parts = [f"{n} {s.label.lower()}" for s, n in self.status_counts.items() if n]
+        return ", ".join(parts) if parts else "no deliverables"
+
+    @property
+    def quiet_line(self) -> str:
+        attention = len(self.stale) + len(self.overdue)
+        tail = f"; {attention} need attention" if attention else ""
+        return f"A quiet week: no updates and no correspondence recorded{tail}."
+
+
+def _span_end(due: str | None, start_month: int) -> dt.date | None:
+    if not due:
+        return None
+    try:
+        return parse_quarter_span(due, start_month=start_month).last_day
+    except QuarterParseError:
+        return None
+
+
+def build_digest(
+    store: Store,
+    *,
+    year: int,
+    week: int,
+    tz: zoneinfo.ZoneInfo,
+    start_month: int = 4,
+    stale_weeks: int = 4,
+    target_for: Callable[[str], int] = lambda _c: 20,
+    nation: str = "ENG",
+) -> Digest:
+    start, end = week_bounds(year, week, tz)
+    sunday = (end - dt.timedelta(days=1)).date()
+    themes: dict[int, Theme] = {t.id: t for t in store.themes()}
+    people = {p.id: p for p in store.people()}
+    deliverables: dict[int, Deliverable] = {
+        d.id: d for d in store.deliverables() if d.added_on <= sunday
+    }
+
+    # State at the end of the week, from the append-only history.
+    history = store.updates(until=end)
+    state: dict[int, tuple[Status, str | None]] = {}
+    last_at: dict[int, dt.datetime] = {}
+    for u in history:
+        if u.deliverable_id not in deliverables:
+            continue
+        status, due = state.get(u.deliverable_id, (Status.NOT_STARTED, None))
+        state[u.deliverable_id] = (u.status_after or status, u.due_after)
+        last_at[u.deliverable_id] = u.recorded_at
+
+    def who(person_id: int | None) -> str | None:
+        return people[person_id].name if person_id in people else None
+
+    counts = {s: 0 for s in Status}
+    for did in deliverables:
+        counts[state.get(did, (deliverables[did].status, None))[0]] += 1
+
+    completed: list[Change] = []
+    status_changes: list[Change] = []
+    slipped: list[Change] = []
+    notes_by_theme: dict[int, list[tuple[str, str, str, str]]] = {}
+    for u in history:
+        if u.recorded_at < start or u.deliverable_id not in deliverables:
+            continue
+        d = deliverables[u.deliverable_id]
+        if u.status_before is None:
+            continue  # the row that created it: reported under "new"
+        if u.changed_status and u.status_after is Status.COMPLETED:
+            completed.append(
+                Change(d.ref, d.title, "completed", u.status_before.label, "Completed", u.note, who(u.person_id))
+            )
+        elif u.changed_status and u.status_after is not None:
+            status_changes.append(
+                Change(
+                    d.ref,
+                    d.title,
+                    "status",
+                    u.status_before.label,
+                    u.status_after.label,
+                    u.note,
+                    who(u.person_id),
+                )
+            )
+        before_end = _span_end(u.due_before, start_month)
+        after_end = _span_end(u.due_after, start_month)
+        if before_end and after_end and after_end > before_end:
+            slipped.append(
+                Change(d.ref, d.title, "slipped", u.due_before, u.due_after, u.note, who(u.person_id))
+            )
+        if u.note:
+            notes_by_theme.setdefault(d.theme_id, []).append(
+                (d.ref, d.title, who(u.person_id) or "plan import", u.note)
+            )
+    new = [
+        Change(d.ref, d.title, "new", None, d.status.label, "", who(d.owner_id))
+        for d in deliverables.values()
+        if start.date() <= d.added_on <= sunday
+    ]
+    note_groups = [
+        NoteGroup(themes[tid].name, notes)
+        for tid, notes in sorted(notes_by_theme.items(), key=lambda kv: themes[kv[0]].position)
+    ]
+
+    def item(d: Deliverable, detail: str) -> DigestItem:
+        status, due = state.get(d.id, (d.status, d.due))
+        return DigestItem(
+            d.ref, d.title, themes[d.theme_id].name, status, due, who(d.owner_id), detail
+        )
+
+    stale: list[DigestItem] = []
+    overdue: list[DigestItem] = []
+    due_now: list[DigestItem] = []
+    quarter = FinancialYearQuarter.of_date(sunday, start_month=start_month)
+    for d in deliverables.values():
+        status, due = state.get(d.id, (d.status, d.due))
+        current = Deliverable(
+            d.id, d.ref, d.theme_id, d.title, status, d.owner_id, due, d.dependencies, d.added_on, d.position
+        )
+        last = last_at.get(d.id)
+        if is_stale(current, last, end, weeks=stale_weeks):
+            weeks = (end - last).days // 7 if last else None
+            stale.append(item(d, f"no update for {weeks} weeks" if weeks else "never updated"))
+        due_end = _span_end(due, start_month)
+        if status is not Status.COMPLETED and due_end is not None:
+            if due_end < sunday and due_end < quarter.first_day:
+                overdue.append(item(d, f"was due {due}"))
+            elif due_end <= quarter.last_day:
+                due_now.append(item(d, f"due {due}"))
+
+    return Digest(
+        plan=store.get_meta("plan") or "Delivery Plan",
+        office=store.get_meta("office") or "",
+        year=year,
+        week=week,
+        label=week_label(year, week, start_month=start_month),
+        generated_for=sunday,
+        status_counts=counts,
+        completed=completed,
+        new=new,
+        status_changes=status_changes,
+        slipped=slipped,
+        notes=note_groups,
+        stale=stale,
+        overdue=overdue,
+        due_this_quarter=due_now,
+        correspondence=_correspondence(store, start.date(), sunday, target_for, nation),
+        stale_weeks=stale_weeks,
+    )
+
+
+def _correspondence(
+    store: Store,
+    monday: dt.date,
+    sunday: dt.date,
+    target_for: Callable[[str], int],
+    nation: str,
+) -> CorrespondenceWeek:
+    first = monday - dt.timedelta(weeks=11)
+    rows = store.correspondence_rows(since=first, until=sunday)
+    weekly: list[tuple[str, int]] = []
+    for i in range(12):
+        ws = first + dt.timedelta(weeks=i)
+        we = ws + dt.timedelta(days=6)
+        n = sum(1 for r in rows if ws.isoformat() <= r["received_on"] <= we.isoformat())
+        weekly.append((f"W{ws.isocalendar()[1]:02d}", n))
+    this_week = weekly[-1][1]
+    trailing_4 = [n for _, n in weekly[-5:-1]]
+    trailing_12 = [n for _, n in weekly[:-1]] or [0]
+    week_rows = [r for r in rows if monday.isoformat() <= r["received_on"] <= sunday.isoformat()]
+    by_category: dict[str, int] = {}
+    for r in week_rows:
+        by_category[r["category"]] = by_category.get(r["category"], 0) + 1
+    answered_line = None
+    window = [r for r in rows if r["received_on"] >= (sunday - dt.timedelta(weeks=4)).isoformat()]
+    if any(r["answered_on"] for r in window):
+        stats = correspondence_stats(window, by="month", target_for=target_for, nation=nation)
+        received = sum(s.received for s in stats)
+        within = sum(s.within_target for s in stats)
+        answered = sum(s.answered for s in stats)
+        answered_line = (
+            f"Last 4 weeks: {answered} of {received} answered, {within} within target "
+            f"({round(100 * within / received) if received else 0}%)."
+        )
+    return CorrespondenceWeek(
+        this_week=this_week,
+        avg_4=sum(trailing_4) / len(trailing_4) if trailing_4 else 0.0,
+        avg_12=sum(trailing_12) / len(trailing_12),
+        by_category=dict(sorted(by_category.items())),
+        weekly=weekly,
+        answered_in_target=answered_line,
+    )
