@@ -170,32 +170,81 @@ def _date(value: str, option: str) -> dt.date:
 
 
 @cli.command()
-@click.option("--from", "day_from", required=True, help="First day of the period (YYYY-MM-DD).")
-@click.option("--to", "day_to", required=True, help="Last day of the period (YYYY-MM-DD).")
+@click.option("--from", "day_from", default=None, help="First day of the period (YYYY-MM-DD).")
+@click.option("--to", "day_to", default=None, help="Last day of the period (YYYY-MM-DD).")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["markdown", "html", "text"]),
+    type=click.Choice(["markdown", "html", "text", "docx"]),
     default="markdown",
     show_default=True,
-    help="Output format.",
+    help="Output format; docx needs -o.",
 )
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write to a file."
 )
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A restyled copy of the Word template (docx only).",
+)
+@click.option("--freeze", metavar="NAME", help="Store the exact data behind this report as NAME.")
+@click.option("--since-snapshot", metavar="NAME", help="Show what changed since snapshot NAME.")
 @pass_ctx
-def report(ctx: Context, day_from: str, day_to: str, fmt: str, output: Path | None) -> None:
+def report(
+    ctx: Context,
+    day_from: str | None,
+    day_to: str | None,
+    fmt: str,
+    output: Path | None,
+    template: Path | None,
+    freeze: str | None,
+    since_snapshot: str | None,
+) -> None:
     """Draft the panel report section for a period, in the Forward Plan paper's format."""
+    from digests.report import render_docx
+    from digests.snapshots import changes_since, render_changes, report_to_data
+
+    settings = ctx.settings
+    store = ctx.store
+    snapshot = None
+    if since_snapshot:
+        snapshot = store.snapshot(since_snapshot)
+        if snapshot is None:
+            names = ", ".join(s["name"] for s in store.snapshots()) or "none yet"
+            raise click.BadParameter(
+                f"no snapshot called {since_snapshot!r} (snapshots: {names})",
+                param_hint="--since-snapshot",
+            )
+    if snapshot is not None and not day_from:
+        day_from = snapshot["data"]["period_from"]
+    if snapshot is not None and not day_to:
+        day_to = dt.datetime.now(settings.tz).date().isoformat()
+    if not day_from or not day_to:
+        raise click.UsageError("give the period with --from DATE --to DATE")
     start, end = _date(day_from, "--from"), _date(day_to, "--to")
     if end < start:
         raise click.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
     data = build_report(
-        ctx.store,
-        day_from=start,
-        day_to=end,
-        tz=ctx.settings.tz,
-        start_month=ctx.settings.fy_start_month,
+        store, day_from=start, day_to=end, tz=settings.tz, start_month=settings.fy_start_month
     )
+    if snapshot is not None:
+        changes = changes_since(snapshot["data"], report_to_data(data))
+        click.echo(render_changes(snapshot["name"], snapshot["created_at"], changes), nl=False)
+        return
+    if freeze:
+        if store.snapshot(freeze) is not None:
+            raise click.BadParameter(f"a snapshot called {freeze!r} exists", param_hint="--freeze")
+        with store.transaction():
+            store.save_snapshot(freeze, report_to_data(data))
+        click.echo(f"froze the report data as snapshot {freeze!r}", err=True)
+    if fmt == "docx":
+        if output is None:
+            raise click.UsageError("--format docx writes a file: add -o report.docx")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(render_docx(data, template=template))
+        click.echo(f"wrote {output}", err=True)
+        return
     text = render_report(data, fmt)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -242,13 +291,25 @@ def _digest_service(ctx: Context) -> Any:
     show_default=True,
     help="Preview format; slack prints the Block Kit JSON.",
 )
-@click.option("--post", is_flag=True, help="Send it through the same exactly-once path as the schedule.")
-@click.option("--status", "show_status", is_flag=True, help="Show the ledger of digests and reminders sent.")
+@click.option(
+    "--post", is_flag=True, help="Send it through the same exactly-once path as the schedule."
+)
+@click.option(
+    "--status", "show_status", is_flag=True, help="Show the ledger of digests and reminders sent."
+)
 @click.option("--retry", is_flag=True, help="Resend deliveries left claimed-not-sent or failed.")
-@click.option("--json", "as_json", is_flag=True, help="With --status: print a JSON list for scripts.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="With --status: print a JSON list for scripts."
+)
 @pass_ctx
 def digest(
-    ctx: Context, week: str | None, fmt: str, post: bool, show_status: bool, retry: bool, as_json: bool
+    ctx: Context,
+    week: str | None,
+    fmt: str,
+    post: bool,
+    show_status: bool,
+    retry: bool,
+    as_json: bool,
 ) -> None:
     """Preview, post or audit the weekly digest."""
     from digests.digest import parse_iso_week
@@ -439,6 +500,23 @@ def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_js
         click.echo(json.dumps([r.as_json(by) for r in result], indent=2))
     else:
         click.echo(render_stats_text(result, by=by), nl=False)
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("deliverabot-demo"),
+    show_default=True,
+    help="Where to write the throwaway database, the report and the chart.",
+)
+@pass_ctx
+def demo(ctx: Context, folder: Path) -> None:
+    """A tour on a throwaway database: plan, updates, email, digest and report. No Slack needed."""
+    from bot.demo import run_demo
+
+    run_demo(ctx.settings, folder, echo=click.echo)
 
 
 def main(argv: list[str] | None = None) -> None:

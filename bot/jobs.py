@@ -313,7 +313,9 @@ class DigestService:
                 outcomes.append(Outcome(destination, "sent", reference))
             except SlackApiError as exc:
 
-                def failed(dest: str = destination, err: str = str(exc.response.status_code)) -> None:
+                def failed(
+                    dest: str = destination, err: str = str(exc.response.status_code)
+                ) -> None:
                     with self.store.transaction():
                         self.store.mark_failed("reminder", period, dest, err)
 
@@ -334,10 +336,15 @@ class DigestService:
         today = self.clock().astimezone(s.tz).date()
         since = today - dt.timedelta(weeks=12)
         rows = await self.store.call(self.store.correspondence_rows, since=since, until=today)
-        stats = correspondence_stats(rows, by="category", target_for=s.answer_target, nation=s.bank_holidays)
+        stats = correspondence_stats(
+            rows, by="category", target_for=s.answer_target, nation=s.bank_holidays
+        )
         if not stats:
             text = "No correspondence recorded in the last 12 weeks."
-            return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+            return {
+                "text": text,
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+            }
         lines = [f"*Correspondence, {since:%-d %b} – {today:%-d %b %Y}*"]
         for row in stats:
             share = "—" if row.share_within_target is None else f"{row.share_within_target:g}%"
@@ -351,4 +358,3 @@ class DigestService:
             "text": f"Correspondence: {sum(r.received for r in stats)} pieces in 12 weeks.",
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
         }
-

@@ -8,10 +8,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from store import Status  # noqa: E402
+from store import Status
 
 __all__ = ["digest_chart"]
 
@@ -35,6 +36,7 @@ def digest_chart(weekly: list[tuple[str, int]], status_counts: dict[Status, int]
         left.set_xticks(range(len(labels)), labels, fontsize=7, rotation=45)
         left.set_title("Correspondence per week", fontsize=9)
         left.tick_params(axis="y", labelsize=7)
+        left.yaxis.set_major_locator(MaxNLocator(integer=True))
         left.spines[["top", "right"]].set_visible(False)
 
         right = fig.add_subplot(1, 2, 2)
@@ -47,6 +49,7 @@ def digest_chart(weekly: list[tuple[str, int]], status_counts: dict[Status, int]
         right.invert_yaxis()
         right.set_title("Deliverables by status", fontsize=9)
         right.tick_params(labelsize=7)
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
         right.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         buffer = io.BytesIO()

@@ -54,7 +54,7 @@ def week_bounds(year: int, week: int, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetim
 
 
 def week_label(year: int, week: int, *, start_month: int = 4) -> str:
-    """"Week 37, 12–18 September 2022 · Q2 2022/23"."""
+    """ "Week 37, 12–18 September 2022 · Q2 2022/23"."""
     monday = dt.date.fromisocalendar(year, week, 1)
     sunday = monday + dt.timedelta(days=6)
     if monday.month == sunday.month:
@@ -227,7 +227,15 @@ def build_digest(
             continue  # the row that created it: reported under "new"
         if u.changed_status and u.status_after is Status.COMPLETED:
             completed.append(
-                Change(d.ref, d.title, "completed", u.status_before.label, "Completed", u.note, who(u.person_id))
+                Change(
+                    d.ref,
+                    d.title,
+                    "completed",
+                    u.status_before.label,
+                    "Completed",
+                    u.note,
+                    who(u.person_id),
+                )
             )
         elif u.changed_status and u.status_after is not None:
             status_changes.append(
@@ -245,7 +253,9 @@ def build_digest(
         after_end = _span_end(u.due_after, start_month)
         if before_end and after_end and after_end > before_end:
             slipped.append(
-                Change(d.ref, d.title, "slipped", u.due_before, u.due_after, u.note, who(u.person_id))
+                Change(
+                    d.ref, d.title, "slipped", u.due_before, u.due_after, u.note, who(u.person_id)
+                )
             )
         if u.note:
             notes_by_theme.setdefault(d.theme_id, []).append(
@@ -274,7 +284,16 @@ def build_digest(
     for d in deliverables.values():
         status, due = state.get(d.id, (d.status, d.due))
         current = Deliverable(
-            d.id, d.ref, d.theme_id, d.title, status, d.owner_id, due, d.dependencies, d.added_on, d.position
+            d.id,
+            d.ref,
+            d.theme_id,
+            d.title,
+            status,
+            d.owner_id,
+            due,
+            d.dependencies,
+            d.added_on,
+            d.position,
         )
         last = last_at.get(d.id)
         if is_stale(current, last, end, weeks=stale_weeks):

@@ -64,15 +64,16 @@ def slack_message(digest: Digest) -> dict[str, Any]:
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": f"…{dropped} more sections. Run `deliverabot digest` for the full text.",
+                        "text": (
+                            f"…{dropped} more sections. Run `deliverabot digest` for the full text."
+                        ),
                     }
                 ],
             }
         )
     blocks += sections
-    fallback = (
-        f"{digest.plan} weekly digest, {digest.label}: "
-        + (digest.quiet_line if digest.quiet else f"{digest.headline}.")
+    fallback = f"{digest.plan} weekly digest, {digest.label}: " + (
+        digest.quiet_line if digest.quiet else f"{digest.headline}."
     )
     return {"text": fallback, "blocks": blocks}
 
@@ -98,6 +99,11 @@ def digest_email(
     html = render_digest(digest, "html", chart_cid=cid[1:-1] if chart_png else None)
     msg.add_alternative(html, subtype="html")
     if chart_png:
-        html_part = msg.get_payload()[1]
-        html_part.add_related(chart_png, maintype="image", subtype="png", cid=cid, filename="digest.png")
+        parts = msg.get_payload()
+        assert isinstance(parts, list)
+        html_part = parts[1]
+        assert isinstance(html_part, EmailMessage)
+        html_part.add_related(
+            chart_png, maintype="image", subtype="png", cid=cid, filename="digest.png"
+        )
     return msg

@@ -8,11 +8,23 @@ line in the papers' own voice; then a correspondence paragraph.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zoneinfo
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jinja2
 
 from digests.render import render
-from store import QuarterParseError, Status, Store, Update, parse_quarter_span
+from store import (
+    CORRESPONDENCE_CATEGORIES,
+    QuarterParseError,
+    Status,
+    Store,
+    Update,
+    parse_quarter_span,
+)
 
 __all__ = [
     "CorrespondenceSummary",
@@ -21,6 +33,7 @@ __all__ = [
     "ThemeSection",
     "build_report",
     "compose_update_line",
+    "render_docx",
     "render_report",
 ]
 
@@ -54,6 +67,11 @@ class CorrespondenceSummary:
     complaints: int
     by_category: dict[str, int]
     paragraph: str
+    # "Business intelligence information": correspondence by category and month.
+    categories: list[str] = field(default_factory=list)
+    months: list[tuple[str, list[int], int]] = field(default_factory=list)  # (label, counts, total)
+    # The same, with a column for every category in a fixed order (for the Word table).
+    all_months: list[tuple[str, list[int], int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -111,8 +129,8 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
     weeks = max(1, round(days / 7))
     by_category = store.correspondence_by_category(since=day_from, until=day_to)
     total = sum(by_category.values())
-    months = max(days / (365.25 / 12), 1.0)
-    per_month = round(total / months)
+    month_span = max(days / (365.25 / 12), 1.0)
+    per_month = round(total / month_span)
     complaints = by_category.get("complaint", 0)
     to_text = f"{day_to.day} {day_to:%B %Y}"
     if total == 0:
@@ -128,7 +146,22 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
                 "referred to the Constabulary's Professional Standards Department"
             )
         paragraph += "."
-    return CorrespondenceSummary(weeks, total, per_month, complaints, by_category, paragraph)
+    rows = store.correspondence_rows(since=day_from, until=day_to)
+    categories = sorted({r["category"] for r in rows})
+    months: list[tuple[str, list[int], int]] = []
+    all_months: list[tuple[str, list[int], int]] = []
+    cursor = day_from.replace(day=1)
+    while cursor <= day_to:
+        key = f"{cursor:%Y-%m}"
+        in_month = [r for r in rows if r["received_on"].startswith(key)]
+        counts = [sum(1 for r in in_month if r["category"] == c) for c in categories]
+        every = [sum(1 for r in in_month if r["category"] == c) for c in CORRESPONDENCE_CATEGORIES]
+        months.append((f"{cursor:%B %Y}", counts, len(in_month)))
+        all_months.append((f"{cursor:%B %Y}", every, len(in_month)))
+        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    return CorrespondenceSummary(
+        weeks, total, per_month, complaints, by_category, paragraph, categories, months, all_months
+    )
 
 
 def build_report(
@@ -192,6 +225,31 @@ def build_report(
         themes=sections,
         correspondence=_correspondence(store, day_from, day_to),
     )
+
+
+def render_docx(report: Report, *, template: Path | None = None, section: str = "5") -> bytes:
+    """The report as Word, through docxtpl and a template the office can restyle.
+
+    User text is XML-escaped (autoescape), so nothing typed by staff can alter the document.
+    """
+    from docxtpl import DocxTemplate
+
+    source = template or Path(str(resources.files("digests").joinpath("templates/report.docx")))
+    doc = DocxTemplate(str(source))
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    doc.render(
+        {
+            "report": report,
+            "section": section,
+            "period_from": f"{report.period_from.day} {report.period_from:%B %Y}",
+            "period_to": f"{report.period_to.day} {report.period_to:%B %Y}",
+        },
+        jinja_env=env,
+        autoescape=True,
+    )
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
 
 
 def render_report(report: Report, fmt: str = "markdown") -> str:

@@ -623,7 +623,9 @@ class Store:
         )
 
     # -- digest ledger ------------------------------------------------------------
-    def claim(self, kind: str, period: str, destination: str, *, now: dt.datetime | None = None) -> bool:
+    def claim(
+        self, kind: str, period: str, destination: str, *, now: dt.datetime | None = None
+    ) -> bool:
         """Claim one delivery; only the first claimant (of any process) gets ``True``."""
         cur = self.db.execute(
             "INSERT INTO digest_ledger (kind, period, destination, state, claimed_at) "
@@ -655,7 +657,9 @@ class Store:
             [error[:500], kind, period, destination],
         )
 
-    def ledger(self, *, kind: str | None = None, states: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    def ledger(
+        self, *, kind: str | None = None, states: tuple[str, ...] | None = None
+    ) -> list[dict[str, Any]]:
         where: list[str] = []
         params: list[Any] = []
         if kind:
@@ -680,7 +684,11 @@ class Store:
         row = self._one("SELECT * FROM report_snapshots WHERE name = ?", [name])
         if row is None:
             return None
-        return {"name": row["name"], "created_at": row["created_at"], "data": json.loads(row["data"])}
+        return {
+            "name": row["name"],
+            "created_at": row["created_at"],
+            "data": json.loads(row["data"]),
+        }
 
     def snapshots(self) -> list[dict[str, Any]]:
         return self._rows("SELECT name, created_at FROM report_snapshots ORDER BY created_at")

@@ -155,7 +155,9 @@ def test_correspondence_paragraph(plan_store: Store) -> None:
         "Standards Department."
     )
     text = render_report(report, "markdown")
-    assert "| complaint | 3 |" in text
+    assert "| Month | complaint | mp | public | Total |" in text
+    assert "| June 2022 | 3 | 2 | 7 | 12 |" in text
+    assert "| May 2022 | 0 | 0 | 0 | 0 |" in text
 
 
 def test_no_correspondence(plan_store: Store) -> None:
