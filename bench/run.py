@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import digest_scale
 import report_build
 import slack_ack
 import smtp_ingest
@@ -16,3 +17,4 @@ if __name__ == "__main__":
     report_build.main()
     asyncio.run(slack_ack.main())
     smtp_ingest.main()
+    digest_scale.main()

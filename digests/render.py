@@ -25,9 +25,15 @@ def escape_markdown(value: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", value).replace("{{", "{\u200b{")
 
 
+_MRKDWN_FORMAT = re.compile(r"([*_~`])")
+
+
 def escape_mrkdwn(value: str) -> str:
-    """Slack mrkdwn: escape the three control characters so ``<!channel>`` never pings."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn: escape ``&``, ``<`` and ``>`` so ``<!channel>`` never pings, and put a
+    zero-width space before ``* _ ~ ` `` so typed ``*bold*`` stays literal (mrkdwn has no
+    escape character for these)."""
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MRKDWN_FORMAT.sub("\u200b\\1", value)
 
 
 def escape_text(value: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,9 +56,14 @@ STATUS_EMOJI = {
 }
 
 
+_FORMAT_CHARS = re.compile(r"([*_~`])")
+
+
 def esc(text: str) -> str:
-    """Escape user text for mrkdwn: ``&``, ``<`` and ``>``."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape user text for mrkdwn: ``&``, ``<`` and ``>`` (so ``<!channel>`` never pings),
+    and a zero-width space before ``* _ ~ ` `` so typed formatting stays literal."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _FORMAT_CHARS.sub("\u200b\\1", text)
 
 
 def plain(text: str, limit: int = MAX_PLAIN_TEXT) -> dict[str, Any]:

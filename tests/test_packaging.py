@@ -19,3 +19,12 @@ def test_templates_ship_as_package_data() -> None:
     shipped = {p.name for p in resources.files("digests").joinpath("templates").iterdir()}
     in_repo = {p.name for p in (ROOT / "digests" / "templates").iterdir() if p.is_file()}
     assert in_repo <= shipped
+
+
+def test_shipped_example_plan_matches_examples() -> None:
+    shipped = resources.files("bot").joinpath("data/opcc-plan-2021-24.yaml").read_text("utf-8")
+    assert shipped == (ROOT / "examples" / "opcc-plan-2021-24.yaml").read_text("utf-8")
+
+
+def test_word_template_ships() -> None:
+    assert resources.files("digests").joinpath("templates/report.docx").read_bytes()[:2] == b"PK"

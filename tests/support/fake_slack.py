@@ -43,6 +43,7 @@ class FakeSlack:
         self.port = 0
         self.changed = asyncio.Condition()
         self.socket_acks: list[dict[str, Any]] = []
+        self.uploads: dict[str, bytes] = {}
         self._sockets: list[web.WebSocketResponse] = []
 
     @property
@@ -71,6 +72,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/link", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -84,12 +86,13 @@ class FakeSlack:
             await self._runner.cleanup()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
         if request.method == "GET":
-            return dict(request.query)
+            return params
         raw = await request.text()
         if request.content_type == "application/json":
-            return json.loads(raw or "{}")
-        params: dict[str, Any] = dict(urllib.parse.parse_qsl(raw))
+            return {**params, **json.loads(raw or "{}")}
+        params.update(urllib.parse.parse_qsl(raw))
         for key in ("view", "blocks"):
             if isinstance(params.get(key), str):
                 with contextlib.suppress(ValueError):
@@ -132,6 +135,13 @@ class FakeSlack:
         await self.wait_for(lambda: self._sockets)
         await self._sockets[-1].send_json(envelope)
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        async with self.changed:
+            self.uploads[request.match_info["file_id"]] = data
+            self.changed.notify_all()
+        return web.Response(text=f"OK - {len(data)}")
+
     async def _respond(self, request: web.Request) -> web.Response:
         payload = await request.json()
         async with self.changed:
@@ -162,6 +172,20 @@ class FakeSlack:
                 "ok": True,
                 "permalink": f"https://opcc.slack.com/archives/{params.get('channel')}/p{params.get('message_ts', '').replace('.', '')}",
             }
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.calls)}"
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+            }
+        if method == "files.completeUploadExternal":
+            files = (
+                json.loads(params.get("files", "[]"))
+                if isinstance(params.get("files"), str)
+                else params.get("files", [])
+            )
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "conversations.open":

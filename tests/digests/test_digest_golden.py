@@ -1,0 +1,70 @@
+"""Golden files: each renderer on fixed data and a fixed clock.
+
+Set UPDATE_GOLDEN=1 to rewrite them after an intended change, then read the diff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import zoneinfo
+from pathlib import Path
+
+import pytest
+
+from digests.digest import build_digest
+from digests.digest_render import render_digest, slack_message
+from digests.report import build_report, render_report
+from store import Store
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def _check(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden file {name}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "mrkdwn"])
+def test_digest_renderers(digest_store: Store, fmt: str) -> None:
+    digest = build_digest(digest_store, year=2022, week=37, tz=LONDON)
+    suffix = {"text": "txt", "markdown": "md", "html": "html", "mrkdwn": "mrkdwn"}[fmt]
+    _check(
+        f"digest-2022-W37.{suffix}",
+        render_digest(digest, fmt, chart_cid="chart@x" if fmt == "html" else None),
+    )
+
+
+def test_digest_block_kit(digest_store: Store) -> None:
+    digest = build_digest(digest_store, year=2022, week=37, tz=LONDON)
+    _check(
+        "digest-2022-W37.slack.json",
+        json.dumps(slack_message(digest), indent=2, ensure_ascii=False) + "\n",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "text"])
+def test_report_renderers(digest_store: Store, fmt: str) -> None:
+    report = build_report(
+        digest_store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 18), tz=LONDON
+    )
+    suffix = {"markdown": "md", "html": "html", "text": "txt"}[fmt]
+    _check(f"report-2022-03-01-2022-09-18.{suffix}", render_report(report, fmt))
+
+
+def test_quiet_week_is_one_line(digest_store: Store) -> None:
+    digest = build_digest(digest_store, year=2022, week=30, tz=LONDON)
+    text = render_digest(digest, "text")
+    assert digest.quiet
+    body = text.split("\n\n", 1)[1].strip().splitlines()
+    attention = len(digest.stale) + len(digest.overdue)
+    assert (
+        body[0]
+        == f"A quiet week: no updates and no correspondence recorded; {attention} need attention."
+    )
+    assert "Notes this week" not in text and "Correspondence" not in text
