@@ -86,7 +86,8 @@ def _populate(store: Store, scale: int, rng: random.Random) -> tuple[int, int, i
             for i in range(1560 * scale)
         ]
         db.conn.executemany(
-            "INSERT INTO correspondence (dedup_key, received_on, category, recorded_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO correspondence (dedup_key, received_on, category, recorded_at) "
+            "VALUES (?, ?, ?, ?)",
             letters,
         )
     return len(ids), len(updates), len(letters)
@@ -101,6 +102,23 @@ def _time(fn, repeat: int) -> float:
     return best
 
 
+def _measure(store: Store, repeat: int) -> tuple[float, float, float]:
+    raw = _time(lambda: (store.updates(), store.correspondence_rows()), repeat)
+
+    def digest() -> None:
+        d = build_digest(store, year=2022, week=10, tz=LONDON)
+        render_digest(d, "text")
+        slack_message(d)
+
+    def report() -> None:
+        r = build_report(
+            store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 12), tz=LONDON
+        )
+        render_report(r, "markdown")
+
+    return raw, _time(digest, repeat), _time(report, repeat)
+
+
 def main() -> None:
     rng = random.Random(7)
     results = []
@@ -108,21 +126,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(Path(tmp) / f"scale{scale}.db")
             sizes = _populate(store, scale, rng)
-            repeat = 5 if scale < 100 else 2
-            raw = _time(lambda: (store.updates(), store.correspondence_rows()), repeat)
-
-            def digest() -> None:
-                d = build_digest(store, year=2022, week=10, tz=LONDON)
-                render_digest(d, "text")
-                slack_message(d)
-
-            def report() -> None:
-                r = build_report(
-                    store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 12), tz=LONDON
-                )
-                render_report(r, "markdown")
-
-            results.append((scale, sizes, raw, _time(digest, repeat), _time(report, repeat)))
+            raw, dig, rep = _measure(store, 5 if scale < 100 else 2)
+            results.append((scale, sizes, raw, dig, rep))
             store.close()
     print("digest and report build times (best of several runs)")
     for scale, (d, u, c), raw, dig, rep in results:
