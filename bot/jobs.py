@@ -156,7 +156,20 @@ class DigestService:
             reference = await self._post(destination, digest, chart)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            log.warning("digest %s to %s failed: %s", period, destination, type(exc).__name__)
+            # Nothing is lost: keep what could not be delivered, and say where.
+            kept = write_outbox(
+                self.settings.outbox_dir,
+                f"undelivered-digest-{period}",
+                render_digest(digest, "markdown"),
+                ".md",
+            )
+            log.warning(
+                "digest %s to %s failed (%s); kept in %s; `deliverabot digest --retry` resends",
+                period,
+                destination,
+                type(exc).__name__,
+                kept,
+            )
 
             def failed() -> None:
                 with self.store.transaction():

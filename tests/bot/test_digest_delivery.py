@@ -408,3 +408,37 @@ def test_demo_runs_end_to_end(
     assert sqlite3.connect(out / "demo.db").execute(
         "SELECT COUNT(*) FROM correspondence"
     ).fetchone() == (14,)
+
+
+async def test_failed_slack_post_is_kept_in_the_outbox_and_retried(
+    db: Path, tmp_path: Path
+) -> None:
+    from bot.slack_app import make_web_client
+
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        settings = _settings(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-t",
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=fake.api_url,
+            DIGEST_CHANNEL="C0LEADERS",
+        )
+        service, store = _service(
+            db,
+            settings,
+            Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)),
+            make_web_client(settings),
+        )
+        fake.fail_next("chat.postMessage", 500)
+        outcomes = await service.send("2022-W37")
+        assert [o.state for o in outcomes] == ["failed"]
+        kept = list((tmp_path / "outbox").glob("*undelivered-digest-2022-W37.md"))
+        assert kept and "weekly digest" in kept[0].read_text()
+        assert [r["state"] for r in store.ledger()] == ["failed"]
+        retried = await service.retry()
+        assert [o.state for o in retried] == ["sent"]
+        assert len(fake.calls_to("chat.postMessage")) == 1
+    finally:
+        await fake.stop()

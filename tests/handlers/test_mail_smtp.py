@@ -493,3 +493,23 @@ def test_raw_copies_are_purged_after_retention_but_counts_stay(rig: Rig) -> None
         assert store.purge_raw(later) == 1
     assert rig.db().execute("SELECT raw IS NULL, state FROM inbound").fetchone() == (1, "counted")
     assert len(correspondence(rig)) == 1
+
+
+def test_unexpected_errors_get_451_without_leaking_details(rig: Rig) -> None:
+    async def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    rig.handler.reader.call = boom  # type: ignore[method-assign]
+    code, resp = rig.send(fixture("gmail-forward.eml"))
+    assert code == 451
+    assert b"secret" not in resp and b"RuntimeError" not in resp
+    with smtplib.SMTP("127.0.0.1", rig.port) as client:
+        assert client.noop()[0] == 250
+
+
+def test_subjects_can_be_turned_off(rig: Rig) -> None:
+    import dataclasses
+
+    rig.handler.policy = dataclasses.replace(rig.handler.policy, keep_subjects=False)
+    rig.send(fixture("gmail-forward.eml"))
+    assert correspondence(rig) == [("2022-09-05", "public", "gmail.com", None, None)]
