@@ -258,6 +258,8 @@ class BotProcess:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.slack_deps is not None:
+            await self.slack_deps.drain()
         if self.reader is not None and self.reader is not self.store:
             self.reader.close()
             self.reader = None

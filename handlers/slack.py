@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -104,6 +105,37 @@ class SlackDeps:
     stale_weeks: int = 4
     clock: Callable[[], dt.datetime] = _utc_now
     previews: dict[str, Preview] = field(default_factory=dict)  # "digest", "stats"
+    # Listener work still running after its ack; shutdown waits for it (see ``drain``).
+    inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def drain(self, timeout: float = 15) -> None:
+        """Let work acknowledged to Slack finish before the store closes."""
+        pending = {t for t in self.inflight if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _tracked(inflight: set[asyncio.Task[Any]]) -> Callable[[F], F]:
+    """Record a listener's task while it runs (Bolt injects arguments by name: keep them)."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            task = asyncio.current_task()
+            if task is not None:
+                inflight.add(task)
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                if task is not None:
+                    inflight.discard(task)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 # -- queries run on the store thread ------------------------------------------
@@ -179,6 +211,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
     """Attach every Deliverabot listener to ``app``."""
     store = deps.store
     reader = deps.reader or store
+    track = _tracked(deps.inflight)
 
     async def identify(user_id: str, client: AsyncWebClient) -> Person | None:
         person = await reader.call(reader.person_by_slack_id, user_id)
@@ -250,6 +283,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
 
     # /deliverable ------------------------------------------------------------
     @app.command("/deliverable")
+    @track
     async def deliverable_command(
         ack: Any, command: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
@@ -447,6 +481,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
 
     # ambiguity buttons -------------------------------------------------------
     @app.action(re.compile(r"^choose_deliverable_\d+$"))
+    @track
     async def choose_deliverable(
         ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any, client: AsyncWebClient
     ) -> None:
@@ -501,6 +536,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
 
     # the modal -----------------------------------------------------------------
     @app.options("deliverable_picker")
+    @track
     async def deliverable_picker(ack: Any, body: dict[str, Any]) -> None:
         query = body.get("value") or ""
         try:
@@ -510,6 +546,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         await ack(options=deliverable_options(found))
 
     @app.action("open_update")
+    @track
     async def open_update(
         ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -517,6 +554,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         await open_update_modal(client, body["trigger_id"], ref=action.get("value"))
 
     @app.shortcut("record_update_shortcut")
+    @track
     async def record_update_shortcut(
         ack: Any, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -538,6 +576,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         )
 
     @app.view(UPDATE_CALLBACK)
+    @track
     async def update_submitted(
         ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -601,6 +640,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             log.warning("could not confirm by DM: %s", _slack_error(exc))
 
     @app.view(ADD_CALLBACK)
+    @track
     async def add_submitted(
         ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -657,6 +697,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
 
     # App Home -------------------------------------------------------------------
     @app.event("app_home_opened")
+    @track
     async def app_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return

@@ -38,6 +38,7 @@ class Rig:
     base: str
     session: aiohttp.ClientSession
     db_path: Path
+    process: BotProcess
 
     def store(self) -> Store:
         return open_store(self.db_path)
@@ -115,7 +116,7 @@ async def rig(tmp_path: Path, example_plan: Path) -> AsyncIterator[Rig]:
     process = BotProcess(settings=settings, store=store, clock=lambda: NOW)
     await process.start()
     async with aiohttp.ClientSession() as session:
-        yield Rig(fake, f"http://127.0.0.1:{process.http_port}", session, db_path)
+        yield Rig(fake, f"http://127.0.0.1:{process.http_port}", session, db_path, process)
     await process.stop()
     store.close()
     await fake.stop()
@@ -563,3 +564,18 @@ async def test_digest_and_stats_previews(rig: Rig) -> None:
     await rig.command("stats", name="stats")
     stats = await rig.response("stats")
     assert stats["text"] == "No correspondence recorded in the last 12 weeks."
+
+
+async def test_shutdown_waits_for_work_already_acknowledged(rig: Rig) -> None:
+    status, body = await rig.command("update CF-10 ongoing: Venue confirmed")
+    assert (status, body) == (200, "")
+    assert rig.process.slack_deps.inflight  # the listener is still at work after its ack
+    await rig.process.stop()  # SIGTERM right after the ack
+    assert not rig.process.slack_deps.inflight  # stop() let it finish
+    assert (
+        rig.store()
+        .updates(deliverable_id=rig.store().deliverable_by_ref("CF-10").id, newest_first=True)[0]
+        .note
+        == "Venue confirmed"
+    )
+    assert "Recorded an update on *CF-10*" in _texts((await rig.response())["blocks"])
