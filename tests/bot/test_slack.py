@@ -567,15 +567,22 @@ async def test_digest_and_stats_previews(rig: Rig) -> None:
 
 
 async def test_shutdown_waits_for_work_already_acknowledged(rig: Rig) -> None:
-    status, body = await rig.command("update CF-10 ongoing: Venue confirmed")
-    assert (status, body) == (200, "")
-    assert rig.process.slack_deps.inflight  # the listener is still at work after its ack
-    await rig.process.stop()  # SIGTERM right after the ack
-    assert not rig.process.slack_deps.inflight  # stop() let it finish
-    assert (
-        rig.store()
-        .updates(deliverable_id=rig.store().deliverable_by_ref("CF-10").id, newest_first=True)[0]
-        .note
-        == "Venue confirmed"
-    )
-    assert "Recorded an update on *CF-10*" in _texts((await rig.response())["blocks"])
+    import asyncio
+    import sqlite3
+
+    blocker = sqlite3.connect(rig.db_path)
+    blocker.execute("BEGIN IMMEDIATE")  # the listener's write will have to wait
+    try:
+        status, body = await rig.command("update CF-10 ongoing: Venue confirmed")
+        assert (status, body) == (200, "")
+        assert rig.process.slack_deps.inflight  # acknowledged, still at work
+        stopping = asyncio.create_task(rig.process.stop())  # SIGTERM right after the ack
+        await asyncio.sleep(0.3)
+        assert not stopping.done()  # stop() waits for it
+    finally:
+        blocker.rollback()
+        blocker.close()
+    await stopping
+    assert not rig.process.slack_deps.inflight
+    d = rig.store().deliverable_by_ref("CF-10")
+    assert rig.store().updates(deliverable_id=d.id, newest_first=True)[0].note == "Venue confirmed"
