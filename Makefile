@@ -32,7 +32,10 @@ format: $(BIN)/python
 bench: install
 	$(BIN)/python bench/run.py
 
-reliability: test
+# Longer robustness runs: the real-world mail corpus and many more fuzzed messages.
+reliability: $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
+	FUZZ_EXAMPLES=2000 HYPOTHESIS_PROFILE=reliability $(BIN)/pytest tests/handlers tests/store -k "corpus or broken or garbage or never or round_trip or ordering or contains"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

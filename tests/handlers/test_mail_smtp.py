@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import re
 import smtplib
 import sqlite3
@@ -469,7 +470,9 @@ _bodies = st.one_of(
 
 @given(headers=st.lists(st.tuples(_header_names, _header_values), max_size=8), body=_bodies)
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_broken_mime_never_crashes_the_server(
     rig: Rig, headers: list[tuple[str, str]], body: bytes
