@@ -157,7 +157,7 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
         counts = [sum(1 for r in in_month if r["category"] == c) for c in categories]
         every = [sum(1 for r in in_month if r["category"] == c) for c in CORRESPONDENCE_CATEGORIES]
         months.append((f"{cursor:%B %Y}", counts, len(in_month)))
-        all_months.append((f"{cursor:%B %Y}", every, len(in_month)))
+        all_months.append((f"{cursor:%b %Y}", every, len(in_month)))
         cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
     return CorrespondenceSummary(
         weeks, total, per_month, complaints, by_category, paragraph, categories, months, all_months

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.shared import Pt
+from docx.shared import Cm, Inches, Pt
 
 OUT = Path(__file__).resolve().parent.parent / "digests" / "templates" / "report.docx"
 CATEGORIES = ("complaint", "mp", "councillor", "partner", "media", "public", "foi")
+HEADERS = ("Complaint", "MP", "Councillor", "Partner", "Media", "Public", "FOI")
 
 
 def _tag(doc: Document, text: str) -> None:
@@ -39,6 +40,10 @@ def _list(doc: Document, heading: str, key: str, with_update: bool) -> None:
 
 def main() -> None:
     doc = Document()
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)  # A4, as UK panel papers
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(2.54))
     normal = doc.styles["Normal"]
     normal.font.name = "Arial"
     normal.font.size = Pt(11)
@@ -64,10 +69,11 @@ def main() -> None:
     table = doc.add_table(rows=4, cols=len(CATEGORIES) + 2)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
     header = table.rows[0].cells
     header[0].text = "Month"
-    for i, category in enumerate(CATEGORIES, start=1):
-        header[i].text = category
+    for i, label in enumerate(HEADERS, start=1):
+        header[i].text = label
     header[-1].text = "Total"
     for cell in header:
         for run in cell.paragraphs[0].runs:
@@ -81,6 +87,15 @@ def main() -> None:
         row[i + 1].text = f"{{{{ counts[{i}] }}}}"
     row[-1].text = "{{ total }}"
     table.rows[3].cells[0].text = "{%tr endfor %}"
+    widths = [Inches(0.75)] + [Inches(0.73)] * len(CATEGORIES) + [Inches(0.45)]
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for table_row in table.rows:
+        for cell, width in zip(table_row.cells, widths, strict=True):
+            cell.width = width
+            for paragraph in cell.paragraphs:
+                for run in paragraph.runs:
+                    run.font.size = Pt(8)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(OUT))
     print(f"wrote {OUT}")

@@ -376,8 +376,8 @@ def test_docx_reopens_and_holds_every_deliverable(db: Path) -> None:
         in text
     )
     table = document.tables[0]
-    assert [c.text for c in table.rows[0].cells][:3] == ["Month", "complaint", "mp"]
-    assert table.rows[1].cells[0].text == "March 2022"
+    assert [c.text for c in table.rows[0].cells][:3] == ["Month", "Complaint", "MP"]
+    assert table.rows[1].cells[0].text == "Mar 2022"
 
 
 def test_demo_runs_end_to_end(
