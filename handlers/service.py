@@ -35,6 +35,7 @@ __all__ = [
     "UpdateRequest",
     "ValidationError",
     "add_deliverable",
+    "check_add",
     "check_update",
     "find_theme",
     "record_correspondence",
@@ -354,6 +355,29 @@ def find_theme(store: Store, text: str) -> Theme:
     raise ValidationError(f"No single theme matches {query!r}. Themes: {codes}.", field="theme")
 
 
+def _plan_add(store: Store, theme: str, title: str) -> tuple[Theme, str, list[Deliverable]]:
+    """Every check of a new deliverable, reading only."""
+    title = " ".join(title.split())
+    if not title:
+        raise ValidationError("Give the new deliverable a title.", field="title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise ValidationError(
+            f"The title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.", field="title"
+        )
+    found = find_theme(store, theme)
+    existing = list(store.deliverables(theme_id=found.id))
+    if any(d.title.lower() == title.lower() for d in existing):
+        raise ValidationError(
+            f"{found.code} already has a deliverable called {title!r}.", field="title"
+        )
+    return found, title, existing
+
+
+def check_add(store: Store, *, theme: str, title: str) -> Theme:
+    """The checks :func:`add_deliverable` makes, without writing (for inline form errors)."""
+    return _plan_add(store, theme, title)[0]
+
+
 def add_deliverable(
     store: Store,
     *,
@@ -366,13 +390,6 @@ def add_deliverable(
     fy_start_month: int = 4,
 ) -> Deliverable:
     """Add a new deliverable (status not-started, counted as new today), owned by ``actor``."""
-    title = " ".join(title.split())
-    if not title:
-        raise ValidationError("Give the new deliverable a title.", field="title")
-    if len(title) > MAX_TITLE_CHARS:
-        raise ValidationError(
-            f"The title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.", field="title"
-        )
     due_text = None
     if due:
         try:
@@ -380,12 +397,7 @@ def add_deliverable(
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
     with store.transaction():
-        found = find_theme(store, theme)
-        existing = [d for d in store.deliverables(theme_id=found.id)]
-        if any(d.title.lower() == title.lower() for d in existing):
-            raise ValidationError(
-                f"{found.code} already has a deliverable called {title!r}.", field="title"
-            )
+        found, title, existing = _plan_add(store, theme, title)
         numbers = [
             int(r.rsplit("-", 1)[1])
             for r in store.refs_for_theme(found.id)

@@ -39,6 +39,7 @@ from handlers.service import (
     UpdateOutcome,
     UpdateRequest,
     add_deliverable,
+    check_add,
     check_update,
     find_theme,
     record_update,
@@ -657,6 +658,18 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         if not theme:
             await ack(response_action="errors", errors={"theme": "Choose a theme."})
             return
+        try:
+            await asyncio.wait_for(
+                reader.call(check_add, reader, theme=theme, title=title), FORM_DEADLINE
+            )
+        except TimeoutError:
+            await ack(response_action="errors", errors={"title": BUSY_FORM})
+            return
+        except ServiceError as exc:
+            block = exc.field if exc.field in {"theme", "title"} else "title"
+            await ack(response_action="errors", errors={block: str(exc)})
+            return
+        await ack()  # the form closes; the write may wait for the lock
         today = deps.clock().astimezone(deps.tz).date()
         try:
             created = await store.call(
@@ -669,30 +682,16 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
                 today=today,
                 fy_start_month=deps.fy_start_month,
             )
+            text = f":new: Added *{esc(created.ref)}* {esc(created.title)} (not started)."
+            fallback = f"Added {created.ref} {created.title}."
         except StoreUnavailable:
-            await ack(
-                response_action="errors", errors={"title": "The database is busy; try again."}
-            )
-            return
+            text = fallback = BUSY + f" The title was: {esc(title)}"
         except ServiceError as exc:
-            block = exc.field if exc.field in {"theme", "title"} else "title"
-            await ack(response_action="errors", errors={block: str(exc)})
-            return
-        await ack()
+            text = fallback = f":warning: {esc(str(exc))}"
         await client.chat_postMessage(
             channel=user_id,
-            text=f"Added {created.ref} {created.title}.",
-            blocks=[
-                {
-                    "type": "section",
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": (
-                            f":new: Added *{esc(created.ref)}* {esc(created.title)} (not started)."
-                        ),
-                    },
-                }
-            ],
+            text=fallback,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
         )
 
     # App Home -------------------------------------------------------------------

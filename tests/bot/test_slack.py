@@ -402,7 +402,25 @@ async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
         }
     )
     assert status == 200 and body == ""
+    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    assert dm[0]["channel"] == "U0PREVENT" and dm[0]["text"] == "Added CP-8 Knife crime education."
     assert rig.store().deliverable_by_ref("CP-8").title == "Knife crime education"
+    # A duplicate title is refused inline, before the form closes.
+    status, body = await rig.interact(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0PREVENT"},
+            "view": {
+                **view,
+                "id": "V3",
+                "state": {"values": {"theme": {"theme": {"selected_option": {"value": "CP"}}}, "title": {"title": {"value": "knife crime  education"}}}},
+            },
+        }
+    )
+    assert json.loads(body) == {
+        "response_action": "errors",
+        "errors": {"title": "CP already has a deliverable called 'knife crime education'."},
+    }
 
 
 # -- App Home, shortcut, security, retries ------------------------------------------------
