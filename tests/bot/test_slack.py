@@ -494,6 +494,7 @@ async def test_message_shortcut_prefills_note_and_link(rig: Rig) -> None:
         }
     )
     assert body == ""
+    await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))  # the confirmation DM
     newest = rig.store().updates(
         deliverable_id=rig.store().deliverable_by_ref("CF-10").id, newest_first=True
     )[0]
