@@ -413,7 +413,12 @@ async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
             "view": {
                 **view,
                 "id": "V3",
-                "state": {"values": {"theme": {"theme": {"selected_option": {"value": "CP"}}}, "title": {"title": {"value": "knife crime  education"}}}},
+                "state": {
+                    "values": {
+                        "theme": {"theme": {"selected_option": {"value": "CP"}}},
+                        "title": {"title": {"value": "knife crime  education"}},
+                    }
+                },
             },
         }
     )
