@@ -194,8 +194,7 @@ class BotProcess:
             self._socket_handler = AsyncSocketModeHandler(
                 self.slack_app, app_token=self.settings.slack_app_token
             )
-            await self._socket_handler.connect_async()
-            log.info("Slack: connected in Socket Mode")
+            self._background(self._connect_socket_mode())
         elif self.slack_app is not None:
             log.info("Slack: listening for events at POST /slack/events")
         self.started_at = dt.datetime.now(dt.UTC)
@@ -213,6 +212,21 @@ class BotProcess:
                 "digests go to the outbox folder %s",
                 s.outbox_dir,
             )
+
+    async def _connect_socket_mode(self, retry_seconds: float = 30) -> None:
+        """Connect out to Slack; keep trying if Slack is unreachable, without stopping mail."""
+        while True:
+            try:
+                await self._socket_handler.connect_async()
+                log.info("Slack: connected in Socket Mode")
+                return
+            except Exception as exc:
+                log.warning(
+                    "Slack Socket Mode connection failed (%s); retrying in %.0f s",
+                    type(exc).__name__,
+                    retry_seconds,
+                )
+                await asyncio.sleep(retry_seconds)
 
     async def _reconcile(self) -> None:
         try:

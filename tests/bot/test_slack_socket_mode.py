@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -38,7 +39,7 @@ async def test_socket_mode_slash_command_round_trip(tmp_path: Path, example_plan
         assert "/slack/events" not in [
             r.resource.canonical for r in process.web_app.router.routes()
         ]
-        opened = fake.calls_to("apps.connections.open")
+        opened = await fake.wait_for(lambda: fake.calls_to("apps.connections.open"))
         assert len(opened) == 1
         await fake.socket_send(
             {
@@ -69,3 +70,44 @@ async def test_socket_mode_slash_command_round_trip(tmp_path: Path, example_plan
         await process.stop()
         store.close()
         await fake.stop()
+
+
+async def test_unreachable_slack_does_not_stop_the_bot(
+    tmp_path: Path, free_port: int, caplog
+) -> None:
+    import logging
+
+    import aiohttp
+
+    settings = load_settings(
+        {
+            "DELIVERABOT_DB": str(tmp_path / "x.db"),
+            "PORT": "0",
+            "SMTP_PORT": "0",
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_APP_TOKEN": "xapp-1-test",
+            "SLACK_API_URL": f"http://127.0.0.1:{free_port}/api/",  # nothing listens here
+        },
+        env_file=None,
+    )
+    store = open_store(settings.db_path)
+    process = BotProcess(settings=settings, store=store)
+    caplog.set_level(logging.WARNING)
+    await process.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{process.http_port}/healthz") as r:
+                assert r.status == 200
+        failed = ("Slack Socket Mode connection failed", "Failed to connect")
+        for _ in range(200):
+            if any(f in caplog.text for f in failed):
+                break
+            await asyncio.sleep(0.05)
+        assert any(f in caplog.text for f in failed)
+        assert "xapp-1-test" not in caplog.text and "xoxb-test" not in caplog.text
+        async with aiohttp.ClientSession() as session:  # still serving
+            async with session.get(f"http://127.0.0.1:{process.http_port}/healthz") as r:
+                assert r.status == 200
+    finally:
+        await process.stop()
+        store.close()
