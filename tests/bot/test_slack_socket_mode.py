@@ -95,9 +95,11 @@ async def test_unreachable_slack_does_not_stop_the_bot(
     caplog.set_level(logging.WARNING)
     await process.start()
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{process.http_port}/healthz") as r:
-                assert r.status == 200
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{process.http_port}/healthz") as r,
+        ):
+            assert r.status == 200
         failed = ("Slack Socket Mode connection failed", "Failed to connect")
         for _ in range(200):
             if any(f in caplog.text for f in failed):
@@ -105,9 +107,11 @@ async def test_unreachable_slack_does_not_stop_the_bot(
             await asyncio.sleep(0.05)
         assert any(f in caplog.text for f in failed)
         assert "xapp-1-test" not in caplog.text and "xoxb-test" not in caplog.text
-        async with aiohttp.ClientSession() as session:  # still serving
-            async with session.get(f"http://127.0.0.1:{process.http_port}/healthz") as r:
-                assert r.status == 200
+        async with (  # still serving
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{process.http_port}/healthz") as r,
+        ):
+            assert r.status == 200
     finally:
         await process.stop()
         store.close()
