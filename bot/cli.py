@@ -110,22 +110,19 @@ def _today(settings: Settings) -> dt.date:
 
 
 def plan_rows(store: Store, tz: Any) -> list[dict[str, Any]]:
-    people = {p.id: p for p in store.people()}
-    themes = {t.id: t for t in store.themes()}
-    last = store.last_updates()
     rows = []
-    for d in store.deliverables():
-        u = last.get(d.id)
+    for view in store.overview():
+        d, u, owner = view.deliverable, view.last_update, view.owner
         rows.append(
             {
                 "ref": d.ref,
                 "title": d.title,
-                "theme": themes[d.theme_id].name,
-                "theme_code": themes[d.theme_id].code,
+                "theme": view.theme.name,
+                "theme_code": view.theme.code,
                 "status": str(d.status),
                 "due": d.due,
-                "owner": people[d.owner_id].name if d.owner_id in people else None,
-                "owner_email": people[d.owner_id].email if d.owner_id in people else None,
+                "owner": owner.name if owner else None,
+                "owner_email": owner.email if owner else None,
                 "dependencies": d.dependencies,
                 "added_on": d.added_on.isoformat(),
                 "last_update": u.recorded_at.astimezone(tz).date().isoformat() if u else None,

@@ -26,7 +26,7 @@ from digests.digest import Digest, build_digest, parse_iso_week
 from digests.digest_render import digest_email, render_digest, slack_message
 from digests.stats import bank_holidays, correspondence_stats
 from handlers.slack_views import esc
-from store import Store, is_stale
+from store import Store
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
 
@@ -259,15 +259,10 @@ class DigestService:
         period = f"{year}-W{week:02d}"
 
         def owners() -> dict[int, tuple[Any, list[Any]]]:
-            people = {p.id: p for p in self.store.people()}
-            last = self.store.last_updates()
             found: dict[int, tuple[Any, list[Any]]] = {}
-            for d in self.store.deliverables():
-                u = last.get(d.id)
-                if d.owner_id in people and is_stale(
-                    d, u.recorded_at if u else None, now, weeks=s.stale_weeks
-                ):
-                    found.setdefault(d.owner_id, (people[d.owner_id], []))[1].append(d)
+            for view in self.store.overview():
+                if view.owner is not None and view.stale(now, weeks=s.stale_weeks):
+                    found.setdefault(view.owner.id, (view.owner, []))[1].append(view.deliverable)
             return found
 
         outcomes = []

@@ -70,7 +70,6 @@ from store import (
     Status,
     Store,
     StoreUnavailable,
-    is_stale,
     parse_quarter_span,
 )
 
@@ -143,22 +142,16 @@ def _tracked(inflight: set[asyncio.Task[Any]]) -> Callable[[F], F]:
 
 
 def _rows(store: Store, now: dt.datetime, stale_weeks: int) -> list[DeliverableRow]:
-    themes = {t.id: t for t in store.themes()}
-    people = {p.id: p for p in store.people()}
-    last = store.last_updates()
-    rows = []
-    for d in store.deliverables():
-        u = last.get(d.id)
-        rows.append(
-            DeliverableRow(
-                deliverable=d,
-                theme=themes[d.theme_id],
-                owner=people.get(d.owner_id) if d.owner_id else None,
-                last_update=u,
-                stale=is_stale(d, u.recorded_at if u else None, now, weeks=stale_weeks),
-            )
+    return [
+        DeliverableRow(
+            deliverable=v.deliverable,
+            theme=v.theme,
+            owner=v.owner,
+            last_update=v.last_update,
+            stale=v.stale(now, weeks=stale_weeks),
         )
-    return rows
+        for v in store.overview()
+    ]
 
 
 def _admin_hint(store: Store) -> str:

@@ -15,7 +15,16 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from store.model import Deliverable, Person, Role, Source, Status, Theme, Update
+from store.model import (
+    Deliverable,
+    DeliverableView,
+    Person,
+    Role,
+    Source,
+    Status,
+    Theme,
+    Update,
+)
 from store.schema import migrations
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "open_store"]
@@ -428,6 +437,21 @@ class Store:
             " AND (u.recorded_at || printf('%012d', u.id)) = m.k"
         )
         return {r["deliverable_id"]: _update(r) for r in rows}
+
+    def overview(self) -> list[DeliverableView]:
+        """Every deliverable in plan order, with its theme, owner and newest update."""
+        themes = {t.id: t for t in self.themes()}
+        people = {p.id: p for p in self.people()}
+        last = self.last_updates()
+        return [
+            DeliverableView(
+                deliverable=d,
+                theme=themes[d.theme_id],
+                owner=people.get(d.owner_id) if d.owner_id is not None else None,
+                last_update=last.get(d.id),
+            )
+            for d in self.deliverables()
+        ]
 
     # -- correspondence -------------------------------------------------
     def correspondence_count(

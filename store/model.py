@@ -11,6 +11,7 @@ __all__ = [
     "CORRESPONDENCE_CATEGORIES",
     "CorrespondenceItem",
     "Deliverable",
+    "DeliverableView",
     "Person",
     "Role",
     "Source",
@@ -187,6 +188,23 @@ class CorrespondenceItem:
     sender_hash: str | None
     subject: str | None
     dedup_key: str
+
+
+@dataclass(frozen=True)
+class DeliverableView:
+    """A deliverable with its theme, owner and newest update: what every listing shows."""
+
+    deliverable: Deliverable
+    theme: Theme
+    owner: Person | None
+    last_update: Update | None
+
+    @property
+    def last_update_at(self) -> dt.datetime | None:
+        return self.last_update.recorded_at if self.last_update else None
+
+    def stale(self, now: dt.datetime, *, weeks: int = 4) -> bool:
+        return is_stale(self.deliverable, self.last_update_at, now, weeks=weeks)
 
 
 # Statuses that never go stale: nothing is expected of them week to week.
