@@ -109,7 +109,7 @@ class DigestService:
         """Claim and deliver the digest for ``period`` to each destination, once."""
         outcomes = []
         digest: Digest | None = None
-        chart: bytes | None = None
+        chart: bytes = b""
         for destination in destinations or self.destinations():
 
             def claim(dest: str = destination) -> bool:
@@ -120,11 +120,7 @@ class DigestService:
                 outcomes.append(Outcome(destination, "skipped", "already claimed"))
                 continue
             if digest is None:
-                digest = await self.store.call(self.build, period)
-                chart = digest_chart(
-                    digest.correspondence.weekly if digest.correspondence else [],
-                    digest.status_counts,
-                )
+                digest, chart = await self._build_with_chart(period)
             outcomes.append(await self._deliver(period, destination, digest, chart))
         return outcomes
 
@@ -142,12 +138,14 @@ class DigestService:
 
             if not await self.store.call(reclaim):
                 continue
-            digest = await self.store.call(self.build, row["period"])
-            chart = digest_chart(
-                digest.correspondence.weekly if digest.correspondence else [], digest.status_counts
-            )
+            digest, chart = await self._build_with_chart(row["period"])
             outcomes.append(await self._deliver(row["period"], row["destination"], digest, chart))
         return outcomes
+
+    async def _build_with_chart(self, period: str) -> tuple[Digest, bytes]:
+        digest = await self.store.call(self.build, period)
+        weekly = digest.correspondence.weekly if digest.correspondence else []
+        return digest, digest_chart(weekly, digest.status_counts)
 
     async def _deliver(
         self, period: str, destination: str, digest: Digest, chart: bytes | None

@@ -127,7 +127,11 @@ def _bounds(
 def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> CorrespondenceSummary:
     days = (day_to - day_from).days + 1
     weeks = max(1, round(days / 7))
-    by_category = store.correspondence_by_category(since=day_from, until=day_to)
+    rows = store.correspondence_rows(since=day_from, until=day_to)
+    by_category: dict[str, int] = {}
+    for r in rows:
+        by_category[r["category"]] = by_category.get(r["category"], 0) + 1
+    by_category = dict(sorted(by_category.items()))
     total = sum(by_category.values())
     month_span = max(days / (365.25 / 12), 1.0)
     per_month = round(total / month_span)
@@ -146,8 +150,7 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
                 "referred to the Constabulary's Professional Standards Department"
             )
         paragraph += "."
-    rows = store.correspondence_rows(since=day_from, until=day_to)
-    categories = sorted({r["category"] for r in rows})
+    categories = list(by_category)
     months: list[tuple[str, list[int], int]] = []
     all_months: list[tuple[str, list[int], int]] = []
     cursor = day_from.replace(day=1)

@@ -55,7 +55,6 @@ __all__ = [
     "MailPolicy",
     "ProcessResult",
     "classify_address",
-    "classify_local_part",
     "process_inbound",
 ]
 
@@ -87,11 +86,6 @@ def classify_address(address: str, mail_domain: str) -> tuple[str, str | None] |
     if local == "update" and not plus:
         local = "updates"
     return local, (plus or None)
-
-
-def classify_local_part(address: str, mail_domain: str) -> str | None:
-    found = classify_address(address, mail_domain)
-    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -343,7 +337,6 @@ def _classify(
 ) -> ProcessResult:
     raw: bytes = row["raw"]
     msg = parse_message(raw)
-    defects = [d for d in getattr(msg, "defects", [])]
     if not msg.keys() and not text_body(msg).strip():
         return ProcessResult("quarantined", "no headers and no body")
     message_id = (row["message_id"] or "").lower()
@@ -367,12 +360,7 @@ def _classify(
     if mailbox in ("updates", "update"):
         return _process_update(store, msg, plus, (mail_from or sender).lower(), policy)
     staff = {p.email.lower() for p in store.people()}
-    result = _process_correspondence(
-        store, inbound_id, msg, plus, sender, received_at, policy, staff
-    )
-    if defects and result.state == "counted":
-        log.debug("counted inbound %s despite %d MIME defects", inbound_id, len(defects))
-    return result
+    return _process_correspondence(store, inbound_id, msg, plus, sender, received_at, policy, staff)
 
 
 # -- the SMTP side ---------------------------------------------------------------------------

@@ -6,7 +6,6 @@ This package imports nothing else of Deliverabot's.
 from store.db import Store, StoreError, StoreUnavailable, open_store
 from store.model import (
     CORRESPONDENCE_CATEGORIES,
-    CorrespondenceItem,
     Deliverable,
     DeliverableView,
     Person,
@@ -23,7 +22,6 @@ from store.quarters import FinancialYearQuarter, QuarterParseError, QuarterSpan,
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
-    "CorrespondenceItem",
     "Deliverable",
     "DeliverableView",
     "FinancialYearQuarter",

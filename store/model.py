@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
-    "CorrespondenceItem",
     "Deliverable",
     "DeliverableView",
     "Person",
@@ -95,10 +94,6 @@ def normalise_status(text: str) -> Status | None:
     return _SYNONYMS.get(key)
 
 
-def status_synonyms() -> dict[str, Status]:
-    return dict(_SYNONYMS)
-
-
 class Role(enum.StrEnum):
     STAFF = "staff"
     EDITOR = "editor"
@@ -176,18 +171,6 @@ class Update:
     @property
     def changed_due(self) -> bool:
         return self.due_after != self.due_before
-
-
-@dataclass(frozen=True)
-class CorrespondenceItem:
-    id: int
-    received_on: dt.date
-    category: str
-    forwarder_id: int | None
-    sender_domain: str | None
-    sender_hash: str | None
-    subject: str | None
-    dedup_key: str
 
 
 @dataclass(frozen=True)
