@@ -33,6 +33,11 @@ class Context:
         self._settings: Settings | None = None
         self._store: Store | None = None
 
+    def use_db(self, db: Path) -> None:
+        """``--db`` given after the subcommand wins over the group's."""
+        self._db_override = db
+        self._settings = None
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:
@@ -47,6 +52,42 @@ class Context:
         if self._store is None:
             self._store = open_store(self.settings.db_path)
         return self._store
+
+    @property
+    def existing_store(self) -> Store:
+        """The store for a read-only command: it must exist already; nothing is created."""
+        path = self.settings.db_path
+        if self._store is None and str(path) != ":memory:" and not Path(path).exists():
+            raise NoDatabase(
+                f"there is no database at {path} yet. Import a plan first: "
+                "deliverabot plan import FILE.yaml (or pass --db PATH)"
+            )
+        return self.store
+
+
+class NoDatabase(click.ClickException):
+    exit_code = EXIT_FAILURE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"deliverabot: {self.message}", err=True)
+
+
+def _set_db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).use_db(value)
+
+
+def db_option(command: Any) -> Any:
+    """``--db`` on a subcommand, as on the group: ``deliverabot stats --db X`` works too."""
+    return click.option(
+        "--db",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        expose_value=False,
+        is_eager=False,
+        callback=_set_db,
+        help="SQLite file to use (overrides DELIVERABOT_DB).",
+    )(command)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -72,6 +113,7 @@ def cli(ctx: click.Context, db: Path | None) -> None:
 
 
 @cli.command()
+@db_option
 @pass_ctx
 def serve(ctx: Context) -> None:
     """Run HTTP (/healthz, Slack), SMTP and the scheduler until SIGTERM or SIGINT."""
@@ -93,6 +135,7 @@ def plan() -> None:
 
 
 @plan.command("import")
+@db_option
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
 @pass_ctx
@@ -133,11 +176,12 @@ def plan_rows(store: Store, tz: Any) -> list[dict[str, Any]]:
 
 
 @plan.command("show")
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list for scripts.")
 @pass_ctx
 def plan_show(ctx: Context, as_json: bool) -> None:
     """Print themes and deliverables with status, due quarter, owner and last update."""
-    store = ctx.store
+    store = ctx.existing_store
     rows = plan_rows(store, ctx.settings.tz)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -167,6 +211,7 @@ def _date(value: str, option: str) -> dt.date:
 
 
 @cli.command()
+@db_option
 @click.option("--from", "day_from", default=None, help="First day of the period (YYYY-MM-DD).")
 @click.option("--to", "day_to", default=None, help="Last day of the period (YYYY-MM-DD).")
 @click.option(
@@ -185,6 +230,13 @@ def _date(value: str, option: str) -> dt.date:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="A restyled copy of the Word template (docx only).",
 )
+@click.option(
+    "--notes",
+    type=click.Choice(["latest", "all"]),
+    default="latest",
+    show_default=True,
+    help="latest: the summary note (or the newest) of each deliverable; all: every note.",
+)
 @click.option("--freeze", metavar="NAME", help="Store the exact data behind this report as NAME.")
 @click.option("--since-snapshot", metavar="NAME", help="Show what changed since snapshot NAME.")
 @pass_ctx
@@ -195,6 +247,7 @@ def report(
     fmt: str,
     output: Path | None,
     template: Path | None,
+    notes: str,
     freeze: str | None,
     since_snapshot: str | None,
 ) -> None:
@@ -203,7 +256,12 @@ def report(
     from digests.snapshots import changes_since, render_changes, report_to_data
 
     settings = ctx.settings
-    store = ctx.store
+    for value, option in ((day_from, "--from"), (day_to, "--to")):
+        if value:
+            _date(value, option)  # a usage error comes before any look at the database
+    if not since_snapshot and (not day_from or not day_to):
+        raise click.UsageError("give the period with --from DATE --to DATE")
+    store = ctx.existing_store
     snapshot = None
     if since_snapshot:
         snapshot = store.snapshot(since_snapshot)
@@ -223,7 +281,12 @@ def report(
     if end < start:
         raise click.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
     data = build_report(
-        store, day_from=start, day_to=end, tz=settings.tz, start_month=settings.fy_start_month
+        store,
+        day_from=start,
+        day_to=end,
+        tz=settings.tz,
+        start_month=settings.fy_start_month,
+        notes=notes,
     )
     if snapshot is not None:
         changes = changes_since(snapshot["data"], report_to_data(data))
@@ -279,6 +342,7 @@ def _digest_service(ctx: Context) -> Any:
 
 
 @cli.command()
+@db_option
 @click.option("--week", default=None, help="ISO week to cover, e.g. 2022-W37 (default: last week).")
 @click.option(
     "--format",
@@ -312,6 +376,7 @@ def digest(
     from digests.digest import parse_iso_week
     from digests.digest_render import render_digest, slack_message
 
+    ctx.existing_store  # noqa: B018 - refuse before anything is created
     service = _digest_service(ctx)
     if show_status:
         rows = ctx.store.ledger()
@@ -320,9 +385,15 @@ def digest(
             return
         if not rows:
             click.echo("Nothing sent yet.")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         for r in rows:
             note = r["reference"] or r["error"] or ""
-            label = "claimed, not sent" if r["state"] == "claimed" else r["state"]
+            if r.get("warning"):
+                note = f"{note} (warning: {r['warning']})"
+            label = r["state"]
+            if r["state"] == "claimed":
+                in_flight = (r.get("lease_until") or "") >= now
+                label = "in flight" if in_flight else "claimed, not sent"
             click.echo(f"{r['kind']:<8} {r['period']:<9} {r['destination']:<28} {label:<18} {note}")
         return
     if retry:
@@ -376,6 +447,7 @@ def _iter_messages(path: Path) -> tuple[int, Any]:
 
 
 @mail.command("import")
+@db_option
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
 @click.option(
     "--progress/--no-progress", default=True, help="Show a progress bar with rate and ETA."
@@ -430,6 +502,7 @@ def mail_import(ctx: Context, path: Path, progress: bool) -> None:
 
 
 @mail.command("review")
+@db_option
 @click.option(
     "--retry", "retry_ids", multiple=True, type=int, help="Re-run one message by id (repeatable)."
 )
@@ -441,7 +514,7 @@ def mail_review(ctx: Context, retry_ids: tuple[int, ...], retry_all: bool, as_js
     from bot.wiring import mail_policy
     from handlers.mail import REVIEW_STATES, process_inbound
 
-    store = ctx.store
+    store = ctx.existing_store
     rows = store.inbound_list(REVIEW_STATES)
     if retry_ids or retry_all:
         policy = mail_policy(ctx.settings, store)
@@ -471,6 +544,7 @@ def mail_review(ctx: Context, retry_ids: tuple[int, ...], retry_all: bool, as_js
 
 
 @cli.command()
+@db_option
 @click.option(
     "--by",
     type=click.Choice(["week", "month", "category"]),
@@ -489,7 +563,7 @@ def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_js
     since = _date(day_from, "--from") if day_from else None
     until = _date(day_to, "--to") if day_to else None
     settings = ctx.settings
-    rows = ctx.store.correspondence_rows(since=since, until=until)
+    rows = ctx.existing_store.correspondence_rows(since=since, until=until)
     result = correspondence_stats(
         rows, by=by, target_for=settings.answer_target, nation=settings.bank_holidays
     )
@@ -500,6 +574,7 @@ def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_js
 
 
 @cli.command()
+@db_option
 @click.option(
     "--dir",
     "folder",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,34 +112,42 @@ class DigestService:
         chart: bytes = b""
         for destination in destinations or self.destinations():
 
-            def claim(dest: str = destination) -> bool:
+            def claim(dest: str = destination) -> str | None:
                 with self.store.transaction():
                     return self.store.claim("digest", period, dest, now=self.clock())
 
-            if not await self.store.call(claim):
+            token = await self.store.call(claim)
+            if token is None:
                 outcomes.append(Outcome(destination, "skipped", "already claimed"))
                 continue
             if digest is None:
                 digest, chart = await self._build_with_chart(period)
-            outcomes.append(await self._deliver(period, destination, digest, chart))
+            outcomes.append(await self._deliver(period, destination, digest, chart, token))
         return outcomes
 
     async def retry(self) -> list[Outcome]:
-        """Resend every delivery left "claimed, not sent" or failed."""
+        """Resend every failed delivery, and every claim whose lease ran out (its sender died).
+
+        A claim still within its lease is a post in flight and is left alone, so a retry
+        beside a running post, or two retries at once, never post twice.
+        """
         rows = await self.store.call(self.store.ledger, states=("claimed", "failed"))
         outcomes = []
         for row in rows:
             if row["kind"] != "digest":
                 continue
 
-            def reclaim(ledger_id: int = int(row["id"])) -> bool:
+            def reclaim(ledger_id: int = int(row["id"])) -> str | None:
                 with self.store.transaction():
                     return self.store.reclaim(ledger_id, now=self.clock())
 
-            if not await self.store.call(reclaim):
+            token = await self.store.call(reclaim)
+            if token is None:
                 continue
             digest, chart = await self._build_with_chart(row["period"])
-            outcomes.append(await self._deliver(row["period"], row["destination"], digest, chart))
+            outcomes.append(
+                await self._deliver(row["period"], row["destination"], digest, chart, token)
+            )
         return outcomes
 
     async def _build_with_chart(self, period: str) -> tuple[Digest, bytes]:
@@ -148,10 +156,10 @@ class DigestService:
         return digest, digest_chart(weekly, digest.status_counts)
 
     async def _deliver(
-        self, period: str, destination: str, digest: Digest, chart: bytes | None
+        self, period: str, destination: str, digest: Digest, chart: bytes | None, token: str
     ) -> Outcome:
         try:
-            reference = await self._post(destination, digest, chart)
+            reference, extra = await self._post(destination, digest, chart)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             # Nothing is lost: keep what could not be delivered, and say where.
@@ -171,37 +179,56 @@ class DigestService:
 
             def failed() -> None:
                 with self.store.transaction():
-                    self.store.mark_failed("digest", period, destination, error)
+                    self.store.mark_failed("digest", period, destination, error, token=token)
 
             await self.store.call(failed)
             return Outcome(destination, "failed", error)
 
+        # The digest is out: record it before anything else can fail.
         def sent() -> None:
             with self.store.transaction():
-                self.store.mark_sent("digest", period, destination, reference)
+                self.store.mark_sent("digest", period, destination, reference, token=token)
 
         await self.store.call(sent)
         log.info("digest %s sent to %s (%s)", period, destination, reference)
+        if extra is not None:
+            try:
+                await extra()
+            except Exception as exc:  # the chart is extra: a warning, never a second post
+                warning = f"chart not attached: {type(exc).__name__}"
+                log.warning("digest %s to %s: %s", period, destination, warning)
+
+                def warn() -> None:
+                    with self.store.transaction():
+                        self.store.add_ledger_warning("digest", period, destination, warning)
+
+                await self.store.call(warn)
         return Outcome(destination, "sent", reference)
 
-    async def _post(self, destination: str, digest: Digest, chart: bytes | None) -> str:
+    async def _post(
+        self, destination: str, digest: Digest, chart: bytes | None
+    ) -> tuple[str, Callable[[], Awaitable[Any]] | None]:
+        """Deliver; returns the reference and, for Slack, the chart upload still to do."""
         kind, _, target = destination.partition(":")
         if kind == "slack" and self.slack is not None:
+            slack = self.slack
             message = slack_message(digest)
-            posted = await self.slack.chat_postMessage(channel=target, **message)
+            posted = await slack.chat_postMessage(
+                channel=target, parse="none", link_names=False, **message
+            )
             ts = str(posted.get("ts"))
-            if chart:
-                try:
-                    await self.slack.files_upload_v2(
-                        channel=str(posted.get("channel") or target),
-                        thread_ts=ts,
-                        content=chart,
-                        filename=f"digest-{digest.year}-W{digest.week:02d}.png",
-                        title=f"Digest chart, week {digest.week}",
-                    )
-                except SlackApiError as exc:  # the digest itself is out; the chart is extra
-                    log.warning("chart upload failed: %s", exc.response.status_code)
-            return f"slack ts {ts}"
+            channel = str(posted.get("channel") or target)
+
+            async def upload_chart() -> None:
+                await slack.files_upload_v2(
+                    channel=channel,
+                    thread_ts=ts,
+                    content=chart,
+                    filename=f"digest-{digest.year}-W{digest.week:02d}.png",
+                    title=f"Digest chart, week {digest.week}",
+                )
+
+            return f"slack ts {ts}", (upload_chart if chart else None)
         if kind == "email":
             recipients = target.split(",")
             msg = digest_email(
@@ -212,7 +239,7 @@ class DigestService:
                 domain=self.settings.mail_domain,
             )
             where = await self.mailer.send(msg)
-            return f"{msg['Message-ID']} via {where}"
+            return f"{msg['Message-ID']} via {where}", None
         # No Slack configured, or no destination at all: keep what would have been posted.
         name = f"digest-{digest.year}-W{digest.week:02d}"
         outbox = self.settings.outbox_dir
@@ -224,7 +251,7 @@ class DigestService:
         if chart:
             write_outbox(outbox, name + "-chart", chart, ".png")
         log.info("digest written to the outbox: %s", path)
-        return f"outbox {path}"
+        return f"outbox {path}", None
 
     # -- the wake-up call ----------------------------------------------------------------
     async def reconcile(self) -> list[Outcome]:
@@ -269,11 +296,12 @@ class DigestService:
                 continue
             destination = f"person:{person.id}"
 
-            def claim(dest: str = destination) -> bool:
+            def claim(dest: str = destination) -> str | None:
                 with self.store.transaction():
                     return self.store.claim("reminder", period, dest, now=now)
 
-            if not await self.store.call(claim):
+            token = await self.store.call(claim)
+            if token is None:
                 continue
             blocks: list[dict[str, Any]] = [
                 {
@@ -306,24 +334,28 @@ class DigestService:
             try:
                 posted = await self.slack.chat_postMessage(
                     channel=person.slack_id,
+                    parse="none",
+                    link_names=False,
                     text=f"{len(items)} of your deliverables need an update.",
                     blocks=blocks,
                 )
                 reference = f"slack ts {posted.get('ts')}"
 
-                def sent(dest: str = destination, ref: str = reference) -> None:
+                def sent(dest: str = destination, ref: str = reference, tok: str = token) -> None:
                     with self.store.transaction():
-                        self.store.mark_sent("reminder", period, dest, ref)
+                        self.store.mark_sent("reminder", period, dest, ref, token=tok)
 
                 await self.store.call(sent)
                 outcomes.append(Outcome(destination, "sent", reference))
             except SlackApiError as exc:
 
                 def failed(
-                    dest: str = destination, err: str = str(exc.response.status_code)
+                    dest: str = destination,
+                    err: str = str(exc.response.status_code),
+                    tok: str = token,
                 ) -> None:
                     with self.store.transaction():
-                        self.store.mark_failed("reminder", period, dest, err)
+                        self.store.mark_failed("reminder", period, dest, err, token=tok)
 
                 await self.store.call(failed)
                 outcomes.append(Outcome(destination, "failed", str(exc.response.status_code)))

@@ -16,8 +16,10 @@ from store import (
     Status,
     Store,
     Theme,
+    Update,
     is_stale,
     parse_quarter_span,
+    replay,
 )
 
 __all__ = [
@@ -163,8 +165,13 @@ class Digest:
         return ", ".join(parts) if parts else "no deliverables"
 
     @property
+    def attention(self) -> int:
+        """How many deliverables need attention: one that is stale and overdue counts once."""
+        return len({i.ref for i in (*self.stale, *self.overdue)})
+
+    @property
     def quiet_line(self) -> str:
-        attention = len(self.stale) + len(self.overdue)
+        attention = self.attention
         tail = f"; {attention} need attention" if attention else ""
         return f"A quiet week: no updates and no correspondence recorded{tail}."
 
@@ -199,14 +206,19 @@ def build_digest(
 
     # State at the end of the week, from the append-only history.
     history = store.updates(until=end)
+    by_deliverable: dict[int, list[Update]] = {}
+    for u in history:
+        by_deliverable.setdefault(u.deliverable_id, []).append(u)
     state: dict[int, tuple[Status, str | None]] = {}
     last_at: dict[int, dt.datetime] = {}
-    for u in history:
-        if u.deliverable_id not in deliverables:
+    for did, ups in by_deliverable.items():
+        if did not in deliverables:
             continue
-        status, due = state.get(u.deliverable_id, (Status.NOT_STARTED, None))
-        state[u.deliverable_id] = (u.status_after or status, u.due_after)
-        last_at[u.deliverable_id] = u.recorded_at
+        replayed = replay(ups)
+        state[did] = (replayed.status, replayed.due)
+        if replayed.last_at is not None:
+            last_at[did] = replayed.last_at
+    baseline = store.baseline()
 
     def who(person_id: int | None) -> str | None:
         return people[person_id].name if person_id in people else None
@@ -223,8 +235,12 @@ def build_digest(
         if u.recorded_at < start or u.deliverable_id not in deliverables:
             continue
         d = deliverables[u.deliverable_id]
+        if u.note:
+            notes_by_theme.setdefault(d.theme_id, []).append(
+                (d.ref, d.title, who(u.person_id) or "plan import", u.note)
+            )
         if u.status_before is None:
-            continue  # the row that created it: reported under "new"
+            continue  # the row that created it: its state is reported under "new"
         if u.changed_status and u.status_after is Status.COMPLETED:
             completed.append(
                 Change(
@@ -257,14 +273,10 @@ def build_digest(
                     d.ref, d.title, "slipped", u.due_before, u.due_after, u.note, who(u.person_id)
                 )
             )
-        if u.note:
-            notes_by_theme.setdefault(d.theme_id, []).append(
-                (d.ref, d.title, who(u.person_id) or "plan import", u.note)
-            )
     new = [
         Change(d.ref, d.title, "new", None, d.status.label, "", who(d.owner_id))
         for d in deliverables.values()
-        if start.date() <= d.added_on <= sunday
+        if start.date() <= d.added_on <= sunday and not (baseline and baseline.covers(d))
     ]
     note_groups = [
         NoteGroup(themes[tid].name, notes)

@@ -23,7 +23,10 @@ from store import (
     Status,
     Store,
     Update,
+    mentions_span,
+    one_paragraph,
     parse_quarter_span,
+    replay,
 )
 
 __all__ = [
@@ -32,6 +35,8 @@ __all__ = [
     "ReportItem",
     "ThemeSection",
     "build_report",
+    "choose_notes",
+    "compose_new_line",
     "compose_update_line",
     "render_docx",
     "render_report",
@@ -47,6 +52,7 @@ class ReportItem:
     dependencies: bool
     notes: tuple[str, ...]
     update_line: str
+    new_line: str = ""  # the explanatory line under a new deliverable
 
 
 @dataclass(frozen=True)
@@ -82,13 +88,33 @@ class Report:
     period_to: dt.date
     themes: list[ThemeSection]
     correspondence: CorrespondenceSummary
+    history_note: str = ""  # said when the period begins before the record does
 
 
 def _sentence(text: str) -> str:
-    text = text.strip()
+    text = one_paragraph(text)
     if not text:
         return ""
     return text if text[-1] in ".!?)" else text + "."
+
+
+NOTE_MODES = ("latest", "all")
+
+
+def choose_notes(updates: list[Update], mode: str = "latest") -> tuple[str, ...]:
+    """The notes a draft shows, oldest first.
+
+    ``latest``: the newest note marked as the summary for the paper, else the newest note.
+    ``all``: every note, for a full history.
+    """
+    with_notes = [u for u in updates if u.note.strip()]
+    if mode == "all":
+        return tuple(u.note for u in with_notes)
+    if mode != "latest":
+        raise ValueError(f"unknown notes mode {mode!r}; use {' or '.join(NOTE_MODES)}")
+    summaries = [u for u in with_notes if u.summary]
+    chosen = summaries or with_notes
+    return (chosen[-1].note,) if chosen else ()
 
 
 def compose_update_line(
@@ -99,21 +125,35 @@ def compose_update_line(
     *,
     start_month: int = 4,
 ) -> str:
-    """The "Update:" text: status wording, the period's notes, the due quarter, the flag."""
-    parts = [status.wording]
-    parts.extend(s for s in (_sentence(n) for n in notes) if s)
+    """The "Update:" text: status wording, the notes, the due quarter, the flag.
+
+    Nothing is said twice: the status wording is left out when the notes already say it, and
+    the due quarter when the notes already name it in any form ("Q3/4", "Q3/Q4, 2022/23").
+    """
+    said = " ".join(s for s in (_sentence(n) for n in notes) if s)
+    parts = [] if said and status.said_in(said) else [status.wording]
+    if said:
+        parts.append(said)
     body = " ".join(parts)
     if due and status in (Status.ONGOING, Status.NOT_STARTED, Status.ON_HOLD):
         try:
             span = parse_quarter_span(due, start_month=start_month)
         except QuarterParseError:
             span = None
-        if span is not None and span.paper() not in body and str(span) not in body:
+        if span is not None and not mentions_span(body, span):
             verb = "start" if status is Status.NOT_STARTED else "completion"
             parts.append(f"Scheduled for {verb} {span.paper()}.")
     if dependencies and "dependencies identified" not in body.lower():
         parts.append("Dependencies identified.")
     return " ".join(parts)
+
+
+def compose_new_line(notes: list[str] | tuple[str, ...], dependencies: bool) -> str:
+    """The explanatory line under a new deliverable, as the papers give it (no status)."""
+    body = " ".join(s for s in (_sentence(n) for n in notes) if s)
+    if dependencies and "dependencies identified" not in body.lower():
+        body = f"{body} Dependencies identified.".strip()
+    return body
 
 
 def _bounds(
@@ -167,6 +207,19 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
     )
 
 
+def _history_note(store: Store, day_from: dt.date) -> str:
+    starts = store.history_starts()
+    if starts is None or day_from >= starts:
+        return ""
+    when = f"{starts.day} {starts:%B %Y}"
+    if store.baseline() is not None:
+        return (
+            f"The record starts on {when}, when the plan was first imported; states before "
+            "then are as imported. Set start: in the plan file to date the plan's history."
+        )
+    return f"The record starts on {when}, the plan's start: date."
+
+
 def build_report(
     store: Store,
     *,
@@ -174,11 +227,18 @@ def build_report(
     day_to: dt.date,
     tz: zoneinfo.ZoneInfo,
     start_month: int = 4,
+    notes: str = "latest",
 ) -> Report:
-    """The report's data as at the end of ``day_to``, from the append-only update history."""
+    """The report's data as at the end of ``day_to``, from the append-only update history.
+
+    ``notes`` is ``latest`` (the summary note, else the newest note of the period) or ``all``.
+    """
     if day_to < day_from:
         raise ValueError(f"--to {day_to} is before --from {day_from}")
+    if notes not in NOTE_MODES:
+        raise ValueError(f"unknown notes mode {notes!r}; use {' or '.join(NOTE_MODES)}")
     start, end = _bounds(day_from, day_to, tz)
+    baseline = store.baseline()
     history: dict[int, list[Update]] = {}
     for u in store.updates(until=end):
         history.setdefault(u.deliverable_id, []).append(u)
@@ -187,35 +247,32 @@ def build_report(
     for theme in store.themes():
         section = ThemeSection(theme.code, theme.name, theme.aim)
         for d in store.deliverables(theme_id=theme.id):
-            if d.added_on > day_to:
+            in_baseline = baseline is not None and baseline.covers(d)
+            if d.added_on > day_to and not in_baseline:
                 continue
             ups = history.get(d.id, [])
-            status, due, deps = d.status, d.due, d.dependencies
-            completed_at: dt.datetime | None = None
-            if ups:
-                status, due, deps = Status.NOT_STARTED, None, False
-                for u in ups:
-                    if u.status_after is not None:
-                        if u.status_after is Status.COMPLETED and status is not Status.COMPLETED:
-                            completed_at = u.recorded_at
-                        status = u.status_after
-                    due = u.due_after
-                    if u.dependencies is not None:
-                        deps = u.dependencies
-            notes = tuple(u.note for u in ups if u.note and u.recorded_at >= start)
+            in_period = [u for u in ups if u.recorded_at >= start]
+            if not ups and in_baseline:
+                # The period is before the record: the imported state is all that is known.
+                ups = in_period = store.updates(deliverable_id=d.id, limit=1)
+            state = replay(ups, baseline=in_baseline, fallback=d)
+            chosen = choose_notes(in_period, notes)
             item = ReportItem(
                 ref=d.ref,
                 title=d.title,
-                status=status,
-                due=due,
-                dependencies=deps,
-                notes=notes,
-                update_line=compose_update_line(status, notes, due, deps, start_month=start_month),
+                status=state.status,
+                due=state.due,
+                dependencies=state.dependencies,
+                notes=chosen,
+                update_line=compose_update_line(
+                    state.status, chosen, state.due, state.dependencies, start_month=start_month
+                ),
+                new_line=compose_new_line(chosen, state.dependencies),
             )
-            if status is Status.COMPLETED:
-                if completed_at is not None and completed_at >= start:
+            if state.status is Status.COMPLETED:
+                if state.completed_at is not None and state.completed_at >= start:
                     section.completed.append(item)
-            elif day_from <= d.added_on:
+            elif day_from <= d.added_on and not in_baseline:
                 section.new.append(item)
             else:
                 section.current.append(item)
@@ -227,6 +284,7 @@ def build_report(
         period_to=day_to,
         themes=sections,
         correspondence=_correspondence(store, day_from, day_to),
+        history_note=_history_note(store, day_from),
     )
 
 

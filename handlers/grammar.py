@@ -3,7 +3,7 @@
 Pure functions, no I/O::
 
     help | list [THEME|mine|stale] | show REF | add THEME TITLE
-    update [REF [STATUS] [due QUARTER]] [: NOTE] | away until DATE | digest | stats
+    update [REF [STATUS] [due QUARTER] [summary]] [: NOTE] | away until DATE | digest | stats
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ HELP_TEXT = """\
 *Deliverabot* records progress on the delivery plan.
 • `/deliverable update CF-3 ongoing due Q3 2022/23: Market engagement event planned` \
 records an update at once
+• `/deliverable update CF-3 summary: …` marks the note as the summary for the panel paper
 • `/deliverable update CF-3` (or just `/deliverable update`) opens a form
 • `/deliverable list` · `list CF` · `list mine` · `list stale` shows the plan
 • `/deliverable show CF-3` shows a deliverable and its last five updates
@@ -75,6 +76,7 @@ class UpdateCommand:
     status: Status | None = None
     due: str | None = None  # canonical quarter text
     note: str = ""
+    summary: bool = False  # the note is the summary for the panel paper
 
     @property
     def needs_form(self) -> bool:
@@ -137,6 +139,14 @@ def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
             raise GrammarError(f"{exc}.") from None
         head = head[: m.start()].strip()
     words = head.split()
+    summary = False
+    if words and words[-1].lower() == "summary" and (len(words) > 1 and _REF.match(words[0])):
+        summary, words = True, words[:-1]
+    if summary and not note:
+        raise GrammarError(
+            "A summary for the paper needs its text after a colon, e.g. "
+            "`update CF-3 summary: Survey launched and 120 businesses replied`."
+        )
     if words and _REF.match(words[0]):
         ref = words[0].upper()
         rest, status = _split_status(words[1:])
@@ -151,7 +161,7 @@ def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
         if not rest:
             raise GrammarError("Say which deliverable: a reference such as CF-3, or title words.")
         ref = " ".join(rest)
-    return UpdateCommand(ref=ref, status=status, due=due, note=note)
+    return UpdateCommand(ref=ref, status=status, due=due, note=note, summary=summary)
 
 
 def _parse_date(text: str) -> dt.date:

@@ -193,6 +193,7 @@ def _process_update(
                 note=note,
                 status=cmd.status,
                 due=cmd.due,
+                summary=cmd.summary,
             ),
             fy_start_month=policy.fy_start_month,
         )

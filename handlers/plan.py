@@ -44,6 +44,7 @@ _DELIVERABLE_KEYS = {
     "dependencies",
     "added",
     "note",
+    "summary",
     "updated",
 }
 
@@ -86,6 +87,7 @@ class DeliverableSpec:
     added: dt.date | None = None
     note: str | None = None
     updated: dt.date | None = None
+    summary: bool = False  # the note is the summary for the panel paper
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,18 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
                 )
                 deps = False
             note = check.text(d, "note", dwhere, required=False)
+            summary = d.get("summary", False)
+            if not isinstance(summary, bool):
+                check.error(
+                    check.line_of(d, "summary"), f"{dwhere}.summary", "must be true or false"
+                )
+                summary = False
+            elif summary and not note:
+                check.error(
+                    check.line_of(d, "summary"),
+                    f"{dwhere}.summary",
+                    "marks the note as the summary for the paper, but there is no note",
+                )
             if title:
                 items.append(
                     DeliverableSpec(
@@ -357,6 +371,7 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
                         added=check.date(d, "added", dwhere),
                         note=note,
                         updated=check.date(d, "updated", dwhere),
+                        summary=summary,
                     )
                 )
         if code and name:
@@ -399,8 +414,10 @@ class _DryRun(Exception):
     pass
 
 
-def _noon(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12, 0), tzinfo=dt.UTC)
+def _stamp(day: dt.date, now: dt.datetime) -> dt.datetime:
+    """When an imported history row happened: noon of its day, but never later than the
+    import itself, so nothing recorded after the import can sort before it."""
+    return min(dt.datetime.combine(day, dt.time(12, 0), tzinfo=dt.UTC), now)
 
 
 def import_plan(
@@ -408,22 +425,29 @@ def import_plan(
     spec: PlanSpec,
     *,
     today: dt.date,
+    now: dt.datetime | None = None,
     dry_run: bool = False,
 ) -> ImportSummary:
     """Write the plan in one transaction and say what changed.
 
     New deliverables are recorded as new on ``added`` (or today; on a first import, the plan's
-    ``start``). Titles, owners, aims and due quarters are brought in line with the file; a due
-    change is appended as an update. Deliverables missing from the file are kept.
+    ``start``). A first import without ``start`` is the baseline: its deliverables existed
+    before it and are not new. Titles, owners, aims and due quarters are brought in line with
+    the file; a due change is appended as an update. Deliverables missing from the file are
+    kept.
     """
+    now = now or dt.datetime.now(dt.UTC)
     summary = ImportSummary()
     try:
         with store.transaction():
             first_import = store.get_meta("plan") is None
+            baseline = first_import and spec.start is None
             store.set_meta("plan", spec.plan)
             store.set_meta("office", spec.office)
             if spec.start:
                 store.set_meta("plan_start", spec.start.isoformat())
+            if baseline:
+                store.set_meta("baseline_on", today.isoformat())
             person_ids: dict[str, int] = {}
             for p in spec.people:
                 pid, changed = store.save_person(
@@ -484,7 +508,8 @@ def import_plan(
                             due_before=None,
                             due_after=d.due,
                             dependencies=d.dependencies,
-                            recorded_at=_noon(d.updated or added_on),
+                            recorded_at=_stamp(d.updated or added_on, now),
+                            summary=d.summary,
                         )
                         seen.add(did)
                         summary.added += 1
@@ -516,6 +541,7 @@ def import_plan(
                             status_after=current.status,
                             due_before=current.due,
                             due_after=d.due,
+                            recorded_at=now,
                         )
                     if fields:
                         store.set_deliverable_fields(current.id, **fields)
@@ -524,6 +550,8 @@ def import_plan(
                         summary.changes.append(f"~ {current.ref}: " + "; ".join(diffs))
                     else:
                         summary.unchanged += 1
+            if baseline:
+                store.set_meta("baseline_last_id", str(max(seen, default=0)))
             for existing in store.deliverables():
                 if existing.id not in seen:
                     summary.kept += 1

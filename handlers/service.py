@@ -86,6 +86,7 @@ class UpdateRequest:
     dependencies: bool | None = None
     link: str | None = None
     recorded_at: dt.datetime | None = None
+    summary: bool = False  # the note is the summary for the panel paper
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class _Plan:
 def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _Plan:
     """Every check of an update, reading only: resolve, authorise, validate."""
     note = request.note.strip()
+    if request.summary and not note:
+        raise ValidationError("A summary for the paper needs its text.", field="note")
     if len(note) > MAX_NOTE_CHARS:
         raise ValidationError(
             f"The note is {len(note)} characters; the limit is {MAX_NOTE_CHARS}.", field="note"
@@ -239,6 +242,7 @@ def record_update(
             dependencies=plan.dependencies,
             recorded_at=request.recorded_at,
             link=request.link,
+            summary=request.summary,
         )
         changed: dict[str, object] = {}
         if plan.status_after != plan.status_before:

@@ -354,6 +354,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
                 note=cmd.note,
                 status=cmd.status,
                 due=cmd.due,
+                summary=cmd.summary,
             )
             try:
                 outcome = await apply_update(request)
@@ -584,9 +585,12 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         ref = picked("deliverable", "deliverable_picker")
         status = picked("status", "status")
         due = picked("due", "due")
-        deps_flag = bool(
-            (values.get("flags", {}).get("dependencies") or {}).get("selected_options")
-        )
+        ticked = {
+            o.get("value")
+            for o in (values.get("flags", {}).get("dependencies") or {}).get("selected_options")
+            or []
+        }
+        deps_flag = "dependencies" in ticked
         note = (values.get("note", {}).get("note") or {}).get("value") or ""
         metadata = json.loads(view.get("private_metadata") or "{}")
         if not ref:
@@ -605,6 +609,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             due=due if due and due != "none" else None,
             dependencies=deps_flag,
             link=metadata.get("link"),
+            summary="summary" in ticked,
         )
         try:
             await asyncio.wait_for(

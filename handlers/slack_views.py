@@ -320,10 +320,14 @@ def update_modal(
             due["options"] = [opt, *due["options"]][:100]
             due["initial_option"] = opt
     flag_option = {"text": plain("Dependencies identified"), "value": "dependencies"}
+    summary_option = {
+        "text": plain("Use this note as the summary for the panel paper"),
+        "value": "summary",
+    }
     flags: dict[str, Any] = {
         "type": "checkboxes",
         "action_id": "dependencies",
-        "options": [flag_option],
+        "options": [flag_option, summary_option],
     }
     if deliverable is not None and deliverable.dependencies:
         flags["initial_options"] = [flag_option]

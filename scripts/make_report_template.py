@@ -11,7 +11,9 @@ from pathlib import Path
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.shared import Cm, Inches, Pt
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Inches, Pt, RGBColor
 
 OUT = Path(__file__).resolve().parent.parent / "digests" / "templates" / "report.docx"
 CATEGORIES = ("complaint", "mp", "councillor", "partner", "media", "public", "foi")
@@ -25,15 +27,21 @@ def _tag(doc: Document, text: str) -> None:
 def _list(doc: Document, heading: str, key: str, with_update: bool) -> None:
     _tag(doc, f"{{%p if theme.{key} %}}")
     p = doc.add_paragraph()
+    p.paragraph_format.keep_with_next = True  # never a heading alone at the foot of a page
     run = p.add_run(heading)
     run.bold = True
     run.underline = True
     _tag(doc, f"{{%p for item in theme.{key} %}}")
-    doc.add_paragraph("{{ item.title }}", style="List Bullet")
+    title = doc.add_paragraph("{{ item.title }}", style="List Bullet")
+    title.paragraph_format.keep_with_next = True
     if with_update:
         p = doc.add_paragraph(style="List Bullet 2")
         p.add_run("Update: ").bold = True
         p.add_run("{{ item.update_line }}")
+    else:
+        _tag(doc, "{%p if item.new_line %}")
+        doc.add_paragraph("{{ item.new_line }}", style="List Continue")
+        _tag(doc, "{%p endif %}")
     _tag(doc, "{%p endfor %}")
     _tag(doc, "{%p endif %}")
 
@@ -47,11 +55,21 @@ def main() -> None:
     normal = doc.styles["Normal"]
     normal.font.name = "Arial"
     normal.font.size = Pt(11)
+    for name in ("Title", "Heading 1", "Heading 2"):
+        # Headings in the document's text colour, not Word's default blue, and kept with
+        # the paragraph that follows them.
+        style = doc.styles[name]
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        style.font.name = "Arial"
+        style.paragraph_format.keep_with_next = True
     doc.add_paragraph("{{ report.plan }} – Delivery update", style="Title")
     doc.add_paragraph(
         "{% if report.office %}{{ report.office }}. {% endif %}Report period "
         "{{ period_from }} to {{ period_to }}."
     )
+    _tag(doc, "{%p if report.history_note %}")
+    doc.add_paragraph().add_run("{{ report.history_note }}").italic = True
+    _tag(doc, "{%p endif %}")
     _tag(doc, "{%p for theme in report.themes %}")
     doc.add_heading(
         "{{ section }}.{{ loop.index }}\t{{ theme.name }} – Priorities for Action", level=1
@@ -87,7 +105,11 @@ def main() -> None:
         row[i + 1].text = f"{{{{ counts[{i}] }}}}"
     row[-1].text = "{{ total }}"
     table.rows[3].cells[0].text = "{%tr endfor %}"
-    widths = [Inches(0.75)] + [Inches(0.73)] * len(CATEGORIES) + [Inches(0.45)]
+    # A4 less 2.54 cm margins leaves 6.27 in: the columns add up to 6.1 in, fixed.
+    widths = [Inches(0.8)] + [Inches(0.68)] * len(CATEGORIES) + [Inches(0.54)]
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
     for column, width in zip(table.columns, widths, strict=True):
         column.width = width
     for table_row in table.rows:

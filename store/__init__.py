@@ -6,22 +6,33 @@ This package imports nothing else of Deliverabot's.
 from store.db import Store, StoreError, StoreUnavailable, open_store
 from store.model import (
     CORRESPONDENCE_CATEGORIES,
+    Baseline,
     Deliverable,
     DeliverableView,
     Person,
     Role,
     Source,
+    State,
     Status,
     Theme,
     Update,
     age_text,
     is_stale,
     normalise_status,
+    replay,
 )
-from store.quarters import FinancialYearQuarter, QuarterParseError, QuarterSpan, parse_quarter_span
+from store.quarters import (
+    FinancialYearQuarter,
+    QuarterParseError,
+    QuarterSpan,
+    mentions_span,
+    parse_quarter_span,
+)
+from store.text import one_paragraph
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
+    "Baseline",
     "Deliverable",
     "DeliverableView",
     "FinancialYearQuarter",
@@ -30,6 +41,7 @@ __all__ = [
     "QuarterSpan",
     "Role",
     "Source",
+    "State",
     "Status",
     "Store",
     "StoreError",
@@ -38,7 +50,10 @@ __all__ = [
     "Update",
     "age_text",
     "is_stale",
+    "mentions_span",
     "normalise_status",
+    "one_paragraph",
     "open_store",
     "parse_quarter_span",
+    "replay",
 ]

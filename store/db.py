@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 
 from store.model import (
+    Baseline,
     Deliverable,
     DeliverableView,
     Person,
@@ -30,6 +31,9 @@ from store.schema import migrations
 __all__ = ["Store", "StoreError", "StoreUnavailable", "open_store"]
 
 BUSY_TIMEOUT_MS = 5000
+# How long a digest claim is held before ``--retry`` may take it over: longer than any
+# post with its retries can take.
+CLAIM_LEASE = dt.timedelta(minutes=10)
 T = TypeVar("T")
 
 
@@ -125,6 +129,7 @@ def _update(row: dict[str, Any]) -> Update:
         due_after=row["due_after"],
         note=row["note"],
         dependencies=None if row["dependencies"] is None else bool(row["dependencies"]),
+        summary=bool(row.get("summary")),
     )
 
 
@@ -232,6 +237,21 @@ class Store:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [key, value],
         )
+
+    def baseline(self) -> Baseline | None:
+        """The baseline import, when the first import had no ``start:``."""
+        on, last = self.get_meta("baseline_on"), self.get_meta("baseline_last_id")
+        if on is None or last is None:
+            return None
+        return Baseline(dt.date.fromisoformat(on), int(last))
+
+    def history_starts(self) -> dt.date | None:
+        """The first day the record covers: the plan's ``start:``, or the baseline import."""
+        start = self.get_meta("plan_start")
+        if start:
+            return dt.date.fromisoformat(start)
+        base = self.baseline()
+        return base.on if base else None
 
     # -- people ---------------------------------------------------------
     def people(self) -> list[Person]:
@@ -380,6 +400,7 @@ class Store:
         dependencies: bool | None = None,
         recorded_at: dt.datetime | None = None,
         link: str | None = None,
+        summary: bool = False,
     ) -> int:
         return self._insert(
             "updates",
@@ -395,6 +416,7 @@ class Store:
                 "dependencies": None if dependencies is None else int(dependencies),
                 "note": note,
                 "link": link,
+                "summary": 1 if summary else None,
             },
         )
 
@@ -422,7 +444,9 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         order = "DESC" if newest_first else "ASC"
-        sql += f" ORDER BY recorded_at {order}, id {order}"
+        # History is ordered by its strictly increasing sequence, never by a clock value:
+        # an import stamped later than a same-day update must not hide it.
+        sql += f" ORDER BY id {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_update(r) for r in self._rows(sql, params)]
@@ -431,10 +455,8 @@ class Store:
         """The newest update of every deliverable that has one."""
         rows = self._rows(
             "SELECT u.* FROM updates u JOIN ("
-            "  SELECT deliverable_id, MAX(recorded_at || printf('%012d', id)) AS k"
-            "  FROM updates GROUP BY deliverable_id"
-            ") m ON m.deliverable_id = u.deliverable_id"
-            " AND (u.recorded_at || printf('%012d', u.id)) = m.k"
+            "  SELECT MAX(id) AS id FROM updates GROUP BY deliverable_id"
+            ") m ON m.id = u.id"
         )
         return {r["deliverable_id"]: _update(r) for r in rows}
 
@@ -648,37 +670,72 @@ class Store:
 
     # -- digest ledger ------------------------------------------------------------
     def claim(
-        self, kind: str, period: str, destination: str, *, now: dt.datetime | None = None
+        self,
+        kind: str,
+        period: str,
+        destination: str,
+        *,
+        now: dt.datetime | None = None,
+        lease: dt.timedelta = CLAIM_LEASE,
+    ) -> str | None:
+        """Claim one delivery. Only the first claimant (of any process) gets a token; the
+        claim is held for ``lease``, after which ``--retry`` may take it over."""
+        now = now or _utc_now()
+        token = secrets.token_hex(8)
+        cur = self.db.execute(
+            "INSERT INTO digest_ledger "
+            "(kind, period, destination, state, claimed_at, claim_token, lease_until) "
+            "VALUES (?, ?, ?, 'claimed', ?, ?, ?) "
+            "ON CONFLICT (kind, period, destination) DO NOTHING",
+            [kind, period, destination, _iso(now), token, _iso(now + lease)],
+        )
+        return token if cur.rowcount == 1 else None
+
+    def reclaim(
+        self, ledger_id: int, *, now: dt.datetime | None = None, lease: dt.timedelta = CLAIM_LEASE
+    ) -> str | None:
+        """Take over a failed delivery, or a claim whose lease has run out (for ``--retry``).
+
+        A claim still within its lease is someone's post in flight: it is left alone.
+        """
+        now = now or _utc_now()
+        token = secrets.token_hex(8)
+        cur = self.db.execute(
+            "UPDATE digest_ledger SET state = 'claimed', claimed_at = ?, error = NULL, "
+            "claim_token = ?, lease_until = ? WHERE id = ? AND (state = 'failed' OR "
+            "(state = 'claimed' AND COALESCE(lease_until, '') < ?))",
+            [_iso(now), token, _iso(now + lease), ledger_id, _iso(now)],
+        )
+        return token if cur.rowcount == 1 else None
+
+    def mark_sent(
+        self, kind: str, period: str, destination: str, reference: str, *, token: str
     ) -> bool:
-        """Claim one delivery; only the first claimant (of any process) gets ``True``."""
+        """Record a delivery as sent, if ``token`` still holds the claim."""
         cur = self.db.execute(
-            "INSERT INTO digest_ledger (kind, period, destination, state, claimed_at) "
-            "VALUES (?, ?, ?, 'claimed', ?) ON CONFLICT (kind, period, destination) DO NOTHING",
-            [kind, period, destination, _iso(now or _utc_now())],
-        )
-        return cur.rowcount == 1
-
-    def reclaim(self, ledger_id: int, *, now: dt.datetime | None = None) -> bool:
-        """Take over a delivery left "claimed, not sent" or failed (for ``--retry``)."""
-        cur = self.db.execute(
-            "UPDATE digest_ledger SET state = 'claimed', claimed_at = ?, error = NULL "
-            "WHERE id = ? AND state IN ('claimed', 'failed')",
-            [_iso(now or _utc_now()), ledger_id],
-        )
-        return cur.rowcount == 1
-
-    def mark_sent(self, kind: str, period: str, destination: str, reference: str) -> None:
-        self.db.execute(
             "UPDATE digest_ledger SET state = 'sent', sent_at = ?, reference = ?, error = NULL "
-            "WHERE kind = ? AND period = ? AND destination = ?",
-            [_iso(_utc_now()), reference, kind, period, destination],
+            "WHERE kind = ? AND period = ? AND destination = ? AND claim_token = ?",
+            [_iso(_utc_now()), reference, kind, period, destination, token],
         )
+        return cur.rowcount == 1
 
-    def mark_failed(self, kind: str, period: str, destination: str, error: str) -> None:
-        self.db.execute(
+    def mark_failed(
+        self, kind: str, period: str, destination: str, error: str, *, token: str
+    ) -> bool:
+        cur = self.db.execute(
             "UPDATE digest_ledger SET state = 'failed', error = ? "
+            "WHERE kind = ? AND period = ? AND destination = ? AND claim_token = ? "
+            "AND state = 'claimed'",
+            [error[:500], kind, period, destination, token],
+        )
+        return cur.rowcount == 1
+
+    def add_ledger_warning(self, kind: str, period: str, destination: str, warning: str) -> None:
+        """Something extra failed after the delivery itself succeeded (e.g. the chart)."""
+        self.db.execute(
+            "UPDATE digest_ledger SET warning = ? "
             "WHERE kind = ? AND period = ? AND destination = ?",
-            [error[:500], kind, period, destination],
+            [warning[:500], kind, period, destination],
         )
 
     def ledger(

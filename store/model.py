@@ -9,17 +9,20 @@ from dataclasses import dataclass
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
+    "Baseline",
     "Deliverable",
     "DeliverableView",
     "Person",
     "Role",
     "Source",
+    "State",
     "Status",
     "Theme",
     "Update",
     "age_text",
     "is_stale",
     "normalise_status",
+    "replay",
 ]
 
 
@@ -43,6 +46,11 @@ class Status(enum.StrEnum):
     def is_open(self) -> bool:
         return self is not Status.COMPLETED
 
+    def said_in(self, note: str) -> bool:
+        """Whether a note already says this status in its own words ("Recruitment on hold
+        whilst…"), so the papers' wording need not be put before it."""
+        return _SAID[self].search(note) is not None
+
 
 _WORDING = {
     Status.NOT_STARTED: "Activities not started.",
@@ -57,6 +65,16 @@ _LABEL = {
     Status.ON_HOLD: "On hold",
     Status.COMPLETED: "Completed",
     Status.BAU: "Business as usual",
+}
+
+# A note "says" its status when it uses the papers' words for it, e.g. "Activities ongoing
+# with…" or "Recruitment on hold whilst…". "Bid completed" does not say the activities are.
+_SAID = {
+    Status.NOT_STARTED: re.compile(r"\bnot\s+(?:yet\s+)?started\b", re.IGNORECASE),
+    Status.ONGOING: re.compile(r"\bactivities\s+(?:are\s+)?on-?going\b", re.IGNORECASE),
+    Status.ON_HOLD: re.compile(r"\bon\s+hold\b", re.IGNORECASE),
+    Status.COMPLETED: re.compile(r"\bactivities\s+(?:are\s+|were\s+)?completed\b", re.IGNORECASE),
+    Status.BAU: re.compile(r"\bembedded\s+(?:in|into)\s+business\s+as\s+usual\b", re.IGNORECASE),
 }
 
 # Words staff actually type, mapped to the five statuses.
@@ -163,6 +181,12 @@ class Update:
     due_after: str | None
     note: str
     dependencies: bool | None = None
+    summary: bool = False  # staff marked this note as the summary for the panel paper
+
+    @property
+    def created(self) -> bool:
+        """The row that created the deliverable (by plan import or ``add``)."""
+        return self.status_before is None
 
     @property
     def changed_status(self) -> bool:
@@ -188,6 +212,60 @@ class DeliverableView:
 
     def stale(self, now: dt.datetime, *, weeks: int = 4) -> bool:
         return is_stale(self.deliverable, self.last_update_at, now, weeks=weeks)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A first plan import without ``start:``: the deliverables it created existed before it.
+
+    They are not new, and their imported state is all that is known of their past.
+    """
+
+    on: dt.date
+    last_id: int
+
+    def covers(self, deliverable: Deliverable) -> bool:
+        return deliverable.id <= self.last_id and deliverable.added_on == self.on
+
+
+@dataclass(frozen=True)
+class State:
+    """A deliverable's state rebuilt from its append-only history, in sequence order."""
+
+    status: Status
+    due: str | None
+    dependencies: bool
+    completed_at: dt.datetime | None  # when it last became completed
+    last_at: dt.datetime | None  # when the newest row was recorded
+
+
+def replay(
+    history: list[Update], *, baseline: bool = False, fallback: Deliverable | None = None
+) -> State:
+    """Fold a deliverable's updates (oldest first) into its state.
+
+    With ``baseline``, the creating row records what was imported, not a completion, so it
+    sets no ``completed_at``. With no history at all, ``fallback``'s current fields are used.
+    """
+    if not history:
+        if fallback is None:
+            return State(Status.NOT_STARTED, None, False, None, None)
+        return State(fallback.status, fallback.due, fallback.dependencies, None, None)
+    status, due, deps = Status.NOT_STARTED, None, False
+    completed_at: dt.datetime | None = None
+    for u in history:
+        if u.status_after is not None:
+            if (
+                u.status_after is Status.COMPLETED
+                and status is not Status.COMPLETED
+                and not (baseline and u.created)
+            ):
+                completed_at = u.recorded_at
+            status = u.status_after
+        due = u.due_after
+        if u.dependencies is not None:
+            deps = u.dependencies
+    return State(status, due, deps, completed_at, history[-1].recorded_at)
 
 
 # Statuses that never go stale: nothing is expected of them week to week.

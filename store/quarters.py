@@ -211,3 +211,27 @@ def parse_quarter_span(text: str, *, start_month: int = 4) -> QuarterSpan:
         f"{text!r} is not a quarter; "
         "write it like 'Q3 2022/23', 'Q3/Q4, 2022/23' or 'Q2/3, 2023/24'"
     )
+
+
+_MENTION_RE = re.compile(
+    r"\bQ(?P<a>[1-4])(?:\s*(?:/|-|–|to)\s*Q?(?P<b>[1-4]))?\b"
+    r"(?:\s*,?\s*(?P<y>\d{4})(?:\s*[/-]\s*(?:\d{4}|\d{2}))?)?",
+    re.IGNORECASE,
+)
+
+
+def mentions_span(text: str, span: QuarterSpan) -> bool:
+    """Whether ``text`` already names ``span`` in any of the papers' forms.
+
+    "Q3/4", "Q3/Q4, 2022/23" and "Q3 - Q4 2022/23" all name Q3/Q4 2022/23; a mention without
+    a year counts when its quarters match.
+    """
+    if span.first.year != span.last.year:
+        return str(span) in text or span.paper() in text
+    wanted = (span.first.quarter, span.last.quarter)
+    for m in _MENTION_RE.finditer(text):
+        first = int(m["a"])
+        found = (first, int(m["b"]) if m["b"] else first)
+        if found == wanted and (m["y"] is None or int(m["y"]) == span.first.year):
+            return True
+    return False

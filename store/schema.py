@@ -200,3 +200,15 @@ def m004_report_snapshots(db: Database) -> None:
         pk="name",
         not_null={"created_at", "data"},
     )
+
+
+@migrations()
+def m005_trust(db: Database) -> None:
+    """Leases on digest claims, a warning beside a sent digest, summary notes for the paper,
+    and each person's secret for updates by mail."""
+    db.table("digest_ledger").add_column("claim_token", str)
+    db.table("digest_ledger").add_column("lease_until", str)
+    db.table("digest_ledger").add_column("warning", str)
+    db.table("updates").add_column("summary", int)
+    db.table("people").add_column("mail_token", str)
+    db.table("people").create_index(["mail_token"], unique=True)

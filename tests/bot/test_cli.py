@@ -86,7 +86,9 @@ def test_malformed_plan_is_one_error_per_problem_and_no_traceback(
     assert f"{bad}:" in result.stderr and ".status: unknown status 'frozen'" in result.stderr
     assert "nothing was written" in result.stderr
     shown = run(deliverabot_exe, cli_env, "plan", "show", "--json")
-    assert json.loads(shown.stdout) == []
+    assert shown.returncode != 0 and shown.stdout == ""
+    assert "no database" in shown.stderr and "plan import" in shown.stderr
+    assert not Path(cli_env["DELIVERABOT_DB"]).exists()
 
 
 def test_missing_plan_file(
@@ -103,7 +105,7 @@ def test_unreadable_database_path(
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     env = {**cli_env, "DELIVERABOT_DB": str(blocker / "db" / "x.db")}
-    result = run(deliverabot_exe, env, "plan", "show")
+    result = run(deliverabot_exe, env, "plan", "import", str(example_plan))
     assert result.returncode != 0
     assert result.stderr.count("\n") == 1, result.stderr
     assert "cannot open database" in result.stderr and "Traceback" not in result.stderr

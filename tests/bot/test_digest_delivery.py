@@ -128,7 +128,7 @@ def test_concurrent_claims_only_one_wins(db: Path) -> None:
         store = open_store(db)
         barrier.wait()
         with store.transaction():
-            results.append(store.claim("digest", "2022-W37", "slack:#leaders"))
+            results.append(store.claim("digest", "2022-W37", "slack:#leaders") is not None)
         store.close()
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -175,8 +175,9 @@ async def test_crash_between_claim_and_post_is_visible_and_retried(
     db: Path, tmp_path: Path, deliverabot_exe: str, cli_env: dict[str, str]
 ) -> None:
     store = open_store(db)
-    with store.transaction():
-        assert store.claim("digest", "2022-W37", "outbox")  # ...and then the process died
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    with store.transaction():  # ...and then the process died; its lease has run out
+        assert store.claim("digest", "2022-W37", "outbox", now=an_hour_ago)
     env = {**cli_env, "DELIVERABOT_DB": str(db), "OUTBOX_DIR": str(tmp_path / "outbox")}
     status = subprocess.run(
         [deliverabot_exe, "digest", "--status"], env=env, capture_output=True, text=True
@@ -209,6 +210,85 @@ async def test_crash_between_claim_and_post_is_visible_and_retried(
         [deliverabot_exe, "digest", "--retry"], env=env, capture_output=True, text=True
     )
     assert again.stdout.strip() == "Nothing to retry."
+
+
+async def test_retry_leaves_a_post_in_flight_alone(db: Path, tmp_path: Path) -> None:
+    clock = Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC))
+    service, store = _service(db, _settings(tmp_path), clock)
+    with store.transaction():  # another process claimed it a minute ago and is posting now
+        assert store.claim("digest", "2022-W37", "outbox", now=clock.now - dt.timedelta(minutes=1))
+    assert await service.retry() == []
+    assert [r["state"] for r in store.ledger()] == ["claimed"]
+    assert not list((tmp_path / "outbox").glob("*.md"))
+    # Once its lease has run out the sender is taken to be dead, and one retry resends.
+    clock.now += dt.timedelta(minutes=30)
+    other, other_store = _service(db, _settings(tmp_path), clock)
+    import asyncio
+
+    a, b = await asyncio.gather(service.retry(), other.retry())
+    assert [o.state for o in a + b] == ["sent"]
+    assert len(list((tmp_path / "outbox").glob("*-digest-2022-W37.md"))) == 1
+    assert [r["state"] for r in store.ledger()] == ["sent"]
+    other_store.close()
+
+
+async def test_two_concurrent_retries_of_a_failed_row_post_once(db: Path, tmp_path: Path) -> None:
+    import asyncio
+
+    clock = Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC))
+    service, store = _service(db, _settings(tmp_path), clock)
+    with store.transaction():
+        token = store.claim("digest", "2022-W37", "outbox", now=clock.now)
+        assert token and store.mark_failed("digest", "2022-W37", "outbox", "boom", token=token)
+    other, other_store = _service(db, _settings(tmp_path), clock)
+    a, b = await asyncio.gather(service.retry(), other.retry())
+    assert [o.state for o in a + b] == ["sent"]
+    assert len(list((tmp_path / "outbox").glob("*-digest-2022-W37.md"))) == 1
+    other_store.close()
+
+
+def test_a_stale_owner_cannot_mark_a_taken_over_claim(db: Path) -> None:
+    store = open_store(db)
+    long_ago = dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)
+    with store.transaction():
+        first = store.claim("digest", "2022-W37", "outbox", now=long_ago)
+        second = store.reclaim(store.ledger()[0]["id"], now=long_ago + dt.timedelta(hours=1))
+        assert first and second and first != second
+        assert not store.mark_failed("digest", "2022-W37", "outbox", "late", token=first)
+        assert store.mark_sent("digest", "2022-W37", "outbox", "ok", token=second)
+    assert [r["state"] for r in store.ledger()] == ["sent"]
+
+
+async def test_a_failed_chart_upload_is_a_warning_not_a_second_post(
+    db: Path, tmp_path: Path
+) -> None:
+    from bot.slack_app import make_web_client
+
+    fake = FakeSlack()
+    await fake.start()
+    fake.upload_base = "http://127.0.0.1:9/upload"  # nothing listens there: a network error
+    try:
+        settings = _settings(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-t",
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=fake.api_url,
+            DIGEST_CHANNEL="C0LEADERS",
+        )
+        service, store = _service(
+            db,
+            settings,
+            Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)),
+            make_web_client(settings),
+        )
+        outcomes = await service.send("2022-W37")
+        assert [o.state for o in outcomes] == ["sent"]
+        [row] = store.ledger()
+        assert row["state"] == "sent" and "chart not attached" in row["warning"]
+        assert await service.retry() == []
+        assert len(fake.calls_to("chat.postMessage")) == 1
+    finally:
+        await fake.stop()
 
 
 # -- destinations ------------------------------------------------------------------------------
@@ -372,7 +452,7 @@ def test_docx_reopens_and_holds_every_deliverable(db: Path) -> None:
     assert headings[0] == "5.1\tPutting Communities First – Priorities for Action"
     # Staff text is literal in Word: escaped XML, never markup or template code.
     assert (
-        "Other activities on-going. <!channel> <script>alert(1)</script> {{ 7*7 }} *bold* & <w:p/>"
+        "Update: Activities ongoing. <!channel> <script>alert(1)</script> {{ 7*7 }} *bold* & <w:p/>."
         in text
     )
     table = document.tables[0]

@@ -58,10 +58,10 @@ def test_update_lines_speak_like_the_paper(plan_store: Store) -> None:
         "  - **Update:** Activities completed. Business Crime Survey launched. Further engagement "
         "with the Business Community continuing. See deliverable in relation to Business Community Event.\n"
     ) in text
+    # The note already names the quarter ("Q2/3, 2023/24"): it is not repeated.
     assert (
         "  - **Update:** Activities ongoing. Structured self-assessment process being progressed. "
-        "Submission of assessment against Quality Assurance Framework scheduled for Q2/3, 2023/24. "
-        "Scheduled for completion Q2/Q3, 2023/24.\n"
+        "Submission of assessment against Quality Assurance Framework scheduled for Q2/3, 2023/24.\n"
     ) in text
     assert "  - **Update:** Activities ongoing. Scheduled for completion Q3, 2022/23.\n" in text
     assert "Robust Enforcement – Priorities for Action\n\nWhat we will do: We will ensure" in text

@@ -44,6 +44,8 @@ class FakeSlack:
         self.changed = asyncio.Condition()
         self.socket_acks: list[dict[str, Any]] = []
         self.uploads: dict[str, bytes] = {}
+        # Where files go; point it at a closed port to make the upload fail at the network.
+        self.upload_base: str | None = None
         self._sockets: list[web.WebSocketResponse] = []
 
     @property
@@ -177,7 +179,7 @@ class FakeSlack:
             return {
                 "ok": True,
                 "file_id": file_id,
-                "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
+                "upload_url": f"{self.upload_base or f'http://127.0.0.1:{self.port}/upload'}/{file_id}",
             }
         if method == "files.completeUploadExternal":
             files = (
