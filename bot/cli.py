@@ -565,7 +565,11 @@ def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_js
     settings = ctx.settings
     rows = ctx.existing_store.correspondence_rows(since=since, until=until)
     result = correspondence_stats(
-        rows, by=by, target_for=settings.answer_target, nation=settings.bank_holidays
+        rows,
+        by=by,
+        target_for=settings.answer_target,
+        nation=settings.bank_holidays,
+        today=_today(settings),
     )
     if as_json:
         click.echo(json.dumps([r.as_json(by) for r in result], indent=2))

@@ -26,7 +26,7 @@ from digests.digest import Digest, build_digest, parse_iso_week
 from digests.digest_render import digest_email, render_digest, slack_message
 from digests.stats import bank_holidays, correspondence_stats
 from handlers.slack_views import esc
-from store import Store
+from store import Store, mrkdwn
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
 
@@ -306,23 +306,17 @@ class DigestService:
             blocks: list[dict[str, Any]] = [
                 {
                     "type": "section",
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": (
-                            f"Hello {esc(person.name)} :wave: These have had no update for "
-                            f"{s.stale_weeks} weeks. A line each keeps the panel paper honest."
-                        ),
-                    },
+                    "text": mrkdwn(
+                        f"Hello {esc(person.name)} :wave: These have had no update for "
+                        f"{s.stale_weeks} weeks. A line each keeps the panel paper honest."
+                    ),
                 }
             ]
             for d in items[:20]:
                 blocks.append(
                     {
                         "type": "section",
-                        "text": {
-                            "type": "mrkdwn",
-                            "text": f"*{esc(d.ref)}* {esc(d.title)} · {d.status.label}",
-                        },
+                        "text": mrkdwn(f"*{esc(d.ref)}* {esc(d.title)} · {d.status.label}"),
                         "accessory": {
                             "type": "button",
                             "text": {"type": "plain_text", "text": "Update"},
@@ -375,13 +369,13 @@ class DigestService:
         since = today - dt.timedelta(weeks=12)
         rows = await self.store.call(self.store.correspondence_rows, since=since, until=today)
         stats = correspondence_stats(
-            rows, by="category", target_for=s.answer_target, nation=s.bank_holidays
+            rows, by="category", target_for=s.answer_target, nation=s.bank_holidays, today=today
         )
         if not stats:
             text = "No correspondence recorded in the last 12 weeks."
             return {
                 "text": text,
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+                "blocks": [{"type": "section", "text": mrkdwn(text)}],
             }
         lines = [f"*Correspondence, {since:%-d %b} – {today:%-d %b %Y}*"]
         for row in stats:
@@ -394,5 +388,5 @@ class DigestService:
         text = "\n".join(lines)
         return {
             "text": f"Correspondence: {sum(r.received for r in stats)} pieces in 12 weeks.",
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+            "blocks": [{"type": "section", "text": mrkdwn(text)}],
         }

@@ -52,6 +52,11 @@ def slack_events_handler(app: AsyncApp) -> Any:
     """An aiohttp handler for ``POST /slack/events``: Bolt verifies the signature and age."""
 
     async def handle(request: web.Request) -> web.Response:
+        # Bolt parses the timestamp with int(); anything that is not a plain number is a
+        # forgery like any other, refused before Bolt sees it.
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            return web.Response(status=401, text="invalid request")
         bolt_request = await to_bolt_request(request)
         bolt_response = await app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)

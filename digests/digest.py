@@ -364,13 +364,16 @@ def _correspondence(
     answered_line = None
     window = [r for r in rows if r["received_on"] >= (sunday - dt.timedelta(weeks=4)).isoformat()]
     if any(r["answered_on"] for r in window):
-        stats = correspondence_stats(window, by="month", target_for=target_for, nation=nation)
+        stats = correspondence_stats(
+            window, by="month", target_for=target_for, nation=nation, today=sunday
+        )
         received = sum(s.received for s in stats)
         within = sum(s.within_target for s in stats)
         answered = sum(s.answered for s in stats)
+        decided = sum(s.decided for s in stats)
+        share = f" ({round(100 * within / decided)}%)" if decided else ""
         answered_line = (
-            f"Last 4 weeks: {answered} of {received} answered, {within} within target "
-            f"({round(100 * within / received) if received else 0}%)."
+            f"Last 4 weeks: {answered} of {received} answered, {within} within target{share}."
         )
     return CorrespondenceWeek(
         this_week=this_week,

@@ -7,7 +7,8 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from digests.digest import Digest
-from digests.render import escape_mrkdwn, render
+from digests.render import render
+from store import escape_mrkdwn, mrkdwn
 
 __all__ = ["digest_email", "render_digest", "slack_message"]
 
@@ -38,7 +39,7 @@ def _pack(chunks: list[str]) -> list[dict[str, Any]]:
                 cut = text.rfind("\n", 0, MAX_SECTION)
                 cut = cut if cut > 0 else MAX_SECTION - 1
                 piece, text = text[:cut], text[cut:].lstrip("\n")
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": piece}})
+            blocks.append({"type": "section", "text": mrkdwn(piece)})
     return blocks
 
 
@@ -51,7 +52,7 @@ def slack_message(digest: Digest) -> dict[str, Any]:
             "type": "header",
             "text": {"type": "plain_text", "text": f"{digest.plan} – weekly digest"[:150]},
         },
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": escape_mrkdwn(digest.label)}]},
+        {"type": "context", "elements": [mrkdwn(escape_mrkdwn(digest.label))]},
     ]
     sections = _pack(chunks)
     room = MAX_BLOCKS - len(blocks)
@@ -62,17 +63,12 @@ def slack_message(digest: Digest) -> dict[str, Any]:
             {
                 "type": "context",
                 "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": (
-                            f"…{dropped} more sections. Run `deliverabot digest` for the full text."
-                        ),
-                    }
+                    mrkdwn(f"…{dropped} more sections. Run `deliverabot digest` for the full text.")
                 ],
             }
         )
     blocks += sections
-    fallback = f"{digest.plan} weekly digest, {digest.label}: " + (
+    fallback = f"{escape_mrkdwn(digest.plan)} weekly digest, {digest.label}: " + (
         digest.quiet_line if digest.quiet else f"{digest.headline}."
     )
     return {"text": fallback, "blocks": blocks}

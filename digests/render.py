@@ -15,30 +15,23 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from store import escape_mrkdwn, one_paragraph
+
 __all__ = ["escape_markdown", "escape_mrkdwn", "escape_text", "get_environment", "render"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 
 
 def escape_markdown(value: str) -> str:
-    """Make text literal in Markdown: no emphasis, links, headings or raw HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", value).replace("{{", "{\u200b{")
-
-
-_MRKDWN_FORMAT = re.compile(r"([*_~`])")
-
-
-def escape_mrkdwn(value: str) -> str:
-    """Slack mrkdwn: escape ``&``, ``<`` and ``>`` so ``<!channel>`` never pings, and put a
-    zero-width space before ``* _ ~ ` `` so typed ``*bold*`` stays literal (mrkdwn has no
-    escape character for these)."""
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MRKDWN_FORMAT.sub("\u200b\\1", value)
+    """Make text literal in Markdown: one paragraph, and no emphasis, links, headings or
+    raw HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", one_paragraph(value)).replace("{{", "{\u200b{")
 
 
 def escape_text(value: str) -> str:
-    """Plain text needs no escaping, but control characters are dropped."""
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", value)
+    """Plain text needs no escaping, but it is one paragraph and control characters are
+    dropped."""
+    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", one_paragraph(value))
 
 
 _ESCAPERS = {

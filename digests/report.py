@@ -92,7 +92,7 @@ class Report:
 
 
 def _sentence(text: str) -> str:
-    text = one_paragraph(text)
+    text = one_paragraph(text).strip()
     if not text:
         return ""
     return text if text[-1] in ".!?)" else text + "."

@@ -53,8 +53,11 @@ class StatsRow:
     answered: int
     median_days_to_answer: float | None  # working days
     within_target: int
-    share_within_target: float | None  # of those received, 0-100
+    # Of the letters whose outcome is known (answered, or unanswered past their target),
+    # the share answered within target, 0-100. Letters not yet due do not count against it.
+    share_within_target: float | None
     target_days: int | None
+    decided: int = 0  # answered, or unanswered and past the target
 
     def as_json(self, by: str) -> dict[str, Any]:
         data = asdict(self)
@@ -77,8 +80,13 @@ def correspondence_stats(
     by: str,
     target_for: Callable[[str], int],
     nation: str = "ENG",
+    today: dt.date | None = None,
 ) -> list[StatsRow]:
-    """Group correspondence rows (``received_on``, ``category``, ``answered_on``)."""
+    """Group correspondence rows (``received_on``, ``category``, ``answered_on``).
+
+    The share within target counts only letters answered, or unanswered and already past
+    their target on ``today``; a letter not yet due is neither a success nor a failure.
+    """
     items = [
         (
             dt.date.fromisoformat(r["received_on"]),
@@ -89,8 +97,9 @@ def correspondence_stats(
     ]
     if not items:
         return []
+    today = today or dt.date.today()
     first = min(i[0] for i in items).year
-    last = max((i[2] or i[0]).year for i in items) + 1
+    last = max(max((i[2] or i[0]).year for i in items), today.year) + 1
     closed = bank_holidays(nation, first, last)
     groups: dict[str, list[tuple[dt.date, str, dt.date | None]]] = {}
     for item in items:
@@ -102,6 +111,12 @@ def correspondence_stats(
         answered = [(r, c, a) for r, c, a in group if a is not None]
         days = [working_days_between(r, a, closed) for r, _, a in answered]  # type: ignore[arg-type]
         within = sum(1 for (r, c, a), d in zip(answered, days, strict=True) if d <= target_for(c))
+        overdue = sum(
+            1
+            for r, c, a in group
+            if a is None and working_days_between(r, today, closed) > target_for(c)
+        )
+        decided = len(answered) + overdue
         targets = {target_for(c) for _, c, _ in group}
         out.append(
             StatsRow(
@@ -110,8 +125,9 @@ def correspondence_stats(
                 answered=len(answered),
                 median_days_to_answer=float(statistics.median(days)) if days else None,
                 within_target=within,
-                share_within_target=round(100 * within / len(group), 1) if group else None,
+                share_within_target=round(100 * within / decided, 1) if decided else None,
                 target_days=targets.pop() if len(targets) == 1 else None,
+                decided=decided,
             )
         )
     return out

@@ -70,6 +70,7 @@ from store import (
     Status,
     Store,
     StoreUnavailable,
+    mrkdwn,
     parse_quarter_span,
 )
 
@@ -272,7 +273,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         )
         return {
             "text": f"Recorded an update on {outcome.deliverable.ref}.",
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+            "blocks": [{"type": "section", "text": mrkdwn(text)}],
         }
 
     # /deliverable ------------------------------------------------------------
@@ -634,7 +635,9 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         except ServiceError as exc:
             message = {"text": f":warning: {esc(str(exc))}"}
         try:
-            await client.chat_postMessage(channel=user_id, **message)
+            await client.chat_postMessage(
+                channel=user_id, parse="none", link_names=False, **message
+            )
         except SlackApiError as exc:
             log.warning("could not confirm by DM: %s", _slack_error(exc))
 
@@ -681,7 +684,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
                 fy_start_month=deps.fy_start_month,
             )
             text = f":new: Added *{esc(created.ref)}* {esc(created.title)} (not started)."
-            fallback = f"Added {created.ref} {created.title}."
+            fallback = f"Added {esc(created.ref)} {esc(created.title)}."
         except StoreUnavailable:
             text = fallback = BUSY + f" The title was: {esc(title)}"
         except ServiceError as exc:
@@ -689,7 +692,9 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
         await client.chat_postMessage(
             channel=user_id,
             text=fallback,
-            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+            parse="none",
+            link_names=False,
+            blocks=[{"type": "section", "text": mrkdwn(text)}],
         )
 
     # App Home -------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,8 @@ from store import (
     Theme,
     Update,
     age_text,
+    escape_mrkdwn,
+    mrkdwn,
 )
 
 __all__ = [
@@ -56,14 +57,7 @@ STATUS_EMOJI = {
 }
 
 
-_FORMAT_CHARS = re.compile(r"([*_~`])")
-
-
-def esc(text: str) -> str:
-    """Escape user text for mrkdwn: ``&``, ``<`` and ``>`` (so ``<!channel>`` never pings),
-    and a zero-width space before ``* _ ~ ` `` so typed formatting stays literal."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _FORMAT_CHARS.sub("\u200b\\1", text)
+esc = escape_mrkdwn  # the one Slack escaper, shared with the digests
 
 
 def plain(text: str, limit: int = MAX_PLAIN_TEXT) -> dict[str, Any]:
@@ -77,11 +71,11 @@ def _clip(text: str, limit: int = MAX_SECTION_CHARS) -> str:
 
 
 def section(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}, **extra}
+    return {"type": "section", "text": mrkdwn(_clip(text)), **extra}
 
 
 def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text)}]}
+    return {"type": "context", "elements": [mrkdwn(_clip(text))]}
 
 
 def _sections(lines: Iterable[str], header: str | None = None) -> list[dict[str, Any]]:
@@ -128,7 +122,7 @@ class DeliverableRow:
 def list_message(rows: Sequence[DeliverableRow], *, now: dt.datetime, title: str) -> dict[str, Any]:
     if not rows:
         return {
-            "text": f"{title}: nothing to show.",
+            "text": f"{esc(title)}: nothing to show.",
             "blocks": [section(f"*{esc(title)}*: nothing to show.")],
         }
     blocks: list[dict[str, Any]] = [section(f"*{esc(title)}* ({len(rows)})")]
@@ -198,7 +192,7 @@ def show_message(
         }
     )
     return {
-        "text": f"{d.ref} {d.title}: {d.status.label}",
+        "text": f"{esc(d.ref)} {esc(d.title)}: {d.status.label}",
         "blocks": _cap(blocks, MAX_MESSAGE_BLOCKS, ""),
     }
 
@@ -257,7 +251,7 @@ def ambiguity_message(query: str, candidates: Sequence[Deliverable], token: str)
         )
     if len(candidates) > len(shown):
         blocks.append(context(f"…and {len(candidates) - len(shown)} more. Use a reference."))
-    return {"text": f"Several deliverables match {query!r}; choose one.", "blocks": blocks}
+    return {"text": f"Several deliverables match “{esc(query)}”; choose one.", "blocks": blocks}
 
 
 def quarter_options(

@@ -28,7 +28,7 @@ from store.quarters import (
     mentions_span,
     parse_quarter_span,
 )
-from store.text import one_paragraph
+from store.text import escape_mrkdwn, mrkdwn, one_paragraph
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
@@ -49,8 +49,10 @@ __all__ = [
     "Theme",
     "Update",
     "age_text",
+    "escape_mrkdwn",
     "is_stale",
     "mentions_span",
+    "mrkdwn",
     "normalise_status",
     "one_paragraph",
     "open_store",

@@ -320,6 +320,14 @@ async def test_slack_digest_posts_blocks_and_uploads_the_chart(db: Path, tmp_pat
         blocks = post["blocks"] if isinstance(post["blocks"], list) else json.loads(post["blocks"])
         assert blocks[0]["type"] == "header" and len(blocks) <= 50
         assert post["text"].startswith("Police and Crime Plan 2021-24 weekly digest, Week 37")
+        # Slack is told not to turn typed names into mentions.
+        assert post["parse"] == "none" and post["link_names"] in (False, 0, "0", "false")
+        assert all(
+            e["verbatim"] is True
+            for b in blocks
+            for e in ([b["text"]] if "text" in b else b.get("elements", []))
+            if e.get("type") == "mrkdwn"
+        )
         complete = fake.calls_to("files.completeUploadExternal")[0]
         assert complete["channel_id"] == "C0LEADERS"
         assert next(iter(fake.uploads.values())).startswith(b"\x89PNG")

@@ -274,6 +274,52 @@ async def test_user_text_never_pings(rig: Rig) -> None:
     )
 
 
+def _mrkdwn_objects(payload: Any) -> list[dict[str, Any]]:
+    found = []
+    if isinstance(payload, dict):
+        if payload.get("type") == "mrkdwn":
+            found.append(payload)
+        for value in payload.values():
+            found += _mrkdwn_objects(value)
+    elif isinstance(payload, list):
+        for value in payload:
+            found += _mrkdwn_objects(value)
+    return found
+
+
+async def test_plain_broadcast_words_and_line_breaks_never_ping_or_forge(rig: Rig) -> None:
+    note = "Met @channel and @here, then @everyone.\n• fake bullet\n*Fake heading*"
+    await rig.command(f"update CF-9: {note}")
+    reply = await rig.response()
+    await rig.command("show CF-9", name="show")
+    shown = await rig.response("show", 1)
+    for payload in (reply, shown):
+        text = _texts(payload["blocks"]) + payload.get("text", "")
+        assert "@channel" not in text and "@here" not in text and "@everyone" not in text
+        # Slack is told not to pre-process any staff text.
+        assert all(o.get("verbatim") is True for o in _mrkdwn_objects(payload["blocks"]))
+    shown_text = _texts(shown["blocks"])
+    assert "@\u2060channel" in shown_text and "\n• fake bullet" not in shown_text
+    line = next(li for li in shown_text.splitlines() if "Met @" in li)
+    assert "fake bullet" in line and "Fake heading" in line
+    # The stored note is what was typed: the audit trail keeps it as it was.
+    store = rig.store()
+    newest = store.updates(deliverable_id=store.deliverable_by_ref("CF-9").id, newest_first=True)
+    assert newest[0].note == note
+
+
+async def test_non_numeric_timestamp_is_401_like_any_forgery(rig: Rig) -> None:
+    body = urllib.parse.urlencode(
+        {"command": "/deliverable", "text": "update CF-10 done: x", "user_id": "U0COMMUNITY"}
+    )
+    for stamp in ("abc", "", "1e9", "17000000000000000000000000"):
+        headers = {**sign(SECRET, body), "X-Slack-Request-Timestamp": stamp}
+        status, text = await rig.post(body, headers)
+        assert status == 401, stamp
+        assert "Traceback" not in text
+    assert rig.store().deliverable_by_ref("CF-10").status is Status.ONGOING
+
+
 async def test_add_and_away(rig: Rig) -> None:
     await rig.command("add CF Rural Crime Action Plan", name="add")
     reply = await rig.response("add")

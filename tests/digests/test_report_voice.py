@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import zoneinfo
 from pathlib import Path
 
@@ -214,3 +215,28 @@ def test_choose_notes_latest_and_all() -> None:
     assert choose_notes(history) == ("b",)
     assert choose_notes(history[2:]) == ("c",)
     assert choose_notes(history, "all") == ("a", "b", "c")
+
+
+def test_digest_notes_are_one_paragraph_and_never_ping(plan_store: Store) -> None:
+    from digests.digest import build_digest
+    from digests.digest_render import render_digest, slack_message
+
+    cf10 = plan_store.deliverable_by_ref("CF-10")
+    record_update(
+        plan_store,
+        UpdateRequest(
+            deliverable="CF-10",
+            actor=plan_store.person(cf10.owner_id),
+            source=Source.SLACK,
+            note="Venue booked @here\n- Fake bullet\n## Fake heading",
+            recorded_at=dt.datetime(2022, 9, 12, 9, tzinfo=dt.UTC),
+        ),
+    )
+    digest = build_digest(plan_store, year=2022, week=37, tz=LONDON)
+    for fmt in ("markdown", "text", "mrkdwn"):
+        text = render_digest(digest, fmt)
+        assert "\n- Fake bullet" not in text and "\n## Fake heading" not in text, fmt
+        line = next(li for li in text.splitlines() if "Venue booked" in li)
+        assert "Fake bullet" in line and "Fake heading" in line, fmt
+    blocks = json.dumps(slack_message(digest))
+    assert "@here" not in blocks and "@\\u2060here" in blocks
