@@ -501,6 +501,33 @@ def mail_import(ctx: Context, path: Path, progress: bool) -> None:
         click.echo("Run 'deliverabot mail review' to see the quarantined messages.")
 
 
+@mail.command("token")
+@db_option
+@click.argument("email")
+@click.option("--rotate", is_flag=True, help="Replace the code; the old address stops working.")
+@pass_ctx
+def mail_token_command(ctx: Context, email: str, rotate: bool) -> None:
+    """Print EMAIL's personal address for updates by mail (the code in it proves the sender).
+
+    Give it only to that person: anyone who has it can record updates in their name. Use
+    --rotate if it may have leaked.
+    """
+    from handlers.service import mail_token, update_address
+
+    store = ctx.existing_store
+    person = store.person_by_email(email)
+    if person is None:
+        _fail(f"{email} is not among the people in the delivery plan")
+        return
+    token = mail_token(store, person=person, rotate=rotate)
+    domain = ctx.settings.mail_domain
+    click.echo(f"Updates by mail for {person.name}:")
+    click.echo(f"  {update_address(token, domain)}  (deliverable in the subject: CF-3 ongoing)")
+    click.echo(f"  {update_address(token, domain, 'CF-3')}  (one deliverable per address)")
+    if rotate:
+        click.echo("The previous code no longer works.")
+
+
 @mail.command("review")
 @db_option
 @click.option(

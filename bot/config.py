@@ -61,6 +61,8 @@ class Settings:
     smtp_port: int = 8025
     mail_domain: str = "localhost"
     allowed_senders: tuple[str, ...] = ()
+    # authserv-ids of relays whose Authentication-Results prove who sent an update by mail
+    trusted_relays: tuple[str, ...] = ()
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -241,6 +243,7 @@ def load_settings(
         smtp_port=_int(env, "SMTP_PORT", 8025, 0, 65535),
         mail_domain=(_opt(env, "MAIL_DOMAIN") or "localhost").lower(),
         allowed_senders=_list(env, "ALLOWED_SENDERS"),
+        trusted_relays=_list(env, "MAIL_TRUSTED_RELAYS"),
         slack_bot_token=token,
         slack_signing_secret=secret,
         slack_app_token=app_token,

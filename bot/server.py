@@ -9,6 +9,7 @@ import errno
 import logging
 import signal
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -21,13 +22,14 @@ from bot.mailer import Mailer
 from bot.wiring import mail_policy
 from handlers.mail import DeliverabotSMTP, MailHandler
 from handlers.slack import SlackDeps
-from store import Store
+from store import Store, probe_commit
 
 __all__ = ["BotProcess", "StartupError", "serve"]
 
 log = logging.getLogger("deliverabot")
 
 SMTP_COMMAND_LIMIT = 100  # commands per session before aiosmtpd answers 421
+HEALTH_DEADLINE = 0.08  # /healthz answers within 100 ms, whatever the store is doing
 
 
 class StartupError(Exception):
@@ -56,6 +58,7 @@ class BotProcess:
         self.smtp_port: int | None = None
         self.started_at: dt.datetime | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._health_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
 
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
         self.mail_handler = MailHandler(
@@ -92,22 +95,34 @@ class BotProcess:
             fy_start_month=self.settings.fy_start_month,
             stale_weeks=self.settings.stale_weeks,
             clock=self.clock,
+            mail_domain=self.settings.mail_domain,
         )
         self.slack_app = build_slack_app(self.settings, deps=deps)
         if not self.settings.socket_mode:
             self.web_app.router.add_post("/slack/events", slack_events_handler(self.slack_app))
 
     # -- HTTP -----------------------------------------------------------
-    async def _healthz(self, request: web.Request) -> web.Response:
+    async def _store_problem(self) -> str | None:
+        """Why the store cannot commit now, or ``None``; answers within ``HEALTH_DEADLINE``
+        whatever the store is doing (it never queues behind the store's own thread)."""
+        failure = self.store.last_failure
+        if failure is not None and self.clock() - failure[0] < dt.timedelta(seconds=60):
+            return f"the last write could not commit: {failure[1]}"
+        loop = asyncio.get_running_loop()
+        probe = loop.run_in_executor(self._health_executor, probe_commit, self.settings.db_path)
         try:
-            await self.store.call(lambda: self.store.db.execute("SELECT 1").fetchone())
-            db_ok = True
-        except Exception:
-            db_ok = False
+            return await asyncio.wait_for(asyncio.shield(probe), HEALTH_DEADLINE)
+        except TimeoutError:
+            return f"the database did not answer within {int(HEALTH_DEADLINE * 1000)} ms"
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        problem = await self._store_problem()
+        db_ok = problem is None
         body = {
             "status": "ok" if db_ok else "degraded",
             "database": str(self.settings.db_path),
             "database_ok": db_ok,
+            "reason": problem,
             "slack": self.settings.describe()["slack"],
             "smtp_port": self.smtp_port,
             "started_at": self.started_at.isoformat() if self.started_at else None,
@@ -277,6 +292,7 @@ class BotProcess:
         if self.reader is not None and self.reader is not self.store:
             self.reader.close()
             self.reader = None
+        self._health_executor.shutdown(wait=False)
         log.info("stopped")
 
 

@@ -32,6 +32,7 @@ def mail_policy(settings: Settings, store: Store) -> MailPolicy:
         mail_domain=settings.mail_domain,
         hash_key=hash_key(settings, store),
         allowed_senders=settings.allowed_senders,
+        trusted_relays=settings.trusted_relays,
         category_rules=list(settings.category_rules),
         keep_subjects=settings.store_subjects,
         keep_raw=settings.keep_raw_mail,

@@ -36,8 +36,12 @@ from handlers.mailparse import (
     parse_message,
     reference_ids,
     sender_address,
+    split_update_address,
     strip_quoted,
+    strip_subject_prefixes,
     text_body,
+    unreadable_reason,
+    vouched_domain,
 )
 from handlers.service import (
     CorrespondenceRequest,
@@ -46,7 +50,7 @@ from handlers.service import (
     record_correspondence,
     record_update,
 )
-from store import Source, Store, StoreError, StoreUnavailable
+from store import Person, Source, Store, StoreError, StoreUnavailable
 
 __all__ = [
     "LOCAL_PARTS",
@@ -95,6 +99,7 @@ class MailPolicy:
     mail_domain: str
     hash_key: bytes
     allowed_senders: tuple[str, ...] = ()
+    trusted_relays: tuple[str, ...] = ()  # authserv-ids whose Authentication-Results we trust
     category_rules: list[tuple[str, str]] = field(default_factory=list)
     keep_subjects: bool = True
     keep_raw: bool = False
@@ -152,36 +157,75 @@ def _auto_reply(msg: EmailMessage, *, to: str, mail_domain: str, body: str) -> E
     return reply
 
 
+UNPROVEN = (
+    "Deliverabot did not record this update: nothing in the message proves who sent it, and "
+    "an address on its own proves nothing.\n\n"
+    "Send updates to your personal address instead. It is shown on Deliverabot's Home tab in "
+    "Slack, or an editor can print it with:\n"
+    "  deliverabot mail token {email}\n"
+    "It looks like updates+<your code>@{domain}, or update+CF-3+<your code>@{domain} for one "
+    "deliverable."
+)
+
+
+def _prove_sender(
+    store: Store, msg: EmailMessage, token: str | None, policy: MailPolicy
+) -> tuple[Person | None, str]:
+    """Who sent an update, proven: by the secret in the address, or by a trusted relay's
+    DMARC/DKIM pass for the From domain. ``(None, why)`` when nothing proves it."""
+    if token is not None:
+        person = store.person_by_mail_token(token)
+        if person is None:
+            return None, "the personal code in the address is not valid (it may have been replaced)"
+        return person, "personal address"
+    from_address = sender_address(msg)
+    if not from_address:
+        return None, "no From address"
+    domain = vouched_domain(msg, policy.trusted_relays)
+    if domain is None or domain != domain_of(from_address):
+        return None, (
+            f"sender {from_address} not proven (no personal code, no trusted DMARC/DKIM pass)"
+        )
+    person = store.person_by_email(from_address)
+    if person is None:
+        return None, f"{from_address} is not among the people in the delivery plan"
+    return person, f"DMARC/DKIM pass for {domain}"
+
+
 def _process_update(
-    store: Store, msg: EmailMessage, plus: str | None, sender: str, policy: MailPolicy
+    store: Store, msg: EmailMessage, plus: str | None, policy: MailPolicy
 ) -> ProcessResult:
-    person = store.person_by_email(sender) if sender else None
+    ref_in_address, token = split_update_address(plus)
+    person, proof = _prove_sender(store, msg, token, policy)
+    from_address = sender_address(msg)
     if person is None:
         return ProcessResult(
             "update_refused",
-            f"unknown sender {sender or '(none)'}",
+            proof,
             _auto_reply(
                 msg,
-                to=sender,
+                to=from_address,
                 mail_domain=policy.mail_domain,
-                body=(
-                    "Deliverabot could not record this update: your address is not among the "
-                    "people in the delivery plan. Ask the plan's editor to add it."
+                body=UNPROVEN.format(
+                    email=from_address or "you@example.org", domain=policy.mail_domain
                 ),
             )
-            if sender
+            if from_address
             else None,
         )
-    subject = re.sub(r"^\s*((re|fw|fwd)\s*:\s*)+", "", header(msg, "Subject"), flags=re.IGNORECASE)
+    reply_to = person.email
+    subject = strip_subject_prefixes(header(msg, "Subject"))
     subject = re.sub(r"^\s*update\b\s*", "", subject, flags=re.IGNORECASE)
-    text = f"{plus} {subject}".strip() if plus else subject
+    if ref_in_address and [w.upper() for w in subject.split()[:1]] == [ref_in_address.upper()]:
+        subject = subject[len(ref_in_address) :].strip()  # the ref in both places: once
+    text = f"{ref_in_address} {subject}".strip() if ref_in_address else subject
     body_note = strip_quoted(text_body(msg))
     try:
         cmd = parse_update(text, fy_start_month=policy.fy_start_month)
         if cmd.ref is None:
             raise GrammarError(
                 "Say which deliverable in the subject, e.g. 'CF-3 ongoing', or send to "
-                f"update+CF-3@{policy.mail_domain}."
+                f"update+CF-3+<your code>@{policy.mail_domain}."
             )
         note = "\n\n".join(n for n in (cmd.note, body_note) if n)
         outcome = record_update(
@@ -203,7 +247,7 @@ def _process_update(
             str(exc),
             _auto_reply(
                 msg,
-                to=sender,
+                to=reply_to,
                 mail_domain=policy.mail_domain,
                 body=(
                     f"Deliverabot could not record this update:\n\n{exc}\n\n"
@@ -214,15 +258,15 @@ def _process_update(
             ),
         )
     d = outcome.deliverable
-    lines = [f"Recorded an update on {d.ref} {d.title}."]
+    lines = [f"Recorded an update on {d.ref} {d.title} (sender proven by {proof})."]
     if outcome.status_changed:
         lines.append(f"Status: {outcome.status_before.label} -> {outcome.status_after.label}")
     if outcome.due_changed:
         lines.append(f"Due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
     return ProcessResult(
         "update",
-        f"{d.ref} update {outcome.update_id}",
-        _auto_reply(msg, to=sender, mail_domain=policy.mail_domain, body="\n".join(lines)),
+        f"{d.ref} update {outcome.update_id} ({proof})",
+        _auto_reply(msg, to=reply_to, mail_domain=policy.mail_domain, body="\n".join(lines)),
     )
 
 
@@ -338,8 +382,9 @@ def _classify(
 ) -> ProcessResult:
     raw: bytes = row["raw"]
     msg = parse_message(raw)
-    if not msg.keys() and not text_body(msg).strip():
-        return ProcessResult("quarantined", "no headers and no body")
+    unreadable = unreadable_reason(msg)
+    if unreadable:
+        return ProcessResult("quarantined", unreadable)
     message_id = (row["message_id"] or "").lower()
     if message_id:
         earlier = store.earlier_delivery(inbound_id, message_id)
@@ -359,7 +404,15 @@ def _classify(
     if mailbox == "postmaster":
         return ProcessResult("postmaster", "kept for the postmaster")
     if mailbox in ("updates", "update"):
-        return _process_update(store, msg, plus, (mail_from or sender).lower(), policy)
+        return _process_update(store, msg, plus, policy)
+    envelope = (mail_from or "").strip("<>").lower()
+    from_header = sender_address(msg)
+    if row["source"] == "smtp" and envelope and from_header and envelope != from_header:
+        # The allowlist is checked on the envelope; a From that names someone else could
+        # borrow an allowed sender's standing. Keep it for review rather than count it.
+        return ProcessResult(
+            "quarantined", f"From {from_header} and envelope sender {envelope} disagree"
+        )
     staff = {p.email.lower() for p in store.people()}
     return _process_correspondence(store, inbound_id, msg, plus, sender, received_at, policy, staff)
 
@@ -368,9 +421,21 @@ def _classify(
 
 
 class DeliverabotSMTP(SMTP):
-    """aiosmtpd's SMTP with RFC 3463 enhanced codes on size errors and a lenient line limit."""
+    """aiosmtpd's SMTP with RFC 3463 enhanced codes on size errors and a lenient line limit.
 
-    line_length_limit = 100_000  # Postfix folds long lines rather than refusing them
+    aiosmtpd reads DATA up to each CRLF, so a message with bare LF line ends is one "line"
+    as long as the message. Like Postfix, we accept it: the line limit is the message size
+    limit, which already bounds memory (command lines keep their own 512-byte limit).
+    """
+
+    line_length_limit = 100_000
+
+    def __init__(self, handler: Any, *args: Any, **kwargs: Any) -> None:
+        limit = kwargs.get("data_size_limit")
+        if limit:
+            # Read before the stream reader is made in ``SMTP.__init__``.
+            self.line_length_limit = max(self.line_length_limit, int(limit) + 1024)
+        super().__init__(handler, *args, **kwargs)
 
     async def push(self, status: Any) -> None:
         if isinstance(status, str) and status.startswith("552 Error"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass, field
 
 from store import (
@@ -38,10 +39,12 @@ __all__ = [
     "check_add",
     "check_update",
     "find_theme",
+    "mail_token",
     "record_correspondence",
     "record_update",
     "resolve_deliverable",
     "set_away",
+    "update_address",
 ]
 
 MAX_NOTE_CHARS = 3000
@@ -432,6 +435,24 @@ def add_deliverable(
         created = store.deliverable(did)
         assert created is not None
     return created
+
+
+def mail_token(store: Store, *, person: Person, rotate: bool = False) -> str:
+    """The person's secret for updates by mail, made on first use; ``rotate`` replaces it
+    (the old address stops working at once)."""
+    with store.transaction():
+        token = None if rotate else store.mail_token(person.id)
+        if token is None:
+            token = secrets.token_hex(10)
+            store.set_mail_token(person.id, token)
+    return token
+
+
+def update_address(token: str, mail_domain: str, ref: str | None = None) -> str:
+    """``update+CF-3+<token>@domain``, or ``updates+<token>@domain`` for any deliverable."""
+    if ref:
+        return f"update+{ref}+{token}@{mail_domain}"
+    return f"updates+{token}@{mail_domain}"
 
 
 def set_away(store: Store, *, actor: Person, until: dt.date | None, today: dt.date) -> None:

@@ -42,9 +42,11 @@ from handlers.service import (
     check_add,
     check_update,
     find_theme,
+    mail_token,
     record_update,
     resolve_deliverable,
     set_away,
+    update_address,
 )
 from handlers.slack_views import (
     ADD_CALLBACK,
@@ -106,6 +108,7 @@ class SlackDeps:
     stale_weeks: int = 4
     clock: Callable[[], dt.datetime] = _utc_now
     previews: dict[str, Preview] = field(default_factory=dict)  # "digest", "stats"
+    mail_domain: str | None = None  # shows each person's address for updates by mail
     # Listener work still running after its ack; shutdown waits for it (see ``drain``).
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -725,7 +728,21 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
                 overview.append((r.theme, seen[r.theme.id]))
             counts = seen[r.theme.id]
             counts[r.deliverable.status] = counts.get(r.deliverable.status, 0) + 1
+        address = None
+        if person is not None and deps.mail_domain:
+            try:
+                token = await store.call(mail_token, store, person=person)
+                address = update_address(token, deps.mail_domain)
+            except StoreUnavailable:
+                address = None  # shown next time; the rest of the Home tab still renders
         await client.views_publish(
             user_id=user_id,
-            view=home_view(person=person, mine=mine, overview=overview, now=now, admin_hint=hint),
+            view=home_view(
+                person=person,
+                mine=mine,
+                overview=overview,
+                now=now,
+                admin_hint=hint,
+                mail_address=address,
+            ),
         )

@@ -416,6 +416,7 @@ def home_view(
     overview: Sequence[tuple[Theme, dict[Status, int]]],
     now: dt.datetime,
     admin_hint: str,
+    mail_address: str | None = None,
 ) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     if person is None:
@@ -434,6 +435,14 @@ def home_view(
                         "action_id": "open_update",
                         "value": row.deliverable.ref,
                     },
+                )
+            )
+        if mail_address:
+            blocks.append(
+                context(
+                    f":email: Your personal address for updates by mail: `{esc(mail_address)}` "
+                    "(subject like `CF-3 ongoing`, note in the body). Keep it to yourself: "
+                    "the code in it is what proves the mail is yours."
                 )
             )
     blocks.append({"type": "divider"})

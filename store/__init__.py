@@ -3,7 +3,7 @@
 This package imports nothing else of Deliverabot's.
 """
 
-from store.db import Store, StoreError, StoreUnavailable, open_store
+from store.db import Store, StoreError, StoreUnavailable, open_store, probe_commit
 from store.model import (
     CORRESPONDENCE_CATEGORIES,
     Baseline,
@@ -57,5 +57,6 @@ __all__ = [
     "one_paragraph",
     "open_store",
     "parse_quarter_span",
+    "probe_commit",
     "replay",
 ]

@@ -28,7 +28,7 @@ from store.model import (
 )
 from store.schema import migrations
 
-__all__ = ["Store", "StoreError", "StoreUnavailable", "open_store"]
+__all__ = ["Store", "StoreError", "StoreUnavailable", "open_store", "probe_commit"]
 
 BUSY_TIMEOUT_MS = 5000
 # How long a digest claim is held before ``--retry`` may take it over: longer than any
@@ -57,6 +57,23 @@ def _iso(value: dt.datetime) -> str:
 
 def _parse_ts(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
+
+
+def probe_commit(path: str | Path, *, timeout: float = 0.05) -> str | None:
+    """Whether a write could start now, on a connection of its own: ``None`` when it could,
+    else the reason (locked, read-only, unreadable). Writes nothing."""
+    try:
+        conn = sqlite3.connect(str(path), timeout=timeout)
+    except sqlite3.Error as exc:
+        return str(exc)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return None
+    except sqlite3.Error as exc:
+        return str(exc)
+    finally:
+        conn.close()
 
 
 def open_store(path: str | Path, *, migrate: bool = True) -> Store:
@@ -140,6 +157,8 @@ class Store:
         self.db = db
         self.path = path
         self._executor: ThreadPoolExecutor | None = None
+        # The last write that could not commit, until one commits again: (when, why).
+        self.last_failure: tuple[dt.datetime, str] | None = None
 
     def close(self) -> None:
         if self._executor is not None:
@@ -188,14 +207,14 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise self._unavailable(exc) from exc
         try:
             yield self
         except sqlite3.OperationalError as exc:
             # Locked, read-only, disk full: a temporary failure the caller can retry.
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise StoreUnavailable(str(exc)) from exc
+            raise self._unavailable(exc) from exc
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -205,7 +224,12 @@ class Store:
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise StoreUnavailable(str(exc)) from exc
+            raise self._unavailable(exc) from exc
+        self.last_failure = None
+
+    def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailable:
+        self.last_failure = (_utc_now(), str(exc))
+        return StoreUnavailable(str(exc))
 
     def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
@@ -287,6 +311,17 @@ class Store:
             self._set("people", existing.id, values)
             return existing.id, True
         return existing.id, False
+
+    def person_by_mail_token(self, token: str) -> Person | None:
+        row = self._one("SELECT * FROM people WHERE mail_token = ?", [token.strip().lower()])
+        return _person(row) if row else None
+
+    def mail_token(self, person_id: int) -> str | None:
+        row = self._one("SELECT mail_token FROM people WHERE id = ?", [person_id])
+        return row["mail_token"] if row else None
+
+    def set_mail_token(self, person_id: int, token: str) -> None:
+        self._set("people", person_id, {"mail_token": token})
 
     def set_person_slack_id(self, person_id: int, slack_id: str) -> None:
         self._set("people", person_id, {"slack_id": slack_id})

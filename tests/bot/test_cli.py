@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 
 def run(
     exe: str, env: dict[str, str], *args: str, cwd: Path | None = None
@@ -150,3 +152,73 @@ def test_report_to_file(
     )
     assert result.returncode == 0, result.stderr
     assert "<h2>Robust Enforcement – Priorities for Action</h2>" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "show"],
+        ["plan", "show", "--json"],
+        ["report", "--from", "2022-03-01", "--to", "2022-09-14"],
+        ["stats"],
+        ["stats", "--json"],
+        ["digest", "--week", "2022-W37"],
+        ["digest", "--status"],
+        ["mail", "review"],
+    ],
+)
+def test_read_only_commands_create_nothing(
+    deliverabot_exe: str, cli_env: dict[str, str], tmp_path: Path, args: list[str]
+) -> None:
+    target = tmp_path / "nowhere" / "missing.db"
+    result = run(deliverabot_exe, cli_env, *args, "--db", str(target))
+    assert result.returncode == 1, result.stderr
+    assert "there is no database at" in result.stderr and "plan import" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not target.exists() and not target.parent.exists()
+
+
+def test_db_is_accepted_on_each_subcommand(
+    deliverabot_exe: str, cli_env: dict[str, str], tmp_path: Path, example_plan: Path
+) -> None:
+    db = tmp_path / "elsewhere.db"
+    imported = run(deliverabot_exe, cli_env, "plan", "import", str(example_plan), "--db", str(db))
+    assert imported.returncode == 0, imported.stderr
+    for args in (["stats", "--json"], ["plan", "show", "--json"], ["digest", "--status"]):
+        after = run(deliverabot_exe, cli_env, *args, "--db", str(db))
+        assert after.returncode == 0, (args, after.stderr)
+    rows = json.loads(
+        run(deliverabot_exe, cli_env, "plan", "show", "--json", "--db", str(db)).stdout
+    )
+    assert len(rows) == 50
+    # The subcommand's --db wins over the group's.
+    both = run(
+        deliverabot_exe,
+        cli_env,
+        "--db",
+        str(tmp_path / "x.db"),
+        "plan",
+        "show",
+        "--json",
+        "--db",
+        str(db),
+    )
+    assert len(json.loads(both.stdout)) == 50
+    assert not Path(cli_env["DELIVERABOT_DB"]).exists()
+
+
+def test_mail_token_prints_the_personal_address_and_rotates(
+    deliverabot_exe: str, cli_env: dict[str, str], example_plan: Path
+) -> None:
+    env = {**cli_env, "MAIL_DOMAIN": "opcc.example.org"}
+    assert run(deliverabot_exe, env, "plan", "import", str(example_plan)).returncode == 0
+    first = run(deliverabot_exe, env, "mail", "token", "priya.shah@example.org")
+    assert first.returncode == 0, first.stderr
+    address = next(w for w in first.stdout.split() if w.startswith("updates+"))
+    assert address.startswith("updates+") and address.endswith("@opcc.example.org")
+    again = run(deliverabot_exe, env, "mail", "token", "priya.shah@example.org")
+    assert address in again.stdout
+    rotated = run(deliverabot_exe, env, "mail", "token", "priya.shah@example.org", "--rotate")
+    assert address not in rotated.stdout and "no longer works" in rotated.stdout
+    unknown = run(deliverabot_exe, env, "mail", "token", "nobody@example.org")
+    assert unknown.returncode == 1 and "not among the people" in unknown.stderr

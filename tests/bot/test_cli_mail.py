@@ -94,7 +94,7 @@ def test_review_lists_and_reruns_quarantined(
     (folder / "empty.eml").write_bytes(b"X-Nothing: here\r\n\r\n")
     run(deliverabot_exe, env, "mail", "import", str(folder), "--no-progress")
     listed = run(deliverabot_exe, env, "mail", "review")
-    assert "quarantined" in listed.stdout and "no sender, subject or text" in listed.stdout
+    assert "quarantined" in listed.stdout and "not a mail message" in listed.stdout
     as_json = json.loads(run(deliverabot_exe, env, "mail", "review", "--json").stdout)
     assert [r["state"] for r in as_json] == ["quarantined"]
     retried = run(deliverabot_exe, env, "mail", "review", "--retry", str(as_json[0]["id"]))
@@ -136,6 +136,7 @@ def test_stats_by_category_and_month(
         "within_target": 1,
         "share_within_target": 50.0,
         "target_days": 20,
+        "decided": 2,
     }
     by_month = json.loads(run(deliverabot_exe, env, "stats", "--by", "month", "--json").stdout)
     assert by_month == [
@@ -147,6 +148,7 @@ def test_stats_by_category_and_month(
             "within_target": 1,
             "share_within_target": 20.0,
             "target_days": 20,
+            "decided": 5,
         }
     ]
     text = run(deliverabot_exe, env, "stats", "--by", "category").stdout

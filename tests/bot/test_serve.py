@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,52 @@ def test_healthz_reports_status_and_database(served: dict) -> None:
     assert health["status"] == "ok"
     assert health["database"] == served["env"]["DELIVERABOT_DB"]
     assert health["slack"] == "off"
+
+
+def _health(port: int) -> tuple[int, dict, float]:
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            status, body = r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        status, body = err.code, json.loads(err.read())
+    return status, body, time.monotonic() - started
+
+
+def test_healthz_stays_fast_and_says_degraded_while_the_database_is_locked(
+    served: dict,
+) -> None:
+    import threading
+
+    locker = sqlite3.connect(served["env"]["DELIVERABOT_DB"], timeout=1)
+    locker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        # A message arrives: the store's own thread now waits on the lock (busy timeout).
+        sending = threading.Thread(
+            target=lambda: smtplib.SMTP("127.0.0.1", served["smtp"], timeout=30).sendmail(
+                "priya.shah@example.org",
+                ["correspondence@localhost"],
+                b"From: priya.shah@example.org\r\nSubject: x\r\nMessage-ID: <l@x>\r\n\r\nx\r\n",
+            ),
+            daemon=True,
+        )
+        sending.start()
+        time.sleep(0.3)
+        status, body, took = _health(served["http"])
+        assert status == 503 and body["status"] == "degraded"
+        assert "locked" in body["reason"] or "did not answer" in body["reason"]
+        assert took < 1.0, took  # the promise is 100 ms; this guards against waiting on the lock
+    finally:
+        locker.rollback()
+        locker.close()
+    sending.join(30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        status, body, _ = _health(served["http"])
+        if status == 200:
+            break
+        time.sleep(0.2)
+    assert status == 200 and body["status"] == "ok" and body["reason"] is None
 
 
 def test_smtp_accepts_a_connection_and_commits_before_250(served: dict) -> None:

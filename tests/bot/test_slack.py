@@ -491,6 +491,11 @@ async def test_home_tab_lists_own_deliverables_stale_first(rig: Rig) -> None:
     assert refs[0] == "VW-3"  # the stale one comes first
     assert "VW-12" in refs and "CF-10" not in refs
     assert "Plan overview" in json.dumps(blocks)
+    # Grace's personal address for updates by mail: the same code the CLI prints.
+    store = rig.store()
+    grace = store.person_by_email("grace.okafor@example.org")
+    token = store.mail_token(grace.id)
+    assert token and f"updates+{token}@" in _texts(blocks)
 
     # The Update button opens the same modal.
     await rig.interact(

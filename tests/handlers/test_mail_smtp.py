@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -18,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
+from handlers.mailparse import parse_message, sender_address
 from handlers.plan import import_plan, load_plan
+from handlers.service import mail_token
 from store import Status, Store, open_store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
@@ -218,6 +221,10 @@ def test_inline_forwards_without_message_id_dedup_by_content(rig: Rig) -> None:
         fixture("gmail-forward.eml")
         .replace(b"<CAgmail-fwd-1@mail.gmail.com>", b"<CAgmail-fwd-2@mail.gmail.com>")
         .replace(b"FYI - another one", b"Sending again")
+        .replace(
+            b"From: Priya Shah <priya.shah@example.org>",
+            b"From: Alex Morgan <alex.morgan@example.org>",
+        )
     )
     rig.send(again, sender="alex.morgan@example.org")
     assert rig.states() == ["counted", "duplicate"]
@@ -344,37 +351,154 @@ def test_reply_matched_by_references(rig: Rig) -> None:
 # -- updates by mail -----------------------------------------------------------------------
 
 
+def _token(rig: Rig, email: str) -> str:
+    store = rig.store()
+    person = store.person_by_email(email)
+    assert person is not None
+    return mail_token(store, person=person)
+
+
 def test_update_by_mail_records_and_confirms(rig: Rig) -> None:
-    assert rig.send(fixture("update-by-mail.eml"), to="update+CF-10@localhost")[0] == 250
+    token = _token(rig, "priya.shah@example.org")
+    to = f"update+CF-10+{token}@localhost"
+    assert rig.send(fixture("update-by-mail.eml"), to=to)[0] == 250
     store = rig.store()
     d = store.deliverable_by_ref("CF-10")
     assert d.status is Status.COMPLETED
     newest = store.updates(deliverable_id=d.id, newest_first=True)[0]
     assert newest.note == "The business community event took place at the Guildhall."
     assert newest.source.value == "email"
+    assert newest.person_id == store.person_by_email("priya.shah@example.org").id
     assert len(rig.replies) == 1
     reply = rig.replies[0]
     assert reply["Auto-Submitted"] == "auto-replied"
     assert reply["To"] == "priya.shah@example.org"
     assert reply["In-Reply-To"] == "<update-1@example.org>"
     assert "Status: Ongoing -> Completed" in reply.get_content()
+    assert "proven by personal address" in reply.get_content()
 
 
-def test_update_by_mail_grammar_in_subject(rig: Rig) -> None:
-    raw = b"From: priya.shah@example.org\r\nSubject: CF-9 ongoing due Q4 2022/23\r\nMessage-ID: <u2@example.org>\r\n\r\nBusiness case resubmitted.\r\n"
+def _trusting(rig: Rig) -> None:
+    rig.handler.policy = dataclasses.replace(
+        rig.handler.policy, trusted_relays=("mx.opcc.example",)
+    )
+
+
+AR_PASS = (
+    b"Authentication-Results: mx.opcc.example; dkim=pass header.d=example.org header.s=s1; "
+    b"spf=pass smtp.mailfrom=example.org; dmarc=pass (p=reject) header.from=example.org\r\n"
+)
+
+
+def test_update_by_mail_grammar_in_subject_with_a_trusted_relay(rig: Rig) -> None:
+    _trusting(rig)
+    raw = (
+        AR_PASS
+        + b"From: priya.shah@example.org\r\nSubject: Re: Fwd: CF-9 ongoing due Q4 2022/23\r\nMessage-ID: <u2@example.org>\r\n\r\nBusiness case resubmitted.\r\n"
+    )
     rig.send(raw, to="updates@localhost")
     d = rig.store().deliverable_by_ref("CF-9")
     assert d.due == "Q4 2022/23"
     assert "Due: none -> Q4 2022/23" in rig.replies[0].get_content()
+    assert "DMARC/DKIM pass for example.org" in rig.replies[0].get_content()
 
 
 def test_update_by_mail_errors_are_explained_once(rig: Rig) -> None:
+    token = _token(rig, "tom.fletcher@example.org")
     raw = b"From: tom.fletcher@example.org\r\nSubject: CF-9 done\r\nMessage-ID: <u3@example.org>\r\n\r\nnot mine\r\n"
-    rig.send(raw, sender="tom.fletcher@example.org", to="updates@localhost")
+    rig.send(raw, sender="tom.fletcher@example.org", to=f"updates+{token}@localhost")
     assert rig.states() == ["update_refused"]
     assert len(rig.replies) == 1
     assert "Only Priya Shah or an editor can update CF-9" in rig.replies[0].get_content()
     assert rig.store().deliverable_by_ref("CF-9").status is Status.ONGOING
+
+
+FORGED = b"From: Priya Shah <priya.shah@example.org>\r\nSubject: CF-10 done\r\nMessage-ID: <f@x>\r\n\r\nforged\r\n"
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        b"",  # the envelope alone
+        # a relay we do not trust
+        AR_PASS.replace(b"mx.opcc.example", b"mx.attacker.example"),
+        # a pass for another domain
+        AR_PASS.replace(b"example.org", b"attacker.example"),
+        # our relay says fail; a forged pass further down proves nothing
+        b"Authentication-Results: mx.opcc.example; dkim=fail header.d=example.org; dmarc=fail header.from=example.org\r\n"
+        + AR_PASS,
+        # unparseable
+        b"Authentication-Results: ;;; = = =\r\n",
+    ],
+)
+def test_an_unproven_update_by_mail_changes_nothing(rig: Rig, prefix: bytes) -> None:
+    _trusting(rig)
+    before = len(rig.store().updates())
+    assert rig.send(prefix + FORGED, to="update+CF-10@localhost")[0] == 250
+    store = rig.store()
+    assert store.deliverable_by_ref("CF-10").status is Status.ONGOING
+    assert len(store.updates()) == before
+    assert rig.states() == ["update_refused"]
+    assert correspondence(rig) == []  # counted nowhere
+    [reply] = rig.replies
+    assert reply["To"] == "priya.shah@example.org"
+    assert "nothing in the message proves who sent it" in reply.get_content()
+    assert "deliverabot mail token priya.shah@example.org" in reply.get_content()
+
+
+def test_a_wrong_or_replaced_personal_code_is_refused(rig: Rig) -> None:
+    store = rig.store()
+    priya = store.person_by_email("priya.shah@example.org")
+    old = mail_token(store, person=priya)
+    new = mail_token(store, person=priya, rotate=True)
+    assert old != new and len(new) == 20
+    for i, code in enumerate((old, "0" * 20)):
+        rig.send(
+            FORGED.replace(b"<f@x>", f"<f{i}@x>".encode()), to=f"update+CF-10+{code}@localhost"
+        )
+    assert rig.states() == ["update_refused", "update_refused"]
+    assert rig.store().deliverable_by_ref("CF-10").status is Status.ONGOING
+    rig.send(FORGED.replace(b"<f@x>", b"<g@x>"), to=f"update+CF-10+{new}@localhost")
+    assert rig.store().deliverable_by_ref("CF-10").status is Status.COMPLETED
+
+
+def test_correspondence_whose_from_and_envelope_disagree_is_quarantined(rig: Rig) -> None:
+    raw = fixture("gmail-forward.eml")  # From: Priya Shah
+    assert rig.send(raw, sender="alex.morgan@example.org")[0] == 250
+    assert rig.states() == ["quarantined"]
+    assert correspondence(rig) == []
+    reason = rig.db().execute("SELECT reason FROM inbound").fetchone()[0]
+    assert "disagree" in reason
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        bytes(range(256)) * 40,
+        b"\x00\xff\xfe binary \x01\x02" * 500,
+        b"no headers here, just a line of text\r\nand another\r\n",
+        b"X-Weird: 1\r\n\r\n" + bytes(range(1, 30)) * 200,
+    ],
+)
+def test_unreadable_mail_from_an_allowed_sender_is_quarantined(rig: Rig, raw: bytes) -> None:
+    assert rig.send(raw)[0] == 250
+    assert rig.states() == ["quarantined"]
+    assert correspondence(rig) == []
+
+
+@pytest.mark.parametrize("rig", [10 * 1024 * 1024], indirect=True)
+def test_long_lines_with_bare_lf_are_accepted(rig: Rig) -> None:
+    body = b"x" * 150_000
+    raw = b"From: priya.shah@example.org\nSubject: long\nMessage-ID: <long@x>\n\n" + body + b"\n"
+    with smtplib.SMTP("127.0.0.1", rig.port, timeout=10) as client:
+        client.ehlo("test")
+        client.mail("priya.shah@example.org")
+        client.rcpt("correspondence@localhost")
+        # Bare LF line ends, as some clients send them: no CRLF for 150 KB.
+        code, _ = client.data(raw)
+    rig.drain()
+    assert code == 250
+    assert rig.states() == ["counted"]
 
 
 def test_commands_per_session_are_limited(rig: Rig) -> None:
@@ -401,7 +525,16 @@ CORPUS = Path(__file__).resolve().parents[3] / "shared" / "mail-corpus"
 def test_real_world_corpus_gets_proper_codes_and_counts_nothing_twice(rig: Rig) -> None:
     files = sorted(CORPUS.glob("*.eml"))
     assert len(files) >= 50
-    codes = {f.name: rig.send(f.read_bytes())[0] for f in files}
+    # Each message arrives as its own sending server would send it: envelope sender = From
+    # (the From and the envelope must agree), from senders the office has allowed.
+    envelopes = {f.name: sender_address(parse_message(f.read_bytes())) for f in files}
+    domains = {"@" + a.rsplit("@", 1)[1] for a in envelopes.values() if "@" in a}
+    rig.handler.policy = dataclasses.replace(rig.handler.policy, allowed_senders=tuple(domains))
+
+    def send(f: Path) -> int:
+        return rig.send(f.read_bytes(), sender=envelopes[f.name] or "priya.shah@example.org")[0]
+
+    codes = {f.name: send(f) for f in files}
     assert set(codes.values()) <= {250, 552}, {
         k: v for k, v in codes.items() if v not in (250, 552)
     }
@@ -411,7 +544,7 @@ def test_real_world_corpus_gets_proper_codes_and_counts_nothing_twice(rig: Rig) 
     assert first >= 20  # most of the corpus is ordinary mail and counts
     assert states.count("noise") >= 5  # bounces, delivery reports, read receipts
     for f in files:
-        assert rig.send(f.read_bytes())[0] in (250, 552)
+        assert send(f) in (250, 552)
     assert len(correspondence(rig)) == first
     # The server still answers.
     with smtplib.SMTP("127.0.0.1", rig.port) as client:
