@@ -20,7 +20,8 @@ from common import EXAMPLE_PLAN
 from digests.digest import build_digest
 from digests.digest_render import render_digest, slack_message
 from digests.report import build_report, render_report
-from handlers.plan import import_plan, load_plan
+from handlers.plan import load_plan
+from handlers.service import import_plan
 from store import CORRESPONDENCE_CATEGORIES, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")

@@ -10,7 +10,8 @@ from pathlib import Path
 from common import EXAMPLE_PLAN, median_time
 
 from digests.report import build_report, render_report
-from handlers.plan import import_plan, load_plan
+from handlers.plan import load_plan
+from handlers.service import import_plan
 from store import open_store
 
 

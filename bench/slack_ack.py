@@ -20,7 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import load_settings
 from bot.server import BotProcess
-from handlers.plan import import_plan, load_plan
+from handlers.plan import load_plan
+from handlers.service import import_plan
 from store import open_store
 
 SECRET = "bench-secret"

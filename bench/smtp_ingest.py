@@ -17,7 +17,8 @@ from aiosmtpd.handlers import Sink
 from common import EXAMPLE_PLAN, ROOT
 
 from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
-from handlers.plan import import_plan, load_plan
+from handlers.plan import load_plan
+from handlers.service import import_plan
 from store import open_store
 
 MESSAGES = 400

@@ -18,7 +18,8 @@ import click
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from digests.report import build_report, render_report
-from handlers.plan import PlanInvalid, import_plan, load_plan
+from handlers.plan import PlanInvalid, load_plan
+from handlers.service import import_plan
 from store import Store, StoreError, open_store
 
 __all__ = ["cli", "main"]
@@ -254,6 +255,7 @@ def report(
     """Draft the panel report section for a period, in the Forward Plan paper's format."""
     from digests.report import render_docx
     from digests.snapshots import changes_since, render_changes, report_to_data
+    from handlers.service import freeze_report
 
     settings = ctx.settings
     for value, option in ((day_from, "--from"), (day_to, "--to")):
@@ -295,8 +297,7 @@ def report(
     if freeze:
         if store.snapshot(freeze) is not None:
             raise click.BadParameter(f"a snapshot called {freeze!r} exists", param_hint="--freeze")
-        with store.transaction():
-            store.save_snapshot(freeze, report_to_data(data))
+        freeze_report(store, freeze, report_to_data(data))
         click.echo(f"froze the report data as snapshot {freeze!r}", err=True)
     if fmt == "docx":
         if output is None:
@@ -462,7 +463,7 @@ def mail_import(ctx: Context, path: Path, progress: bool) -> None:
     from tqdm import tqdm
 
     from bot.wiring import mail_policy
-    from handlers.mail import _quick_message_id, process_inbound
+    from handlers.mail import accept_message, process_inbound
 
     store = ctx.store
     policy = mail_policy(ctx.settings, store)
@@ -471,18 +472,19 @@ def mail_import(ctx: Context, path: Path, progress: bool) -> None:
     mailbox_address = f"correspondence@{policy.mail_domain}"
     with tqdm(total=total, unit="msg", disable=not progress, file=sys.stderr) as bar:
         for raw in messages:
-            message_id = _quick_message_id(raw)
-            state = "duplicate" if message_id and store.inbound_seen(message_id) else None
-            if state is None:
-                with store.transaction():
-                    inbound_id = store.insert_inbound(
-                        raw=raw,
-                        mail_from=None,
-                        rcpt_tos=[mailbox_address],
-                        source="import",
-                        message_id=message_id,
-                    )
-                state = process_inbound(store, inbound_id, policy).state
+            inbound_id = accept_message(
+                store,
+                raw,
+                mail_from=None,
+                rcpt_tos=[mailbox_address],
+                source="import",
+                skip_seen=True,
+            )
+            state = (
+                "duplicate"
+                if inbound_id is None
+                else process_inbound(store, inbound_id, policy).state
+            )
             counts[state] = counts.get(state, 0) + 1
             bar.update(1)
     summary = {
@@ -540,6 +542,7 @@ def mail_review(ctx: Context, retry_ids: tuple[int, ...], retry_all: bool, as_js
     """List quarantined messages and unmatched replies, and re-run them."""
     from bot.wiring import mail_policy
     from handlers.mail import REVIEW_STATES, process_inbound
+    from handlers.service import requeue_inbound
 
     store = ctx.existing_store
     rows = store.inbound_list(REVIEW_STATES)
@@ -551,8 +554,7 @@ def mail_review(ctx: Context, retry_ids: tuple[int, ...], retry_all: bool, as_js
             if inbound_id not in known:
                 click.echo(f"#{inbound_id}: not under review", err=True)
                 continue
-            with store.transaction():
-                store.db.execute("UPDATE inbound SET state = 'pending' WHERE id = ?", [inbound_id])
+            requeue_inbound(store, inbound_id)
             result = process_inbound(store, inbound_id, policy)
             click.echo(f"#{inbound_id}: {result.state} {result.detail}")
         return

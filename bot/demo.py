@@ -22,8 +22,8 @@ from digests.digest import build_digest
 from digests.digest_render import render_digest
 from digests.report import build_report, render_docx, render_report
 from handlers.mail import DeliverabotSMTP, MailHandler
-from handlers.plan import import_plan, parse_plan
-from handlers.service import UpdateRequest, record_update
+from handlers.plan import parse_plan
+from handlers.service import UpdateRequest, import_plan, record_update
 from store import Source, Status, Store, open_store
 
 __all__ = ["run_demo"]

@@ -25,6 +25,13 @@ from digests.chart import digest_chart
 from digests.digest import Digest, build_digest, parse_iso_week
 from digests.digest_render import digest_email, render_digest, slack_message
 from digests.stats import bank_holidays, correspondence_stats
+from handlers.service import (
+    claim_delivery,
+    mark_delivered,
+    mark_undelivered,
+    reclaim_delivery,
+    warn_delivery,
+)
 from handlers.slack_views import esc
 from store import Store, mrkdwn
 
@@ -111,12 +118,9 @@ class DigestService:
         digest: Digest | None = None
         chart: bytes = b""
         for destination in destinations or self.destinations():
-
-            def claim(dest: str = destination) -> str | None:
-                with self.store.transaction():
-                    return self.store.claim("digest", period, dest, now=self.clock())
-
-            token = await self.store.call(claim)
+            token = await self.store.call(
+                claim_delivery, self.store, "digest", period, destination, now=self.clock()
+            )
             if token is None:
                 outcomes.append(Outcome(destination, "skipped", "already claimed"))
                 continue
@@ -137,11 +141,9 @@ class DigestService:
             if row["kind"] != "digest":
                 continue
 
-            def reclaim(ledger_id: int = int(row["id"])) -> str | None:
-                with self.store.transaction():
-                    return self.store.reclaim(ledger_id, now=self.clock())
-
-            token = await self.store.call(reclaim)
+            token = await self.store.call(
+                reclaim_delivery, self.store, int(row["id"]), now=self.clock()
+            )
             if token is None:
                 continue
             digest, chart = await self._build_with_chart(row["period"])
@@ -177,19 +179,15 @@ class DigestService:
                 kept,
             )
 
-            def failed() -> None:
-                with self.store.transaction():
-                    self.store.mark_failed("digest", period, destination, error, token=token)
-
-            await self.store.call(failed)
+            await self.store.call(
+                mark_undelivered, self.store, "digest", period, destination, error, token=token
+            )
             return Outcome(destination, "failed", error)
 
         # The digest is out: record it before anything else can fail.
-        def sent() -> None:
-            with self.store.transaction():
-                self.store.mark_sent("digest", period, destination, reference, token=token)
-
-        await self.store.call(sent)
+        await self.store.call(
+            mark_delivered, self.store, "digest", period, destination, reference, token=token
+        )
         log.info("digest %s sent to %s (%s)", period, destination, reference)
         if extra is not None:
             try:
@@ -198,11 +196,9 @@ class DigestService:
                 warning = f"chart not attached: {type(exc).__name__}"
                 log.warning("digest %s to %s: %s", period, destination, warning)
 
-                def warn() -> None:
-                    with self.store.transaction():
-                        self.store.add_ledger_warning("digest", period, destination, warning)
-
-                await self.store.call(warn)
+                await self.store.call(
+                    warn_delivery, self.store, "digest", period, destination, warning
+                )
         return Outcome(destination, "sent", reference)
 
     async def _post(
@@ -296,11 +292,9 @@ class DigestService:
                 continue
             destination = f"person:{person.id}"
 
-            def claim(dest: str = destination) -> str | None:
-                with self.store.transaction():
-                    return self.store.claim("reminder", period, dest, now=now)
-
-            token = await self.store.call(claim)
+            token = await self.store.call(
+                claim_delivery, self.store, "reminder", period, destination, now=now
+            )
             if token is None:
                 continue
             blocks: list[dict[str, Any]] = [
@@ -335,23 +329,26 @@ class DigestService:
                 )
                 reference = f"slack ts {posted.get('ts')}"
 
-                def sent(dest: str = destination, ref: str = reference, tok: str = token) -> None:
-                    with self.store.transaction():
-                        self.store.mark_sent("reminder", period, dest, ref, token=tok)
-
-                await self.store.call(sent)
+                await self.store.call(
+                    mark_delivered,
+                    self.store,
+                    "reminder",
+                    period,
+                    destination,
+                    reference,
+                    token=token,
+                )
                 outcomes.append(Outcome(destination, "sent", reference))
             except SlackApiError as exc:
-
-                def failed(
-                    dest: str = destination,
-                    err: str = str(exc.response.status_code),
-                    tok: str = token,
-                ) -> None:
-                    with self.store.transaction():
-                        self.store.mark_failed("reminder", period, dest, err, token=tok)
-
-                await self.store.call(failed)
+                await self.store.call(
+                    mark_undelivered,
+                    self.store,
+                    "reminder",
+                    period,
+                    destination,
+                    str(exc.response.status_code),
+                    token=token,
+                )
                 outcomes.append(Outcome(destination, "failed", str(exc.response.status_code)))
         return outcomes
 

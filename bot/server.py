@@ -21,6 +21,7 @@ from bot.jobs import DigestService
 from bot.mailer import Mailer
 from bot.wiring import mail_policy
 from handlers.mail import DeliverabotSMTP, MailHandler
+from handlers.service import checkpoint, purge_raw_mail
 from handlers.slack import SlackDeps
 from store import Store, probe_commit
 
@@ -63,7 +64,7 @@ class BotProcess:
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
         self.mail_handler = MailHandler(
             store=store,
-            policy=mail_policy(settings, store),
+            policy=mail_policy(settings, store, clock=self.clock),
             send_mail=self.mailer.send,
         )
         self.slack_app: Any = None
@@ -212,7 +213,7 @@ class BotProcess:
             self._background(self._connect_socket_mode())
         elif self.slack_app is not None:
             log.info("Slack: listening for events at POST /slack/events")
-        self.started_at = dt.datetime.now(dt.UTC)
+        self.started_at = self.clock()
         log.info(
             "serving: http://%s:%s  smtp://%s:%s  db=%s",
             s.http_host,
@@ -259,16 +260,12 @@ class BotProcess:
         """Retry messages left pending and purge raw copies past their retention."""
         await self.mail_handler.process_pending()
 
-        def purge() -> int:
-            with self.store.transaction():
-                return self.store.purge_raw(dt.datetime.now(dt.UTC))
-
-        purged = await self.store.call(purge)
+        purged = await self.store.call(purge_raw_mail, self.store, self.clock())
         if purged:
             log.info("purged %d raw messages past their retention", purged)
 
     async def _checkpoint(self) -> None:
-        await self.store.call(lambda: self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        await self.store.call(checkpoint, self.store)
 
     async def stop(self) -> None:
         if self._socket_handler is not None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
+import datetime as dt
+from collections.abc import Callable
 
 from bot.config import Settings
 from handlers.mail import MailPolicy
+from handlers.service import stored_hash_key
 from store import Store
 
 __all__ = ["hash_key", "mail_policy"]
@@ -19,16 +21,14 @@ def hash_key(settings: Settings, store: Store) -> bytes:
     """
     if settings.correspondence_hash_key:
         return settings.correspondence_hash_key.encode()
-    with store.transaction():
-        key = store.get_meta("correspondence_hash_key")
-        if key is None:
-            key = secrets.token_hex(32)
-            store.set_meta("correspondence_hash_key", key)
-    return key.encode()
+    return stored_hash_key(store).encode()
 
 
-def mail_policy(settings: Settings, store: Store) -> MailPolicy:
+def mail_policy(
+    settings: Settings, store: Store, *, clock: Callable[[], dt.datetime] | None = None
+) -> MailPolicy:
     return MailPolicy(
+        clock=clock or (lambda: dt.datetime.now(dt.UTC)),
         mail_domain=settings.mail_domain,
         hash_key=hash_key(settings, store),
         allowed_senders=settings.allowed_senders,

@@ -31,6 +31,7 @@ from handlers.mailparse import (
     header,
     keyed_hash,
     message_date,
+    message_id_of,
     noise_reason,
     normalise_subject,
     parse_message,
@@ -47,8 +48,12 @@ from handlers.service import (
     CorrespondenceRequest,
     ServiceError,
     UpdateRequest,
+    accept_inbound,
+    processing,
+    record_answer,
     record_correspondence,
     record_update,
+    settle_inbound,
 )
 from store import Person, Source, Store, StoreError, StoreUnavailable
 
@@ -58,6 +63,7 @@ __all__ = [
     "MailHandler",
     "MailPolicy",
     "ProcessResult",
+    "accept_message",
     "classify_address",
     "process_inbound",
 ]
@@ -106,6 +112,7 @@ class MailPolicy:
     retention_days: int = 30
     fy_start_month: int = 4
     tz: dt.tzinfo = dt.UTC
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
 @dataclass(frozen=True)
@@ -292,7 +299,7 @@ def _process_correspondence(
         if target is None:
             return ProcessResult("unmatched_reply", "a reply that matches no correspondence")
         day = _received_day(message_date(msg), received_at, policy.tz)
-        store.mark_answered(int(target["id"]), day)
+        record_answer(store, int(target["id"]), day)
         return ProcessResult("reply", f"answered on {day}", correspondence_id=int(target["id"]))
 
     flags: list[str] = []
@@ -334,6 +341,7 @@ def _process_correspondence(
             message_id=original.message_id,
             inbound_id=inbound_id,
             flags=tuple(flags),
+            recorded_at=policy.clock(),
         ),
     )
     state = "duplicate" if outcome.duplicate else "counted"
@@ -342,24 +350,53 @@ def _process_correspondence(
     )
 
 
+def accept_message(
+    store: Store,
+    raw: bytes,
+    *,
+    mail_from: str | None,
+    rcpt_tos: list[str],
+    source: str = "smtp",
+    skip_seen: bool = False,
+) -> int | None:
+    """The one way mail comes in, for SMTP and ``mail import`` alike: commit the raw
+    message, pending, and return its id for :func:`process_inbound`.
+
+    With ``skip_seen`` (backfills run again), a message whose Message-ID was already
+    processed is not stored twice, and ``None`` is returned.
+    """
+    message_id = message_id_of(raw)
+    if skip_seen and message_id and store.inbound_seen(message_id):
+        return None
+    return accept_inbound(
+        store,
+        raw=raw,
+        mail_from=mail_from,
+        rcpt_tos=rcpt_tos,
+        message_id=message_id,
+        source=source,
+    )
+
+
 def process_inbound(
     store: Store, inbound_id: int, policy: MailPolicy, *, now: dt.datetime | None = None
 ) -> ProcessResult:
     """Parse one stored message and count it, apply it, or quarantine it. Never raises for
     bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or policy.clock()
     row = store.inbound(inbound_id)
     if row is None:
         return ProcessResult("missing", f"no inbound message {inbound_id}")
     if row["raw"] is None:
         return ProcessResult(row["state"], "raw copy already purged")
     try:
-        with store.transaction():
+        with processing(store):
             result = _classify(store, inbound_id, row, policy)
             purge = None
             if result.state in DONE_STATES and not policy.keep_raw:
                 purge = now + dt.timedelta(days=policy.retention_days)
-            store.set_inbound_state(
+            settle_inbound(
+                store,
                 inbound_id,
                 result.state,
                 reason=result.detail[:500],
@@ -372,8 +409,7 @@ def process_inbound(
     except Exception as exc:  # a bug or mail we cannot read: keep it for review
         log.warning("quarantined inbound %s: %s", inbound_id, type(exc).__name__)
         reason = f"cannot process: {type(exc).__name__}: {exc}"[:500]
-        with store.transaction():
-            store.set_inbound_state(inbound_id, "quarantined", reason=reason)
+        settle_inbound(store, inbound_id, "quarantined", reason=reason)
         return ProcessResult("quarantined", reason)
 
 
@@ -489,22 +525,18 @@ class MailHandler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
-        message_id = _quick_message_id(raw)
-
-        def commit() -> int:
-            with self.store.transaction():
-                return self.store.insert_inbound(
-                    raw=raw,
-                    mail_from=envelope.mail_from,
-                    rcpt_tos=list(envelope.rcpt_tos),
-                    message_id=message_id,
-                )
-
         try:
-            inbound_id = await self.store.call(commit)
+            inbound_id = await self.store.call(
+                accept_message,
+                self.store,
+                raw,
+                mail_from=envelope.mail_from,
+                rcpt_tos=list(envelope.rcpt_tos),
+            )
         except StoreError as exc:
             log.warning("store unavailable (%s); asked the sender to retry", type(exc).__name__)
             return "451 4.3.0 Temporary storage failure, please retry"
+        assert inbound_id is not None
         self._spawn(inbound_id)
         return "250 2.0.0 Message accepted"
 
@@ -543,9 +575,3 @@ class MailHandler:
         """Wait for every message accepted so far to be processed."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-def _quick_message_id(raw: bytes) -> str | None:
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:65536]
-    m = re.search(rb"(?im)^message-id:\s*(<[^<>\s]+>)", head)
-    return m.group(1).decode("ascii", "replace").lower() if m else None

@@ -1,7 +1,7 @@
-"""The plan file: parse and validate the YAML as a whole, then import it in one transaction.
+"""The plan file: parse and validate the YAML as a whole, into a :class:`PlanSpec`.
 
-Every error names the file, the line and the field. Nothing is written unless the whole
-file is valid, and re-importing never deletes history.
+Every error names the file, the line and the field. Writing the spec is the service's job
+(:func:`handlers.service.import_plan`): nothing is written unless the whole file is valid.
 """
 
 from __future__ import annotations
@@ -14,24 +14,23 @@ from typing import Any
 
 import yaml
 
-from store import QuarterParseError, Role, Source, Status, Store, parse_quarter_span
+from store import QuarterParseError, Role, Status, parse_quarter_span
 
 __all__ = [
+    "REF_PATTERN",
     "DeliverableSpec",
-    "ImportSummary",
     "PersonSpec",
     "PlanError",
     "PlanInvalid",
     "PlanSpec",
     "ThemeSpec",
-    "import_plan",
     "load_plan",
     "parse_plan",
 ]
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[^@\s<>]+@localhost$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
-_REF = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{1,5})$")
+REF_PATTERN = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{1,5})$")
 _TOP_KEYS = {"plan", "office", "start", "people", "themes"}
 _PERSON_KEYS = {"name", "email", "slack", "role"}
 _THEME_KEYS = {"code", "name", "aim", "deliverables"}
@@ -299,7 +298,7 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
             ref = check.text(d, "ref", dwhere, required=False)
             if ref is not None:
                 ref = ref.upper()
-                if not _REF.match(ref):
+                if not REF_PATTERN.match(ref):
                     check.error(
                         check.line_of(d, "ref"), f"{dwhere}.ref", f"{ref!r} must look like CF-3"
                     )
@@ -389,177 +388,3 @@ def load_plan(path: str | Path, *, fy_start_month: int = 4) -> PlanSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanInvalid([PlanError(str(path), 0, "file", f"cannot read: {exc}")]) from None
     return parse_plan(text, filename=str(path), fy_start_month=fy_start_month)
-
-
-# -- import ----------------------------------------------------------------------
-
-
-@dataclass
-class ImportSummary:
-    changes: list[str] = field(default_factory=list)
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    kept: int = 0
-
-    @property
-    def text(self) -> str:
-        head = f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged" + (
-            f", {self.kept} kept (not in the file)" if self.kept else ""
-        )
-        return "\n".join([*self.changes, head])
-
-
-class _DryRun(Exception):
-    pass
-
-
-def _stamp(day: dt.date, now: dt.datetime) -> dt.datetime:
-    """When an imported history row happened: noon of its day, but never later than the
-    import itself, so nothing recorded after the import can sort before it."""
-    return min(dt.datetime.combine(day, dt.time(12, 0), tzinfo=dt.UTC), now)
-
-
-def import_plan(
-    store: Store,
-    spec: PlanSpec,
-    *,
-    today: dt.date,
-    now: dt.datetime | None = None,
-    dry_run: bool = False,
-) -> ImportSummary:
-    """Write the plan in one transaction and say what changed.
-
-    New deliverables are recorded as new on ``added`` (or today; on a first import, the plan's
-    ``start``). A first import without ``start`` is the baseline: its deliverables existed
-    before it and are not new. Titles, owners, aims and due quarters are brought in line with
-    the file; a due change is appended as an update. Deliverables missing from the file are
-    kept.
-    """
-    now = now or dt.datetime.now(dt.UTC)
-    summary = ImportSummary()
-    try:
-        with store.transaction():
-            first_import = store.get_meta("plan") is None
-            baseline = first_import and spec.start is None
-            store.set_meta("plan", spec.plan)
-            store.set_meta("office", spec.office)
-            if spec.start:
-                store.set_meta("plan_start", spec.start.isoformat())
-            if baseline:
-                store.set_meta("baseline_on", today.isoformat())
-            person_ids: dict[str, int] = {}
-            for p in spec.people:
-                pid, changed = store.save_person(
-                    name=p.name, email=p.email, slack_id=p.slack, role=str(p.role)
-                )
-                person_ids[p.email.lower()] = pid
-                if changed and not first_import:
-                    summary.changes.append(f"person {p.email}: saved")
-            seen: set[int] = set()
-            for position, t in enumerate(spec.themes, start=1):
-                theme_id, theme_changed = store.save_theme(
-                    code=t.code, name=t.name, aim=t.aim, position=position
-                )
-                if theme_changed and not first_import:
-                    summary.changes.append(f"theme {t.code}: name, aim or order updated")
-                used = {
-                    int(m.group(2)) for r in store.refs_for_theme(theme_id) if (m := _REF.match(r))
-                } | {
-                    int(m.group(2))
-                    for d in t.deliverables
-                    if d.ref and (m := _REF.match(d.ref)) and m.group(1) == t.code
-                }
-                existing_by_title = {
-                    d.title.strip().lower(): d for d in store.deliverables(theme_id=theme_id)
-                }
-                for dpos, d in enumerate(t.deliverables, start=1):
-                    owner_id = person_ids.get(d.owner) if d.owner else None
-                    current = (
-                        store.deliverable_by_ref(d.ref)
-                        if d.ref
-                        else existing_by_title.get(d.title.strip().lower())
-                    )
-                    if current is None:
-                        ref = d.ref
-                        if ref is None:
-                            n = max(used, default=0) + 1
-                            used.add(n)
-                            ref = f"{t.code}-{n}"
-                        added_on = d.added or (spec.start if first_import and spec.start else today)
-                        did = store.insert_deliverable(
-                            ref=ref,
-                            theme_id=theme_id,
-                            title=d.title,
-                            status=d.status,
-                            owner_id=owner_id,
-                            due=d.due,
-                            dependencies=d.dependencies,
-                            added_on=added_on,
-                            position=dpos,
-                        )
-                        store.append_update(
-                            deliverable_id=did,
-                            person_id=None,
-                            source=Source.CLI,
-                            note=d.note or "",
-                            status_before=None,
-                            status_after=d.status,
-                            due_before=None,
-                            due_after=d.due,
-                            dependencies=d.dependencies,
-                            recorded_at=_stamp(d.updated or added_on, now),
-                            summary=d.summary,
-                        )
-                        seen.add(did)
-                        summary.added += 1
-                        summary.changes.append(f"+ {ref} {d.title} (new on {added_on.isoformat()})")
-                        continue
-                    seen.add(current.id)
-                    diffs: list[str] = []
-                    fields: dict[str, Any] = {}
-                    if current.title != d.title:
-                        diffs.append(f"title {current.title!r} → {d.title!r}")
-                        fields["title"] = d.title
-                    if current.owner_id != owner_id:
-                        diffs.append(f"owner → {d.owner or 'nobody'}")
-                        fields["owner_id"] = owner_id
-                    if current.theme_id != theme_id:
-                        diffs.append(f"theme → {t.code}")
-                        fields["theme_id"] = theme_id
-                    if current.position != dpos:
-                        fields["position"] = dpos
-                    if d.due != current.due and d.due is not None:
-                        diffs.append(f"due {current.due or 'none'} → {d.due}")
-                        fields["due"] = d.due
-                        store.append_update(
-                            deliverable_id=current.id,
-                            person_id=None,
-                            source=Source.CLI,
-                            note="Due quarter changed by plan import.",
-                            status_before=current.status,
-                            status_after=current.status,
-                            due_before=current.due,
-                            due_after=d.due,
-                            recorded_at=now,
-                        )
-                    if fields:
-                        store.set_deliverable_fields(current.id, **fields)
-                    if diffs:
-                        summary.changed += 1
-                        summary.changes.append(f"~ {current.ref}: " + "; ".join(diffs))
-                    else:
-                        summary.unchanged += 1
-            if baseline:
-                store.set_meta("baseline_last_id", str(max(seen, default=0)))
-            for existing in store.deliverables():
-                if existing.id not in seen:
-                    summary.kept += 1
-                    summary.changes.append(
-                        f"= {existing.ref} {existing.title}: not in the file; kept with its history"
-                    )
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
-    return summary

@@ -41,10 +41,13 @@ from handlers.service import (
     add_deliverable,
     check_add,
     check_update,
+    drop_pending,
     find_theme,
+    link_slack_id,
     mail_token,
     record_update,
     resolve_deliverable,
+    save_pending,
     set_away,
     update_address,
 )
@@ -225,12 +228,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             return None
         person = await reader.call(reader.person_by_email, email)
         if person is not None:
-
-            def link() -> None:
-                with store.transaction():
-                    store.set_person_slack_id(person.id, user_id)
-
-            await store.call(link)
+            await store.call(link_slack_id, store, person=person, slack_id=user_id)
         return person
 
     async def refusal() -> str:
@@ -369,7 +367,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
                     "due": cmd.due,
                     "note": cmd.note,
                 }
-                token = await store.call(save_pending, "update", payload)
+                token = await store.call(save_pending, store, "update", payload)
                 await respond(
                     response_type="ephemeral", **ambiguity_message(cmd.ref, exc.candidates, token)
                 )
@@ -421,10 +419,6 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
                     text=f":palm_tree: No reminders until {cmd.until:%-d %B %Y}. Enjoy the break.",
                 )
             return
-
-    def save_pending(kind: str, payload: dict[str, Any]) -> str:
-        with store.transaction():
-            return store.save_pending(kind, payload)
 
     async def list_reply(
         scope: str | None, user_id: str, client: AsyncWebClient, now: dt.datetime
@@ -526,11 +520,7 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             )
             return
 
-        def drop() -> None:
-            with store.transaction():
-                store.drop_pending(token)
-
-        await store.call(drop)
+        await store.call(drop_pending, store, token)
         await respond(response_type="ephemeral", replace_original=True, **confirmation(outcome))
 
     # the modal -----------------------------------------------------------------

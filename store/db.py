@@ -661,6 +661,12 @@ class Store:
             ],
         )
 
+    def requeue_inbound(self, inbound_id: int) -> None:
+        self.db.execute("UPDATE inbound SET state = 'pending' WHERE id = ?", [inbound_id])
+
+    def checkpoint(self) -> None:
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def purge_raw(self, now: dt.datetime) -> int:
         """Drop raw copies whose retention has passed (metadata stays)."""
         cur = self.db.execute(

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from handlers.plan import import_plan, load_plan
+from handlers.plan import load_plan
+from handlers.service import import_plan
 from store import Person, Store, open_store
 
 hypothesis_settings.register_profile("reliability", max_examples=2000, deadline=None)

@@ -49,3 +49,70 @@ def test_model_has_no_io() -> None:
             )
         }
         assert not imported & {"sqlite3", "sqlite_utils", "os", "pathlib", "socket", "io"}, name
+
+
+# Store methods that write. Only the service (handlers/service/) may call them, so that
+# authorisation, validation, audit and the clock live in one place.
+WRITES = {
+    "transaction",
+    "execute",
+    "executescript",
+    "insert_inbound",
+    "insert_deliverable",
+    "insert_correspondence",
+    "append_update",
+    "set_meta",
+    "set_deliverable_fields",
+    "set_person_slack_id",
+    "set_person_away",
+    "set_mail_token",
+    "set_inbound_state",
+    "save_person",
+    "save_theme",
+    "save_pending",
+    "save_snapshot",
+    "drop_pending",
+    "add_forward",
+    "mark_answered",
+    "mark_sent",
+    "mark_failed",
+    "claim",
+    "reclaim",
+    "add_ledger_warning",
+    "requeue_inbound",
+    "purge_raw",
+    "checkpoint",
+}
+SERVICE = ROOT / "handlers" / "service"
+
+
+def _store_writes(path: Path) -> list[str]:
+    """Calls like ``store.append_update(...)`` or ``self.store.db.execute(...)``: a write
+    method called on something named store, reader or db."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr not in WRITES:
+            continue
+        target = node.func.value
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name in {"store", "reader", "db", "_store"}:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}.{node.func.attr}")
+    return found
+
+
+def test_only_the_service_writes_to_the_store() -> None:
+    offenders = [
+        hit
+        for package in ("bot", "handlers", "digests")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if SERVICE not in path.parents
+        for hit in _store_writes(path)
+    ]
+    assert offenders == []
+
+
+def test_the_write_rule_sees_writes() -> None:
+    # The rule itself must be able to fail: the service's own modules are full of writes.
+    assert any(_store_writes(p) for p in SERVICE.glob("*.py"))

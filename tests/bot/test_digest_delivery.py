@@ -25,8 +25,8 @@ from bot.jobs import DigestService, latest_schedule, period_for
 from bot.mailer import Mailer
 from digests.digest import build_digest, week_bounds
 from digests.report import build_report, render_docx
-from handlers.plan import import_plan, load_plan
-from handlers.service import UpdateRequest, record_update
+from handlers.plan import load_plan
+from handlers.service import UpdateRequest, import_plan, record_update
 from store import Source, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")

@@ -10,7 +10,8 @@ from fake_slack import FakeSlack
 
 from bot.config import load_settings
 from bot.server import BotProcess
-from handlers.plan import import_plan, load_plan
+from handlers.plan import load_plan
+from handlers.service import import_plan
 from store import Status, open_store
 
 

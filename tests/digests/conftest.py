@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from handlers.plan import import_plan, load_plan
+from handlers.plan import load_plan
 from handlers.service import (
     CorrespondenceRequest,
     UpdateRequest,
+    import_plan,
     record_correspondence,
     record_update,
 )

@@ -20,8 +20,8 @@ from digests.report import (
     render_docx,
     render_report,
 )
-from handlers.plan import import_plan, parse_plan
-from handlers.service import UpdateRequest, record_update
+from handlers.plan import parse_plan
+from handlers.service import UpdateRequest, import_plan, record_update
 from store import Source, Status, Store, Update
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")

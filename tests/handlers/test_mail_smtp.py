@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
 from handlers.mailparse import parse_message, sender_address
-from handlers.plan import import_plan, load_plan
-from handlers.service import mail_token
+from handlers.plan import load_plan
+from handlers.service import import_plan, mail_token
 from store import Status, Store, open_store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.plan import PlanInvalid, import_plan, load_plan, parse_plan
+from handlers.plan import PlanInvalid, load_plan, parse_plan
+from handlers.service import import_plan
 from store import Status, Store
 
 GOOD = """\

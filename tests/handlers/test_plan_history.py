@@ -7,8 +7,8 @@ import zoneinfo
 
 from digests.digest import build_digest
 from digests.report import build_report, render_report
-from handlers.plan import import_plan, load_plan, parse_plan
-from handlers.service import UpdateRequest, record_update
+from handlers.plan import load_plan, parse_plan
+from handlers.service import UpdateRequest, import_plan, record_update
 from store import Source, Status, Store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")

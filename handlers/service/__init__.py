@@ -1,0 +1,104 @@
+"""The one shared service, and the only writer of the store.
+
+Slack, email, the CLI and the scheduler parse their input into a request and call these
+functions and nothing else, so validation, authorisation, the append-only rule and the
+clock live in one place. Each call runs in a single transaction. ``tests/test_layout.py``
+checks that nothing outside this package writes to the store.
+"""
+
+from handlers.service.correspondence import (
+    CorrespondenceOutcome,
+    CorrespondenceRequest,
+    record_answer,
+    record_correspondence,
+)
+from handlers.service.errors import (
+    AmbiguousDeliverable,
+    NotAuthorised,
+    ServiceError,
+    UnknownDeliverable,
+    ValidationError,
+)
+from handlers.service.inbound import (
+    accept_inbound,
+    processing,
+    purge_raw_mail,
+    requeue_inbound,
+    settle_inbound,
+)
+from handlers.service.ledger import (
+    claim_delivery,
+    mark_delivered,
+    mark_undelivered,
+    reclaim_delivery,
+    warn_delivery,
+)
+from handlers.service.meta import checkpoint, freeze_report, stored_hash_key
+from handlers.service.people import (
+    drop_pending,
+    link_slack_id,
+    mail_token,
+    save_pending,
+    set_away,
+    update_address,
+)
+from handlers.service.plan_import import ImportSummary, import_plan
+from handlers.service.plan_shape import (
+    MAX_TITLE_CHARS,
+    add_deliverable,
+    check_add,
+    find_theme,
+    next_ref,
+)
+from handlers.service.updates import (
+    MAX_NOTE_CHARS,
+    UpdateOutcome,
+    UpdateRequest,
+    check_update,
+    record_update,
+    resolve_deliverable,
+)
+
+__all__ = [
+    "MAX_NOTE_CHARS",
+    "MAX_TITLE_CHARS",
+    "AmbiguousDeliverable",
+    "CorrespondenceOutcome",
+    "CorrespondenceRequest",
+    "ImportSummary",
+    "NotAuthorised",
+    "ServiceError",
+    "UnknownDeliverable",
+    "UpdateOutcome",
+    "UpdateRequest",
+    "ValidationError",
+    "accept_inbound",
+    "add_deliverable",
+    "check_add",
+    "check_update",
+    "checkpoint",
+    "claim_delivery",
+    "drop_pending",
+    "find_theme",
+    "freeze_report",
+    "import_plan",
+    "link_slack_id",
+    "mail_token",
+    "mark_delivered",
+    "mark_undelivered",
+    "next_ref",
+    "processing",
+    "purge_raw_mail",
+    "reclaim_delivery",
+    "record_answer",
+    "record_correspondence",
+    "record_update",
+    "requeue_inbound",
+    "resolve_deliverable",
+    "save_pending",
+    "set_away",
+    "settle_inbound",
+    "stored_hash_key",
+    "update_address",
+    "warn_delivery",
+]

@@ -1,0 +1,62 @@
+"""People: away dates, their Slack id, and their secret for updates by mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from handlers.service.errors import ValidationError
+from store import Person, Store
+
+__all__ = [
+    "drop_pending",
+    "link_slack_id",
+    "mail_token",
+    "save_pending",
+    "set_away",
+    "update_address",
+]
+
+
+def mail_token(store: Store, *, person: Person, rotate: bool = False) -> str:
+    """The person's secret for updates by mail, made on first use; ``rotate`` replaces it
+    (the old address stops working at once)."""
+    with store.transaction():
+        token = None if rotate else store.mail_token(person.id)
+        if token is None:
+            token = secrets.token_hex(10)
+            store.set_mail_token(person.id, token)
+    return token
+
+
+def update_address(token: str, mail_domain: str, ref: str | None = None) -> str:
+    """``update+CF-3+<token>@domain``, or ``updates+<token>@domain`` for any deliverable."""
+    if ref:
+        return f"update+{ref}+{token}@{mail_domain}"
+    return f"updates+{token}@{mail_domain}"
+
+
+def set_away(store: Store, *, actor: Person, until: dt.date | None, today: dt.date) -> None:
+    """Mark a person away (no reminders) until a date, or clear it with ``None``."""
+    if until is not None and until < today:
+        raise ValidationError(f"{until.isoformat()} is in the past.", field="until")
+    with store.transaction():
+        store.set_person_away(actor.id, until)
+
+
+def link_slack_id(store: Store, *, person: Person, slack_id: str) -> None:
+    """Remember a person's Slack id, once they were matched by their email address."""
+    with store.transaction():
+        store.set_person_slack_id(person.id, slack_id)
+
+
+def save_pending(store: Store, kind: str, payload: dict[str, Any]) -> str:
+    """Keep a request waiting for the person's choice (which of several deliverables)."""
+    with store.transaction():
+        return store.save_pending(kind, payload)
+
+
+def drop_pending(store: Store, token: str) -> None:
+    with store.transaction():
+        store.drop_pending(token)

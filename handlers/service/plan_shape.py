@@ -1,0 +1,118 @@
+"""The plan's shape: themes and new deliverables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from handlers.service.errors import ValidationError
+from store import (
+    Deliverable,
+    Person,
+    QuarterParseError,
+    Source,
+    Status,
+    Store,
+    Theme,
+    parse_quarter_span,
+)
+
+__all__ = ["MAX_TITLE_CHARS", "add_deliverable", "check_add", "find_theme", "next_ref"]
+
+MAX_TITLE_CHARS = 300
+
+
+def next_ref(
+    store: Store, theme_id: int, code: str, *, reserved: set[int] | frozenset[int] = frozenset()
+) -> str:
+    """The next free reference in a theme, ``CODE-n``: one more than any number in use (in
+    the store, or ``reserved`` by the file being imported)."""
+    numbers = {
+        int(r.rsplit("-", 1)[1])
+        for r in store.refs_for_theme(theme_id)
+        if r.rsplit("-", 1)[-1].isdigit()
+    }
+    return f"{code}-{max(numbers | set(reserved), default=0) + 1}"
+
+
+def find_theme(store: Store, text: str) -> Theme:
+    """A theme by code (``CF``) or by an unambiguous start of its name."""
+    query = text.strip()
+    theme = store.theme_by_code(query)
+    if theme is not None:
+        return theme
+    themes = store.themes()
+    matches = [t for t in themes if t.name.lower().startswith(query.lower())] if query else []
+    if len(matches) == 1:
+        return matches[0]
+    codes = ", ".join(f"{t.code} ({t.name})" for t in themes)
+    raise ValidationError(f"No single theme matches {query!r}. Themes: {codes}.", field="theme")
+
+
+def _plan_add(store: Store, theme: str, title: str) -> tuple[Theme, str, list[Deliverable]]:
+    """Every check of a new deliverable, reading only."""
+    title = " ".join(title.split())
+    if not title:
+        raise ValidationError("Give the new deliverable a title.", field="title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise ValidationError(
+            f"The title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.", field="title"
+        )
+    found = find_theme(store, theme)
+    existing = list(store.deliverables(theme_id=found.id))
+    if any(d.title.lower() == title.lower() for d in existing):
+        raise ValidationError(
+            f"{found.code} already has a deliverable called {title!r}.", field="title"
+        )
+    return found, title, existing
+
+
+def check_add(store: Store, *, theme: str, title: str) -> Theme:
+    """The checks :func:`add_deliverable` makes, without writing (for inline form errors)."""
+    return _plan_add(store, theme, title)[0]
+
+
+def add_deliverable(
+    store: Store,
+    *,
+    theme: str,
+    title: str,
+    actor: Person,
+    source: Source,
+    today: dt.date,
+    due: str | None = None,
+    fy_start_month: int = 4,
+) -> Deliverable:
+    """Add a new deliverable (status not-started, counted as new today), owned by ``actor``."""
+    due_text = None
+    if due:
+        try:
+            due_text = str(parse_quarter_span(due, start_month=fy_start_month))
+        except QuarterParseError as exc:
+            raise ValidationError(str(exc), field="due") from exc
+    with store.transaction():
+        found, title, existing = _plan_add(store, theme, title)
+        ref = next_ref(store, found.id, found.code)
+        did = store.insert_deliverable(
+            ref=ref,
+            theme_id=found.id,
+            title=title,
+            status=Status.NOT_STARTED,
+            owner_id=actor.id,
+            due=due_text,
+            dependencies=False,
+            added_on=today,
+            position=max((d.position for d in existing), default=0) + 1,
+        )
+        store.append_update(
+            deliverable_id=did,
+            person_id=actor.id,
+            source=source,
+            note="",
+            status_before=None,
+            status_after=Status.NOT_STARTED,
+            due_before=None,
+            due_after=due_text,
+        )
+        created = store.deliverable(did)
+        assert created is not None
+    return created

@@ -1,0 +1,227 @@
+"""Updates: resolve the deliverable, authorise, validate, append, in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from handlers.service.errors import (
+    AmbiguousDeliverable,
+    NotAuthorised,
+    UnknownDeliverable,
+    ValidationError,
+)
+from store import Deliverable, Person, QuarterParseError, Source, Status, Store, parse_quarter_span
+
+__all__ = [
+    "MAX_NOTE_CHARS",
+    "UpdateOutcome",
+    "UpdateRequest",
+    "check_update",
+    "record_update",
+    "resolve_deliverable",
+]
+
+MAX_NOTE_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    deliverable: str  # a reference such as "CF-3", or a few words of the title
+    actor: Person
+    source: Source
+    note: str = ""
+    status: Status | None = None
+    due: str | None = None  # any quarter form the papers use
+    dependencies: bool | None = None
+    link: str | None = None
+    recorded_at: dt.datetime | None = None
+    summary: bool = False  # the note is the summary for the panel paper
+
+
+@dataclass(frozen=True)
+class UpdateOutcome:
+    deliverable: Deliverable  # the state after the update
+    update_id: int
+    status_before: Status
+    status_after: Status
+    due_before: str | None
+    due_after: str | None
+
+    @property
+    def status_changed(self) -> bool:
+        return self.status_before != self.status_after
+
+    @property
+    def due_changed(self) -> bool:
+        return self.due_before != self.due_after
+
+
+_WORD = re.compile(r"[\w']+")
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def resolve_deliverable(store: Store, text: str) -> Deliverable:
+    """Find a deliverable by reference, or by an unambiguous match on words of its title.
+
+    Raises :class:`UnknownDeliverable` or :class:`AmbiguousDeliverable`; it never guesses.
+    """
+    query = text.strip()
+    if not query:
+        raise ValidationError(
+            "Say which deliverable: a reference such as CF-3, or words of its title.",
+            field="deliverable",
+        )
+    by_ref = store.deliverable_by_ref(query)
+    if by_ref is not None:
+        return by_ref
+    wanted = _words(query)
+    if not wanted:
+        raise UnknownDeliverable(f"No deliverable matches {query!r}.", field="deliverable")
+    everything = store.deliverables()
+    exact = [d for d in everything if d.title.strip().lower() == query.lower()]
+    if len(exact) == 1:
+        return exact[0]
+    matches = []
+    for d in everything:
+        title_words = _words(d.title)
+        if all(any(t.startswith(w) for t in title_words) for w in wanted):
+            matches.append(d)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UnknownDeliverable(
+            f"No deliverable matches {query!r}. Try its reference, e.g. "
+            f"{everything[0].ref if everything else 'CF-1'}.",
+            field="deliverable",
+        )
+    raise AmbiguousDeliverable(
+        f"{len(matches)} deliverables match {query!r}; choose one.", candidates=matches
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    deliverable: Deliverable
+    note: str
+    status_before: Status
+    status_after: Status
+    due_before: str | None
+    due_after: str | None
+    dependencies: bool | None
+
+
+def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _Plan:
+    """Every check of an update, reading only: resolve, authorise, validate."""
+    note = request.note.strip()
+    if request.summary and not note:
+        raise ValidationError("A summary for the paper needs its text.", field="note")
+    if len(note) > MAX_NOTE_CHARS:
+        raise ValidationError(
+            f"The note is {len(note)} characters; the limit is {MAX_NOTE_CHARS}.", field="note"
+        )
+    due_after_text: str | None = None
+    if request.due is not None and request.due.strip():
+        try:
+            due_after_text = str(parse_quarter_span(request.due, start_month=fy_start_month))
+        except QuarterParseError as exc:
+            raise ValidationError(str(exc), field="due") from exc
+    deliverable = resolve_deliverable(store, request.deliverable)
+    if not deliverable.can_be_updated_by(request.actor):
+        owner = store.person(deliverable.owner_id) if deliverable.owner_id else None
+        raise NotAuthorised(
+            f"Only {owner.name if owner else 'its owner'} or an editor can update "
+            f"{deliverable.ref}.",
+            field="deliverable",
+        )
+    status_before = deliverable.status
+    status_after = request.status or status_before
+    due_before = deliverable.due
+    due_after = due_after_text if due_after_text is not None else due_before
+    deps = request.dependencies
+    changes_anything = (
+        status_after != status_before
+        or due_after != due_before
+        or (deps is not None and deps != deliverable.dependencies)
+    )
+    if not note and not changes_anything:
+        raise ValidationError(
+            "Add a note saying what happened, e.g. `: Market engagement event planned`.",
+            field="note",
+        )
+    if not note and status_after == Status.ON_HOLD and status_before != Status.ON_HOLD:
+        raise ValidationError(
+            "Putting a deliverable on hold needs a note explaining why.", field="note"
+        )
+    if not note and _slipped(due_before, due_after, fy_start_month):
+        raise ValidationError(
+            f"Moving the due quarter later ({due_before} → {due_after}) needs a note "
+            "explaining why.",
+            field="note",
+        )
+    return _Plan(deliverable, note, status_before, status_after, due_before, due_after, deps)
+
+
+def check_update(store: Store, request: UpdateRequest, *, fy_start_month: int = 4) -> Deliverable:
+    """Run every check :func:`record_update` would, without writing; returns the target.
+
+    Forms use it to show errors inline before closing, without waiting for the write lock.
+    """
+    return _plan_update(store, request, fy_start_month).deliverable
+
+
+def record_update(
+    store: Store, request: UpdateRequest, *, fy_start_month: int = 4
+) -> UpdateOutcome:
+    """Validate, authorise and append one update, changing status and due quarter with it."""
+    with store.transaction():
+        plan = _plan_update(store, request, fy_start_month)
+        deliverable = plan.deliverable
+        update_id = store.append_update(
+            deliverable_id=deliverable.id,
+            person_id=request.actor.id,
+            source=request.source,
+            note=plan.note,
+            status_before=plan.status_before,
+            status_after=plan.status_after,
+            due_before=plan.due_before,
+            due_after=plan.due_after,
+            dependencies=plan.dependencies,
+            recorded_at=request.recorded_at,
+            link=request.link,
+            summary=request.summary,
+        )
+        changed: dict[str, object] = {}
+        if plan.status_after != plan.status_before:
+            changed["status"] = plan.status_after
+        if plan.due_after != plan.due_before:
+            changed["due"] = plan.due_after
+        if plan.dependencies is not None and plan.dependencies != deliverable.dependencies:
+            changed["dependencies"] = plan.dependencies
+        if changed:
+            store.set_deliverable_fields(deliverable.id, **changed)
+        after = store.deliverable(deliverable.id)
+        assert after is not None
+    return UpdateOutcome(
+        deliverable=after,
+        update_id=update_id,
+        status_before=plan.status_before,
+        status_after=plan.status_after,
+        due_before=plan.due_before,
+        due_after=plan.due_after,
+    )
+
+
+def _slipped(before: str | None, after: str | None, start_month: int) -> bool:
+    if not before or not after or before == after:
+        return False
+    try:
+        return parse_quarter_span(after, start_month=start_month) > parse_quarter_span(
+            before, start_month=start_month
+        )
+    except QuarterParseError:
+        return False
