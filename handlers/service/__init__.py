@@ -57,6 +57,7 @@ from handlers.service.updates import (
     check_update,
     record_update,
     resolve_deliverable,
+    search_deliverables,
 )
 
 __all__ = [
@@ -96,6 +97,7 @@ __all__ = [
     "requeue_inbound",
     "resolve_deliverable",
     "save_pending",
+    "search_deliverables",
     "set_away",
     "settle_inbound",
     "stored_hash_key",

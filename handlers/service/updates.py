@@ -21,6 +21,7 @@ __all__ = [
     "check_update",
     "record_update",
     "resolve_deliverable",
+    "search_deliverables",
 ]
 
 MAX_NOTE_CHARS = 3000
@@ -65,6 +66,18 @@ def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+def _matches(deliverable: Deliverable, wanted: list[str]) -> bool:
+    words = _words(f"{deliverable.ref} {deliverable.title}")
+    return all(any(w.startswith(q) for w in words) for q in wanted)
+
+
+def search_deliverables(store: Store, query: str) -> list[Deliverable]:
+    """Deliverables whose reference and title words start with every word of ``query``, in
+    plan order (the form's type-ahead and the command's title lookup use the same rule)."""
+    wanted = _words(query)
+    return [d for d in store.deliverables() if _matches(d, wanted)]
+
+
 def resolve_deliverable(store: Store, text: str) -> Deliverable:
     """Find a deliverable by reference, or by an unambiguous match on words of its title.
 
@@ -79,18 +92,13 @@ def resolve_deliverable(store: Store, text: str) -> Deliverable:
     by_ref = store.deliverable_by_ref(query)
     if by_ref is not None:
         return by_ref
-    wanted = _words(query)
-    if not wanted:
+    if not _words(query):
         raise UnknownDeliverable(f"No deliverable matches {query!r}.", field="deliverable")
     everything = store.deliverables()
     exact = [d for d in everything if d.title.strip().lower() == query.lower()]
     if len(exact) == 1:
         return exact[0]
-    matches = []
-    for d in everything:
-        title_words = _words(d.title)
-        if all(any(t.startswith(w) for t in title_words) for w in wanted):
-            matches.append(d)
+    matches = [d for d in everything if _matches(d, _words(query))]
     if len(matches) == 1:
         return matches[0]
     if not matches:

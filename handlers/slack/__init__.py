@@ -1,0 +1,63 @@
+"""Slack listeners for ``/deliverable``, the forms, App Home and the message shortcut.
+
+Each listener is a named async function that Bolt calls with the arguments it names
+(``ack``, ``respond``, ``context``, …), registered in one table below. A Bolt middleware
+puts a :class:`Session` (the deps, the Web API client, the caller) in the context. Every
+listener acknowledges first and does the slow work afterwards, through ``store.call`` (the
+store's own thread), so Slack's 3-second limit holds even when the database is slow. All
+recording goes through :mod:`handlers.service`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.slack.commands import deliverable_command
+from handlers.slack.forms import (
+    add_submitted,
+    choose_deliverable,
+    deliverable_picker,
+    open_update,
+    record_update_shortcut,
+    update_submitted,
+)
+from handlers.slack.home import app_home_opened
+from handlers.slack.session import Session, SlackDeps, tracked
+from handlers.slack_views import ADD_CALLBACK, UPDATE_CALLBACK
+
+__all__ = ["LISTENERS", "Session", "SlackDeps", "register_slack"]
+
+Listener = Callable[..., Awaitable[None]]
+
+# (Bolt registration method, what it matches, the listener)
+LISTENERS: list[tuple[str, str | re.Pattern[str], Listener]] = [
+    ("command", "/deliverable", deliverable_command),
+    ("action", re.compile(r"^choose_deliverable_\d+$"), choose_deliverable),
+    ("options", "deliverable_picker", deliverable_picker),
+    ("action", "open_update", open_update),
+    ("shortcut", "record_update_shortcut", record_update_shortcut),
+    ("view", UPDATE_CALLBACK, update_submitted),
+    ("view", ADD_CALLBACK, add_submitted),
+    ("event", "app_home_opened", app_home_opened),
+]
+
+
+def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
+    """Attach the session middleware and every listener in :data:`LISTENERS` to ``app``."""
+
+    async def attach_session(
+        context: AsyncBoltContext, client: AsyncWebClient, next: Callable[[], Awaitable[Any]]
+    ) -> None:
+        context[Session.KEY] = Session(deps, client, context.user_id)
+        await next()
+
+    app.middleware(attach_session)
+    for method, matcher, listener in LISTENERS:
+        register = getattr(app, method)
+        register(matcher)(tracked(deps.inflight, listener))

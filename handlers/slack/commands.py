@@ -1,0 +1,236 @@
+"""``/deliverable``: one listener that acknowledges, then one named handler per command."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from handlers.grammar import (
+    HELP_TEXT,
+    AddCommand,
+    AwayCommand,
+    Command,
+    GrammarError,
+    HelpCommand,
+    ListCommand,
+    ShowCommand,
+    SimpleCommand,
+    UpdateCommand,
+    parse_command,
+)
+from handlers.service import (
+    AmbiguousDeliverable,
+    ServiceError,
+    UpdateRequest,
+    add_deliverable,
+    find_theme,
+    resolve_deliverable,
+    save_pending,
+    set_away,
+)
+from handlers.slack.queries import rows
+from handlers.slack.session import BUSY, Session, confirmation
+from handlers.slack_views import add_modal, ambiguity_message, esc, list_message, show_message
+from store import Source, Status, StoreUnavailable
+
+__all__ = ["deliverable_command"]
+
+Reply = dict[str, Any]
+
+
+def _warning(exc: Exception) -> Reply:
+    return {"text": f":warning: {esc(str(exc))}"}
+
+
+async def deliverable_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """Parse, acknowledge within Slack's 3 seconds, then answer through ``respond``."""
+    session = Session.of(context)
+    try:
+        cmd = parse_command(command.get("text") or "", fy_start_month=session.deps.fy_start_month)
+    except GrammarError as exc:
+        await ack(
+            response_type="ephemeral", text=f":warning: {esc(str(exc))}\nSee `/deliverable help`."
+        )
+        return
+    if isinstance(cmd, HelpCommand):
+        prefix = (
+            f":thinking_face: I don't know `{esc(cmd.unknown)}`. Here is what I can do:\n"
+            if cmd.unknown
+            else ""
+        )
+        await ack(response_type="ephemeral", text=prefix + HELP_TEXT)
+        return
+    await ack()
+    if isinstance(cmd, UpdateCommand) and cmd.needs_form:
+        await session.open_update_form(command["trigger_id"], ref=cmd.ref)
+        return
+    if isinstance(cmd, AddCommand) and not (cmd.theme and cmd.title):
+        await open_add_form(session, command["trigger_id"], cmd.theme)
+        return
+    try:
+        reply = await HANDLERS[type(cmd)](session, cmd)
+    except StoreUnavailable:
+        reply = {"text": BUSY}
+    await respond(response_type="ephemeral", **reply)
+
+
+async def open_add_form(session: Session, trigger_id: str, theme_text: str | None) -> None:
+    reader = session.reader
+    themes = await reader.call(reader.themes)
+    theme = None
+    if theme_text:
+        try:
+            theme = await reader.call(find_theme, reader, theme_text)
+        except ServiceError:
+            theme = None
+    await session.client.views_open(
+        trigger_id=trigger_id, view=add_modal(themes=themes, theme=theme)
+    )
+
+
+async def run_list(session: Session, cmd: Command) -> Reply:
+    assert isinstance(cmd, ListCommand)
+    deps, reader, now = session.deps, session.reader, session.deps.clock()
+    found = await reader.call(rows, reader, now, deps.stale_weeks)
+    scope = (cmd.scope or "").lower()
+    if not scope:
+        found = [r for r in found if r.deliverable.status is not Status.COMPLETED] or found
+        title = "Open deliverables"
+    elif scope == "mine":
+        person = await session.person()
+        if person is None:
+            return {"text": await session.refusal()}
+        found = [r for r in found if r.deliverable.owner_id == person.id]
+        title = "Your deliverables"
+    elif scope == "stale":
+        found = [r for r in found if r.stale]
+        title = f"Stale deliverables (no update for {deps.stale_weeks} weeks)"
+    elif scope == "all":
+        title = "All deliverables"
+    else:
+        try:
+            theme = await reader.call(find_theme, reader, cmd.scope or "")
+        except ServiceError as exc:
+            return _warning(exc)
+        found = [r for r in found if r.theme.id == theme.id]
+        title = f"{theme.code} · {theme.name}"
+    return list_message(found, now=now, title=title)
+
+
+async def run_show(session: Session, cmd: Command) -> Reply:
+    assert isinstance(cmd, ShowCommand)
+    reader, now, tz = session.reader, session.deps.clock(), session.deps.tz
+
+    def load() -> Reply:
+        d = resolve_deliverable(reader, cmd.ref)
+        theme = next(t for t in reader.themes() if t.id == d.theme_id)
+        people = {p.id: p for p in reader.people()}
+        ups = reader.updates(deliverable_id=d.id, newest_first=True, limit=5)
+        owner = people.get(d.owner_id) if d.owner_id else None
+        return show_message(d, theme, owner, ups, people, now=now, tz=tz)
+
+    try:
+        return await reader.call(load)
+    except AmbiguousDeliverable as exc:
+        refs = ", ".join(c.ref for c in exc.candidates[:10])
+        return {"text": f":mag: {esc(str(exc))} Try one of: {refs}."}
+    except ServiceError as exc:
+        return _warning(exc)
+
+
+async def run_preview(session: Session, cmd: Command) -> Reply:
+    assert isinstance(cmd, SimpleCommand)
+    preview = session.deps.previews.get(cmd.name)
+    if preview is None:
+        return {"text": f"The {cmd.name} preview is not available yet."}
+    return await preview()
+
+
+async def run_update(session: Session, cmd: Command) -> Reply:
+    assert isinstance(cmd, UpdateCommand) and cmd.ref is not None
+    person = await session.person()
+    if person is None:
+        return {"text": await session.refusal()}
+    request = UpdateRequest(
+        deliverable=cmd.ref,
+        actor=person,
+        source=Source.SLACK,
+        note=cmd.note,
+        status=cmd.status,
+        due=cmd.due,
+        summary=cmd.summary,
+    )
+    try:
+        return confirmation(await session.record(request))
+    except AmbiguousDeliverable as exc:
+        payload = {
+            "user": session.user_id,
+            "status": cmd.status.value if cmd.status else None,
+            "due": cmd.due,
+            "note": cmd.note,
+            "summary": cmd.summary,
+        }
+        token = await session.store.call(save_pending, session.store, "update", payload)
+        return ambiguity_message(cmd.ref, exc.candidates, token)
+    except ServiceError as exc:
+        return _warning(exc)
+
+
+async def run_add(session: Session, cmd: Command) -> Reply:
+    assert isinstance(cmd, AddCommand) and cmd.theme and cmd.title
+    person = await session.person()
+    if person is None:
+        return {"text": await session.refusal()}
+    try:
+        created = await session.store.call(
+            add_deliverable,
+            session.store,
+            theme=cmd.theme,
+            title=cmd.title,
+            actor=person,
+            source=Source.SLACK,
+            today=session.today(),
+            fy_start_month=session.deps.fy_start_month,
+        )
+    except ServiceError as exc:
+        return _warning(exc)
+    return {
+        "text": (
+            f":new: Added *{esc(created.ref)}* {esc(created.title)} "
+            f"(not started, owner {esc(person.name)}). It counts as new from today."
+        )
+    }
+
+
+async def run_away(session: Session, cmd: Command) -> Reply:
+    assert isinstance(cmd, AwayCommand)
+    person = await session.person()
+    if person is None:
+        return {"text": await session.refusal()}
+    try:
+        await session.store.call(
+            set_away, session.store, actor=person, until=cmd.until, today=session.today()
+        )
+    except ServiceError as exc:
+        return _warning(exc)
+    if cmd.until is None:
+        return {"text": ":wave: Welcome back. Reminders are on again."}
+    until: dt.date = cmd.until
+    return {"text": f":palm_tree: No reminders until {until:%-d %B %Y}. Enjoy the break."}
+
+
+HANDLERS: dict[type, Callable[[Session, Command], Awaitable[Reply]]] = {
+    ListCommand: run_list,
+    ShowCommand: run_show,
+    SimpleCommand: run_preview,
+    UpdateCommand: run_update,
+    AddCommand: run_add,
+    AwayCommand: run_away,
+}

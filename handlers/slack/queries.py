@@ -1,0 +1,60 @@
+"""Reads the listeners run on the store's thread (pure functions of a ``Store``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from handlers.slack_views import DeliverableRow, quarter_options
+from store import FinancialYearQuarter, Role, Store, parse_quarter_span
+
+__all__ = ["admin_hint", "quarter_choices", "rows"]
+
+
+def rows(store: Store, now: dt.datetime, stale_weeks: int) -> list[DeliverableRow]:
+    return [
+        DeliverableRow(
+            deliverable=v.deliverable,
+            theme=v.theme,
+            owner=v.owner,
+            last_update=v.last_update,
+            stale=v.stale(now, weeks=stale_weeks),
+        )
+        for v in store.overview()
+    ]
+
+
+def admin_hint(store: Store) -> str:
+    people = store.people()
+    admins = [p for p in people if p.role is Role.ADMIN] or [
+        p for p in people if p.role is Role.EDITOR
+    ]
+    if not admins:
+        return "Ask whoever looks after the plan file to add your Slack ID to it."
+    names = " or ".join(p.name for p in admins[:2])
+    return f"Ask {names} to add your Slack ID (or your email) to the plan's people."
+
+
+def quarter_choices(store: Store, today: dt.date, start_month: int) -> list[dict[str, Any]]:
+    """The quarters the form offers: from the plan's start (or two back) to two years on,
+    or to the latest due quarter in the plan."""
+    current = FinancialYearQuarter.of_date(today, start_month=start_month)
+    first = current.previous().previous()
+    start_text = store.get_meta("plan_start")
+    if start_text:
+        first = min(
+            first,
+            FinancialYearQuarter.of_date(
+                dt.date.fromisoformat(start_text), start_month=start_month
+            ),
+        )
+    last = current
+    for _ in range(8):
+        last = last.next()
+    for d in store.deliverables():
+        if d.due:
+            try:
+                last = max(last, parse_quarter_span(d.due, start_month=start_month).last)
+            except ValueError:
+                continue
+    return quarter_options(first, last)

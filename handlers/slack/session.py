@@ -1,0 +1,204 @@
+"""What every listener needs: the collaborators (``SlackDeps``) and a per-request
+``Session`` that Bolt middleware puts in the context, with the caller's identity looked up
+on first use."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.service import (
+    ServiceError,
+    UpdateOutcome,
+    UpdateRequest,
+    link_slack_id,
+    record_update,
+    resolve_deliverable,
+)
+from handlers.slack.queries import admin_hint, quarter_choices
+from handlers.slack_views import confirmation_text, esc, update_modal
+from store import Deliverable, Person, Store, mrkdwn
+
+__all__ = ["BUSY", "BUSY_FORM", "FORM_DEADLINE", "Session", "SlackDeps", "slack_error", "tracked"]
+
+log = logging.getLogger("handlers.slack")
+
+Preview = Callable[[], Awaitable[dict[str, Any]]]
+BUSY = ":hourglass: The database is busy, so nothing was recorded. Please try again in a minute."
+BUSY_FORM = "The database is busy, so nothing was recorded. Please try again in a minute."
+FORM_DEADLINE = 2.0  # seconds: forms must answer within Slack's 3-second limit
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def slack_error(exc: SlackApiError) -> str:
+    data = exc.response.data if exc.response is not None else None
+    if isinstance(data, dict):
+        return str(data.get("error"))
+    return f"HTTP {exc.response.status_code if exc.response is not None else '?'}"
+
+
+@dataclass
+class SlackDeps:
+    """What the listeners need, passed in by the wiring in ``bot``."""
+
+    store: Store
+    tz: dt.tzinfo
+    reader: Store | None = None  # a read-only connection; defaults to ``store``
+    fy_start_month: int = 4
+    stale_weeks: int = 4
+    clock: Callable[[], dt.datetime] = _utc_now
+    previews: dict[str, Preview] = field(default_factory=dict)  # "digest", "stats"
+    mail_domain: str | None = None  # shows each person's address for updates by mail
+    # Listener work still running after its ack; shutdown waits for it (see ``drain``).
+    inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def read(self) -> Store:
+        return self.reader or self.store
+
+    async def drain(self, timeout: float = 15) -> None:
+        """Let work acknowledged to Slack finish before the store closes."""
+        pending = {t for t in self.inflight if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def tracked(inflight: set[asyncio.Task[Any]], fn: F) -> F:
+    """Record a listener's task while it runs (Bolt injects arguments by name; ``wraps``
+    keeps the signature it reads)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        task = asyncio.current_task()
+        if task is not None:
+            inflight.add(task)
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            if task is not None:
+                inflight.discard(task)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Session:
+    """One request: the deps, the Web API client and the caller, known on first use."""
+
+    KEY = "deliverabot"
+
+    def __init__(self, deps: SlackDeps, client: AsyncWebClient, user_id: str | None) -> None:
+        self.deps = deps
+        self.client = client
+        self.user_id = user_id
+        self._person: Person | None = None
+        self._looked_up = False
+
+    @classmethod
+    def of(cls, context: AsyncBoltContext) -> Session:
+        session = context[cls.KEY]
+        assert isinstance(session, Session)
+        return session
+
+    @property
+    def store(self) -> Store:
+        return self.deps.store
+
+    @property
+    def reader(self) -> Store:
+        return self.deps.read
+
+    def today(self) -> dt.date:
+        return self.deps.clock().astimezone(self.deps.tz).date()
+
+    async def person(self) -> Person | None:
+        """The caller as a person of the plan: by Slack id, else by their Slack email (and
+        then the Slack id is remembered)."""
+        if not self._looked_up:
+            self._person = await self._identify()
+            self._looked_up = True
+        return self._person
+
+    async def _identify(self) -> Person | None:
+        if not self.user_id:
+            return None
+        reader = self.reader
+        person = await reader.call(reader.person_by_slack_id, self.user_id)
+        if person is not None:
+            return person
+        try:
+            info = await self.client.users_info(user=self.user_id)
+            email = (info.get("user") or {}).get("profile", {}).get("email")
+        except SlackApiError as exc:
+            log.warning("users.info failed: %s", slack_error(exc))
+            return None
+        if not email:
+            return None
+        person = await reader.call(reader.person_by_email, email)
+        if person is not None:
+            await self.store.call(link_slack_id, self.store, person=person, slack_id=self.user_id)
+        return person
+
+    async def refusal(self) -> str:
+        hint = await self.reader.call(admin_hint, self.reader)
+        return f":no_entry: I don't know who you are in the plan yet. {esc(hint)}"
+
+    async def record(self, request: UpdateRequest) -> UpdateOutcome:
+        return await self.store.call(
+            record_update, self.store, request, fy_start_month=self.deps.fy_start_month
+        )
+
+    async def open_update_form(
+        self,
+        trigger_id: str,
+        *,
+        ref: str | None = None,
+        note: str = "",
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        reader, today, start_month = self.reader, self.today(), self.deps.fy_start_month
+
+        def load() -> tuple[Deliverable | None, list[dict[str, Any]]]:
+            chosen = None
+            if ref:
+                try:
+                    chosen = resolve_deliverable(reader, ref)
+                except ServiceError:
+                    chosen = None
+            return chosen, quarter_choices(reader, today, start_month)
+
+        chosen, quarters = await reader.call(load)
+        await self.client.views_open(
+            trigger_id=trigger_id,
+            view=update_modal(deliverable=chosen, quarters=quarters, note=note, metadata=metadata),
+        )
+
+
+def confirmation(outcome: UpdateOutcome) -> dict[str, Any]:
+    """The reply to a recorded update: what changed, before and after."""
+    text = confirmation_text(
+        outcome.deliverable.ref,
+        outcome.deliverable.title,
+        outcome.status_before,
+        outcome.status_after,
+        outcome.due_before,
+        outcome.due_after,
+    )
+    return {
+        "text": f"Recorded an update on {esc(outcome.deliverable.ref)}.",
+        "blocks": [{"type": "section", "text": mrkdwn(text)}],
+    }
