@@ -1,0 +1,190 @@
+"""Queries about mail: correspondence, its forwarders, and the inbound queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from store.base import Base, iso, utc_now
+
+__all__ = ["MailQueries"]
+
+
+class MailQueries(Base):
+    # -- correspondence -------------------------------------------------
+    def correspondence_count(
+        self, *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> int:
+        where: list[str] = []
+        params: list[Any] = []
+        if since:
+            where.append("received_on >= ?")
+            params.append(since.isoformat())
+        if until:
+            where.append("received_on <= ?")
+            params.append(until.isoformat())
+        sql = "SELECT COUNT(*) AS n FROM correspondence"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        row = self._one(sql, params)
+        return int(row["n"]) if row else 0
+
+    def correspondence_by_category(
+        self, *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> dict[str, int]:
+        rows = self._rows(
+            "SELECT category, COUNT(*) AS n FROM correspondence "
+            "WHERE received_on >= ? AND received_on <= ? GROUP BY category ORDER BY category",
+            [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()],
+        )
+        return {r["category"]: int(r["n"]) for r in rows}
+
+    def find_correspondence(self, dedup_key: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM correspondence WHERE dedup_key = ?", [dedup_key])
+
+    def insert_correspondence(self, record: dict[str, Any]) -> int:
+        return self._insert("correspondence", record)
+
+    def add_forward(self, correspondence_id: int, forwarder: str, at: dt.datetime) -> bool:
+        cur = self.db.execute(
+            "INSERT INTO correspondence_forwards (correspondence_id, forwarder, forwarded_at) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [correspondence_id, forwarder, iso(at)],
+        )
+        return cur.rowcount == 1
+
+    def forwarders(self, correspondence_id: int) -> list[str]:
+        return [
+            r["forwarder"]
+            for r in self._rows(
+                "SELECT forwarder FROM correspondence_forwards WHERE correspondence_id = ? "
+                "ORDER BY forwarded_at, rowid",
+                [correspondence_id],
+            )
+        ]
+
+    # -- inbound mail -------------------------------------------------------
+    def insert_inbound(
+        self,
+        *,
+        raw: bytes,
+        mail_from: str | None,
+        rcpt_tos: list[str],
+        source: str = "smtp",
+        message_id: str | None = None,
+        received_at: dt.datetime | None = None,
+    ) -> int:
+        return self._insert(
+            "inbound",
+            {
+                "received_at": iso(received_at or utc_now()),
+                "source": source,
+                "mail_from": mail_from,
+                "rcpt_tos": ",".join(rcpt_tos),
+                "message_id": message_id,
+                "size": len(raw),
+                "raw": raw,
+                "state": "pending",
+            },
+        )
+
+    def inbound(self, inbound_id: int) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM inbound WHERE id = ?", [inbound_id])
+
+    def inbound_list(self, states: tuple[str, ...], *, limit: int = 1000) -> list[dict[str, Any]]:
+        marks = ", ".join("?" for _ in states)
+        return self._rows(
+            "SELECT id, received_at, source, mail_from, rcpt_tos, message_id, size, state, reason, "
+            "attempts, raw IS NOT NULL AS has_raw "
+            f"FROM inbound WHERE state IN ({marks}) ORDER BY id LIMIT ?",
+            [*states, limit],
+        )
+
+    def inbound_seen(self, message_id: str) -> bool:
+        """Whether a message with this Message-ID was already processed."""
+        return (
+            self._one(
+                "SELECT 1 AS x FROM inbound WHERE message_id = ? "
+                "AND state NOT IN ('pending', 'quarantined') LIMIT 1",
+                [message_id],
+            )
+            is not None
+        )
+
+    def earlier_delivery(self, inbound_id: int, message_id: str) -> dict[str, Any] | None:
+        """An earlier, already processed delivery of the same Message-ID."""
+        return self._one(
+            "SELECT id, state FROM inbound WHERE message_id = ? AND id < ? "
+            "AND state NOT IN ('pending', 'quarantined') ORDER BY id LIMIT 1",
+            [message_id, inbound_id],
+        )
+
+    def set_inbound_state(
+        self,
+        inbound_id: int,
+        state: str,
+        *,
+        reason: str | None = None,
+        correspondence_id: int | None = None,
+        purge_after: dt.datetime | None = None,
+    ) -> None:
+        self.db.execute(
+            "UPDATE inbound SET state = ?, reason = ?, correspondence_id = ?, purge_after = ?, "
+            "processed_at = ?, attempts = attempts + 1 WHERE id = ?",
+            [
+                state,
+                reason,
+                correspondence_id,
+                iso(purge_after) if purge_after else None,
+                iso(utc_now()),
+                inbound_id,
+            ],
+        )
+
+    def requeue_inbound(self, inbound_id: int) -> None:
+        self.db.execute("UPDATE inbound SET state = 'pending' WHERE id = ?", [inbound_id])
+
+    def checkpoint(self) -> None:
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def purge_raw(self, now: dt.datetime) -> int:
+        """Drop raw copies whose retention has passed (metadata stays)."""
+        cur = self.db.execute(
+            "UPDATE inbound SET raw = NULL WHERE raw IS NOT NULL AND purge_after IS NOT NULL "
+            "AND purge_after <= ?",
+            [iso(now)],
+        )
+        return cur.rowcount
+
+    def correspondence_by_message_ids(self, ids: list[str]) -> dict[str, Any] | None:
+        if not ids:
+            return None
+        marks = ", ".join("?" for _ in ids)
+        return self._one(
+            f"SELECT * FROM correspondence WHERE message_id IN ({marks}) ORDER BY id DESC LIMIT 1",
+            ids,
+        )
+
+    def correspondence_by_subject_key(self, key: str) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT * FROM correspondence WHERE subject_key = ? AND answered_on IS NULL "
+            "ORDER BY received_on DESC, id DESC LIMIT 1",
+            [key],
+        )
+
+    def mark_answered(self, correspondence_id: int, day: dt.date) -> bool:
+        cur = self.db.execute(
+            "UPDATE correspondence SET answered_on = ? WHERE id = ? "
+            "AND (answered_on IS NULL OR answered_on > ?)",
+            [day.isoformat(), correspondence_id, day.isoformat()],
+        )
+        return cur.rowcount == 1
+
+    def correspondence_rows(
+        self, *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT id, received_on, category, answered_on, sender_hash, sender_domain, flags "
+            "FROM correspondence WHERE received_on >= ? AND received_on <= ? ORDER BY received_on",
+            [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()],
+        )
