@@ -32,8 +32,8 @@ from handlers.service import (
     reclaim_delivery,
     warn_delivery,
 )
-from handlers.slack_views import esc
-from store import Store, mrkdwn
+from handlers.slack_views import reminder_message, stats_message
+from store import Deliverable, Person, Store
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
 
@@ -264,25 +264,31 @@ class DigestService:
         outcomes += await self.remind()
         return outcomes
 
+    def _reminder_period(self, now: dt.datetime) -> tuple[str, dt.date] | None:
+        """The ISO week and day of today's reminders, or ``None`` when none are due today
+        (not the reminder day, or a bank holiday). Reminders catch up within their day."""
+        s = self.settings
+        local_day = latest_schedule(s.reminder_schedule, now, s.tz).date()
+        if now.astimezone(s.tz).date() != local_day:
+            return None
+        if local_day in bank_holidays(s.bank_holidays, local_day.year, local_day.year):
+            return None
+        year, week, _ = local_day.isocalendar()
+        return f"{year}-W{week:02d}", local_day
+
     async def remind(self) -> list[Outcome]:
         """Friday nudges (``REMINDER_SCHEDULE``): one DM a week to each owner of stale work."""
-        if self.slack is None:
-            return []
         now = self.clock()
-        s = self.settings
-        moment = latest_schedule(s.reminder_schedule, now, s.tz)
-        local_day = moment.date()
-        if now.astimezone(s.tz).date() != local_day:
-            return []  # reminders catch up within their own day only
-        if local_day in bank_holidays(s.bank_holidays, local_day.year, local_day.year):
+        due = self._reminder_period(now) if self.slack is not None else None
+        if due is None:
             return []
-        year, week, _ = local_day.isocalendar()
-        period = f"{year}-W{week:02d}"
+        period, local_day = due
+        weeks = self.settings.stale_weeks
 
-        def owners() -> dict[int, tuple[Any, list[Any]]]:
-            found: dict[int, tuple[Any, list[Any]]] = {}
+        def owners() -> dict[int, tuple[Person, list[Deliverable]]]:
+            found: dict[int, tuple[Person, list[Deliverable]]] = {}
             for view in self.store.overview():
-                if view.owner is not None and view.stale(now, weeks=s.stale_weeks):
+                if view.owner is not None and view.stale(now, weeks=weeks):
                     found.setdefault(view.owner.id, (view.owner, []))[1].append(view.deliverable)
             return found
 
@@ -290,67 +296,38 @@ class DigestService:
         for person, items in (await self.store.call(owners)).values():
             if not person.slack_id or (person.away_until and person.away_until >= local_day):
                 continue
-            destination = f"person:{person.id}"
-
-            token = await self.store.call(
-                claim_delivery, self.store, "reminder", period, destination, now=now
-            )
-            if token is None:
-                continue
-            blocks: list[dict[str, Any]] = [
-                {
-                    "type": "section",
-                    "text": mrkdwn(
-                        f"Hello {esc(person.name)} :wave: These have had no update for "
-                        f"{s.stale_weeks} weeks. A line each keeps the panel paper honest."
-                    ),
-                }
-            ]
-            for d in items[:20]:
-                blocks.append(
-                    {
-                        "type": "section",
-                        "text": mrkdwn(f"*{esc(d.ref)}* {esc(d.title)} · {d.status.label}"),
-                        "accessory": {
-                            "type": "button",
-                            "text": {"type": "plain_text", "text": "Update"},
-                            "action_id": "open_update",
-                            "value": d.ref,
-                        },
-                    }
-                )
-            try:
-                posted = await self.slack.chat_postMessage(
-                    channel=person.slack_id,
-                    parse="none",
-                    link_names=False,
-                    text=f"{len(items)} of your deliverables need an update.",
-                    blocks=blocks,
-                )
-                reference = f"slack ts {posted.get('ts')}"
-
-                await self.store.call(
-                    mark_delivered,
-                    self.store,
-                    "reminder",
-                    period,
-                    destination,
-                    reference,
-                    token=token,
-                )
-                outcomes.append(Outcome(destination, "sent", reference))
-            except SlackApiError as exc:
-                await self.store.call(
-                    mark_undelivered,
-                    self.store,
-                    "reminder",
-                    period,
-                    destination,
-                    str(exc.response.status_code),
-                    token=token,
-                )
-                outcomes.append(Outcome(destination, "failed", str(exc.response.status_code)))
+            outcome = await self._remind_one(period, person, items, now)
+            if outcome is not None:
+                outcomes.append(outcome)
         return outcomes
+
+    async def _remind_one(
+        self, period: str, person: Person, items: list[Deliverable], now: dt.datetime
+    ) -> Outcome | None:
+        """Claim, post and record one person's reminder; ``None`` if already claimed."""
+        assert self.slack is not None and person.slack_id
+        destination = f"person:{person.id}"
+        token = await self.store.call(
+            claim_delivery, self.store, "reminder", period, destination, now=now
+        )
+        if token is None:
+            return None
+        message = reminder_message(person, items, stale_weeks=self.settings.stale_weeks)
+        try:
+            posted = await self.slack.chat_postMessage(
+                channel=person.slack_id, parse="none", link_names=False, **message
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.status_code)
+            await self.store.call(
+                mark_undelivered, self.store, "reminder", period, destination, error, token=token
+            )
+            return Outcome(destination, "failed", error)
+        reference = f"slack ts {posted.get('ts')}"
+        await self.store.call(
+            mark_delivered, self.store, "reminder", period, destination, reference, token=token
+        )
+        return Outcome(destination, "sent", reference)
 
     # -- previews for Slack ------------------------------------------------------------------
     async def preview(self) -> dict[str, Any]:
@@ -368,22 +345,4 @@ class DigestService:
         stats = correspondence_stats(
             rows, by="category", target_for=s.answer_target, nation=s.bank_holidays, today=today
         )
-        if not stats:
-            text = "No correspondence recorded in the last 12 weeks."
-            return {
-                "text": text,
-                "blocks": [{"type": "section", "text": mrkdwn(text)}],
-            }
-        lines = [f"*Correspondence, {since:%-d %b} – {today:%-d %b %Y}*"]
-        for row in stats:
-            share = "—" if row.share_within_target is None else f"{row.share_within_target:g}%"
-            median = "—" if row.median_days_to_answer is None else f"{row.median_days_to_answer:g}"
-            lines.append(
-                f"• *{esc(row.key)}*: {row.received} received, {row.answered} answered, "
-                f"median {median} working days, {share} within target"
-            )
-        text = "\n".join(lines)
-        return {
-            "text": f"Correspondence: {sum(r.received for r in stats)} pieces in 12 weeks.",
-            "blocks": [{"type": "section", "text": mrkdwn(text)}],
-        }
+        return stats_message(stats, since=since, today=today)
