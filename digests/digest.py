@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import zoneinfo
@@ -185,6 +186,105 @@ def _span_end(due: str | None, start_month: int) -> dt.date | None:
         return None
 
 
+@dataclass
+class _Week:
+    """One week's digest in the making: the plan as it stood at the week's end."""
+
+    start: dt.datetime
+    end: dt.datetime
+    sunday: dt.date
+    start_month: int
+    themes: dict[int, Theme]
+    people: dict[int, str]  # person id -> name
+    deliverables: dict[int, Deliverable]  # those that existed by the week's end
+    history: list[Update]  # every update up to the week's end, in sequence
+    state: dict[int, tuple[Status, str | None]] = field(default_factory=dict)
+    last_at: dict[int, dt.datetime] = field(default_factory=dict)
+
+    def replay(self) -> None:
+        by_deliverable: dict[int, list[Update]] = {}
+        for u in self.history:
+            if u.deliverable_id in self.deliverables:
+                by_deliverable.setdefault(u.deliverable_id, []).append(u)
+        for did, ups in by_deliverable.items():
+            replayed = replay(ups)
+            self.state[did] = (replayed.status, replayed.due)
+            if replayed.last_at is not None:
+                self.last_at[did] = replayed.last_at
+
+    def who(self, person_id: int | None) -> str | None:
+        return self.people.get(person_id) if person_id is not None else None
+
+    def now_of(self, d: Deliverable) -> tuple[Status, str | None]:
+        return self.state.get(d.id, (d.status, d.due))
+
+    def item(self, d: Deliverable, detail: str) -> DigestItem:
+        status, due = self.now_of(d)
+        return DigestItem(
+            d.ref, d.title, self.themes[d.theme_id].name, status, due, self.who(d.owner_id), detail
+        )
+
+
+def _changes(week: _Week) -> tuple[list[Change], list[Change], list[Change], list[NoteGroup]]:
+    """The week's completions, status changes, slipped due quarters and notes by theme."""
+    completed: list[Change] = []
+    status_changes: list[Change] = []
+    slipped: list[Change] = []
+    notes_by_theme: dict[int, list[tuple[str, str, str, str]]] = {}
+    for u in week.history:
+        if u.recorded_at < week.start or u.deliverable_id not in week.deliverables:
+            continue
+        d = week.deliverables[u.deliverable_id]
+        who = week.who(u.person_id)
+        if u.note:
+            notes_by_theme.setdefault(d.theme_id, []).append(
+                (d.ref, d.title, who or "plan import", u.note)
+            )
+        if u.status_before is None:
+            continue  # the row that created it: its state is reported under "new"
+        if u.changed_status and u.status_after is not None:
+            kind = "completed" if u.status_after is Status.COMPLETED else "status"
+            target = completed if kind == "completed" else status_changes
+            after = "Completed" if kind == "completed" else u.status_after.label
+            target.append(Change(d.ref, d.title, kind, u.status_before.label, after, u.note, who))
+        before_end = _span_end(u.due_before, week.start_month)
+        after_end = _span_end(u.due_after, week.start_month)
+        if before_end and after_end and after_end > before_end:
+            slipped.append(
+                Change(d.ref, d.title, "slipped", u.due_before, u.due_after, u.note, who)
+            )
+    groups = [
+        NoteGroup(week.themes[tid].name, notes)
+        for tid, notes in sorted(notes_by_theme.items(), key=lambda kv: week.themes[kv[0]].position)
+    ]
+    return completed, status_changes, slipped, groups
+
+
+def _attention(
+    week: _Week, stale_weeks: int
+) -> tuple[list[DigestItem], list[DigestItem], list[DigestItem]]:
+    """Stale deliverables, overdue ones, and those due this quarter, as at the week's end."""
+    stale: list[DigestItem] = []
+    overdue: list[DigestItem] = []
+    due_now: list[DigestItem] = []
+    quarter = FinancialYearQuarter.of_date(week.sunday, start_month=week.start_month)
+    for d in week.deliverables.values():
+        status, due = week.now_of(d)
+        last = week.last_at.get(d.id)
+        if is_stale(
+            dataclasses.replace(d, status=status, due=due), last, week.end, weeks=stale_weeks
+        ):
+            weeks = (week.end - last).days // 7 if last else None
+            stale.append(week.item(d, f"no update for {weeks} weeks" if weeks else "never updated"))
+        due_end = _span_end(due, week.start_month)
+        if status is not Status.COMPLETED and due_end is not None:
+            if due_end < week.sunday and due_end < quarter.first_day:
+                overdue.append(week.item(d, f"was due {due}"))
+            elif due_end <= quarter.last_day:
+                due_now.append(week.item(d, f"due {due}"))
+    return stale, overdue, due_now
+
+
 def build_digest(
     store: Store,
     *,
@@ -196,128 +296,31 @@ def build_digest(
     target_for: Callable[[str], int] = lambda _c: 20,
     nation: str = "ENG",
 ) -> Digest:
+    """The digest for one ISO week, as the plan stood at the end of it."""
     start, end = week_bounds(year, week, tz)
     sunday = (end - dt.timedelta(days=1)).date()
-    themes: dict[int, Theme] = {t.id: t for t in store.themes()}
-    people = {p.id: p for p in store.people()}
-    deliverables: dict[int, Deliverable] = {
-        d.id: d for d in store.deliverables() if d.added_on <= sunday
-    }
-
-    # State at the end of the week, from the append-only history.
-    history = store.updates(until=end)
-    by_deliverable: dict[int, list[Update]] = {}
-    for u in history:
-        by_deliverable.setdefault(u.deliverable_id, []).append(u)
-    state: dict[int, tuple[Status, str | None]] = {}
-    last_at: dict[int, dt.datetime] = {}
-    for did, ups in by_deliverable.items():
-        if did not in deliverables:
-            continue
-        replayed = replay(ups)
-        state[did] = (replayed.status, replayed.due)
-        if replayed.last_at is not None:
-            last_at[did] = replayed.last_at
-    baseline = store.baseline()
-
-    def who(person_id: int | None) -> str | None:
-        return people[person_id].name if person_id in people else None
-
+    the_week = _Week(
+        start=start,
+        end=end,
+        sunday=sunday,
+        start_month=start_month,
+        themes={t.id: t for t in store.themes()},
+        people={p.id: p.name for p in store.people()},
+        deliverables={d.id: d for d in store.deliverables() if d.added_on <= sunday},
+        history=store.updates(until=end),
+    )
+    the_week.replay()
     counts = {s: 0 for s in Status}
-    for did in deliverables:
-        counts[state.get(did, (deliverables[did].status, None))[0]] += 1
-
-    completed: list[Change] = []
-    status_changes: list[Change] = []
-    slipped: list[Change] = []
-    notes_by_theme: dict[int, list[tuple[str, str, str, str]]] = {}
-    for u in history:
-        if u.recorded_at < start or u.deliverable_id not in deliverables:
-            continue
-        d = deliverables[u.deliverable_id]
-        if u.note:
-            notes_by_theme.setdefault(d.theme_id, []).append(
-                (d.ref, d.title, who(u.person_id) or "plan import", u.note)
-            )
-        if u.status_before is None:
-            continue  # the row that created it: its state is reported under "new"
-        if u.changed_status and u.status_after is Status.COMPLETED:
-            completed.append(
-                Change(
-                    d.ref,
-                    d.title,
-                    "completed",
-                    u.status_before.label,
-                    "Completed",
-                    u.note,
-                    who(u.person_id),
-                )
-            )
-        elif u.changed_status and u.status_after is not None:
-            status_changes.append(
-                Change(
-                    d.ref,
-                    d.title,
-                    "status",
-                    u.status_before.label,
-                    u.status_after.label,
-                    u.note,
-                    who(u.person_id),
-                )
-            )
-        before_end = _span_end(u.due_before, start_month)
-        after_end = _span_end(u.due_after, start_month)
-        if before_end and after_end and after_end > before_end:
-            slipped.append(
-                Change(
-                    d.ref, d.title, "slipped", u.due_before, u.due_after, u.note, who(u.person_id)
-                )
-            )
+    for d in the_week.deliverables.values():
+        counts[the_week.now_of(d)[0]] += 1
+    baseline = store.baseline()
     new = [
-        Change(d.ref, d.title, "new", None, d.status.label, "", who(d.owner_id))
-        for d in deliverables.values()
+        Change(d.ref, d.title, "new", None, d.status.label, "", the_week.who(d.owner_id))
+        for d in the_week.deliverables.values()
         if start.date() <= d.added_on <= sunday and not (baseline and baseline.covers(d))
     ]
-    note_groups = [
-        NoteGroup(themes[tid].name, notes)
-        for tid, notes in sorted(notes_by_theme.items(), key=lambda kv: themes[kv[0]].position)
-    ]
-
-    def item(d: Deliverable, detail: str) -> DigestItem:
-        status, due = state.get(d.id, (d.status, d.due))
-        return DigestItem(
-            d.ref, d.title, themes[d.theme_id].name, status, due, who(d.owner_id), detail
-        )
-
-    stale: list[DigestItem] = []
-    overdue: list[DigestItem] = []
-    due_now: list[DigestItem] = []
-    quarter = FinancialYearQuarter.of_date(sunday, start_month=start_month)
-    for d in deliverables.values():
-        status, due = state.get(d.id, (d.status, d.due))
-        current = Deliverable(
-            d.id,
-            d.ref,
-            d.theme_id,
-            d.title,
-            status,
-            d.owner_id,
-            due,
-            d.dependencies,
-            d.added_on,
-            d.position,
-        )
-        last = last_at.get(d.id)
-        if is_stale(current, last, end, weeks=stale_weeks):
-            weeks = (end - last).days // 7 if last else None
-            stale.append(item(d, f"no update for {weeks} weeks" if weeks else "never updated"))
-        due_end = _span_end(due, start_month)
-        if status is not Status.COMPLETED and due_end is not None:
-            if due_end < sunday and due_end < quarter.first_day:
-                overdue.append(item(d, f"was due {due}"))
-            elif due_end <= quarter.last_day:
-                due_now.append(item(d, f"due {due}"))
-
+    completed, status_changes, slipped, notes = _changes(the_week)
+    stale, overdue, due_now = _attention(the_week, stale_weeks)
     return Digest(
         plan=store.get_meta("plan") or "Delivery Plan",
         office=store.get_meta("office") or "",
@@ -330,7 +333,7 @@ def build_digest(
         new=new,
         status_changes=status_changes,
         slipped=slipped,
-        notes=note_groups,
+        notes=notes,
         stale=stale,
         overdue=overdue,
         due_this_quarter=due_now,
