@@ -188,9 +188,211 @@ class _Checker:
                 )
 
 
+class _PlanParser(_Checker):
+    """Reads a plan document section by section, collecting every error on the way."""
+
+    def __init__(self, filename: str, fy_start_month: int) -> None:
+        super().__init__(filename)
+        self.fy_start_month = fy_start_month
+        self.emails: dict[str, int] = {}  # lower-cased email -> line
+        self.codes: dict[str, int] = {}
+        self.refs: dict[str, int] = {}
+
+    def people(self, doc: _Map) -> list[PersonSpec]:
+        people: list[PersonSpec] = []
+        raw_people = doc.get("people") or []
+        if not isinstance(raw_people, list):
+            self.error(self.line_of(doc, "people"), "people", "must be a list")
+            raw_people = []
+        for i, p in enumerate(raw_people):
+            where = f"people[{i}]"
+            if not isinstance(p, _Map):
+                self.error(
+                    self.line_of(doc, "people"), where, "must be a mapping with name and email"
+                )
+                continue
+            person = self.person(p, where)
+            if person is not None:
+                people.append(person)
+        return people
+
+    def person(self, p: _Map, where: str) -> PersonSpec | None:
+        self.unknown_keys(p, _PERSON_KEYS, where)
+        name = self.text(p, "name", where)
+        email = self.text(p, "email", where)
+        slack = self.text(p, "slack", where, required=False)
+        role_text = self.text(p, "role", where, required=False) or "staff"
+        role = Role.STAFF
+        try:
+            role = Role(role_text.lower())
+        except ValueError:
+            self.error(
+                self.line_of(p, "role"),
+                f"{where}.role",
+                f"unknown role {role_text!r}; use staff, editor or admin",
+            )
+        if email is not None:
+            if not _EMAIL.match(email):
+                self.error(
+                    self.line_of(p, "email"), f"{where}.email", f"{email!r} is not an email address"
+                )
+            elif email.lower() in self.emails:
+                self.error(
+                    self.line_of(p, "email"),
+                    f"{where}.email",
+                    f"duplicate person {email!r} (first on line {self.emails[email.lower()]})",
+                )
+            else:
+                self.emails[email.lower()] = self.line_of(p, "email")
+        if name and email:
+            return PersonSpec(name, email, slack, role, p.line)
+        return None
+
+    def themes(self, doc: _Map) -> list[ThemeSpec]:
+        themes: list[ThemeSpec] = []
+        raw_themes = doc.get("themes")
+        if not isinstance(raw_themes, list) or not raw_themes:
+            self.error(self.line_of(doc, "themes"), "themes", "must be a non-empty list")
+            raw_themes = []
+        for ti, t in enumerate(raw_themes):
+            if not isinstance(t, _Map):
+                self.error(
+                    self.line_of(doc, "themes"),
+                    f"themes[{ti}]",
+                    "must be a mapping with code and name",
+                )
+                continue
+            theme = self.theme(t, f"themes[{ti}]")
+            if theme is not None:
+                themes.append(theme)
+        return themes
+
+    def theme(self, t: _Map, where: str) -> ThemeSpec | None:
+        self.unknown_keys(t, _THEME_KEYS, where)
+        code = self.text(t, "code", where)
+        name = self.text(t, "name", where)
+        aim = self.text(t, "aim", where, required=False) or ""
+        if code is not None:
+            if not _CODE.match(code):
+                self.error(
+                    self.line_of(t, "code"),
+                    f"{where}.code",
+                    f"{code!r} must be capital letters, e.g. CF",
+                )
+            elif code in self.codes:
+                self.error(
+                    self.line_of(t, "code"),
+                    f"{where}.code",
+                    f"duplicate theme code {code!r} (first on line {self.codes[code]})",
+                )
+            else:
+                self.codes[code] = self.line_of(t, "code")
+        items: list[DeliverableSpec] = []
+        raw_items = t.get("deliverables") or []
+        if not isinstance(raw_items, list):
+            self.error(self.line_of(t, "deliverables"), f"{where}.deliverables", "must be a list")
+            raw_items = []
+        for di, d in enumerate(raw_items):
+            dwhere = f"{code or where}.deliverables[{di}]"
+            if not isinstance(d, _Map):
+                self.error(
+                    self.line_of(t, "deliverables"), dwhere, "must be a mapping with a title"
+                )
+                continue
+            item = self.deliverable(d, dwhere)
+            if item is not None:
+                items.append(item)
+        if code and name:
+            return ThemeSpec(code, name, aim, t.line, items)
+        return None
+
+    def ref(self, d: _Map, where: str) -> str | None:
+        ref = self.text(d, "ref", where, required=False)
+        if ref is None:
+            return None
+        ref = ref.upper()
+        if not REF_PATTERN.match(ref):
+            self.error(self.line_of(d, "ref"), f"{where}.ref", f"{ref!r} must look like CF-3")
+        elif ref in self.refs:
+            self.error(
+                self.line_of(d, "ref"),
+                f"{where}.ref",
+                f"duplicate reference {ref!r} (first on line {self.refs[ref]})",
+            )
+        else:
+            self.refs[ref] = self.line_of(d, "ref")
+        return ref
+
+    def status(self, d: _Map, where: str) -> Status:
+        status_text = self.text(d, "status", where, required=False) or "not-started"
+        try:
+            return Status(status_text.lower())
+        except ValueError:
+            self.error(
+                self.line_of(d, "status"),
+                f"{where}.status",
+                f"unknown status {status_text!r}; use {', '.join(s.value for s in Status)}",
+            )
+            return Status.NOT_STARTED
+
+    def due(self, d: _Map, where: str) -> str | None:
+        due_text = self.text(d, "due", where, required=False)
+        if due_text is None:
+            return None
+        try:
+            return str(parse_quarter_span(due_text, start_month=self.fy_start_month))
+        except QuarterParseError as exc:
+            self.error(self.line_of(d, "due"), f"{where}.due", f"unparseable quarter: {exc}")
+            return None
+
+    def flag(self, d: _Map, key: str, where: str) -> bool:
+        value = d.get(key, False)
+        if not isinstance(value, bool):
+            self.error(self.line_of(d, key), f"{where}.{key}", "must be true or false")
+            return False
+        return value
+
+    def deliverable(self, d: _Map, where: str) -> DeliverableSpec | None:
+        self.unknown_keys(d, _DELIVERABLE_KEYS, where)
+        title = self.text(d, "title", where)
+        ref = self.ref(d, where)
+        status = self.status(d, where)
+        owner = self.text(d, "owner", where, required=False)
+        if owner is not None and owner.lower() not in self.emails:
+            self.error(
+                self.line_of(d, "owner"), f"{where}.owner", f"{owner!r} is not among the people"
+            )
+        due = self.due(d, where)
+        deps = self.flag(d, "dependencies", where)
+        note = self.text(d, "note", where, required=False)
+        summary = self.flag(d, "summary", where)
+        if summary and not note:
+            self.error(
+                self.line_of(d, "summary"),
+                f"{where}.summary",
+                "marks the note as the summary for the paper, but there is no note",
+            )
+            summary = False
+        if not title:
+            return None
+        return DeliverableSpec(
+            title=title,
+            status=status,
+            line=d.line,
+            ref=ref,
+            owner=owner.lower() if owner else None,
+            due=due,
+            dependencies=deps,
+            added=self.date(d, "added", where),
+            note=note,
+            updated=self.date(d, "updated", where),
+            summary=summary,
+        )
+
+
 def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) -> PlanSpec:
     """Parse and validate a whole plan file. Raises :class:`PlanInvalid` with every error."""
-    check = _Checker(filename)
+    parser = _PlanParser(filename, fy_start_month)
     try:
         doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
@@ -200,184 +402,14 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
         raise PlanInvalid([PlanError(filename, line, "yaml", str(problem))]) from None
     if not isinstance(doc, _Map):
         raise PlanInvalid([PlanError(filename, 1, "plan", "the file must be a YAML mapping")])
-    check.unknown_keys(doc, _TOP_KEYS, "plan")
-    plan_name = check.text(doc, "plan", "plan") or ""
-    office = check.text(doc, "office", "plan", required=False) or ""
-    start = check.date(doc, "start", "plan")
-
-    people: list[PersonSpec] = []
-    emails: dict[str, int] = {}
-    raw_people = doc.get("people") or []
-    if not isinstance(raw_people, list):
-        check.error(check.line_of(doc, "people"), "people", "must be a list")
-        raw_people = []
-    for i, p in enumerate(raw_people):
-        where = f"people[{i}]"
-        if not isinstance(p, _Map):
-            check.error(
-                check.line_of(doc, "people"), where, "must be a mapping with name and email"
-            )
-            continue
-        check.unknown_keys(p, _PERSON_KEYS, where)
-        name = check.text(p, "name", where)
-        email = check.text(p, "email", where)
-        slack = check.text(p, "slack", where, required=False)
-        role_text = check.text(p, "role", where, required=False) or "staff"
-        role = Role.STAFF
-        try:
-            role = Role(role_text.lower())
-        except ValueError:
-            check.error(
-                check.line_of(p, "role"),
-                f"{where}.role",
-                f"unknown role {role_text!r}; use staff, editor or admin",
-            )
-        if email is not None:
-            if not _EMAIL.match(email):
-                check.error(
-                    check.line_of(p, "email"),
-                    f"{where}.email",
-                    f"{email!r} is not an email address",
-                )
-            elif email.lower() in emails:
-                check.error(
-                    check.line_of(p, "email"),
-                    f"{where}.email",
-                    f"duplicate person {email!r} (first on line {emails[email.lower()]})",
-                )
-            else:
-                emails[email.lower()] = check.line_of(p, "email")
-        if name and email:
-            people.append(PersonSpec(name, email, slack, role, p.line))
-
-    themes: list[ThemeSpec] = []
-    codes: dict[str, int] = {}
-    refs: dict[str, int] = {}
-    raw_themes = doc.get("themes")
-    if not isinstance(raw_themes, list) or not raw_themes:
-        check.error(check.line_of(doc, "themes"), "themes", "must be a non-empty list")
-        raw_themes = []
-    for ti, t in enumerate(raw_themes):
-        where = f"themes[{ti}]"
-        if not isinstance(t, _Map):
-            check.error(check.line_of(doc, "themes"), where, "must be a mapping with code and name")
-            continue
-        check.unknown_keys(t, _THEME_KEYS, where)
-        code = check.text(t, "code", where)
-        name = check.text(t, "name", where)
-        aim = check.text(t, "aim", where, required=False) or ""
-        if code is not None:
-            if not _CODE.match(code):
-                check.error(
-                    check.line_of(t, "code"),
-                    f"{where}.code",
-                    f"{code!r} must be capital letters, e.g. CF",
-                )
-            elif code in codes:
-                check.error(
-                    check.line_of(t, "code"),
-                    f"{where}.code",
-                    f"duplicate theme code {code!r} (first on line {codes[code]})",
-                )
-            else:
-                codes[code] = check.line_of(t, "code")
-        items: list[DeliverableSpec] = []
-        raw_items = t.get("deliverables") or []
-        if not isinstance(raw_items, list):
-            check.error(check.line_of(t, "deliverables"), f"{where}.deliverables", "must be a list")
-            raw_items = []
-        for di, d in enumerate(raw_items):
-            dwhere = f"{code or where}.deliverables[{di}]"
-            if not isinstance(d, _Map):
-                check.error(
-                    check.line_of(t, "deliverables"), dwhere, "must be a mapping with a title"
-                )
-                continue
-            check.unknown_keys(d, _DELIVERABLE_KEYS, dwhere)
-            title = check.text(d, "title", dwhere)
-            ref = check.text(d, "ref", dwhere, required=False)
-            if ref is not None:
-                ref = ref.upper()
-                if not REF_PATTERN.match(ref):
-                    check.error(
-                        check.line_of(d, "ref"), f"{dwhere}.ref", f"{ref!r} must look like CF-3"
-                    )
-                elif ref in refs:
-                    check.error(
-                        check.line_of(d, "ref"),
-                        f"{dwhere}.ref",
-                        f"duplicate reference {ref!r} (first on line {refs[ref]})",
-                    )
-                else:
-                    refs[ref] = check.line_of(d, "ref")
-            status_text = check.text(d, "status", dwhere, required=False) or "not-started"
-            status = Status.NOT_STARTED
-            try:
-                status = Status(status_text.lower())
-            except ValueError:
-                check.error(
-                    check.line_of(d, "status"),
-                    f"{dwhere}.status",
-                    f"unknown status {status_text!r}; use {', '.join(s.value for s in Status)}",
-                )
-            owner = check.text(d, "owner", dwhere, required=False)
-            if owner is not None and owner.lower() not in emails:
-                check.error(
-                    check.line_of(d, "owner"),
-                    f"{dwhere}.owner",
-                    f"{owner!r} is not among the people",
-                )
-            due_text = check.text(d, "due", dwhere, required=False)
-            due = None
-            if due_text is not None:
-                try:
-                    due = str(parse_quarter_span(due_text, start_month=fy_start_month))
-                except QuarterParseError as exc:
-                    check.error(
-                        check.line_of(d, "due"), f"{dwhere}.due", f"unparseable quarter: {exc}"
-                    )
-            deps = d.get("dependencies", False)
-            if not isinstance(deps, bool):
-                check.error(
-                    check.line_of(d, "dependencies"),
-                    f"{dwhere}.dependencies",
-                    "must be true or false",
-                )
-                deps = False
-            note = check.text(d, "note", dwhere, required=False)
-            summary = d.get("summary", False)
-            if not isinstance(summary, bool):
-                check.error(
-                    check.line_of(d, "summary"), f"{dwhere}.summary", "must be true or false"
-                )
-                summary = False
-            elif summary and not note:
-                check.error(
-                    check.line_of(d, "summary"),
-                    f"{dwhere}.summary",
-                    "marks the note as the summary for the paper, but there is no note",
-                )
-            if title:
-                items.append(
-                    DeliverableSpec(
-                        title=title,
-                        status=status,
-                        line=d.line,
-                        ref=ref,
-                        owner=owner.lower() if owner else None,
-                        due=due,
-                        dependencies=deps,
-                        added=check.date(d, "added", dwhere),
-                        note=note,
-                        updated=check.date(d, "updated", dwhere),
-                        summary=summary,
-                    )
-                )
-        if code and name:
-            themes.append(ThemeSpec(code, name, aim, t.line, items))
-
-    if check.errors:
-        raise PlanInvalid(check.errors)
+    parser.unknown_keys(doc, _TOP_KEYS, "plan")
+    plan_name = parser.text(doc, "plan", "plan") or ""
+    office = parser.text(doc, "office", "plan", required=False) or ""
+    start = parser.date(doc, "start", "plan")
+    people = parser.people(doc)
+    themes = parser.themes(doc)
+    if parser.errors:
+        raise PlanInvalid(parser.errors)
     return PlanSpec(plan=plan_name, office=office, start=start, people=people, themes=themes)
 
 
