@@ -275,32 +275,7 @@ def deliverable_options(items: Sequence[Deliverable]) -> list[dict[str, Any]]:
     return [_option(d) for d in items[:100]]
 
 
-def update_modal(
-    *,
-    deliverable: Deliverable | None,
-    quarters: list[dict[str, Any]],
-    note: str = "",
-    metadata: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The update form: picker, status, due quarter, dependencies flag and note."""
-    picker: dict[str, Any] = {
-        "type": "external_select",
-        "action_id": "deliverable_picker",
-        "placeholder": plain("Type a reference or title words"),
-        "min_query_length": 0,
-    }
-    if deliverable is not None:
-        picker["initial_option"] = _option(deliverable)
-    status: dict[str, Any] = {
-        "type": "radio_buttons",
-        "action_id": "status",
-        "options": [{"text": plain(f"{s.label}"), "value": s.value} for s in Status],
-    }
-    if deliverable is not None:
-        status["initial_option"] = {
-            "text": plain(deliverable.status.label),
-            "value": deliverable.status.value,
-        }
+def _due_select(deliverable: Deliverable | None, quarters: list[dict[str, Any]]) -> dict[str, Any]:
     due: dict[str, Any] = {
         "type": "static_select",
         "action_id": "due",
@@ -315,6 +290,10 @@ def update_modal(
             opt = {"text": plain(deliverable.due), "value": deliverable.due}
             due["options"] = [opt, *due["options"]][:100]
             due["initial_option"] = opt
+    return due
+
+
+def _flag_boxes(deliverable: Deliverable | None) -> dict[str, Any]:
     flag_option = {"text": plain("Dependencies identified"), "value": "dependencies"}
     summary_option = {
         "text": plain("Use this note as the summary for the panel paper"),
@@ -327,6 +306,48 @@ def update_modal(
     }
     if deliverable is not None and deliverable.dependencies:
         flags["initial_options"] = [flag_option]
+    return flags
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], optional: bool = True
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": element,
+    }
+    if optional:
+        block["optional"] = True
+    return block
+
+
+def update_modal(
+    *,
+    deliverable: Deliverable | None,
+    quarters: list[dict[str, Any]],
+    note: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The update form: picker, status, due quarter, dependencies and summary flags, note."""
+    picker: dict[str, Any] = {
+        "type": "external_select",
+        "action_id": "deliverable_picker",
+        "placeholder": plain("Type a reference or title words"),
+        "min_query_length": 0,
+    }
+    status: dict[str, Any] = {
+        "type": "radio_buttons",
+        "action_id": "status",
+        "options": [{"text": plain(f"{s.label}"), "value": s.value} for s in Status],
+    }
+    if deliverable is not None:
+        picker["initial_option"] = _option(deliverable)
+        status["initial_option"] = {
+            "text": plain(deliverable.status.label),
+            "value": deliverable.status.value,
+        }
     note_input: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "note",
@@ -346,40 +367,11 @@ def update_modal(
         "close": plain("Cancel"),
         "private_metadata": json.dumps(metadata or {}),
         "blocks": [
-            {
-                "type": "input",
-                "block_id": "deliverable",
-                "label": plain("Deliverable"),
-                "element": picker,
-            },
-            {
-                "type": "input",
-                "block_id": "status",
-                "label": plain("Status"),
-                "element": status,
-                "optional": True,
-            },
-            {
-                "type": "input",
-                "block_id": "due",
-                "label": plain("Due quarter"),
-                "element": due,
-                "optional": True,
-            },
-            {
-                "type": "input",
-                "block_id": "flags",
-                "label": plain("Flags"),
-                "element": flags,
-                "optional": True,
-            },
-            {
-                "type": "input",
-                "block_id": "note",
-                "label": plain("Note"),
-                "element": note_input,
-                "optional": True,
-            },
+            _input("deliverable", "Deliverable", picker, optional=False),
+            _input("status", "Status", status),
+            _input("due", "Due quarter", _due_select(deliverable, quarters)),
+            _input("flags", "Flags", _flag_boxes(deliverable)),
+            _input("note", "Note", note_input),
         ],
     }
 

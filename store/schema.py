@@ -11,8 +11,7 @@ from sqlite_utils.migrations import Migrations
 migrations = Migrations("deliverabot")
 
 
-@migrations()
-def m001_initial(db: Database) -> None:
+def _m001_plan(db: Database) -> None:
     db.table("meta").create({"key": str, "value": str}, pk="key")
     db.table("people").create(
         {
@@ -84,6 +83,9 @@ def m001_initial(db: Database) -> None:
         "CREATE TRIGGER updates_append_only_d BEFORE DELETE ON updates "
         "BEGIN SELECT RAISE(ABORT, 'updates are append-only'); END"
     )
+
+
+def _m001_correspondence(db: Database) -> None:
     db.table("correspondence").create(
         {
             "id": int,
@@ -111,6 +113,9 @@ def m001_initial(db: Database) -> None:
         pk=("correspondence_id", "forwarder"),
         foreign_keys=[("correspondence_id", "correspondence", "id")],
     )
+
+
+def _m001_ledger_and_quarantine(db: Database) -> None:
     db.table("digest_ledger").create(
         {
             "id": int,
@@ -142,6 +147,17 @@ def m001_initial(db: Database) -> None:
         not_null={"received_at", "raw", "state"},
         defaults={"attempts": 0},
     )
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """The plan and its append-only updates, correspondence, the ledger, the quarantine.
+
+    Applied databases keep it as it is: the three helpers only name its parts.
+    """
+    _m001_plan(db)
+    _m001_correspondence(db)
+    _m001_ledger_and_quarantine(db)
 
 
 @migrations()
