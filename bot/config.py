@@ -16,6 +16,9 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from handlers.mailparse import parse_category_rules
+from store import CORRESPONDENCE_CATEGORIES
+
 __all__ = ["ConfigError", "DigestSchedule", "Settings", "load_settings"]
 
 
@@ -24,7 +27,6 @@ class ConfigError(Exception):
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CATEGORIES = ("complaint", "mp", "councillor", "partner", "media", "public", "foi")
 DEFAULT_CATEGORY_RULES: tuple[tuple[str, str], ...] = (
     ("parliament.uk", "mp"),
     ("*.police.uk", "partner"),
@@ -165,6 +167,48 @@ def _opt(env: Mapping[str, str], name: str) -> str | None:
     return raw.strip() if raw and raw.strip() else None
 
 
+def _slack(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, str]:
+    """The Slack credentials, which must come in working sets, and the Web API base URL."""
+    api_url = _opt(env, "SLACK_API_URL") or "https://slack.com/api/"
+    if not re.match(r"https?://", api_url):
+        raise ConfigError(f"SLACK_API_URL={api_url!r}: must start with http:// or https://")
+    if not api_url.endswith("/"):
+        api_url += "/"
+    token = _opt(env, "SLACK_BOT_TOKEN")
+    secret = _opt(env, "SLACK_SIGNING_SECRET")
+    app_token = _opt(env, "SLACK_APP_TOKEN")
+    if (secret or app_token) and not token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set"
+        )
+    if token and not (secret or app_token):
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN for HTTP mode "
+            "(or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with xapp-")
+    return token, secret, app_token, api_url
+
+
+def _categories(
+    env: Mapping[str, str],
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, int], ...]]:
+    """``CATEGORY_RULES`` (parsed by the mail side's own parser) and ``ANSWER_TARGETS``."""
+    rules = DEFAULT_CATEGORY_RULES
+    if (env.get("CATEGORY_RULES") or "").strip():
+        try:
+            rules = tuple(parse_category_rules(env["CATEGORY_RULES"]))
+        except ValueError as exc:
+            raise ConfigError(f"CATEGORY_RULES: {exc}") from None
+    targets = []
+    for category, days in _pairs(env, "ANSWER_TARGETS"):
+        if category not in CORRESPONDENCE_CATEGORIES or not days.isdigit():
+            raise ConfigError(f"ANSWER_TARGETS: {category}={days}: write category=working-days")
+        targets.append((category, int(days)))
+    return rules, tuple(targets)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = ".env"
 ) -> Settings:
@@ -191,46 +235,11 @@ def load_settings(
             if "@" not in item:
                 raise ConfigError(f"{name}: {item!r} is not an address or @domain")
 
-    api_url = _opt(env, "SLACK_API_URL") or "https://slack.com/api/"
-    if not re.match(r"https?://", api_url):
-        raise ConfigError(f"SLACK_API_URL={api_url!r}: must start with http:// or https://")
-    if not api_url.endswith("/"):
-        api_url += "/"
-
     level = (_opt(env, "LOG_LEVEL") or "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
-
-    token = _opt(env, "SLACK_BOT_TOKEN")
-    secret = _opt(env, "SLACK_SIGNING_SECRET")
-    app_token = _opt(env, "SLACK_APP_TOKEN")
-    if (secret or app_token) and not token:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN: required when SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set"
-        )
-    if token and not (secret or app_token):
-        raise ConfigError(
-            "SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN for HTTP mode "
-            "(or set SLACK_APP_TOKEN for Socket Mode)"
-        )
-    if app_token and not app_token.startswith("xapp-"):
-        raise ConfigError("SLACK_APP_TOKEN: an app-level token starts with xapp-")
-
-    rules = DEFAULT_CATEGORY_RULES
-    if env.get("CATEGORY_RULES") is not None and env.get("CATEGORY_RULES", "").strip():
-        parsed = _pairs(env, "CATEGORY_RULES")
-        for domain, category in parsed:
-            if category not in _CATEGORIES:
-                raise ConfigError(
-                    f"CATEGORY_RULES: {domain}={category}: category must be one of "
-                    f"{', '.join(_CATEGORIES)}"
-                )
-        rules = tuple(parsed)
-    targets = []
-    for category, days in _pairs(env, "ANSWER_TARGETS"):
-        if category not in _CATEGORIES or not days.isdigit():
-            raise ConfigError(f"ANSWER_TARGETS: {category}={days}: write category=working-days")
-        targets.append((category, int(days)))
+    token, secret, app_token, api_url = _slack(env)
+    rules, targets = _categories(env)
     nation = (_opt(env, "BANK_HOLIDAYS") or "ENG").upper()
     if nation not in ("ENG", "SCT", "WLS", "NIR"):
         raise ConfigError(f"BANK_HOLIDAYS={nation!r}: use ENG, SCT, WLS or NIR")
@@ -262,7 +271,7 @@ def load_settings(
         store_subjects=_bool(env, "STORE_SUBJECTS", True),
         category_rules=rules,
         answer_target_days=_int(env, "ANSWER_TARGET_DAYS", 20, 1, 365),
-        answer_targets=tuple(targets),
+        answer_targets=targets,
         bank_holidays=nation,
         correspondence_hash_key=_opt(env, "CORRESPONDENCE_HASH_KEY"),
         stale_weeks=_int(env, "STALE_WEEKS", 4, 1, 52),

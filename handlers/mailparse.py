@@ -21,6 +21,8 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 import authres
 from dateutil import parser as dateparser
 
+from store import CORRESPONDENCE_CATEGORIES
+
 __all__ = [
     "Original",
     "category_for",
@@ -40,7 +42,7 @@ __all__ = [
     "vouched_domain",
 ]
 
-CATEGORIES = ("complaint", "mp", "councillor", "partner", "media", "public", "foi")
+CATEGORIES = CORRESPONDENCE_CATEGORIES  # one list, kept in the domain model
 MAX_BODY_CHARS = 200_000
 
 
@@ -453,7 +455,7 @@ def parse_category_rules(text: str) -> list[tuple[str, str]]:
         if not item:
             continue
         pattern, sep, category = item.partition("=")
-        if not sep or category.strip().lower() not in CATEGORIES:
+        if not sep or not pattern.strip() or category.strip().lower() not in CATEGORIES:
             raise ValueError(
                 f"{item!r}: write domain=category, category one of {', '.join(CATEGORIES)}"
             )

@@ -15,8 +15,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Inches, Pt, RGBColor
 
+from store import CORRESPONDENCE_CATEGORIES
+
 OUT = Path(__file__).resolve().parent.parent / "digests" / "templates" / "report.docx"
-CATEGORIES = ("complaint", "mp", "councillor", "partner", "media", "public", "foi")
+CATEGORIES = CORRESPONDENCE_CATEGORIES
 HEADERS = ("Complaint", "MP", "Councillor", "Partner", "Media", "Public", "FOI")
 
 
