@@ -132,6 +132,40 @@ class BotProcess:
 
     # -- lifecycle ------------------------------------------------------
     async def start(self) -> None:
+        """HTTP, then SMTP, then the scheduler and the background catch-up; Slack last."""
+        s = self.settings
+        await self._start_http()
+        await self._start_smtp()
+        self._schedule()
+        self.scheduler.start()
+        self._background(self.mail_handler.process_pending())
+        self._background(self._reconcile())
+        if self.slack_app is not None and self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket_handler = AsyncSocketModeHandler(
+                self.slack_app, app_token=self.settings.slack_app_token
+            )
+            self._background(self._connect_socket_mode())
+        elif self.slack_app is not None:
+            log.info("Slack: listening for events at POST /slack/events")
+        self.started_at = self.clock()
+        log.info(
+            "serving: http://%s:%s  smtp://%s:%s  db=%s",
+            s.http_host,
+            self.http_port,
+            s.smtp_host,
+            self.smtp_port,
+            s.db_path,
+        )
+        if not s.slack_enabled:
+            log.info(
+                "Slack is off (no SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/SLACK_APP_TOKEN); "
+                "digests go to the outbox folder %s",
+                s.outbox_dir,
+            )
+
+    async def _start_http(self) -> None:
         s = self.settings
         self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -143,6 +177,8 @@ class BotProcess:
             raise StartupError(_bind_message("PORT", s.http_host, s.port, exc)) from None
         self.http_port = _bound_port(self._runner.addresses, s.port)
 
+    async def _start_smtp(self) -> None:
+        s = self.settings
         handler = self.mail_handler
 
         def smtp_factory() -> DeliverabotSMTP:
@@ -158,10 +194,13 @@ class BotProcess:
         try:
             self._smtp_server = await loop.create_server(smtp_factory, s.smtp_host, s.smtp_port)
         except OSError as exc:
-            await self._runner.cleanup()
+            if self._runner is not None:
+                await self._runner.cleanup()
             raise StartupError(_bind_message("SMTP_PORT", s.smtp_host, s.smtp_port, exc)) from None
         self.smtp_port = self._smtp_server.sockets[0].getsockname()[1]
 
+    def _schedule(self) -> None:
+        s = self.settings
         self.scheduler.add_job(
             self._checkpoint,
             "cron",
@@ -201,33 +240,6 @@ class BotProcess:
         self.scheduler.add_job(
             self._reconcile, "interval", minutes=30, id="reconcile", coalesce=True, max_instances=1
         )
-        self.scheduler.start()
-        self._background(self.mail_handler.process_pending())
-        self._background(self._reconcile())
-        if self.slack_app is not None and self.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            self._socket_handler = AsyncSocketModeHandler(
-                self.slack_app, app_token=self.settings.slack_app_token
-            )
-            self._background(self._connect_socket_mode())
-        elif self.slack_app is not None:
-            log.info("Slack: listening for events at POST /slack/events")
-        self.started_at = self.clock()
-        log.info(
-            "serving: http://%s:%s  smtp://%s:%s  db=%s",
-            s.http_host,
-            self.http_port,
-            s.smtp_host,
-            self.smtp_port,
-            s.db_path,
-        )
-        if not s.slack_enabled:
-            log.info(
-                "Slack is off (no SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET/SLACK_APP_TOKEN); "
-                "digests go to the outbox folder %s",
-                s.outbox_dir,
-            )
 
     async def _connect_socket_mode(self, retry_seconds: float = 30) -> None:
         """Connect out to Slack; keep trying if Slack is unreachable, without stopping mail."""
