@@ -32,7 +32,7 @@ from handlers.service import (
     reclaim_delivery,
     warn_delivery,
 )
-from handlers.slack_views import reminder_message, stats_message
+from handlers.slack_notices import reminder_message, stats_message
 from store import Deliverable, Person, Store
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]

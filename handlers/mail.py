@@ -14,14 +14,13 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
-from handlers.grammar import GrammarError, parse_update
+from handlers.mail_policy import MailPolicy, ProcessResult
+from handlers.mail_updates import process_update
 from handlers.mailparse import (
     Original,
     category_for,
@@ -37,25 +36,18 @@ from handlers.mailparse import (
     parse_message,
     reference_ids,
     sender_address,
-    split_update_address,
-    strip_quoted,
-    strip_subject_prefixes,
     text_body,
     unreadable_reason,
-    vouched_domain,
 )
 from handlers.service import (
     CorrespondenceRequest,
-    ServiceError,
-    UpdateRequest,
     accept_inbound,
     processing,
     record_answer,
     record_correspondence,
-    record_update,
     settle_inbound,
 )
-from store import Person, Source, Store, StoreError, StoreUnavailable
+from store import Store, StoreError, StoreUnavailable
 
 __all__ = [
     "LOCAL_PARTS",
@@ -98,31 +90,6 @@ def classify_address(address: str, mail_domain: str) -> tuple[str, str | None] |
     return local, (plus or None)
 
 
-@dataclass(frozen=True)
-class MailPolicy:
-    """What the mail side needs from the settings (built by ``bot``)."""
-
-    mail_domain: str
-    hash_key: bytes
-    allowed_senders: tuple[str, ...] = ()
-    trusted_relays: tuple[str, ...] = ()  # authserv-ids whose Authentication-Results we trust
-    category_rules: list[tuple[str, str]] = field(default_factory=list)
-    keep_subjects: bool = True
-    keep_raw: bool = False
-    retention_days: int = 30
-    fy_start_month: int = 4
-    tz: dt.tzinfo = dt.UTC
-    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
-
-
-@dataclass(frozen=True)
-class ProcessResult:
-    state: str
-    detail: str = ""
-    reply: EmailMessage | None = None
-    correspondence_id: int | None = None
-
-
 def sender_allowed(address: str, staff: set[str], allowed: Iterable[str]) -> bool:
     address = address.lower()
     if address in staff:
@@ -144,137 +111,6 @@ def _received_day(msg_date: dt.datetime | None, fallback: dt.datetime, tz: dt.tz
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     return when.astimezone(tz).date()
-
-
-def _auto_reply(msg: EmailMessage, *, to: str, mail_domain: str, body: str) -> EmailMessage:
-    reply = EmailMessage()
-    reply["From"] = f"Deliverabot <updates@{mail_domain}>"
-    reply["To"] = to
-    subject = header(msg, "Subject") or "your update"
-    reply["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
-    reply["Date"] = formatdate(localtime=False)
-    reply["Message-ID"] = make_msgid(domain=mail_domain)
-    original_id = header(msg, "Message-ID")
-    if original_id:
-        reply["In-Reply-To"] = original_id
-        reply["References"] = original_id
-    reply["Auto-Submitted"] = "auto-replied"
-    reply["X-Auto-Response-Suppress"] = "All"
-    reply.set_content(body)
-    return reply
-
-
-UNPROVEN = (
-    "Deliverabot did not record this update: nothing in the message proves who sent it, and "
-    "an address on its own proves nothing.\n\n"
-    "Send updates to your personal address instead. It is shown on Deliverabot's Home tab in "
-    "Slack, or an editor can print it with:\n"
-    "  deliverabot mail token {email}\n"
-    "It looks like updates+<your code>@{domain}, or update+CF-3+<your code>@{domain} for one "
-    "deliverable."
-)
-
-
-def _prove_sender(
-    store: Store, msg: EmailMessage, token: str | None, policy: MailPolicy
-) -> tuple[Person | None, str]:
-    """Who sent an update, proven: by the secret in the address, or by a trusted relay's
-    DMARC/DKIM pass for the From domain. ``(None, why)`` when nothing proves it."""
-    if token is not None:
-        person = store.person_by_mail_token(token)
-        if person is None:
-            return None, "the personal code in the address is not valid (it may have been replaced)"
-        return person, "personal address"
-    from_address = sender_address(msg)
-    if not from_address:
-        return None, "no From address"
-    domain = vouched_domain(msg, policy.trusted_relays)
-    if domain is None or domain != domain_of(from_address):
-        return None, (
-            f"sender {from_address} not proven (no personal code, no trusted DMARC/DKIM pass)"
-        )
-    person = store.person_by_email(from_address)
-    if person is None:
-        return None, f"{from_address} is not among the people in the delivery plan"
-    return person, f"DMARC/DKIM pass for {domain}"
-
-
-def _process_update(
-    store: Store, msg: EmailMessage, plus: str | None, policy: MailPolicy
-) -> ProcessResult:
-    ref_in_address, token = split_update_address(plus)
-    person, proof = _prove_sender(store, msg, token, policy)
-    from_address = sender_address(msg)
-    if person is None:
-        return ProcessResult(
-            "update_refused",
-            proof,
-            _auto_reply(
-                msg,
-                to=from_address,
-                mail_domain=policy.mail_domain,
-                body=UNPROVEN.format(
-                    email=from_address or "you@example.org", domain=policy.mail_domain
-                ),
-            )
-            if from_address
-            else None,
-        )
-    reply_to = person.email
-    subject = strip_subject_prefixes(header(msg, "Subject"))
-    subject = re.sub(r"^\s*update\b\s*", "", subject, flags=re.IGNORECASE)
-    if ref_in_address and [w.upper() for w in subject.split()[:1]] == [ref_in_address.upper()]:
-        subject = subject[len(ref_in_address) :].strip()  # the ref in both places: once
-    text = f"{ref_in_address} {subject}".strip() if ref_in_address else subject
-    body_note = strip_quoted(text_body(msg))
-    try:
-        cmd = parse_update(text, fy_start_month=policy.fy_start_month)
-        if cmd.ref is None:
-            raise GrammarError(
-                "Say which deliverable in the subject, e.g. 'CF-3 ongoing', or send to "
-                f"update+CF-3+<your code>@{policy.mail_domain}."
-            )
-        note = "\n\n".join(n for n in (cmd.note, body_note) if n)
-        outcome = record_update(
-            store,
-            UpdateRequest(
-                deliverable=cmd.ref,
-                actor=person,
-                source=Source.EMAIL,
-                note=note,
-                status=cmd.status,
-                due=cmd.due,
-                summary=cmd.summary,
-            ),
-            fy_start_month=policy.fy_start_month,
-        )
-    except (GrammarError, ServiceError) as exc:
-        return ProcessResult(
-            "update_refused",
-            str(exc),
-            _auto_reply(
-                msg,
-                to=reply_to,
-                mail_domain=policy.mail_domain,
-                body=(
-                    f"Deliverabot could not record this update:\n\n{exc}\n\n"
-                    "Write the subject like the Slack command, for example:\n"
-                    "  CF-3 ongoing due Q3 2022/23\n"
-                    "and put the note in the body."
-                ),
-            ),
-        )
-    d = outcome.deliverable
-    lines = [f"Recorded an update on {d.ref} {d.title} (sender proven by {proof})."]
-    if outcome.status_changed:
-        lines.append(f"Status: {outcome.status_before.label} -> {outcome.status_after.label}")
-    if outcome.due_changed:
-        lines.append(f"Due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
-    return ProcessResult(
-        "update",
-        f"{d.ref} update {outcome.update_id} ({proof})",
-        _auto_reply(msg, to=reply_to, mail_domain=policy.mail_domain, body="\n".join(lines)),
-    )
 
 
 def _process_correspondence(
@@ -440,7 +276,7 @@ def _classify(
     if mailbox == "postmaster":
         return ProcessResult("postmaster", "kept for the postmaster")
     if mailbox in ("updates", "update"):
-        return _process_update(store, msg, plus, policy)
+        return process_update(store, msg, plus, policy)
     envelope = (mail_from or "").strip("<>").lower()
     from_header = sender_address(msg)
     if row["source"] == "smtp" and envelope and from_header and envelope != from_header:

@@ -1,0 +1,136 @@
+"""Updates by mail: proven senders only, then the same service as Slack."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+from handlers.grammar import GrammarError, parse_update
+from handlers.mail_policy import MailPolicy, ProcessResult, auto_reply
+from handlers.mailparse import (
+    domain_of,
+    header,
+    sender_address,
+    split_update_address,
+    strip_quoted,
+    strip_subject_prefixes,
+    text_body,
+    vouched_domain,
+)
+from handlers.service import ServiceError, UpdateRequest, record_update
+from store import Person, Source, Store
+
+__all__ = ["UNPROVEN", "process_update", "prove_sender"]
+
+
+UNPROVEN = (
+    "Deliverabot did not record this update: nothing in the message proves who sent it, and "
+    "an address on its own proves nothing.\n\n"
+    "Send updates to your personal address instead. It is shown on Deliverabot's Home tab in "
+    "Slack, or an editor can print it with:\n"
+    "  deliverabot mail token {email}\n"
+    "It looks like updates+<your code>@{domain}, or update+CF-3+<your code>@{domain} for one "
+    "deliverable."
+)
+
+
+def prove_sender(
+    store: Store, msg: EmailMessage, token: str | None, policy: MailPolicy
+) -> tuple[Person | None, str]:
+    """Who sent an update, proven: by the secret in the address, or by a trusted relay's
+    DMARC/DKIM pass for the From domain. ``(None, why)`` when nothing proves it."""
+    if token is not None:
+        person = store.person_by_mail_token(token)
+        if person is None:
+            return None, "the personal code in the address is not valid (it may have been replaced)"
+        return person, "personal address"
+    from_address = sender_address(msg)
+    if not from_address:
+        return None, "no From address"
+    domain = vouched_domain(msg, policy.trusted_relays)
+    if domain is None or domain != domain_of(from_address):
+        return None, (
+            f"sender {from_address} not proven (no personal code, no trusted DMARC/DKIM pass)"
+        )
+    person = store.person_by_email(from_address)
+    if person is None:
+        return None, f"{from_address} is not among the people in the delivery plan"
+    return person, f"DMARC/DKIM pass for {domain}"
+
+
+def process_update(
+    store: Store, msg: EmailMessage, plus: str | None, policy: MailPolicy
+) -> ProcessResult:
+    ref_in_address, token = split_update_address(plus)
+    person, proof = prove_sender(store, msg, token, policy)
+    from_address = sender_address(msg)
+    if person is None:
+        return ProcessResult(
+            "update_refused",
+            proof,
+            auto_reply(
+                msg,
+                to=from_address,
+                mail_domain=policy.mail_domain,
+                body=UNPROVEN.format(
+                    email=from_address or "you@example.org", domain=policy.mail_domain
+                ),
+            )
+            if from_address
+            else None,
+        )
+    reply_to = person.email
+    subject = strip_subject_prefixes(header(msg, "Subject"))
+    subject = re.sub(r"^\s*update\b\s*", "", subject, flags=re.IGNORECASE)
+    if ref_in_address and [w.upper() for w in subject.split()[:1]] == [ref_in_address.upper()]:
+        subject = subject[len(ref_in_address) :].strip()  # the ref in both places: once
+    text = f"{ref_in_address} {subject}".strip() if ref_in_address else subject
+    body_note = strip_quoted(text_body(msg))
+    try:
+        cmd = parse_update(text, fy_start_month=policy.fy_start_month)
+        if cmd.ref is None:
+            raise GrammarError(
+                "Say which deliverable in the subject, e.g. 'CF-3 ongoing', or send to "
+                f"update+CF-3+<your code>@{policy.mail_domain}."
+            )
+        note = "\n\n".join(n for n in (cmd.note, body_note) if n)
+        outcome = record_update(
+            store,
+            UpdateRequest(
+                deliverable=cmd.ref,
+                actor=person,
+                source=Source.EMAIL,
+                note=note,
+                status=cmd.status,
+                due=cmd.due,
+                summary=cmd.summary,
+            ),
+            fy_start_month=policy.fy_start_month,
+        )
+    except (GrammarError, ServiceError) as exc:
+        return ProcessResult(
+            "update_refused",
+            str(exc),
+            auto_reply(
+                msg,
+                to=reply_to,
+                mail_domain=policy.mail_domain,
+                body=(
+                    f"Deliverabot could not record this update:\n\n{exc}\n\n"
+                    "Write the subject like the Slack command, for example:\n"
+                    "  CF-3 ongoing due Q3 2022/23\n"
+                    "and put the note in the body."
+                ),
+            ),
+        )
+    d = outcome.deliverable
+    lines = [f"Recorded an update on {d.ref} {d.title} (sender proven by {proof})."]
+    if outcome.status_changed:
+        lines.append(f"Status: {outcome.status_before.label} -> {outcome.status_after.label}")
+    if outcome.due_changed:
+        lines.append(f"Due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
+    return ProcessResult(
+        "update",
+        f"{d.ref} update {outcome.update_id} ({proof})",
+        auto_reply(msg, to=reply_to, mail_domain=policy.mail_domain, body="\n".join(lines)),
+    )
