@@ -357,21 +357,34 @@ def update_modal(
     }
     if note:
         note_input["initial_value"] = note[:3000]
-    return {
+    blocks = [
+        _input("deliverable", "Deliverable", picker, optional=False),
+        _input("status", "Status", status),
+        _input("due", "Due quarter", _due_select(deliverable, quarters)),
+        _input("flags", "Flags", _flag_boxes(deliverable)),
+        _input("note", "Note", note_input),
+    ]
+    return _modal(UPDATE_CALLBACK, "Deliverable update", "Record", blocks, metadata or {})
+
+
+def _modal(
+    callback_id: str,
+    title: str,
+    submit: str,
+    blocks: list[dict[str, Any]],
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
         "type": "modal",
-        "callback_id": UPDATE_CALLBACK,
-        "title": plain("Deliverable update"),
-        "submit": plain("Record"),
+        "callback_id": callback_id,
+        "title": plain(title),
+        "submit": plain(submit),
         "close": plain("Cancel"),
-        "private_metadata": json.dumps(metadata or {}),
-        "blocks": [
-            _input("deliverable", "Deliverable", picker, optional=False),
-            _input("status", "Status", status),
-            _input("due", "Due quarter", _due_select(deliverable, quarters)),
-            _input("flags", "Flags", _flag_boxes(deliverable)),
-            _input("note", "Note", note_input),
-        ],
     }
+    if metadata is not None:
+        view["private_metadata"] = json.dumps(metadata)
+    view["blocks"] = blocks
+    return view
 
 
 def add_modal(
@@ -388,17 +401,11 @@ def add_modal(
     }
     if title:
         title_input["initial_value"] = title[:300]
-    return {
-        "type": "modal",
-        "callback_id": ADD_CALLBACK,
-        "title": plain("New deliverable"),
-        "submit": plain("Add"),
-        "close": plain("Cancel"),
-        "blocks": [
-            {"type": "input", "block_id": "theme", "label": plain("Theme"), "element": select},
-            {"type": "input", "block_id": "title", "label": plain("Title"), "element": title_input},
-        ],
-    }
+    blocks = [
+        _input("theme", "Theme", select, optional=False),
+        _input("title", "Title", title_input, optional=False),
+    ]
+    return _modal(ADD_CALLBACK, "New deliverable", "Add", blocks)
 
 
 def home_view(

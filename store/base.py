@@ -110,3 +110,19 @@ class Base:
     def _set(self, table: str, row_id: int, values: dict[str, Any]) -> None:
         sets = ", ".join(f"{k} = ?" for k in values)
         self.db.execute(f"UPDATE [{table}] SET {sets} WHERE id = ?", [*values.values(), row_id])
+
+    def _upsert(
+        self,
+        table: str,
+        row: dict[str, Any] | None,
+        key: dict[str, Any],
+        values: dict[str, Any],
+    ) -> tuple[int, bool]:
+        """Insert ``key`` and ``values`` when ``row`` (the existing one) is ``None``, else
+        bring its ``values`` up to date. Returns (id, whether anything changed)."""
+        if row is None:
+            return self._insert(table, {**key, **values}), True
+        if any(row[k] != v for k, v in values.items()):
+            self._set(table, row["id"], values)
+            return row["id"], True
+        return row["id"], False

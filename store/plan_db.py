@@ -68,20 +68,10 @@ class PlanQueries(Base):
         self, *, name: str, email: str, slack_id: str | None = None, role: str = "staff"
     ) -> tuple[int, bool]:
         """Insert or update a person keyed on email; returns (id, changed)."""
-        existing = self.person_by_email(email)
-        if existing is None:
-            return (
-                self._insert(
-                    "people", {"name": name, "email": email, "slack_id": slack_id, "role": role}
-                ),
-                True,
-            )
-        values = {"name": name, "slack_id": slack_id, "role": role}
-        current = {"name": existing.name, "slack_id": existing.slack_id, "role": existing.role}
-        if values != current:
-            self._set("people", existing.id, values)
-            return existing.id, True
-        return existing.id, False
+        row = self._one("SELECT * FROM people WHERE lower(email) = lower(?)", [email.strip()])
+        return self._upsert(
+            "people", row, {"email": email}, {"name": name, "slack_id": slack_id, "role": role}
+        )
 
     def person_by_mail_token(self, token: str) -> Person | None:
         row = self._one("SELECT * FROM people WHERE mail_token = ?", [token.strip().lower()])
@@ -110,18 +100,9 @@ class PlanQueries(Base):
 
     def save_theme(self, *, code: str, name: str, aim: str, position: int) -> tuple[int, bool]:
         row = self._one("SELECT * FROM themes WHERE code = ?", [code])
-        if row is None:
-            return (
-                self._insert(
-                    "themes", {"code": code, "name": name, "aim": aim, "position": position}
-                ),
-                True,
-            )
-        values = {"name": name, "aim": aim, "position": position}
-        if any(row[k] != v for k, v in values.items()):
-            self._set("themes", row["id"], values)
-            return row["id"], True
-        return row["id"], False
+        return self._upsert(
+            "themes", row, {"code": code}, {"name": name, "aim": aim, "position": position}
+        )
 
     # -- deliverables ---------------------------------------------------
     def deliverables(self, *, theme_id: int | None = None) -> list[Deliverable]:
