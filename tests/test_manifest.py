@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
-SLACK_CODE = (ROOT / "handlers" / "slack.py").read_text()
+SLACK_CODE = "\n".join(p.read_text() for p in sorted((ROOT / "handlers" / "slack").glob("*.py")))
+
+
+def _registered(kind: str) -> set[str]:
+    from handlers.slack import LISTENERS
+
+    return {str(matcher) for method, matcher, _ in LISTENERS if method == kind}
 
 
 def test_command_shortcut_home_and_events() -> None:
@@ -17,12 +22,11 @@ def test_command_shortcut_home_and_events() -> None:
     assert features["app_home"]["home_tab_enabled"] is True
     assert MANIFEST["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
-    for shortcut in features["shortcuts"]:
-        assert f'@app.shortcut("{shortcut["callback_id"]}")' in SLACK_CODE
+    assert {s["callback_id"] for s in features["shortcuts"]} == _registered("shortcut")
 
 
 def test_events_the_code_handles_are_subscribed() -> None:
-    handled = set(re.findall(r'@app\.event\("([a-z_]+)"\)', SLACK_CODE))
+    handled = _registered("event")
     assert handled == set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
 
 
