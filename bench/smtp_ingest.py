@@ -21,8 +21,8 @@ from handlers.plan import load_plan
 from handlers.service import import_plan
 from store import open_store
 
-MESSAGES = 400
-CLIENTS = 4
+MESSAGES = 1000
+CLIENTS = 20  # concurrent SMTP sessions, as the goal is stated
 FIXTURE = (ROOT / "tests" / "fixtures" / "mail" / "gmail-forward.eml").read_bytes()
 
 

@@ -10,6 +10,7 @@ and never lost.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import logging
 import re
@@ -42,6 +43,7 @@ from handlers.mailparse import (
 from handlers.service import (
     CorrespondenceRequest,
     accept_inbound,
+    accept_inbound_batch,
     processing,
     record_answer,
     record_correspondence,
@@ -334,7 +336,11 @@ class MailHandler:
         self.reader = reader or store
         self.policy = policy
         self.send_mail = send_mail
-        self._tasks: set[asyncio.Task[ProcessResult | None]] = set()
+        self._intake = GroupCommit(store)
+        # Accepted messages wait here to be parsed and counted, one at a time, so the store's
+        # thread is never queued up with parsing while an SMTP session waits for its commit.
+        self._backlog: collections.deque[int] = collections.deque()
+        self._worker: asyncio.Task[None] | None = None
 
     # -- SMTP hooks --------------------------------------------------------------
     async def handle_RCPT(
@@ -362,17 +368,12 @@ class MailHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         try:
-            inbound_id = await self.store.call(
-                accept_message,
-                self.store,
-                raw,
-                mail_from=envelope.mail_from,
-                rcpt_tos=list(envelope.rcpt_tos),
+            inbound_id = await self._intake.submit(
+                raw=raw, mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos)
             )
         except StoreError as exc:
             log.warning("store unavailable (%s); asked the sender to retry", type(exc).__name__)
             return "451 4.3.0 Temporary storage failure, please retry"
-        assert inbound_id is not None
         self._spawn(inbound_id)
         return "250 2.0.0 Message accepted"
 
@@ -382,9 +383,17 @@ class MailHandler:
 
     # -- after the commit --------------------------------------------------------
     def _spawn(self, inbound_id: int) -> None:
-        task = asyncio.get_running_loop().create_task(self.process(inbound_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._backlog.append(inbound_id)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        while self._backlog:
+            if self._intake.busy:
+                # Senders first: parsing waits (briefly, and never for good) while a burst of
+                # sessions is being committed, so their 250s are not held up behind it.
+                await asyncio.sleep(PARSE_YIELD_SECONDS)
+            await self.process(self._backlog.popleft())
 
     async def process(self, inbound_id: int) -> ProcessResult | None:
         try:
@@ -409,5 +418,63 @@ class MailHandler:
 
     async def drain(self) -> None:
         """Wait for every message accepted so far to be processed."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._worker is not None and not self._worker.done():
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+
+PARSE_YIELD_SECONDS = 0.05
+
+
+class GroupCommit:
+    """Commits the raw messages of concurrent SMTP sessions together.
+
+    Messages that arrive while a commit is under way wait for the next one, which takes them
+    all in a single transaction. Each session gets its message's id, and so its ``250``,
+    only once its own batch is committed; if that commit fails, every session in the batch
+    gets the error (and answers ``451``). One transaction per batch instead of one per
+    message is what lets twenty senders share the store's one writer.
+    """
+
+    def __init__(self, store: Store, *, max_batch: int = 200) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._committer: asyncio.Task[None] | None = None
+        self._last_arrival = 0.0
+
+    @property
+    def busy(self) -> bool:
+        """Messages are arriving: one came in within the last ``PARSE_YIELD_SECONDS``."""
+        return asyncio.get_running_loop().time() - self._last_arrival < PARSE_YIELD_SECONDS
+
+    async def submit(self, *, raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> int:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int] = loop.create_future()
+        item = {
+            "raw": raw,
+            "mail_from": mail_from,
+            "rcpt_tos": rcpt_tos,
+            "message_id": message_id_of(raw),
+        }
+        self._waiting.append((item, done))
+        self._last_arrival = loop.time()
+        if self._committer is None or self._committer.done():
+            self._committer = loop.create_task(self._commit_batches())
+        return await done
+
+    async def _commit_batches(self) -> None:
+        while self._waiting:
+            batch = self._waiting[: self.max_batch]
+            del self._waiting[: self.max_batch]
+            try:
+                ids = await self.store.call(
+                    accept_inbound_batch, self.store, [item for item, _ in batch]
+                )
+            except Exception as exc:  # StoreUnavailable above all: every sender retries
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), inbound_id in zip(batch, ids, strict=True):
+                if not done.done():
+                    done.set_result(inbound_id)

@@ -21,6 +21,7 @@ from handlers.service.errors import (
 )
 from handlers.service.inbound import (
     accept_inbound,
+    accept_inbound_batch,
     processing,
     purge_raw_mail,
     requeue_inbound,
@@ -74,6 +75,7 @@ __all__ = [
     "UpdateRequest",
     "ValidationError",
     "accept_inbound",
+    "accept_inbound_batch",
     "add_deliverable",
     "check_add",
     "check_update",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 from store import Store
 
 __all__ = [
     "accept_inbound",
+    "accept_inbound_batch",
     "processing",
     "purge_raw_mail",
     "requeue_inbound",
@@ -37,6 +39,22 @@ def accept_inbound(
             message_id=message_id,
             received_at=received_at,
         )
+
+
+def accept_inbound_batch(store: Store, items: list[dict[str, Any]]) -> list[int]:
+    """Commit several raw messages in one transaction (SMTP's group commit); their ids, in
+    order. All or none: a failure leaves none of them stored."""
+    with store.transaction():
+        return [
+            store.insert_inbound(
+                raw=item["raw"],
+                mail_from=item.get("mail_from"),
+                rcpt_tos=item["rcpt_tos"],
+                message_id=item.get("message_id"),
+                source=item.get("source", "smtp"),
+            )
+            for item in items
+        ]
 
 
 def settle_inbound(
