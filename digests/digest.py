@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from digests.stats import correspondence_stats
 from store import (
+    AsOf,
     Deliverable,
     FinancialYearQuarter,
     QuarterParseError,
@@ -18,9 +19,8 @@ from store import (
     Store,
     Theme,
     Update,
-    is_stale,
     parse_quarter_span,
-    replay,
+    stale_status,
 )
 
 __all__ = [
@@ -177,6 +177,7 @@ class Digest:
         return f"A quiet week: no updates and no correspondence recorded{tail}."
 
 
+@functools.lru_cache(maxsize=4096)
 def _span_end(due: str | None, start_month: int) -> dt.date | None:
     if not due:
         return None
@@ -197,20 +198,18 @@ class _Week:
     themes: dict[int, Theme]
     people: dict[int, str]  # person id -> name
     deliverables: dict[int, Deliverable]  # those that existed by the week's end
-    history: list[Update]  # every update up to the week's end, in sequence
+    history: list[Update]  # the week's own updates, in sequence
     state: dict[int, tuple[Status, str | None]] = field(default_factory=dict)
     last_at: dict[int, dt.datetime] = field(default_factory=dict)
 
-    def replay(self) -> None:
-        by_deliverable: dict[int, list[Update]] = {}
-        for u in self.history:
-            if u.deliverable_id in self.deliverables:
-                by_deliverable.setdefault(u.deliverable_id, []).append(u)
-        for did, ups in by_deliverable.items():
-            replayed = replay(ups)
-            self.state[did] = (replayed.status, replayed.due)
-            if replayed.last_at is not None:
-                self.last_at[did] = replayed.last_at
+    def load_state(self, as_of: dict[int, AsOf]) -> None:
+        """The state at the week's end, from the store's per-deliverable summary of the
+        history (one row each, not the years of updates behind it)."""
+        for did, s in as_of.items():
+            if did in self.deliverables:
+                self.state[did] = (s.status, s.due)
+                if s.last_at is not None:
+                    self.last_at[did] = s.last_at
 
     def who(self, person_id: int | None) -> str | None:
         return self.people.get(person_id) if person_id is not None else None
@@ -271,9 +270,7 @@ def _attention(
     for d in week.deliverables.values():
         status, due = week.now_of(d)
         last = week.last_at.get(d.id)
-        if is_stale(
-            dataclasses.replace(d, status=status, due=due), last, week.end, weeks=stale_weeks
-        ):
+        if stale_status(status, d.added_on, last, week.end, weeks=stale_weeks):
             weeks = (week.end - last).days // 7 if last else None
             stale.append(week.item(d, f"no update for {weeks} weeks" if weeks else "never updated"))
         due_end = _span_end(due, week.start_month)
@@ -307,9 +304,9 @@ def build_digest(
         themes={t.id: t for t in store.themes()},
         people={p.id: p.name for p in store.people()},
         deliverables={d.id: d for d in store.deliverables() if d.added_on <= sunday},
-        history=store.updates(until=end),
+        history=store.updates(since=start, until=end),
     )
-    the_week.replay()
+    the_week.load_state(store.states_at(end))
     counts = {s: 0 for s in Status}
     for d in the_week.deliverables.values():
         counts[the_week.now_of(d)[0]] += 1
@@ -350,23 +347,24 @@ def _correspondence(
     nation: str,
 ) -> CorrespondenceWeek:
     first = monday - dt.timedelta(weeks=11)
-    rows = store.correspondence_rows(since=first, until=sunday)
-    weekly: list[tuple[str, int]] = []
-    for i in range(12):
-        ws = first + dt.timedelta(weeks=i)
-        we = ws + dt.timedelta(days=6)
-        n = sum(1 for r in rows if ws.isoformat() <= r["received_on"] <= we.isoformat())
-        weekly.append((f"W{ws.isocalendar()[1]:02d}", n))
+    weekly_counts = [0] * 12
+    by_category: dict[str, int] = {}
+    for day, category, n in store.correspondence_daily(since=first, until=sunday):
+        index = (dt.date.fromisoformat(day) - first).days // 7
+        weekly_counts[index] += n
+        if index == 11:
+            by_category[category] = by_category.get(category, 0) + n
+    weekly = [
+        (f"W{(first + dt.timedelta(weeks=i)).isocalendar()[1]:02d}", weekly_counts[i])
+        for i in range(12)
+    ]
     this_week = weekly[-1][1]
     trailing_4 = [n for _, n in weekly[-5:-1]]
     trailing_12 = [n for _, n in weekly[:-1]] or [0]
-    week_rows = [r for r in rows if monday.isoformat() <= r["received_on"] <= sunday.isoformat()]
-    by_category: dict[str, int] = {}
-    for r in week_rows:
-        by_category[r["category"]] = by_category.get(r["category"], 0) + 1
     answered_line = None
-    window = [r for r in rows if r["received_on"] >= (sunday - dt.timedelta(weeks=4)).isoformat()]
-    if any(r["answered_on"] for r in window):
+    window_start = sunday - dt.timedelta(weeks=4)
+    if store.any_answered(since=window_start, until=sunday):
+        window = store.correspondence_rows(since=window_start, until=sunday)
         stats = correspondence_stats(
             window, by="month", target_for=target_for, nation=nation, today=sunday
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -167,10 +168,13 @@ def _bounds(
 def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> CorrespondenceSummary:
     days = (day_to - day_from).days + 1
     weeks = max(1, round(days / 7))
-    rows = store.correspondence_rows(since=day_from, until=day_to)
+    daily = store.correspondence_daily(since=day_from, until=day_to)
     by_category: dict[str, int] = {}
-    for r in rows:
-        by_category[r["category"]] = by_category.get(r["category"], 0) + 1
+    by_month: dict[str, dict[str, int]] = {}
+    for day, category, n in daily:
+        by_category[category] = by_category.get(category, 0) + n
+        month = by_month.setdefault(day[:7], {})
+        month[category] = month.get(category, 0) + n
     by_category = dict(sorted(by_category.items()))
     total = sum(by_category.values())
     month_span = max(days / (365.25 / 12), 1.0)
@@ -195,16 +199,36 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
     all_months: list[tuple[str, list[int], int]] = []
     cursor = day_from.replace(day=1)
     while cursor <= day_to:
-        key = f"{cursor:%Y-%m}"
-        in_month = [r for r in rows if r["received_on"].startswith(key)]
-        counts = [sum(1 for r in in_month if r["category"] == c) for c in categories]
-        every = [sum(1 for r in in_month if r["category"] == c) for c in CORRESPONDENCE_CATEGORIES]
-        months.append((f"{cursor:%B %Y}", counts, len(in_month)))
-        all_months.append((f"{cursor:%b %Y}", every, len(in_month)))
+        in_month = by_month.get(f"{cursor:%Y-%m}", {})
+        counts = [in_month.get(c, 0) for c in categories]
+        every = [in_month.get(c, 0) for c in CORRESPONDENCE_CATEGORIES]
+        total_month = sum(in_month.values())
+        months.append((f"{cursor:%B %Y}", counts, total_month))
+        all_months.append((f"{cursor:%b %Y}", every, total_month))
         cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
     return CorrespondenceSummary(
         weeks, total, per_month, complaints, by_category, paragraph, categories, months, all_months
     )
+
+
+def _notes_reader(
+    store: Store, start: dt.datetime, end: dt.datetime, mode: str
+) -> Callable[[int], tuple[str, ...]]:
+    """The notes a deliverable shows for the period. ``latest`` reads only the one note per
+    deliverable it needs; ``all`` reads the period's history."""
+    if mode == "all":
+        by_deliverable: dict[int, list[Update]] = {}
+        for u in store.updates(since=start, until=end):
+            by_deliverable.setdefault(u.deliverable_id, []).append(u)
+        return lambda did: choose_notes(by_deliverable.get(did, []), "all")
+    picks = store.latest_notes(start, end)
+
+    def latest(did: int) -> tuple[str, ...]:
+        newest, summary = picks.get(did, (None, None))
+        chosen = summary or newest
+        return (chosen.note,) if chosen is not None else ()
+
+    return latest
 
 
 def _history_note(store: Store, day_from: dt.date) -> str:
@@ -239,10 +263,8 @@ def build_report(
         raise ValueError(f"unknown notes mode {notes!r}; use {' or '.join(NOTE_MODES)}")
     start, end = _bounds(day_from, day_to, tz)
     baseline = store.baseline()
-    history: dict[int, list[Update]] = {}
-    for u in store.updates(until=end):
-        history.setdefault(u.deliverable_id, []).append(u)
-
+    states = store.states_at(end)
+    notes_for = _notes_reader(store, start, end, notes)
     sections: list[ThemeSection] = []
     for theme in store.themes():
         section = ThemeSection(theme.code, theme.name, theme.aim)
@@ -250,13 +272,17 @@ def build_report(
             in_baseline = baseline is not None and baseline.covers(d)
             if d.added_on > day_to and not in_baseline:
                 continue
-            ups = history.get(d.id, [])
-            in_period = [u for u in ups if u.recorded_at >= start]
-            if not ups and in_baseline:
+            as_of = states.get(d.id)
+            if as_of is not None:
+                state = as_of.state(baseline=in_baseline)
+                chosen = notes_for(d.id)
+            elif in_baseline:
                 # The period is before the record: the imported state is all that is known.
-                ups = in_period = store.updates(deliverable_id=d.id, limit=1)
-            state = replay(ups, baseline=in_baseline, fallback=d)
-            chosen = choose_notes(in_period, notes)
+                first = store.updates(deliverable_id=d.id, limit=1)
+                state = replay(first, baseline=True, fallback=d)
+                chosen = choose_notes(first, notes)
+            else:
+                state, chosen = replay([], fallback=d), ()
             item = ReportItem(
                 ref=d.ref,
                 title=d.title,

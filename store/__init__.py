@@ -6,6 +6,7 @@ This package imports nothing else of Deliverabot's.
 from store.db import Store, StoreError, StoreUnavailable, open_store, probe_commit
 from store.model import (
     CORRESPONDENCE_CATEGORIES,
+    AsOf,
     Baseline,
     Deliverable,
     DeliverableView,
@@ -20,6 +21,7 @@ from store.model import (
     is_stale,
     normalise_status,
     replay,
+    stale_status,
 )
 from store.quarters import (
     FinancialYearQuarter,
@@ -32,6 +34,7 @@ from store.text import escape_mrkdwn, mrkdwn, one_paragraph
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
+    "AsOf",
     "Baseline",
     "Deliverable",
     "DeliverableView",
@@ -59,4 +62,5 @@ __all__ = [
     "parse_quarter_span",
     "probe_commit",
     "replay",
+    "stale_status",
 ]

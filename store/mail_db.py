@@ -188,3 +188,25 @@ class MailQueries(Base):
             "FROM correspondence WHERE received_on >= ? AND received_on <= ? ORDER BY received_on",
             [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()],
         )
+
+    def correspondence_daily(self, *, since: dt.date, until: dt.date) -> list[tuple[str, str, int]]:
+        """(day, category, count) for the period, counted in SQL: what weekly and monthly
+        tables need, without reading a row per letter."""
+        return [
+            (r[0], r[1], int(r[2]))
+            for r in self.db.execute(
+                "SELECT received_on, category, COUNT(*) FROM correspondence "
+                "WHERE received_on >= ? AND received_on <= ? GROUP BY received_on, category",
+                [since.isoformat(), until.isoformat()],
+            ).fetchall()
+        ]
+
+    def any_answered(self, *, since: dt.date, until: dt.date) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM correspondence WHERE received_on >= ? AND received_on <= ? "
+                "AND answered_on IS NOT NULL LIMIT 1",
+                [since.isoformat(), until.isoformat()],
+            ).fetchone()
+            is not None
+        )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
+    "AsOf",
     "Baseline",
     "Deliverable",
     "DeliverableView",
@@ -23,6 +24,7 @@ __all__ = [
     "is_stale",
     "normalise_status",
     "replay",
+    "stale_status",
 ]
 
 
@@ -239,6 +241,24 @@ class State:
     last_at: dt.datetime | None  # when the newest row was recorded
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """A deliverable's state at a moment, as the store works it out (see ``states_at``)."""
+
+    status: Status
+    due: str | None
+    dependencies: bool
+    last_at: dt.datetime | None
+    completed_at: dt.datetime | None  # the last move into "completed"
+    completed_after_creation: dt.datetime | None  # the same, not counting the creating row
+
+    def state(self, *, baseline: bool = False) -> State:
+        """As ``replay`` gives it: for a baseline deliverable the creating row is not a
+        completion."""
+        done = self.completed_after_creation if baseline else self.completed_at
+        return State(self.status, self.due, self.dependencies, done, self.last_at)
+
+
 def replay(
     history: list[Update], *, baseline: bool = False, fallback: Deliverable | None = None
 ) -> State:
@@ -280,10 +300,22 @@ def is_stale(
     weeks: int = 4,
 ) -> bool:
     """No update for ``weeks`` weeks, for a deliverable that is expected to move."""
-    if deliverable.status in STALE_EXEMPT:
+    return stale_status(deliverable.status, deliverable.added_on, last_update_at, now, weeks=weeks)
+
+
+def stale_status(
+    status: Status,
+    added_on: dt.date,
+    last_update_at: dt.datetime | None,
+    now: dt.datetime,
+    *,
+    weeks: int = 4,
+) -> bool:
+    """:func:`is_stale` for a status that may not be the deliverable's current one."""
+    if status in STALE_EXEMPT:
         return False
     if last_update_at is None:
-        last_update_at = dt.datetime.combine(deliverable.added_on, dt.time(0), tzinfo=dt.UTC)
+        last_update_at = dt.datetime.combine(added_on, dt.time(0), tzinfo=dt.UTC)
     return now - last_update_at >= dt.timedelta(weeks=weeks)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from store.base import Base, _deliverable, _person, _theme, _update, iso, utc_now
+from store.base import Base, _deliverable, _person, _theme, _update, iso, parse_ts, utc_now
 from store.model import (
+    AsOf,
     Baseline,
     Deliverable,
     DeliverableView,
@@ -237,6 +238,74 @@ class PlanQueries(Base):
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [_update(r) for r in self._rows(sql, params)]
+
+    def states_at(self, until: dt.datetime) -> dict[int, AsOf]:
+        """Every deliverable's state from its history before ``until``, worked out in SQL.
+
+        The same as folding each history with ``replay`` (sequence order), but it reads one
+        row per deliverable instead of years of history: the last row (status, due, when),
+        the last that set dependencies, and the last moves into "completed" (with and
+        without the row that created it).
+        """
+        rows = self.db.execute(
+            "SELECT m.deliverable_id, st.status_after, l.due_after, l.recorded_at, "
+            "dp.dependencies, c.recorded_at, cn.recorded_at FROM ("
+            "  SELECT deliverable_id, MAX(id) AS last_id,"
+            "   MAX(CASE WHEN status_after IS NOT NULL THEN id END) AS st_id,"
+            "   MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id,"
+            "   MAX(CASE WHEN status_after = 'completed'"
+            "        AND COALESCE(status_before, '') != 'completed' THEN id END) AS done_id,"
+            "   MAX(CASE WHEN status_after = 'completed' AND status_before IS NOT NULL"
+            "        AND status_before != 'completed' THEN id END) AS done_nc_id"
+            "  FROM updates WHERE recorded_at < ? GROUP BY deliverable_id"
+            ") m JOIN updates l ON l.id = m.last_id"
+            " LEFT JOIN updates st ON st.id = m.st_id"
+            " LEFT JOIN updates dp ON dp.id = m.dep_id"
+            " LEFT JOIN updates c ON c.id = m.done_id"
+            " LEFT JOIN updates cn ON cn.id = m.done_nc_id",
+            [iso(until)],
+        ).fetchall()
+        return {
+            r[0]: AsOf(
+                status=Status(r[1]) if r[1] else Status.NOT_STARTED,
+                due=r[2],
+                dependencies=bool(r[4]),
+                last_at=parse_ts(r[3]),
+                completed_at=parse_ts(r[5]) if r[5] else None,
+                completed_after_creation=parse_ts(r[6]) if r[6] else None,
+            )
+            for r in rows
+        }
+
+    def latest_notes(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> dict[int, tuple[Update | None, Update | None]]:
+        """Per deliverable, within the period: its newest note, and its newest note marked
+        as the summary for the paper (or ``None``)."""
+        picks = self.db.execute(
+            "SELECT deliverable_id, MAX(id), MAX(CASE WHEN summary = 1 THEN id END) "
+            "FROM updates WHERE recorded_at >= ? AND recorded_at < ? AND note != '' "
+            "GROUP BY deliverable_id",
+            [iso(since), iso(until)],
+        ).fetchall()
+        wanted = {i for _, a, b in picks for i in (a, b) if i is not None}
+        by_id = {u.id: u for u in self.updates_by_id(wanted)}
+        return {
+            did: (by_id.get(last), by_id.get(summary) if summary else None)
+            for did, last, summary in picks
+        }
+
+    def updates_by_id(self, ids: set[int] | list[int]) -> list[Update]:
+        ids = sorted(ids)
+        found: list[Update] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            found += [
+                _update(r)
+                for r in self._rows(f"SELECT * FROM updates WHERE id IN ({marks})", chunk)
+            ]
+        return found
 
     def last_updates(self) -> dict[int, Update]:
         """The newest update of every deliverable that has one."""

@@ -228,3 +228,9 @@ def m005_trust(db: Database) -> None:
     db.table("updates").add_column("summary", int)
     db.table("people").add_column("mail_token", str)
     db.table("people").create_index(["mail_token"], unique=True)
+
+
+@migrations()
+def m006_correspondence_by_day(db: Database) -> None:
+    """Digests and reports count letters per day and category in SQL: a covering index."""
+    db.table("correspondence").create_index(["received_on", "category"])
