@@ -286,7 +286,10 @@ class BotProcess:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._smtp_server is not None:
-            self._smtp_server.close()
+            self._smtp_server.close()  # no new connections
+            told = await self.mail_handler.close_sessions()
+            if told:
+                log.info("told %d open SMTP session(s) 421", told)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._smtp_server.wait_closed(), 5)
             self._smtp_server = None

@@ -311,6 +311,18 @@ class DeliverabotSMTP(SMTP):
             self.line_length_limit = max(self.line_length_limit, int(limit) + 1024)
         super().__init__(handler, *args, **kwargs)
 
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        sessions = getattr(self.event_handler, "sessions", None)
+        if sessions is not None:
+            sessions.add(self)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        sessions = getattr(self.event_handler, "sessions", None)
+        if sessions is not None:
+            sessions.discard(self)
+        super().connection_lost(error)
+
     async def push(self, status: Any) -> None:
         if isinstance(status, str) and status.startswith("552 Error"):
             limit = self.data_size_limit or 0
@@ -341,6 +353,8 @@ class MailHandler:
         # thread is never queued up with parsing while an SMTP session waits for its commit.
         self._backlog: collections.deque[int] = collections.deque()
         self._worker: asyncio.Task[None] | None = None
+        self.sessions: set[DeliverabotSMTP] = set()  # open SMTP connections
+        self._committing = 0  # DATA commands waiting for their commit
 
     # -- SMTP hooks --------------------------------------------------------------
     async def handle_RCPT(
@@ -367,13 +381,16 @@ class MailHandler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
+        self._committing += 1
         try:
             inbound_id = await self._intake.submit(
                 raw=raw, mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos)
             )
         except StoreError as exc:
             log.warning("store unavailable (%s); asked the sender to retry", type(exc).__name__)
-            return "451 4.3.0 Temporary storage failure, please retry"
+            return _storage_failure(exc)
+        finally:
+            self._committing -= 1
         self._spawn(inbound_id)
         return "250 2.0.0 Message accepted"
 
@@ -416,6 +433,22 @@ class MailHandler:
             await self.process(int(row["id"]))
         return len(rows)
 
+    async def close_sessions(self, timeout: float = 5.0) -> int:
+        """Shutting down: let messages already in DATA finish their commit (and get their
+        answer), then tell every open session ``421`` and close it. Returns how many."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._committing and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        closed = 0
+        for session in list(self.sessions):
+            transport = session.transport
+            if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+                transport.write(b"421 4.3.2 Service shutting down, please retry later\r\n")
+                transport.close()
+                closed += 1
+        return closed
+
     async def drain(self) -> None:
         """Wait for every message accepted so far to be processed."""
         while self._worker is not None and not self._worker.done():
@@ -423,6 +456,13 @@ class MailHandler:
 
 
 PARSE_YIELD_SECONDS = 0.05
+
+
+def _storage_failure(exc: Exception) -> str:
+    """``452`` when the disk is full (RFC 3463 4.3.1), else ``451``: retry later, either way."""
+    if "full" in str(exc).lower():
+        return "452 4.3.1 Insufficient system storage, please retry later"
+    return "451 4.3.0 Temporary storage failure, please retry"
 
 
 class GroupCommit:

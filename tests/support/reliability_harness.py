@@ -1,0 +1,126 @@
+"""The fault suite's harness (tests/reliability): a real `deliverabot serve` process on 127.0.0.1, and clients.
+
+Each test prints its figure ("accepted N, found N", ...). Sizes come from the environment,
+so CI runs the fast part and `make reliability` the long one:
+RELIABILITY_MESSAGES, RELIABILITY_FUZZ, RELIABILITY_SOAK_SECONDS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import smtplib
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def scale(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def health(port: int, timeout: float = 5) -> tuple[int, dict, float]:
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as r:
+            return r.status, json.loads(r.read()), time.monotonic() - started
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read()), time.monotonic() - started
+
+
+def message(i: int, tag: str = "rel") -> bytes:
+    return (
+        f"From: priya.shah@example.org\r\nTo: correspondence@localhost\r\n"
+        f"Subject: Fwd: case {tag}-{i}\r\nMessage-ID: <{tag}-{i}@example.org>\r\n"
+        f"Date: Mon, 12 Sep 2022 10:00:00 +0100\r\n\r\n"
+        f"---------- Forwarded message ---------\r\nFrom: Resident {i} <r{i}@example.com>\r\n"
+        f"Date: Mon, 12 Sep 2022 at 09:00\r\nSubject: Speeding, case {tag}-{i}\r\n\r\n"
+        f"Cars speed on Mill Road, case {tag}-{i}.\r\n"
+    ).encode()
+
+
+def send(port: int, raw: bytes, timeout: float = 30) -> int:
+    """The DATA reply code (or the first failing one); 0 if the connection failed."""
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=timeout) as client:
+            client.ehlo("rel")
+            code = client.mail("priya.shah@example.org")[0]
+            if code != 250:
+                return code
+            code = client.rcpt("correspondence@localhost")[0]
+            if code != 250:
+                return code
+            client.putcmd("data")
+            code = client.getreply()[0]
+            if code != 354:
+                return code
+            client.send(raw + b"\r\n.\r\n")
+            return client.getreply()[0]
+    except (OSError, smtplib.SMTPException):
+        return 0
+
+
+@dataclass
+class Served:
+    exe: str
+    env: dict[str, str]
+    cwd: Path
+    http: int = field(default_factory=free_port)
+    smtp: int = field(default_factory=free_port)
+    proc: subprocess.Popen[str] | None = None
+
+    @property
+    def db(self) -> Path:
+        return Path(self.env["DELIVERABOT_DB"])
+
+    def start(self) -> None:
+        env = {**self.env, "PORT": str(self.http), "SMTP_PORT": str(self.smtp)}
+        self.proc = subprocess.Popen(
+            [self.exe, "serve"],
+            env=env,
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else ""
+            try:
+                status, _, _ = health(self.http, timeout=1)
+                if status in (200, 503):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("serve did not start")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> tuple[int, str]:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with sqlite3.connect(self.db, timeout=10) as conn:
+            return conn.execute(sql, params).fetchall()
