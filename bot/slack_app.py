@@ -20,12 +20,12 @@ from handlers.slack import SlackDeps, register_slack
 __all__ = ["build_slack_app", "make_web_client", "slack_events_handler"]
 
 
-def make_web_client(settings: Settings) -> AsyncWebClient:
+def make_web_client(settings: Settings, *, timeout: int = 10) -> AsyncWebClient:
     """The Web API client: ``SLACK_API_URL`` as base, retrying connection errors and 429s."""
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=timeout,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),

@@ -108,6 +108,8 @@ class FakeSlack:
         failures = self._failures.get(method)
         if failures:
             status, headers = failures.pop(0)
+            if status == 0:  # hang: answer nothing for 3 s, past a short client timeout
+                await asyncio.sleep(3)
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=status, headers=headers
             )

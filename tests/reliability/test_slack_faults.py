@@ -1,0 +1,71 @@
+"""Slack faults on the digest: 429 with Retry-After, 500, a hang past the timeout, a failed
+chart upload. Each digest is posted exactly once, and the ledger says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from fake_slack import FakeSlack
+
+from bot.config import load_settings
+from bot.jobs import DigestService
+from bot.mailer import Mailer
+from bot.slack_app import make_web_client
+from handlers.plan import load_plan
+from handlers.service import import_plan
+from store import open_store
+
+
+async def test_every_digest_is_posted_once_whatever_slack_does(
+    tmp_path: Path, example_plan: Path
+) -> None:
+    db = tmp_path / "d.db"
+    store = open_store(db)
+    import_plan(store, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        settings = load_settings(
+            {
+                "DELIVERABOT_DB": str(db),
+                "OUTBOX_DIR": str(tmp_path / "outbox"),
+                "SLACK_BOT_TOKEN": "xoxb-t",
+                "SLACK_SIGNING_SECRET": "s",
+                "SLACK_API_URL": fake.api_url,
+                "DIGEST_CHANNEL": "C0LEADERS",
+            },
+            env_file=None,
+        )
+        now = dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)
+        service = DigestService(
+            settings=settings,
+            store=store,
+            mailer=Mailer(relay=None, outbox=settings.outbox_dir),
+            slack_client=make_web_client(settings, timeout=1),
+            clock=lambda: now,
+        )
+        faults = {
+            "2022-W33": ("chat.postMessage", 429, {"Retry-After": "1"}),
+            "2022-W34": ("chat.postMessage", 500, {}),
+            "2022-W35": ("chat.postMessage", 0, {}),  # hangs past the client's timeout
+            "2022-W36": ("files.getUploadURLExternal", 500, {}),  # the chart fails
+        }
+        first: dict[str, str] = {}
+        for period, (method, status, headers) in faults.items():
+            fake.fail_next(method, status, headers)
+            [outcome] = await service.send(period)
+            first[period] = outcome.state
+        retried = [o.state for o in await service.retry()]
+        again = await service.retry()
+        posts = [p for p in fake.calls_to("chat.postMessage") if p["text"].startswith("Police")]
+        ledger = {r["period"]: (r["state"], r["warning"]) for r in store.ledger()}
+        print(f"\nSlack faults: first tries {first}; retries {retried}")
+        print(f"posts per digest: {len(posts)} for {len(faults)} digests; ledger {ledger}")
+        assert len(posts) == len(faults)
+        assert {p for p, (state, _) in ledger.items() if state == "sent"} == set(faults)
+        assert ledger["2022-W36"][1] and "chart" in ledger["2022-W36"][1]
+        assert again == []
+    finally:
+        store.close()
+        await fake.stop()
