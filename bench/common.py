@@ -26,3 +26,23 @@ def percentile(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+# One row per measure, filled by each benchmark, printed as one table by run.py:
+# (measure, our figure, the baseline's figure, ratio, goal).
+SUMMARY: list[tuple[str, str, str, str, str]] = []
+
+
+def summarise(measure: str, ours: str, baseline: str, ratio: float, goal: str) -> None:
+    SUMMARY.append((measure, ours, baseline, f"{ratio:.2f}x", goal))
+
+
+def print_summary() -> None:
+    head = ("measure", "deliverabot", "baseline", "ratio", "goal")
+    rows = [head, *SUMMARY]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    print()
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))

@@ -15,11 +15,11 @@ import time
 import zoneinfo
 from pathlib import Path
 
-from common import EXAMPLE_PLAN
+from common import EXAMPLE_PLAN, summarise
 
 from digests.digest import build_digest
 from digests.digest_render import render_digest, slack_message
-from digests.report import build_report, render_report
+from digests.report import build_report, render_docx, render_report
 from handlers.plan import load_plan
 from handlers.service import import_plan
 from store import CORRESPONDENCE_CATEGORIES, Store, open_store
@@ -103,6 +103,16 @@ def _time(fn, repeat: int) -> float:
     return best
 
 
+def _docx(store: Store) -> float:
+    def word() -> None:
+        r = build_report(
+            store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 12), tz=LONDON
+        )
+        render_docx(r)
+
+    return _time(word, 1)
+
+
 def _measure(store: Store, repeat: int) -> tuple[float, float, float]:
     raw = _time(lambda: (store.updates(), store.correspondence_rows()), repeat)
 
@@ -129,6 +139,8 @@ def main() -> None:
             sizes = _populate(store, scale, rng)
             raw, dig, rep = _measure(store, 5 if scale < 100 else 2)
             results.append((scale, sizes, raw, dig, rep))
+            if scale == 100:
+                word = _docx(store)
             store.close()
     print("digest and report build times (best of several runs)")
     for scale, (d, u, c), raw, dig, rep in results:
@@ -137,11 +149,25 @@ def main() -> None:
             f"digest {dig * 1000:8.1f} ms ({dig / raw:4.1f}x raw reads)   "
             f"report {rep * 1000:8.1f} ms ({rep / raw:4.1f}x raw reads)"
         )
-    (_, _, _, d1, r1), (_, _, _, d100, r100) = results[0], results[-1]
+    (_, _, _, d1, r1), (_, _, raw100, d100, r100) = results[0], results[-1]
+    k_digest, k_report = math.log(d100 / d1, 100), math.log(r100 / r1, 100)
     print(
-        f"  growth exponent 1x→100x: digest {math.log(d100 / d1, 100):.2f}, "
-        f"report {math.log(r100 / r1, 100):.2f} (1.00 = linear)"
+        f"  growth exponent 1x→100x: digest {k_digest:.2f}, report {k_report:.2f} (1.00 = linear)"
     )
+    print(f"  100x report as Word: {word * 1000:.0f} ms")
+    raw_text = f"{raw100 * 1000:.0f} ms raw reads"
+    summarise("digest at 100x", f"{d100 * 1000:.0f} ms", raw_text, d100 / raw100, "< 300 ms")
+    summarise(
+        "digest growth 1x->100x",
+        f"k = {k_digest:.2f}",
+        f"{d1 * 1000:.1f} ms at 1x",
+        d100 / d1,
+        "k < 0.3",
+    )
+    summarise(
+        "report at 100x (Markdown)", f"{r100 * 1000:.0f} ms", raw_text, r100 / raw100, "< 1 s"
+    )
+    summarise("report at 100x (Word)", f"{word * 1000:.0f} ms", raw_text, word / raw100, "< 2 s")
 
 
 if __name__ == "__main__":

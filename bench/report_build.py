@@ -7,7 +7,7 @@ import tempfile
 import zoneinfo
 from pathlib import Path
 
-from common import EXAMPLE_PLAN, median_time
+from common import EXAMPLE_PLAN, median_time, summarise
 
 from digests.report import build_report, render_report
 from handlers.plan import load_plan
@@ -32,6 +32,13 @@ def main() -> None:
         print(
             f"report (example plan, markdown): {full * 1000:.2f} ms; "
             f"baseline raw reads {baseline * 1000:.2f} ms; ratio {full / baseline:.1f}x"
+        )
+        summarise(
+            "report, example plan (Markdown)",
+            f"{full * 1000:.1f} ms",
+            f"{baseline * 1000:.1f} ms raw reads",
+            full / baseline,
+            "",
         )
         store.close()
 

@@ -12,9 +12,11 @@ import digest_scale
 import report_build
 import slack_ack
 import smtp_ingest
+from common import print_summary
 
 if __name__ == "__main__":
     report_build.main()
     asyncio.run(slack_ack.main())
     smtp_ingest.main()
     digest_scale.main()
+    print_summary()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
-from common import EXAMPLE_PLAN, ROOT
+from common import EXAMPLE_PLAN, ROOT, summarise
 
 from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
 from handlers.plan import load_plan
@@ -94,6 +94,13 @@ def main() -> None:
     print(
         f"  deliverabot, parsed and counted {MESSAGES / parsed:8.1f} msg/s "
         f"({base / parsed:4.2f}x the Sink's rate)"
+    )
+    summarise(
+        f"SMTP ingest, 250 after commit, {CLIENTS} clients",
+        f"{MESSAGES / committed:.0f} msg/s",
+        f"{MESSAGES / base:.0f} msg/s Sink",
+        base / committed,
+        ">= 0.5x the Sink",
     )
 
 
