@@ -259,28 +259,30 @@ def test_a_stale_owner_cannot_mark_a_taken_over_claim(db: Path) -> None:
     assert [r["state"] for r in store.ledger()] == ["sent"]
 
 
+def _slack_service(db: Path, tmp_path: Path, fake: FakeSlack) -> tuple[DigestService, Store]:
+    """A digest service posting to ``fake`` (channel C0LEADERS) on Monday 19 September."""
+    from bot.slack_app import make_web_client
+
+    settings = _settings(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-t",
+        SLACK_SIGNING_SECRET="s",
+        SLACK_API_URL=fake.api_url,
+        DIGEST_CHANNEL="C0LEADERS",
+    )
+    clock = Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC))
+    return _service(db, settings, clock, make_web_client(settings))
+
+
 async def test_a_failed_chart_upload_is_a_warning_not_a_second_post(
     db: Path, tmp_path: Path
 ) -> None:
-    from bot.slack_app import make_web_client
 
     fake = FakeSlack()
     await fake.start()
     fake.upload_base = "http://127.0.0.1:9/upload"  # nothing listens there: a network error
     try:
-        settings = _settings(
-            tmp_path,
-            SLACK_BOT_TOKEN="xoxb-t",
-            SLACK_SIGNING_SECRET="s",
-            SLACK_API_URL=fake.api_url,
-            DIGEST_CHANNEL="C0LEADERS",
-        )
-        service, store = _service(
-            db,
-            settings,
-            Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)),
-            make_web_client(settings),
-        )
+        service, store = _slack_service(db, tmp_path, fake)
         outcomes = await service.send("2022-W37")
         assert [o.state for o in outcomes] == ["sent"]
         [row] = store.ledger()
@@ -295,24 +297,11 @@ async def test_a_failed_chart_upload_is_a_warning_not_a_second_post(
 
 
 async def test_slack_digest_posts_blocks_and_uploads_the_chart(db: Path, tmp_path: Path) -> None:
-    from bot.slack_app import make_web_client
 
     fake = FakeSlack()
     await fake.start()
     try:
-        settings = _settings(
-            tmp_path,
-            SLACK_BOT_TOKEN="xoxb-t",
-            SLACK_SIGNING_SECRET="s",
-            SLACK_API_URL=fake.api_url,
-            DIGEST_CHANNEL="C0LEADERS",
-        )
-        service, _ = _service(
-            db,
-            settings,
-            Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)),
-            make_web_client(settings),
-        )
+        service, _ = _slack_service(db, tmp_path, fake)
         outcomes = await service.send("2022-W37")
         assert [o.state for o in outcomes] == ["sent"]
         post = fake.calls_to("chat.postMessage")[0]
@@ -501,24 +490,11 @@ def test_demo_runs_end_to_end(
 async def test_failed_slack_post_is_kept_in_the_outbox_and_retried(
     db: Path, tmp_path: Path
 ) -> None:
-    from bot.slack_app import make_web_client
 
     fake = FakeSlack()
     await fake.start()
     try:
-        settings = _settings(
-            tmp_path,
-            SLACK_BOT_TOKEN="xoxb-t",
-            SLACK_SIGNING_SECRET="s",
-            SLACK_API_URL=fake.api_url,
-            DIGEST_CHANNEL="C0LEADERS",
-        )
-        service, store = _service(
-            db,
-            settings,
-            Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)),
-            make_web_client(settings),
-        )
+        service, store = _slack_service(db, tmp_path, fake)
         fake.fail_next("chat.postMessage", 500)
         outcomes = await service.send("2022-W37")
         assert [o.state for o in outcomes] == ["failed"]
