@@ -30,6 +30,7 @@ __all__ = ["BotProcess", "StartupError", "serve"]
 log = logging.getLogger("deliverabot")
 
 SMTP_COMMAND_LIMIT = 100  # commands per session before aiosmtpd answers 421
+DELIVERY_GRACE = 20.0  # seconds a digest in flight may take to finish at shutdown
 HEALTH_DEADLINE = 0.08  # /healthz answers within 100 ms, whatever the store is doing
 
 
@@ -59,6 +60,7 @@ class BotProcess:
         self.smtp_port: int | None = None
         self.started_at: dt.datetime | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._deliveries: set[asyncio.Task[Any]] = set()  # reconcile runs under way
         self._health_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
 
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
@@ -257,11 +259,17 @@ class BotProcess:
                 await asyncio.sleep(retry_seconds)
 
     async def _reconcile(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._deliveries.add(task)
         try:
             for outcome in await self.digests.reconcile():
                 log.info("scheduled delivery to %s: %s", outcome.destination, outcome.state)
         except Exception:
             log.exception("digest reconcile failed; the next wake-up will try again")
+        finally:
+            if task is not None:
+                self._deliveries.discard(task)
 
     def _background(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -285,6 +293,12 @@ class BotProcess:
             self._socket_handler = None
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._deliveries:
+            # A digest being posted finishes (and is recorded sent) rather than being cut off
+            # between its post and its ledger row; past the deadline the claim's lease lets
+            # `digest --retry` finish it later.
+            log.info("waiting for %d digest delivery(ies) in flight", len(self._deliveries))
+            await asyncio.wait(set(self._deliveries), timeout=DELIVERY_GRACE)
         if self._smtp_server is not None:
             self._smtp_server.close()  # no new connections
             told = await self.mail_handler.close_sessions()

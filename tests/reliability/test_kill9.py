@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from reliability_harness import Served, message, scale, send
+from reliability_harness import Served, SlackThread, message, scale, send
 
 
 def _load(served: Served, tag: str, accepted: list[str], stop: threading.Event) -> None:
@@ -17,15 +17,28 @@ def _load(served: Served, tag: str, accepted: list[str], stop: threading.Event) 
         i += 1
 
 
-def test_every_250_survives_kill_9_twice_in_a_row(served: Served) -> None:
+def _updates(served: Served, slack: SlackThread, tag: str, stop: threading.Event) -> None:
+    """Slack load: Priya records notes on her own CF-10, one after another."""
+    i = 0
+    while not stop.is_set():
+        slack.command(served.http, f"update CF-10: note {tag}-{i}", "U0COMMUNITY", f"{tag}-{i}")
+        i += 1
+
+
+def test_every_250_and_every_slack_success_survives_kill_9_twice(served: Served) -> None:
     accepted: list[str] = []
-    senders = scale("RELIABILITY_SENDERS", 6)
+    senders = scale("RELIABILITY_SENDERS", 4)
+    slack = SlackThread(users={"U0COMMUNITY": "priya.shah@example.org"})
+    served.env.update(slack.env())
     for round_ in (1, 2):
         served.start()
         stop = threading.Event()
         threads = [
             threading.Thread(target=_load, args=(served, f"k{round_}s{t}", accepted, stop))
             for t in range(senders)
+        ] + [
+            threading.Thread(target=_updates, args=(served, slack, f"u{round_}s{t}", stop))
+            for t in range(2)
         ]
         for t in threads:
             t.start()
@@ -50,5 +63,12 @@ def test_every_250_survives_kill_9_twice_in_a_row(served: Served) -> None:
     counted = served.query("SELECT COUNT(*) FROM inbound WHERE state = 'counted'")[0][0]
     letters = served.query("SELECT COUNT(*) FROM correspondence")[0][0]
     assert letters == counted >= len(accepted)
+    # Every update Slack was told "Recorded" is in the history.
+    recorded = {name for name, reply in slack.replies() if "Recorded an update" in str(reply)}
+    notes = {r[0] for r in served.query("SELECT note FROM updates WHERE note LIKE 'note u%'")}
+    found_notes = {n for n in recorded if f"note {n}" in notes}
+    print(f"Slack updates confirmed {len(recorded)}, found {len(found_notes)}")
+    assert recorded and found_notes == recorded
     code, _ = served.stop()
+    slack.close()
     assert code == 0

@@ -31,3 +31,26 @@ def test_sigterm_tells_open_sessions_421_and_exits_cleanly(served: Served) -> No
     assert code == 0 and "Traceback" not in err
     assert replies == [421, 421]
     assert served.query("SELECT state FROM inbound") == [("counted",)]
+
+
+def test_sigterm_while_a_digest_is_in_flight_lets_it_finish_once(served: Served) -> None:
+    import datetime as dt
+    import zoneinfo
+
+    from reliability_harness import SlackThread
+
+    slack = SlackThread()
+    slack.fake.fail_next("chat.postMessage", -1)  # Slack takes 3 s to answer the post
+    now = dt.datetime.now(zoneinfo.ZoneInfo("Europe/London"))
+    served.env.update(slack.env())
+    served.env.update({"DIGEST_CHANNEL": "C0LEADERS", "DIGEST_SCHEDULE": f"{now:%a} 00:00".lower()})
+    served.start()
+    time.sleep(1)  # the catch-up run has claimed the digest and is posting it
+    code, err = served.stop()
+    ledger = served.query("SELECT state FROM digest_ledger WHERE kind = 'digest'")
+    posts = [p for p in slack.fake.calls_to("chat.postMessage") if "digest" in str(p)]
+    print(f"\nSIGTERM with a digest in flight: exit {code}; ledger {ledger}; posts {len(posts)}")
+    slack.close()
+    assert code == 0 and "Traceback" not in err
+    # Shutdown waited for the post: it went out once and the ledger says sent.
+    assert ledger == [("sent",)] and len(posts) == 1

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_harness import Served, health, message, scale, send
+from reliability_harness import Served, SlackThread, health, message, scale, send
 
 
 def _rss_mb(pid: int) -> float:
@@ -32,9 +32,12 @@ def test_idle_serve_stays_under_150_mb(served: Served) -> None:
     not scale("RELIABILITY_SOAK_SECONDS", 0), reason="the soak runs in make reliability"
 )
 def test_soak_mixed_load_no_errors_and_memory_flat(served: Served) -> None:
+    slack = SlackThread(users={"U0COMMUNITY": "priya.shah@example.org"})
+    served.env.update(slack.env())
     served.start()
     assert served.proc is not None
     seconds = scale("RELIABILITY_SOAK_SECONDS", 0)
+    acks: list[float] = []
     errors: list[str] = []
     sent = [0]
     stop = threading.Event()
@@ -56,8 +59,20 @@ def test_soak_mixed_load_no_errors_and_memory_flat(served: Served) -> None:
                 errors.append(f"healthz {status} {took * 1000:.0f} ms")
             time.sleep(0.5)
 
+    def commands() -> None:
+        i = 0
+        while not stop.is_set():
+            text = ["list", "help", f"update CF-10: soak {i}", "show CF-10"][i % 4]
+            started = time.monotonic()
+            status = slack.command(served.http, text, "U0COMMUNITY", f"s{i}")
+            acks.append(time.monotonic() - started)
+            if status != 200:
+                errors.append(f"slack {status}")
+            i += 1
+            time.sleep(0.1)
+
     threads = [threading.Thread(target=mail, args=(w,)) for w in range(4)]
-    threads.append(threading.Thread(target=probe))
+    threads += [threading.Thread(target=probe), threading.Thread(target=commands)]
     for t in threads:
         t.start()
     time.sleep(min(30, seconds / 10))  # warm up before the baseline
@@ -68,9 +83,12 @@ def test_soak_mixed_load_no_errors_and_memory_flat(served: Served) -> None:
     for t in threads:
         t.join(30)
     growth = (last - first) / first
+    p99 = sorted(acks)[int(0.99 * (len(acks) - 1))] if acks else 0.0
     print(
-        f"\nsoak {seconds} s: {sent[0]} messages, {len(errors)} errors; "
-        f"RSS {first:.0f} -> {last:.0f} MB ({growth:+.1%})"
+        f"\nsoak {seconds} s: {sent[0]} messages, {len(acks)} commands (ack p99 "
+        f"{p99 * 1000:.0f} ms), {len(errors)} errors; RSS {first:.0f} -> {last:.0f} MB "
+        f"({growth:+.1%})"
     )
-    assert errors == [] and growth < 0.10
+    assert errors == [] and growth < 0.10 and p99 < 0.150
     assert served.stop()[0] == 0
+    slack.close()

@@ -108,11 +108,14 @@ class FakeSlack:
         failures = self._failures.get(method)
         if failures:
             status, headers = failures.pop(0)
-            if status == 0:  # hang: answer nothing for 3 s, past a short client timeout
+            if status <= 0:
+                # 0: hang 3 s (past a short client timeout), then fail without recording;
+                # -1: slow, 3 s, then answer as usual.
                 await asyncio.sleep(3)
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"}, status=status, headers=headers
-            )
+            if status != -1:
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=status or 500, headers=headers
+                )
         async with self.changed:
             self.calls.append((method, params))
             self.changed.notify_all()

@@ -124,3 +124,66 @@ class Served:
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with sqlite3.connect(self.db, timeout=10) as conn:
             return conn.execute(sql, params).fetchall()
+
+
+class SlackThread:
+    """The fake Slack Web API on a loop of its own, for a `serve` in another process."""
+
+    SECRET = "reliability-secret"
+
+    def __init__(self, users: dict[str, str] | None = None) -> None:
+        import asyncio
+        import threading
+
+        from fake_slack import FakeSlack
+
+        self.fake = FakeSlack(users=users)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.fake.start(), self.loop).result(10)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SLACK_BOT_TOKEN": "xoxb-reliability",
+            "SLACK_SIGNING_SECRET": self.SECRET,
+            "SLACK_API_URL": self.fake.api_url,
+        }
+
+    def command(self, http_port: int, text: str, user: str, name: str) -> int:
+        """POST a signed /deliverable command to serve; the HTTP status (0: no answer)."""
+        import urllib.parse
+
+        from fake_slack import sign
+
+        body = urllib.parse.urlencode(
+            {
+                "command": "/deliverable",
+                "text": text,
+                "user_id": user,
+                "team_id": "T1",
+                "channel_id": "C1",
+                "response_url": self.fake.response_url(name),
+                "trigger_id": "t",
+            }
+        )
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{http_port}/slack/events",
+            data=body.encode(),
+            headers=sign(self.SECRET, body),
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status
+        except (OSError, urllib.error.HTTPError):
+            return 0
+
+    def replies(self) -> list[tuple[str, dict]]:
+        return list(self.fake.responses)
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.fake.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
