@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -27,10 +26,11 @@ from bot.cli_digest import digest
 from bot.cli_mail import mail, stats
 from bot.config import ConfigError
 from bot.logs import setup_logging
+from digests.plan_table import plan_rows
 from digests.report import build_report, render_report
 from handlers.plan import PlanInvalid, load_plan
 from handlers.service import import_plan
-from store import Store, StoreError
+from store import StoreError
 
 __all__ = ["cli", "main"]
 
@@ -85,27 +85,25 @@ def plan_import(ctx: Context, file: Path, dry_run: bool) -> None:
         click.echo("(dry run: nothing was written)")
 
 
-def plan_rows(store: Store, tz: Any) -> list[dict[str, Any]]:
-    rows = []
-    for view in store.overview():
-        d, u, owner = view.deliverable, view.last_update, view.owner
-        rows.append(
-            {
-                "ref": d.ref,
-                "title": d.title,
-                "theme": view.theme.name,
-                "theme_code": view.theme.code,
-                "status": str(d.status),
-                "due": d.due,
-                "owner": owner.name if owner else None,
-                "owner_email": owner.email if owner else None,
-                "dependencies": d.dependencies,
-                "added_on": d.added_on.isoformat(),
-                "last_update": u.recorded_at.astimezone(tz).date().isoformat() if u else None,
-                "note": (u.note or None) if u else None,
-            }
-        )
-    return rows
+@plan.command("export")
+@db_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@pass_ctx
+def plan_export(ctx: Context, file: Path) -> None:
+    """Write the plan with its latest state to FILE.csv or FILE.xlsx (the board's columns;
+    the spreadsheet adds a sheet of updates and one of correspondence by month)."""
+    from digests.plan_table import to_csv, to_xlsx
+
+    store = ctx.existing_store
+    rows = plan_rows(store, ctx.settings.tz)
+    suffix = file.suffix.lower()
+    if suffix == ".csv":
+        file.write_text(to_csv(rows), encoding="utf-8")
+    elif suffix == ".xlsx":
+        file.write_bytes(to_xlsx(store, rows, ctx.settings.tz))
+    else:
+        raise click.BadParameter("write FILE.csv or FILE.xlsx", param_hint="FILE")
+    click.echo(f"wrote {len(rows)} deliverables to {file}")
 
 
 @plan.command("show")

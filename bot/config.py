@@ -86,6 +86,7 @@ class Settings:
     answer_targets: tuple[tuple[str, int], ...] = ()
     bank_holidays: str = "ENG"
     correspondence_hash_key: str | None = field(default=None, repr=False)
+    board_token: str | None = field(default=None, repr=False)  # the board is off without it
     stale_weeks: int = 4
     reminder_schedule: DigestSchedule = DigestSchedule("fri", dt.time(10, 0))
     digest_grace_days: int = 2
@@ -118,6 +119,7 @@ class Settings:
             "slack_bot_token": "set" if self.slack_bot_token else "unset",
             "digest": f"{self.digest_schedule} {self.tz_name}",
             "outbox": str(self.outbox_dir),
+            "board": "on" if self.board_token else "off",
         }
 
 
@@ -209,6 +211,13 @@ def _categories(
     return rules, tuple(targets)
 
 
+def _board_token(env: Mapping[str, str]) -> str | None:
+    token = _opt(env, "BOARD_TOKEN")
+    if token is not None and len(token) < 16:
+        raise ConfigError("BOARD_TOKEN: use at least 16 characters, e.g. `openssl rand -hex 16`")
+    return token
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = ".env"
 ) -> Settings:
@@ -274,6 +283,7 @@ def load_settings(
         answer_targets=targets,
         bank_holidays=nation,
         correspondence_hash_key=_opt(env, "CORRESPONDENCE_HASH_KEY"),
+        board_token=_board_token(env),
         stale_weeks=_int(env, "STALE_WEEKS", 4, 1, 52),
         reminder_schedule=DigestSchedule.parse(
             _opt(env, "REMINDER_SCHEDULE") or "fri 10:00", variable="REMINDER_SCHEDULE"

@@ -75,6 +75,12 @@ class BotProcess:
         self._socket_handler: Any = None
         if settings.slack_enabled:
             self._setup_slack()
+        if settings.board_token:
+            from bot.board import add_board_routes
+
+            add_board_routes(
+                self.web_app, settings=settings, reader=self._reader(), clock=self.clock
+            )
         self.digests = DigestService(
             settings=settings,
             store=store,
@@ -87,10 +93,16 @@ class BotProcess:
                 {"digest": self.digests.preview, "stats": self.digests.stats_preview}
             )
 
+    def _reader(self) -> Store:
+        """The read-only connection (one, shared by Slack forms and the board)."""
+        if self.reader is None:
+            self.reader = self.store.open_reader()
+        return self.reader
+
     def _setup_slack(self) -> None:
         from bot.slack_app import build_slack_app, slack_events_handler
 
-        self.reader = self.store.open_reader()
+        self.reader = self._reader()
         deps = self.slack_deps = SlackDeps(
             store=self.store,
             reader=self.reader,

@@ -222,3 +222,28 @@ def test_mail_token_prints_the_personal_address_and_rotates(
     assert address not in rotated.stdout and "no longer works" in rotated.stdout
     unknown = run(deliverabot_exe, env, "mail", "token", "nobody@example.org")
     assert unknown.returncode == 1 and "not among the people" in unknown.stderr
+
+
+def test_plan_export_csv_and_xlsx_match_plan_show(
+    deliverabot_exe: str, cli_env: dict[str, str], example_plan: Path, tmp_path: Path
+) -> None:
+    import csv
+
+    from openpyxl import load_workbook
+
+    assert run(deliverabot_exe, cli_env, "plan", "import", str(example_plan)).returncode == 0
+    shown = json.loads(run(deliverabot_exe, cli_env, "plan", "show", "--json").stdout)
+    out = run(deliverabot_exe, cli_env, "plan", "export", str(tmp_path / "plan.csv"))
+    assert out.returncode == 0 and "wrote 50 deliverables" in out.stdout
+    rows = list(csv.DictReader((tmp_path / "plan.csv").open(encoding="utf-8")))
+    assert [r["ref"] for r in rows] == [r["ref"] for r in shown]
+    assert list(rows[0]) == list(shown[0])
+    assert (
+        run(deliverabot_exe, cli_env, "plan", "export", str(tmp_path / "plan.xlsx")).returncode == 0
+    )
+    book = load_workbook(tmp_path / "plan.xlsx")
+    sheet = list(book["Plan"].values)
+    assert [r[0] for r in sheet[1:]] == [r["ref"] for r in shown]
+    assert (
+        run(deliverabot_exe, cli_env, "plan", "export", str(tmp_path / "plan.txt")).returncode == 2
+    )
