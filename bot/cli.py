@@ -28,7 +28,7 @@ from bot.config import ConfigError
 from bot.logs import setup_logging
 from digests.plan_table import plan_rows
 from digests.report import build_report, render_report
-from handlers.plan import PlanInvalid, load_plan
+from handlers.plan import PlanInvalid
 from handlers.service import import_plan
 from store import StoreError
 
@@ -77,8 +77,17 @@ def plan() -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
 @pass_ctx
 def plan_import(ctx: Context, file: Path, dry_run: bool) -> None:
-    """Import FILE (YAML): validate all of it, then write it in one transaction."""
-    spec = load_plan(file, fy_start_month=ctx.settings.fy_start_month)
+    """Import FILE (YAML, or CSV/XLSX with the export's columns): validate all of it, then
+    write it in one transaction."""
+    from handlers.plan_table import TABLE_SUFFIXES, load_plan_file
+
+    plan_name, office = None, ""
+    if file.suffix.lower() in TABLE_SUFFIXES and Path(ctx.settings.db_path).exists():
+        plan_name = ctx.store.get_meta("plan")
+        office = ctx.store.get_meta("office") or ""
+    spec = load_plan_file(
+        file, plan=plan_name, office=office, fy_start_month=ctx.settings.fy_start_month
+    )
     summary = import_plan(ctx.store, spec, today=today(ctx.settings), dry_run=dry_run)
     click.echo(summary.text)
     if dry_run:

@@ -72,6 +72,7 @@ class PersonSpec:
     slack: str | None
     role: Role
     line: int
+    partial: bool = False  # from a spreadsheet: a known person's Slack id and role stay
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class DeliverableSpec:
 class ThemeSpec:
     code: str
     name: str
-    aim: str
+    aim: str | None  # None (a spreadsheet has no aims): the stored aim stays
     line: int
     deliverables: list[DeliverableSpec] = field(default_factory=list)
 
@@ -191,9 +192,10 @@ class _Checker:
 class _PlanParser(_Checker):
     """Reads a plan document section by section, collecting every error on the way."""
 
-    def __init__(self, filename: str, fy_start_month: int) -> None:
+    def __init__(self, filename: str, fy_start_month: int, *, from_table: bool = False) -> None:
         super().__init__(filename)
         self.fy_start_month = fy_start_month
+        self.from_table = from_table
         self.emails: dict[str, int] = {}  # lower-cased email -> line
         self.codes: dict[str, int] = {}
         self.refs: dict[str, int] = {}
@@ -245,7 +247,7 @@ class _PlanParser(_Checker):
             else:
                 self.emails[email.lower()] = self.line_of(p, "email")
         if name and email:
-            return PersonSpec(name, email, slack, role, p.line)
+            return PersonSpec(name, email, slack, role, p.line, partial=self.from_table)
         return None
 
     def themes(self, doc: _Map) -> list[ThemeSpec]:
@@ -271,7 +273,9 @@ class _PlanParser(_Checker):
         self.unknown_keys(t, _THEME_KEYS, where)
         code = self.text(t, "code", where)
         name = self.text(t, "name", where)
-        aim = self.text(t, "aim", where, required=False) or ""
+        aim = self.text(t, "aim", where, required=False)
+        if aim is None and not self.from_table:
+            aim = ""
         if code is not None:
             if not _CODE.match(code):
                 self.error(

@@ -58,6 +58,10 @@ class _Import:
 
     def save_people(self) -> None:
         for p in self.spec.people:
+            known = self.store.person_by_email(p.email) if p.partial else None
+            if known is not None:  # a spreadsheet names people; it does not set their role
+                self.people[p.email.lower()] = known.id
+                continue
             pid, changed = self.store.save_person(
                 name=p.name, email=p.email, slack_id=p.slack, role=str(p.role)
             )
@@ -66,8 +70,12 @@ class _Import:
                 self.note(f"person {p.email}: saved")
 
     def save_theme(self, position: int, theme: ThemeSpec) -> None:
+        aim = theme.aim
+        if aim is None:
+            stored = self.store.theme_by_code(theme.code)
+            aim = stored.aim if stored else ""
         theme_id, changed = self.store.save_theme(
-            code=theme.code, name=theme.name, aim=theme.aim, position=position
+            code=theme.code, name=theme.name, aim=aim, position=position
         )
         if changed:
             self.note(f"theme {theme.code}: name, aim or order updated")

@@ -247,3 +247,40 @@ def test_plan_export_csv_and_xlsx_match_plan_show(
     assert (
         run(deliverabot_exe, cli_env, "plan", "export", str(tmp_path / "plan.txt")).returncode == 2
     )
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_spreadsheet_round_trip_gives_the_same_plan(
+    deliverabot_exe: str, cli_env: dict[str, str], example_plan: Path, tmp_path: Path, suffix: str
+) -> None:
+    assert run(deliverabot_exe, cli_env, "plan", "import", str(example_plan)).returncode == 0
+    before = json.loads(run(deliverabot_exe, cli_env, "plan", "show", "--json").stdout)
+    sheet = tmp_path / f"plan{suffix}"
+    assert run(deliverabot_exe, cli_env, "plan", "export", str(sheet)).returncode == 0
+    fresh = {**cli_env, "DELIVERABOT_DB": str(tmp_path / "fresh.db")}
+    dry = run(deliverabot_exe, fresh, "plan", "import", str(sheet), "--dry-run")
+    assert dry.returncode == 0 and "50 added" in dry.stdout
+    done = run(deliverabot_exe, fresh, "plan", "import", str(sheet))
+    assert done.returncode == 0, done.stderr
+    after = json.loads(run(deliverabot_exe, fresh, "plan", "show", "--json").stdout)
+    assert after == before
+    # Importing it again changes nothing and keeps people's Slack ids and roles.
+    again = run(deliverabot_exe, cli_env, "plan", "import", str(sheet))
+    assert again.returncode == 0 and "0 added, 0 changed, 50 unchanged" in again.stdout
+
+
+def test_spreadsheet_errors_name_the_row(
+    deliverabot_exe: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    sheet = tmp_path / "plan.csv"
+    sheet.write_text(
+        "ref,title,theme,theme_code,status,due,owner,owner_email\n"
+        "CF-1,Survey,Communities,CF,ongoing,Q3 2022/23,Jane,jane@example.org\n"
+        "CF-2,Event,Communities,CF,frozen,Q9 2022/23,Jane,jane@example.org\n",
+        encoding="utf-8",
+    )
+    result = run(deliverabot_exe, cli_env, "plan", "import", str(sheet))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{sheet}:3: CF.deliverables[1].status: unknown status 'frozen'" in result.stderr
+    assert f"{sheet}:3: CF.deliverables[1].due: unparseable quarter" in result.stderr
+    assert not Path(cli_env["DELIVERABOT_DB"]).exists() or "nothing was written" in result.stderr
