@@ -12,11 +12,15 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check .
 
+# On a first run (no database yet) the example plan is imported, so there is something to see.
 run: install
+	@$(BIN)/deliverabot plan show --json >/dev/null 2>&1 || \
+		$(BIN)/deliverabot plan import examples/opcc-plan-2021-24.yaml | tail -n 1
 	$(BIN)/deliverabot serve
 
 test: $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest
 
 lint: $(BIN)/python

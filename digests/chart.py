@@ -38,6 +38,7 @@ def digest_chart(weekly: list[tuple[str, int]], status_counts: dict[Status, int]
         left.tick_params(axis="y", labelsize=7)
         left.yaxis.set_major_locator(MaxNLocator(integer=True))
         left.spines[["top", "right"]].set_visible(False)
+        left.set_ylim(bottom=0, top=max(counts, default=0) or 1)  # no negative axis for zero
 
         right = fig.add_subplot(1, 2, 2)
         statuses = [s for s in Status if status_counts.get(s)]
