@@ -319,7 +319,9 @@ class BotProcess:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._smtp_server.wait_closed(), 5)
             self._smtp_server = None
-        await self.mail_handler.drain()
+        left = await self.mail_handler.finish()
+        if left:
+            log.info("%d accepted message(s) left pending; the next start processes them", left)
         for task in list(self._tasks):
             task.cancel()
         if self._runner is not None:

@@ -11,7 +11,7 @@ from store import Store
 
 __all__ = ["PARSE_YIELD_SECONDS", "GroupCommit", "storage_failure"]
 
-PARSE_YIELD_SECONDS = 0.05
+PARSE_YIELD_SECONDS = 0.02
 
 
 def storage_failure(exc: Exception) -> str:
@@ -36,12 +36,11 @@ class GroupCommit:
         self.max_batch = max_batch
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
         self._committer: asyncio.Task[None] | None = None
-        self._last_arrival = 0.0
 
     @property
     def busy(self) -> bool:
-        """Messages are arriving: one came in within the last ``PARSE_YIELD_SECONDS``."""
-        return asyncio.get_running_loop().time() - self._last_arrival < PARSE_YIELD_SECONDS
+        """A sender is waiting for its ``250`` right now (its message queued or committing)."""
+        return bool(self._waiting) or (self._committer is not None and not self._committer.done())
 
     async def submit(self, *, raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> int:
         loop = asyncio.get_running_loop()
@@ -53,7 +52,6 @@ class GroupCommit:
             "message_id": message_id_of(raw),
         }
         self._waiting.append((item, done))
-        self._last_arrival = loop.time()
         if self._committer is None or self._committer.done():
             self._committer = loop.create_task(self._commit_batches())
         return await done
