@@ -10,14 +10,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from board_harness import board_process
 from openpyxl import load_workbook
 
 from bot.config import load_settings
 from bot.server import BotProcess
 from digests.board import BoardFilters
-from handlers.plan import load_plan
-from handlers.service import UpdateRequest, import_plan, record_update
-from store import Source, open_store
+from store import open_store
 
 TOKEN = "board-token-0123456789"
 NOW = dt.datetime(2022, 9, 16, 12, tzinfo=dt.UTC)
@@ -25,39 +24,9 @@ NOW = dt.datetime(2022, 9, 16, 12, tzinfo=dt.UTC)
 
 @pytest.fixture
 async def board(tmp_path: Path, example_plan: Path) -> AsyncIterator[tuple[str, BotProcess]]:
-    db = tmp_path / "board.db"
-    seed = open_store(db)
-    import_plan(seed, load_plan(example_plan), today=dt.date(2022, 9, 14))
-    priya = seed.person_by_email("priya.shah@example.org")
-    record_update(
-        seed,
-        UpdateRequest(
-            deliverable="CF-10",
-            actor=priya,
-            source=Source.SLACK,
-            note="<script>alert(1)</script> & @here",
-            recorded_at=dt.datetime(2022, 9, 15, 9, tzinfo=dt.UTC),
-        ),
-    )
-    seed.close()
-    settings = load_settings(
-        {
-            "DELIVERABOT_DB": str(db),
-            "PORT": "0",
-            "SMTP_PORT": "0",
-            "BOARD_TOKEN": TOKEN,
-            "OUTBOX_DIR": str(tmp_path / "outbox"),
-        },
-        env_file=None,
-    )
-    store = open_store(db)
-    process = BotProcess(settings=settings, store=store, clock=lambda: NOW)
-    await process.start()
-    try:
+    note = "<script>alert(1)</script> & @here"
+    async with board_process(tmp_path, example_plan, token=TOKEN, note=note) as process:
         yield f"http://127.0.0.1:{process.http_port}", process
-    finally:
-        await process.stop()
-        store.close()
 
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}

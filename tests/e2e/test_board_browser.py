@@ -11,12 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-from bot.config import load_settings
-from bot.server import BotProcess
-from handlers.plan import load_plan
-from handlers.service import UpdateRequest, import_plan, record_update
-from store import Source, open_store
+from board_harness import board_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "browser-token-0123456789"
@@ -30,38 +25,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 async def base(tmp_path: Path, example_plan: Path) -> AsyncIterator[str]:
-    db = tmp_path / "board.db"
-    seed = open_store(db)
-    import_plan(seed, load_plan(example_plan), today=dt.date(2022, 9, 14))
-    record_update(
-        seed,
-        UpdateRequest(
-            deliverable="CF-10",
-            actor=seed.person_by_email("priya.shah@example.org"),
-            source=Source.SLACK,
-            note="<script>alert(1)</script> Venue booked.",
-            recorded_at=dt.datetime(2022, 9, 15, 9, tzinfo=dt.UTC),
-        ),
-    )
-    seed.close()
-    settings = load_settings(
-        {
-            "DELIVERABOT_DB": str(db),
-            "PORT": "0",
-            "SMTP_PORT": "0",
-            "BOARD_TOKEN": TOKEN,
-            "OUTBOX_DIR": str(tmp_path / "outbox"),
-        },
-        env_file=None,
-    )
-    store = open_store(db)
-    process = BotProcess(settings=settings, store=store, clock=lambda: NOW)
-    await process.start()
-    try:
+    note = "<script>alert(1)</script> Venue booked."
+    async with board_process(tmp_path, example_plan, token=TOKEN, note=note) as process:
         yield f"http://127.0.0.1:{process.http_port}"
-    finally:
-        await process.stop()
-        store.close()
 
 
 async def test_board_in_a_real_browser(base: str, tmp_path: Path) -> None:

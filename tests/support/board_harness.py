@@ -1,0 +1,55 @@
+"""A BotProcess with the board on, over the example plan and one hostile note: shared by the
+board's HTTP tests and its browser tests."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.server import BotProcess
+from handlers.plan import load_plan
+from handlers.service import UpdateRequest, import_plan, record_update
+from store import Source, open_store
+
+NOW = dt.datetime(2022, 9, 16, 12, tzinfo=dt.UTC)
+
+
+@contextlib.asynccontextmanager
+async def board_process(
+    tmp_path: Path, example_plan: Path, *, token: str, note: str
+) -> AsyncIterator[BotProcess]:
+    db = tmp_path / "board.db"
+    seed = open_store(db)
+    import_plan(seed, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    record_update(
+        seed,
+        UpdateRequest(
+            deliverable="CF-10",
+            actor=seed.person_by_email("priya.shah@example.org"),
+            source=Source.SLACK,
+            note=note,
+            recorded_at=dt.datetime(2022, 9, 15, 9, tzinfo=dt.UTC),
+        ),
+    )
+    seed.close()
+    settings = load_settings(
+        {
+            "DELIVERABOT_DB": str(db),
+            "PORT": "0",
+            "SMTP_PORT": "0",
+            "BOARD_TOKEN": token,
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+        },
+        env_file=None,
+    )
+    store = open_store(db)
+    process = BotProcess(settings=settings, store=store, clock=lambda: NOW)
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+        store.close()
