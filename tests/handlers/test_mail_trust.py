@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+import logging
 import re
 import smtplib
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
+from handlers.mail_trust import peer_trusted
 from handlers.plan import load_plan
 from handlers.service import import_plan, mail_token
 from store import Status, Store, open_store
@@ -297,3 +300,132 @@ def test_without_trusted_peers_relay_proof_is_off(rig: Rig) -> None:
     assert state == "update_refused"
     assert "SMTP_TRUSTED_PEERS" in reason
     assert rig.store().deliverable_by_ref("CF-10").status is Status.ONGOING
+
+
+# -- 3. a refused update makes no reply, unless a staff address proved itself ----------------
+
+MALLORY = "From: Mallory <mallory@attacker.example>"
+
+
+@pytest.mark.parametrize(
+    ("lines", "to"),
+    [
+        ([MALLORY], "updates@localhost"),  # an outsider, no proof
+        ([ALEX], "update+CF-10@localhost"),  # a staff From:, no proof
+        ([PASS, MALLORY], "updates@localhost"),  # a forged relay pass
+        ([MALLORY], f"update+CF-10+{'0' * 20}@localhost"),  # a wrong code
+    ],
+    ids=["outsider", "staff From", "forged pass", "wrong code"],
+)
+def test_an_unproven_update_is_recorded_as_refused_and_answered_to_nobody(
+    rig: Rig, lines: list[str], to: str
+) -> None:
+    raw = _message(lines, "x").replace(b"CF-10 done", b"CF-10 done - click http://evil.example")
+    assert rig.send(raw, to=to) == 250
+    [(state, reason)] = rig.inbound()
+    assert state == "update_refused"
+    assert reason  # why, for `mail review` and the operator
+    assert rig.replies == []  # no backscatter to whatever From: it carried
+    assert rig.store().deliverable_by_ref("CF-10").status is Status.ONGOING
+
+
+def test_a_refusal_with_a_valid_code_is_answered_to_the_persons_own_address(rig: Rig) -> None:
+    token = _token(rig, "tom.fletcher@example.org")  # CF-10 is Priya's, not Tom's
+    assert rig.send(_message([MALLORY], "t"), to=f"updates+{token}@localhost") == 250
+    assert [state for state, _ in rig.inbound()] == ["update_refused"]
+    [reply] = rig.replies
+    assert reply["To"] == "tom.fletcher@example.org"
+    assert "Only Priya Shah or an editor can update CF-10" in reply.get_content()
+
+
+# -- 4. personal codes: only in the person's row; guessing is throttled ----------------------
+
+
+def test_a_personal_code_is_kept_nowhere_but_the_persons_row(
+    rig: Rig, caplog: pytest.LogCaptureFixture, deliverabot_exe: str, cli_env: dict[str, str]
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="handlers")  # aiosmtpd's mail.log: WARNING in serve
+    good = _token(rig, "priya.shah@example.org")
+    wrong = "0123456789abcdef0123"
+    sent = [
+        (f"update+CF-10+{good}@localhost", b"CF-10 done"),  # recorded
+        (f"updates+{wrong}@localhost", b"CF-10 done"),  # refused
+        (f"update+{good.upper()}+CF-10@localhost", b"CF-10 ongoing"),  # recorded, any case
+    ]
+    for i, (to, subject) in enumerate(sent):
+        raw = (
+            (
+                f"From: priya.shah@example.org\r\nTo: {to}\r\nDelivered-To: {to}\r\n"
+                f"Message-ID: <c{i}@example.org>\r\n"
+            ).encode()
+            + b"Subject: "
+            + subject
+            + b"\r\n\r\nNote.\r\n"
+        )
+        assert rig.send(raw, sender="priya.shah@example.org", to=to) == 250
+    # unreadable mail to a personal address: quarantined for review
+    binary = b"From: priya.shah@example.org\r\n\r\n" + bytes(range(1, 30)) * 300
+    assert rig.send(binary, sender="priya.shah@example.org", to=f"updates+{good}@localhost") == 250
+    states = [state for state, _ in rig.inbound()]
+    assert states == ["update", "update_refused", "update", "quarantined"]
+    rows = rig.db().execute("SELECT * FROM inbound").fetchall()
+    stored = repr(rows).lower()
+    assert good not in stored and wrong not in stored
+    assert "update+cf-10+code-removed@localhost" in stored  # the address stays readable
+    review = subprocess.run(
+        [deliverabot_exe, "mail", "review", "--json"],
+        env={**cli_env, "DELIVERABOT_DB": str(rig.db_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "code-removed" in review and good not in review.lower()
+    assert good not in caplog.text.lower() and wrong not in caplog.text
+    owner = rig.db().execute("SELECT mail_token FROM people WHERE mail_token = ?", [good])
+    assert owner.fetchone() == (good,)  # the one place it is kept
+
+
+def test_ten_wrong_codes_from_one_peer_get_450_for_an_hour(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="handlers")
+    good = _token(rig, "alex.morgan@example.org")
+    guesses = [f"{i:020x}" for i in range(1, 11)]
+    for guess in guesses:
+        assert rig.rcpt(f"updates+{guess}@localhost")[0] == 250
+    # The next hour: every update address from that peer, a valid code included, gets 450.
+    for to in (f"updates+{good}@localhost", f"updates+{'f' * 20}@localhost", "updates@localhost"):
+        code, text = rig.rcpt(to)
+        assert code == 450, to
+        assert b"try again later" in text
+    assert rig.rcpt("correspondence@localhost")[0] == 250  # correspondence still flows
+    assert rig.rcpt(f"updates+{good}@localhost", peer=RELAY)[0] == 250  # another peer
+    lines = [r.getMessage() for r in caplog.records if "wrong personal codes" in r.getMessage()]
+    assert len(lines) == 1
+    assert "127.0.0.1" in lines[0]
+    assert not any(g in caplog.text for g in guesses)
+    rig.clock.now += 3600
+    assert rig.rcpt(f"updates+{good}@localhost")[0] == 250
+
+
+def test_wrong_codes_spread_over_more_than_an_hour_are_not_throttled(rig: Rig) -> None:
+    for i in range(1, 20):
+        assert rig.rcpt(f"updates+{i:020x}@localhost")[0] == 250
+        rig.clock.now += 400  # nine an hour
+
+
+@pytest.mark.parametrize(
+    ("peer", "trusted"),
+    [
+        ("10.1.2.3", True),
+        ("::ffff:10.1.2.3", True),  # an IPv4 peer on a dual-stack listener
+        ("2001:db8::25", True),
+        ("10.2.0.1", False),
+        ("2001:db9::1", False),
+        (None, False),  # mail import: no peer, no relay proof
+        ("not-an-address", False),
+    ],
+)
+def test_trusted_peers_are_matched_by_address(peer: str | None, trusted: bool) -> None:
+    networks = [ipaddress.ip_network("10.1.0.0/16"), ipaddress.ip_network("2001:db8::/32")]
+    assert peer_trusted(peer, networks) is trusted
