@@ -26,6 +26,7 @@ __all__ = [
     "forget_codes",
     "forgotten_copy",
     "peer_host",
+    "peer_key",
     "peer_trusted",
     "relay_proof",
     "split_update_address",
@@ -49,6 +50,17 @@ def peer_host(peer: Any) -> str | None:
     if isinstance(peer, tuple | list) and peer:
         return str(peer[0])
     return str(peer) if isinstance(peer, str) and peer else None
+
+
+def peer_key(peer: str | None) -> str:
+    """Whom the throttle counts: an IPv4 address, or an IPv6 peer's /64 (one host's share)."""
+    try:
+        address = ipaddress.ip_address((peer or "").split("%", 1)[0])
+    except ValueError:
+        return peer or ""
+    if isinstance(address, ipaddress.IPv6Address) and not address.ipv4_mapped:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else address)
 
 
 def peer_trusted(peer: str | None, networks: Iterable[Network]) -> bool:
@@ -240,17 +252,18 @@ class CodeThrottle:
         self._blocked: dict[str, float] = {}
 
     def blocked(self, peer: str | None) -> bool:
-        until = self._blocked.get(peer or "")
+        key = peer_key(peer)
+        until = self._blocked.get(key)
         if until is None:
             return False
         if self.clock() < until:
             return True
-        del self._blocked[peer or ""]
+        del self._blocked[key]
         return False
 
     def wrong(self, peer: str | None) -> bool:
         """Count one wrong code from ``peer``; True when this one starts its block."""
-        now, key = self.clock(), peer or ""
+        now, key = self.clock(), peer_key(peer)
         seen = self._wrong.setdefault(key, collections.deque())
         while seen and seen[0] <= now - self.window:
             seen.popleft()
@@ -283,7 +296,7 @@ class CodeThrottle:
                 "mail codes: %d wrong personal codes from %s within %d minutes; its update "
                 "mail is answered 450 for the next %d minutes",
                 self.limit,
-                peer or "an unknown peer",
+                peer_key(peer) or "an unknown peer",
                 self.window // 60,
                 self.block // 60,
             )

@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
-from handlers.mail_trust import peer_trusted
+from handlers.mail_trust import CodeThrottle, peer_trusted
 from handlers.plan import load_plan
 from handlers.service import import_plan, mail_token
 from store import Status, Store, open_store
@@ -429,3 +429,13 @@ def test_wrong_codes_spread_over_more_than_an_hour_are_not_throttled(rig: Rig) -
 def test_trusted_peers_are_matched_by_address(peer: str | None, trusted: bool) -> None:
     networks = [ipaddress.ip_network("10.1.0.0/16"), ipaddress.ip_network("2001:db8::/32")]
     assert peer_trusted(peer, networks) is trusted
+
+
+def test_an_ipv6_peer_is_throttled_by_its_64() -> None:
+    throttle = CodeThrottle(limit=3)
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"):
+        assert not throttle.blocked(host)
+        throttle.wrong(host)
+    assert throttle.blocked("2001:db8:1:2::99")  # the same /64
+    assert not throttle.blocked("2001:db8:1:3::1")
+    assert not throttle.blocked("192.0.2.1")
