@@ -7,6 +7,7 @@ in ``repr()`` and so never reach a log line.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import zoneinfo
@@ -65,6 +66,8 @@ class Settings:
     allowed_senders: tuple[str, ...] = ()
     # authserv-ids of relays whose Authentication-Results prove who sent an update by mail
     trusted_relays: tuple[str, ...] = ()
+    # ... believed only on connections from these SMTP peers (relay proof is off without)
+    trusted_peers: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -162,6 +165,21 @@ def _pairs(env: Mapping[str, str], name: str) -> list[tuple[str, str]]:
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = env.get(name) or ""
     return tuple(p.strip().lower() for p in re.split(r"[,\s;]+", raw) if p.strip())
+
+
+def _networks(
+    env: Mapping[str, str], name: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in _list(env, name):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name}: {item!r} is not an IP address or CIDR range, e.g. 192.0.2.25 or "
+                "10.1.0.0/16"
+            ) from None
+    return tuple(networks)
 
 
 def _opt(env: Mapping[str, str], name: str) -> str | None:
@@ -262,6 +280,7 @@ def load_settings(
         mail_domain=(_opt(env, "MAIL_DOMAIN") or "localhost").lower(),
         allowed_senders=_list(env, "ALLOWED_SENDERS"),
         trusted_relays=_list(env, "MAIL_TRUSTED_RELAYS"),
+        trusted_peers=_networks(env, "SMTP_TRUSTED_PEERS"),
         slack_bot_token=token,
         slack_signing_secret=secret,
         slack_app_token=app_token,

@@ -11,6 +11,7 @@ __all__ = ["RedactingFilter", "redact", "setup_logging"]
 _SECRET_PATTERNS = [
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),  # Slack bot/user tokens
     re.compile(r"xapp-[A-Za-z0-9-]+"),  # Slack app-level tokens
+    re.compile(r"(?<=\+)[0-9a-fA-F]{20}(?=[+@])"),  # personal mail codes: updates+<code>@
     re.compile(r"(?i)(signing[_ ]secret|password|token|secret)(\s*[=:]\s*)(\S+)"),
 ]
 

@@ -178,6 +178,11 @@ class BotProcess:
                 "digests go to the outbox folder %s",
                 s.outbox_dir,
             )
+        if s.trusted_relays and not s.trusted_peers:
+            log.warning(
+                "MAIL_TRUSTED_RELAYS is set but SMTP_TRUSTED_PEERS is empty: relay proof is "
+                "off, and updates by mail need a personal code"
+            )
 
     async def _start_http(self) -> None:
         s = self.settings

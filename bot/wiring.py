@@ -33,6 +33,7 @@ def mail_policy(
         hash_key=hash_key(settings, store),
         allowed_senders=settings.allowed_senders,
         trusted_relays=settings.trusted_relays,
+        trusted_peers=settings.trusted_peers,
         category_rules=list(settings.category_rules),
         keep_subjects=settings.store_subjects,
         keep_raw=settings.keep_raw_mail,

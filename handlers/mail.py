@@ -22,6 +22,7 @@ from aiosmtpd.smtp import SMTP
 
 from handlers.mail_intake import PARSE_YIELD_SECONDS, GroupCommit, storage_failure
 from handlers.mail_policy import MailPolicy, ProcessResult
+from handlers.mail_trust import CodeThrottle, forget_codes, forgotten_copy, peer_host
 from handlers.mail_updates import process_update
 from handlers.mailparse import (
     Original,
@@ -238,17 +239,19 @@ def process_inbound(
                 store,
                 inbound_id,
                 result.state,
-                reason=result.detail[:500],
+                reason=forget_codes(result.detail)[:500],
                 correspondence_id=result.correspondence_id,
                 purge_after=purge,
+                forget=forgotten_copy(row["rcpt_tos"], row["raw"]),
             )
         return result
     except StoreUnavailable:
         raise
     except Exception as exc:  # a bug or mail we cannot read: keep it for review
         log.warning("quarantined inbound %s: %s", inbound_id, type(exc).__name__)
-        reason = f"cannot process: {type(exc).__name__}: {exc}"[:500]
-        settle_inbound(store, inbound_id, "quarantined", reason=reason)
+        reason = forget_codes(f"cannot process: {type(exc).__name__}: {exc}")[:500]
+        forget = forgotten_copy(row["rcpt_tos"], row["raw"])
+        settle_inbound(store, inbound_id, "quarantined", reason=reason, forget=forget)
         return ProcessResult("quarantined", reason)
 
 
@@ -279,7 +282,7 @@ def _classify(
     if mailbox == "postmaster":
         return ProcessResult("postmaster", "kept for the postmaster")
     if mailbox in ("updates", "update"):
-        return process_update(store, msg, plus, policy)
+        return process_update(store, msg, plus, policy, peer=row.get("peer"))
     envelope = (mail_from or "").strip("<>").lower()
     from_header = sender_address(msg)
     if row["source"] == "smtp" and envelope and from_header and envelope != from_header:
@@ -356,6 +359,7 @@ class MailHandler:
         self._worker: asyncio.Task[None] | None = None
         self.sessions: set[DeliverabotSMTP] = set()  # open SMTP connections
         self._committing = 0  # DATA commands waiting for their commit
+        self.codes = CodeThrottle()  # wrong personal codes per peer: 450 after 10 an hour
 
     # -- SMTP hooks --------------------------------------------------------------
     async def handle_RCPT(
@@ -364,17 +368,20 @@ class MailHandler:
         found = classify_address(address, self.policy.mail_domain)
         if found is None:
             return "550 5.1.1 No such mailbox here"
-        mailbox, _ = found
+        mailbox, plus = found
         sender = (envelope.mail_from or "").strip("<>").lower()
-        if mailbox != "postmaster" and sender:
-            try:
+        try:
+            refused = await self.codes.screen(self.reader, peer_host(session.peer), mailbox, plus)
+            if mailbox != "postmaster" and sender and not refused:
                 staff = await self.reader.call(
                     lambda: {p.email.lower() for p in self.reader.people()}
                 )
-            except StoreError:
-                return "451 4.3.0 Temporary failure, please retry"
-            if not sender_allowed(sender, staff, self.policy.allowed_senders):
-                return "550 5.7.1 Sender not allowed to use this mailbox"
+                if not sender_allowed(sender, staff, self.policy.allowed_senders):
+                    refused = "550 5.7.1 Sender not allowed to use this mailbox"
+        except StoreError:
+            return "451 4.3.0 Temporary failure, please retry"
+        if refused:
+            return refused
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -385,7 +392,10 @@ class MailHandler:
         self._committing += 1
         try:
             inbound_id = await self._intake.submit(
-                raw=raw, mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos)
+                raw=raw,
+                mail_from=envelope.mail_from,
+                rcpt_tos=list(envelope.rcpt_tos),
+                peer=peer_host(session.peer),
             )
         except StoreError as exc:
             log.warning("store unavailable (%s); asked the sender to retry", type(exc).__name__)

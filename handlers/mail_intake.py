@@ -42,13 +42,16 @@ class GroupCommit:
         """A sender is waiting for its ``250`` right now (its message queued or committing)."""
         return bool(self._waiting) or (self._committer is not None and not self._committer.done())
 
-    async def submit(self, *, raw: bytes, mail_from: str | None, rcpt_tos: list[str]) -> int:
+    async def submit(
+        self, *, raw: bytes, mail_from: str | None, rcpt_tos: list[str], peer: str | None = None
+    ) -> int:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[int] = loop.create_future()
         item = {
             "raw": raw,
             "mail_from": mail_from,
             "rcpt_tos": rcpt_tos,
+            "peer": peer,
             "message_id": message_id_of(raw),
         }
         self._waiting.append((item, done))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from handlers.mail_trust import Network
 from handlers.mailparse import header
 
 __all__ = ["MailPolicy", "ProcessResult", "auto_reply"]
@@ -26,6 +27,7 @@ class MailPolicy:
     hash_key: bytes
     allowed_senders: tuple[str, ...] = ()
     trusted_relays: tuple[str, ...] = ()  # authserv-ids whose Authentication-Results we trust
+    trusted_peers: tuple[Network, ...] = ()  # ... when the message came from one of these
     category_rules: list[tuple[str, str]] = field(default_factory=list)
     keep_subjects: bool = True
     keep_raw: bool = False

@@ -7,78 +7,57 @@ from email.message import EmailMessage
 
 from handlers.grammar import GrammarError, parse_update
 from handlers.mail_policy import MailPolicy, ProcessResult, auto_reply
+from handlers.mail_trust import peer_trusted, relay_proof, split_update_address
 from handlers.mailparse import (
-    domain_of,
     header,
-    sender_address,
-    split_update_address,
     strip_quoted,
     strip_subject_prefixes,
     text_body,
-    vouched_domain,
 )
 from handlers.service import ServiceError, UpdateRequest, record_update
 from store import Person, Source, Store
 
-__all__ = ["UNPROVEN", "process_update", "prove_sender"]
-
-
-UNPROVEN = (
-    "Deliverabot did not record this update: nothing in the message proves who sent it, and "
-    "an address on its own proves nothing.\n\n"
-    "Send updates to your personal address instead. It is shown on Deliverabot's Home tab in "
-    "Slack, or an editor can print it with:\n"
-    "  deliverabot mail token {email}\n"
-    "It looks like updates+<your code>@{domain}, or update+CF-3+<your code>@{domain} for one "
-    "deliverable."
-)
+__all__ = ["process_update", "prove_sender"]
 
 
 def prove_sender(
-    store: Store, msg: EmailMessage, token: str | None, policy: MailPolicy
+    store: Store, msg: EmailMessage, token: str | None, policy: MailPolicy, peer: str | None
 ) -> tuple[Person | None, str]:
     """Who sent an update, proven: by the secret in the address, or by a trusted relay's
-    DMARC/DKIM pass for the From domain. ``(None, why)`` when nothing proves it."""
+    DMARC/DKIM pass for the From domain on a connection from a trusted peer.
+    ``(None, why)`` when nothing proves it; ``why`` never holds the code."""
     if token is not None:
+        if not token:
+            return None, "the personal code was removed from the stored copy; send it again"
         person = store.person_by_mail_token(token)
         if person is None:
             return None, "the personal code in the address is not valid (it may have been replaced)"
         return person, "personal address"
-    from_address = sender_address(msg)
-    if not from_address:
-        return None, "no From address"
-    domain = vouched_domain(msg, policy.trusted_relays)
-    if domain is None or domain != domain_of(from_address):
-        return None, (
-            f"sender {from_address} not proven (no personal code, no trusted DMARC/DKIM pass)"
-        )
+    unproven = "sender not proven: no personal code in the address, and "
+    if not (policy.trusted_peers and policy.trusted_relays):
+        return None, unproven + "relay proof is off (SMTP_TRUSTED_PEERS, MAIL_TRUSTED_RELAYS)"
+    if not peer_trusted(peer, policy.trusted_peers):
+        where = f"from {peer}" if peer else "with no SMTP peer (imported)"
+        return None, unproven + f"the message came {where}, not from SMTP_TRUSTED_PEERS"
+    from_address, why = relay_proof(msg, policy.trusted_relays)
+    if from_address is None:
+        return None, unproven + why
     person = store.person_by_email(from_address)
     if person is None:
         return None, f"{from_address} is not among the people in the delivery plan"
-    return person, f"DMARC/DKIM pass for {domain}"
+    return person, f"DMARC/DKIM pass for {from_address.rsplit('@', 1)[1]}"
 
 
 def process_update(
-    store: Store, msg: EmailMessage, plus: str | None, policy: MailPolicy
+    store: Store, msg: EmailMessage, plus: str | None, policy: MailPolicy, peer: str | None = None
 ) -> ProcessResult:
+    """Record an update by mail. Unproven, it is refused and answered to nobody: a reply
+    would go to whatever ``From:`` the message carried. Proven, the person (their own
+    address, never the ``From:``) gets one reply, whatever the outcome."""
     ref_in_address, token = split_update_address(plus)
-    person, proof = prove_sender(store, msg, token, policy)
-    from_address = sender_address(msg)
+    person, proof = prove_sender(store, msg, token, policy, peer)
     if person is None:
-        return ProcessResult(
-            "update_refused",
-            proof,
-            auto_reply(
-                msg,
-                to=from_address,
-                mail_domain=policy.mail_domain,
-                body=UNPROVEN.format(
-                    email=from_address or "you@example.org", domain=policy.mail_domain
-                ),
-            )
-            if from_address
-            else None,
-        )
+        return ProcessResult("update_refused", proof)
     reply_to = person.email
     subject = strip_subject_prefixes(header(msg, "Subject"))
     subject = re.sub(r"^\s*update\b\s*", "", subject, flags=re.IGNORECASE)

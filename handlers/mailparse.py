@@ -13,12 +13,10 @@ import hashlib
 import hmac
 import html
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
-import authres
 from dateutil import parser as dateparser
 
 from store import CORRESPONDENCE_CATEGORIES
@@ -34,12 +32,10 @@ __all__ = [
     "normalise_subject",
     "parse_message",
     "sender_address",
-    "split_update_address",
     "strip_quoted",
     "strip_subject_prefixes",
     "text_body",
     "unreadable_reason",
-    "vouched_domain",
 ]
 
 CATEGORIES = CORRESPONDENCE_CATEGORIES  # one list, kept in the domain model
@@ -89,58 +85,6 @@ def sender_address(msg: Message, name: str = "From") -> str:
 
 def domain_of(address: str) -> str | None:
     return address.rsplit("@", 1)[1].lower() if "@" in address else None
-
-
-def vouched_domain(msg: Message, trusted_relays: Iterable[str]) -> str | None:
-    """The From domain, when the nearest relay is trusted and vouches for it.
-
-    Only the topmost ``Authentication-Results`` field counts: it is the one our own relay
-    added last, and anything below it came with the message and proves nothing. It must
-    come from a relay named in ``trusted_relays`` (its authserv-id) and show ``dmarc=pass``
-    for the From domain, or ``dkim=pass`` with a signing domain equal to it. Parsed with
-    ``authres`` (RFC 8601).
-    """
-    trusted = {t.lower() for t in trusted_relays}
-    if not trusted:
-        return None
-    fields = msg.get_all("Authentication-Results") or []
-    if not fields:
-        return None
-    try:
-        parsed = authres.AuthenticationResultsHeader.parse_value(
-            re.sub(r"\s+", " ", str(fields[0]))
-        )
-    except Exception:  # authres.AuthResError, or anything a broken header raises
-        return None
-    if str(parsed.authserv_id or "").lower() not in trusted:
-        return None
-    from_domain = domain_of(sender_address(msg))
-    if not from_domain:
-        return None
-    for result in parsed.results:
-        if str(result.result).lower() != "pass":
-            continue
-        props = {(p.type, p.name): str(p.value or "").lower() for p in result.properties}
-        method = str(result.method).lower()
-        if method == "dmarc" and props.get(("header", "from")) == from_domain:
-            return from_domain
-        if method == "dkim" and props.get(("header", "d")) == from_domain:
-            return from_domain
-    return None
-
-
-_TOKEN = re.compile(r"^[0-9a-f]{20}$")
-
-
-def split_update_address(plus: str | None) -> tuple[str | None, str | None]:
-    """``update+CF-3+<token>`` → (``CF-3``, token); ``updates+<token>`` → (None, token)."""
-    ref_parts, token = [], None
-    for part in (plus or "").split("+"):
-        if _TOKEN.match(part.lower()):
-            token = part.lower()
-        elif part:
-            ref_parts.append(part)
-    return ("+".join(ref_parts) or None), token
 
 
 def unreadable_reason(msg: Message) -> str | None:

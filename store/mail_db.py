@@ -73,12 +73,14 @@ class MailQueries(Base):
         source: str = "smtp",
         message_id: str | None = None,
         received_at: dt.datetime | None = None,
+        peer: str | None = None,
     ) -> int:
         return self._insert(
             "inbound",
             {
                 "received_at": iso(received_at or utc_now()),
                 "source": source,
+                "peer": peer,
                 "mail_from": mail_from,
                 "rcpt_tos": ",".join(rcpt_tos),
                 "message_id": message_id,
@@ -139,6 +141,14 @@ class MailQueries(Base):
                 iso(utc_now()),
                 inbound_id,
             ],
+        )
+
+    def rewrite_inbound(self, inbound_id: int, *, rcpt_tos: str, raw: bytes | None) -> None:
+        """Replace the recipients and raw copy (without the personal codes they held)."""
+        self.db.execute(
+            "UPDATE inbound SET rcpt_tos = ?, raw = CASE WHEN raw IS NULL THEN NULL ELSE ? END "
+            "WHERE id = ?",
+            [rcpt_tos, raw, inbound_id],
         )
 
     def requeue_inbound(self, inbound_id: int) -> None:

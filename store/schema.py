@@ -234,3 +234,10 @@ def m005_trust(db: Database) -> None:
 def m006_correspondence_by_day(db: Database) -> None:
     """Digests and reports count letters per day and category in SQL: a covering index."""
     db.table("correspondence").create_index(["received_on", "category"])
+
+
+@migrations()
+def m007_inbound_peer(db: Database) -> None:
+    """The SMTP peer of each inbound message: a relay's Authentication-Results are believed
+    only from a peer in ``SMTP_TRUSTED_PEERS`` (NULL for ``mail import``)."""
+    db.table("inbound").add_column("peer", str)

@@ -80,6 +80,7 @@ WRITES = {
     "reclaim",
     "add_ledger_warning",
     "requeue_inbound",
+    "rewrite_inbound",
     "purge_raw",
     "checkpoint",
 }

@@ -28,6 +28,7 @@ def accept_inbound(
     message_id: str | None,
     source: str = "smtp",
     received_at: dt.datetime | None = None,
+    peer: str | None = None,
 ) -> int:
     """Commit one raw message, pending; its id. Raises ``StoreUnavailable`` (answer 451)."""
     with store.transaction():
@@ -38,6 +39,7 @@ def accept_inbound(
             source=source,
             message_id=message_id,
             received_at=received_at,
+            peer=peer,
         )
 
 
@@ -52,6 +54,7 @@ def accept_inbound_batch(store: Store, items: list[dict[str, Any]]) -> list[int]
                 rcpt_tos=item["rcpt_tos"],
                 message_id=item.get("message_id"),
                 source=item.get("source", "smtp"),
+                peer=item.get("peer"),
             )
             for item in items
         ]
@@ -65,9 +68,11 @@ def settle_inbound(
     reason: str | None = None,
     correspondence_id: int | None = None,
     purge_after: dt.datetime | None = None,
+    forget: tuple[str, bytes | None] | None = None,
 ) -> None:
     """Record what became of a message (counted, quarantined, …), in the caller's
-    transaction when there is one, so the outcome and its effects commit together."""
+    transaction when there is one, so the outcome and its effects commit together.
+    ``forget`` is its recipients and raw copy without the personal codes they held."""
     with store.transaction():
         store.set_inbound_state(
             inbound_id,
@@ -76,6 +81,8 @@ def settle_inbound(
             correspondence_id=correspondence_id,
             purge_after=purge_after,
         )
+        if forget is not None:
+            store.rewrite_inbound(inbound_id, rcpt_tos=forget[0], raw=forget[1])
 
 
 @contextlib.contextmanager

@@ -38,6 +38,11 @@ def test_embedded_defaults_match_the_design(tmp_path: Path) -> None:
             "ALLOWED_SENDERS: 'example.org' is not an address or @domain",
         ),
         ({"SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
+        (
+            {"SMTP_TRUSTED_PEERS": "10.0.0.5, mx.opcc.example"},
+            "SMTP_TRUSTED_PEERS: 'mx.opcc.example' is not an IP address or CIDR range",
+        ),
+        ({"SMTP_TRUSTED_PEERS": "10.0.0.0/33"}, "SMTP_TRUSTED_PEERS: '10.0.0.0/33'"),
     ],
 )
 def test_wrong_values_name_the_variable(env: dict[str, str], message: str, tmp_path: Path) -> None:
@@ -75,6 +80,15 @@ def test_lists_are_split_and_lowercased(tmp_path: Path) -> None:
     )
     assert s.allowed_senders == ("clerk@council.gov.uk", "@parliament.uk")
     assert s.digest_emails == ("a@x.org", "b@x.org")
+
+
+def test_trusted_peers_are_addresses_and_ranges(tmp_path: Path) -> None:
+    s = load_settings(
+        {"SMTP_TRUSTED_PEERS": "192.0.2.25, 10.1.2.3/16 2001:db8::/32"},
+        env_file=tmp_path / "none.env",
+    )
+    assert [str(n) for n in s.trusted_peers] == ["192.0.2.25/32", "10.1.0.0/16", "2001:db8::/32"]
+    assert load_settings({}, env_file=tmp_path / "none.env").trusted_peers == ()
 
 
 @pytest.mark.parametrize(

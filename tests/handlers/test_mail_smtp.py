@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import ipaddress
 import os
 import re
 import smtplib
@@ -379,8 +380,12 @@ def test_update_by_mail_records_and_confirms(rig: Rig) -> None:
 
 
 def _trusting(rig: Rig) -> None:
+    # The test client is the office's relay (127.0.0.1); tests/handlers/test_mail_trust.py
+    # sends from an untrusted peer too.
     rig.handler.policy = dataclasses.replace(
-        rig.handler.policy, trusted_relays=("mx.opcc.example",)
+        rig.handler.policy,
+        trusted_relays=("mx.opcc.example",),
+        trusted_peers=(ipaddress.ip_network("127.0.0.1/32"),),
     )
 
 
@@ -440,10 +445,7 @@ def test_an_unproven_update_by_mail_changes_nothing(rig: Rig, prefix: bytes) -> 
     assert len(store.updates()) == before
     assert rig.states() == ["update_refused"]
     assert correspondence(rig) == []  # counted nowhere
-    [reply] = rig.replies
-    assert reply["To"] == "priya.shah@example.org"
-    assert "nothing in the message proves who sent it" in reply.get_content()
-    assert "deliverabot mail token priya.shah@example.org" in reply.get_content()
+    assert rig.replies == []  # a reply would go to whatever From: the message carried
 
 
 def test_a_wrong_or_replaced_personal_code_is_refused(rig: Rig) -> None:
