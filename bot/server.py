@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.jobs import DigestService
 from bot.mailer import Mailer
+from bot.web_security import security_middleware
 from bot.wiring import mail_policy
 from handlers.mail import DeliverabotSMTP, MailHandler
 from handlers.service import checkpoint, purge_raw_mail
@@ -51,7 +52,10 @@ class BotProcess:
         self.settings = settings
         self.store = store
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.web_app = web.Application(client_max_size=1024 * 1024)
+        self.web_app = web.Application(
+            client_max_size=1024 * 1024,
+            middlewares=[security_middleware(trust_proxy=settings.trust_proxy)],
+        )
         self.web_app.router.add_get("/healthz", self._healthz)
         self._runner: web.AppRunner | None = None
         self._smtp_server: asyncio.base_events.Server | None = None
