@@ -164,6 +164,11 @@ class BotProcess:
             except DatabaseLocked:
                 msg = f"{s.db_path}: a restore is under way; start again after it"
                 raise StartupError(msg) from None
+            except OSError as exc:  # e.g. a read-only folder: serve still runs
+                log.warning(
+                    "cannot take %s (%s); restore cannot tell serve runs", self._lock.path, exc
+                )
+                self._lock = None
         try:
             await self.maintenance.check()  # before SMTP: a damaged database takes no mail
             await self._start_http()

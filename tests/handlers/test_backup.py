@@ -256,3 +256,11 @@ def test_backup_and_restore_commands_say_one_line(
         text=True,
     )
     assert done.returncode == 1 and "no file" in done.stderr
+
+
+def test_restore_onto_a_new_machine_with_no_database_yet(live: Path, tmp_path: Path) -> None:
+    backup = make_backup(live, tmp_path / "b", now=NOW).copy.path
+    fresh = tmp_path / "new-host" / "data" / "deliverabot.db"
+    result = restore_backup(fresh, backup, now=NOW)
+    assert result.aside is None
+    assert _count(fresh) == _count(live)
