@@ -8,6 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import backup_copy
 import digest_scale
 import report_build
 import slack_ack
@@ -19,4 +20,5 @@ if __name__ == "__main__":
     asyncio.run(slack_ack.main())
     smtp_ingest.main()
     digest_scale.main()
+    backup_copy.main()
     print_summary()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
+import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -20,6 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
+from bot.dates import parse_day_text
+from bot.web_security import FailureThrottle, client_peer, is_https
 from digests.board import BoardFilters, board_rows, render_board, render_item
 from digests.chart import digest_chart
 from digests.digest import build_digest
@@ -29,18 +33,11 @@ from store import Store
 
 __all__ = ["add_board_routes"]
 
+log = logging.getLogger("deliverabot.board")
+
 COOKIE = "deliverabot_board"
 SESSION_SECONDS = 12 * 3600
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # a ?token= must never leave in a Referer
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-}
+EXPIRY = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() takes "²" and "٣"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -50,12 +47,19 @@ def _sign(token: str, expires: int) -> str:
 
 
 def _cookie_ok(token: str, value: str | None, now: float) -> bool:
-    if not value or "." not in value:
+    if not value or "." not in value or len(value) > 100:
         return False
     expires_text, _, _ = value.partition(".")
-    if not expires_text.isdigit() or int(expires_text) < now:
+    if not EXPIRY.fullmatch(expires_text) or int(expires_text) < now:
         return False
-    return hmac.compare_digest(value, _sign(token, int(expires_text)))
+    # Bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, a 500).
+    return hmac.compare_digest(
+        value.encode("utf-8", "surrogateescape"), _sign(token, int(expires_text)).encode()
+    )
+
+
+def _token_ok(token: str, given: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode())
 
 
 def _given_token(request: web.Request) -> str | None:
@@ -65,14 +69,32 @@ def _given_token(request: web.Request) -> str | None:
     return request.query.get("token")
 
 
-def board_guard(token: str) -> Any:
+def _refused(status: int, text: str, headers: dict[str, str]) -> web.Response:
+    return web.Response(status=status, text=text, headers=headers)
+
+
+def board_guard(token: str, *, trust_proxy: bool = False, throttle: FailureThrottle) -> Any:
+    """Token or cookie, else ``401``; a peer that fails ``throttle.limit`` times within its
+    window gets ``429`` (even with the right token, so guessing gains nothing) until the
+    block ends, and one log line. A reader with a valid session cookie is never blocked."""
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/board"):
             return await handler(request)
         now = time.time()
+        peer = client_peer(request, trust_proxy)
         given = _given_token(request)
-        if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+        cookie = request.cookies.get(COOKIE)
+        signed_in = _cookie_ok(token, cookie, now)
+        wait = 0.0 if signed_in else throttle.blocked_for(peer)
+        if wait:
+            return _refused(
+                429,
+                "Too many wrong tokens from your address; try again later.",
+                {"Retry-After": str(int(wait) + 1)},
+            )
+        if given is not None and _token_ok(token, given):
             response: web.StreamResponse
             if "token" in request.query:
                 # Once only: the token leaves the URL (and the history) at once.
@@ -88,18 +110,25 @@ def board_guard(token: str) -> Any:
                 httponly=True,
                 samesite="Strict",
                 path="/board",
-                secure=request.secure,
+                secure=is_https(request, trust_proxy),
             )
-        elif _cookie_ok(token, request.cookies.get(COOKIE), now):
-            response = await handler(request)
-        else:
-            response = web.Response(
-                status=401,
-                text="The board needs its token: ask the office for the link.",
-                headers={"WWW-Authenticate": 'Bearer realm="board"'},
+            return response
+        if signed_in:  # a stale ?token= beside a valid session does no harm
+            return await handler(request)
+        if (given is not None or cookie is not None) and throttle.failure(peer):
+            log.warning(
+                "board: %d wrong tokens or cookies from %s within %.0f s; "
+                "answering 429 to it for %.0f s",
+                throttle.limit,
+                peer,
+                throttle.window,
+                throttle.block,
             )
-        response.headers.update(SECURITY_HEADERS)
-        return response
+        return _refused(
+            401,
+            "The board needs its token: ask the office for the link.",
+            {"WWW-Authenticate": 'Bearer realm="board"'},
+        )
 
     return guard
 
@@ -154,11 +183,11 @@ class Board:
     async def report(self, request: web.Request) -> web.Response:
         fmt = request.query.get("format", "md")
         try:
-            day_from = dt.date.fromisoformat(request.query.get("from", ""))
-            day_to = dt.date.fromisoformat(request.query.get("to", ""))
-        except ValueError:
+            day_from = parse_day_text(request.query.get("from", ""))
+            day_to = parse_day_text(request.query.get("to", ""))
+        except ValueError as exc:
             raise web.HTTPBadRequest(
-                text="Give the period as ?from=YYYY-MM-DD&to=YYYY-MM-DD&format=md|html|docx"
+                text=f"{exc}. Give the period as ?from=YYYY-MM-DD&to=YYYY-MM-DD&format=md|html|docx"
             ) from None
         if fmt not in ("md", "html", "docx") or day_to < day_from:
             raise web.HTTPBadRequest(text="format is md, html or docx; to is not before from")
@@ -230,7 +259,11 @@ def add_board_routes(
     """Register /board and its pages (GET only: nothing on the board can write)."""
     assert settings.board_token
     board = Board(settings=settings, reader=reader, clock=clock)
-    app.middlewares.append(board_guard(settings.board_token))
+    app.middlewares.append(
+        board_guard(
+            settings.board_token, trust_proxy=settings.trust_proxy, throttle=FailureThrottle()
+        )
+    )
     app.router.add_get("/board", board.index)
     app.router.add_get("/board/board.css", board.stylesheet)
     app.router.add_get("/board/chart.png", board.chart)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
+from bot.cli_backup import backup, restore
 from bot.cli_base import (
     EXIT_USAGE,
     Context,
@@ -263,6 +265,8 @@ def demo(ctx: Context, folder: Path) -> None:
     run_demo(ctx.settings, folder, echo=click.echo)
 
 
+cli.add_command(backup)
+cli.add_command(restore)
 cli.add_command(digest)
 cli.add_command(mail)
 cli.add_command(stats)
@@ -287,6 +291,12 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"plan not imported: {len(exc.errors)} error(s); nothing was written")
     except StoreError as exc:
         fail(str(exc))
+    except sqlite3.DatabaseError as exc:
+        # A damaged file (SQLITE_CORRUPT) found by a read: say what to do, no traceback.
+        fail(
+            f"the database cannot be read ({exc}); if it is damaged, restore the latest "
+            "good backup: deliverabot restore FILE"
+        )
     except KeyboardInterrupt:
         fail("interrupted", 130)
 

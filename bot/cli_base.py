@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from bot.config import Settings, load_settings
+from bot.dates import parse_day_text
 from store import Store, open_store
 
 __all__ = [
@@ -107,8 +108,6 @@ def today(settings: Settings) -> dt.date:
 
 def parse_day(value: str, option: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
+        return parse_day_text(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None

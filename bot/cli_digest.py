@@ -11,6 +11,7 @@ import click
 
 from bot.cli_base import Context, db_option, pass_ctx
 from bot.config import Settings
+from bot.dates import within_range
 
 __all__ = ["digest"]
 
@@ -104,6 +105,7 @@ def digest(
     period = week or _last_complete_week(ctx.settings)
     try:
         year, number = parse_iso_week(period)
+        within_range(dt.date.fromisocalendar(year, number, 1))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
     period = f"{year}-W{number:02d}"

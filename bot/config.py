@@ -93,6 +93,14 @@ class Settings:
     stale_weeks: int = 4
     reminder_schedule: DigestSchedule = DigestSchedule("fri", dt.time(10, 0))
     digest_grace_days: int = 2
+    # Believe X-Forwarded-Proto/-For from a reverse proxy in front of the HTTP port.
+    trust_proxy: bool = False
+    backup_dir: Path | None = None  # None: backups/ beside the database
+    backup_keep: int = 14  # nightly backups kept; 0 turns the nightly backup off
+
+    @property
+    def backups(self) -> Path:
+        return self.backup_dir or Path(self.db_path).parent / "backups"
 
     def answer_target(self, category: str) -> int:
         return dict(self.answer_targets).get(category, self.answer_target_days)
@@ -123,6 +131,7 @@ class Settings:
             "digest": f"{self.digest_schedule} {self.tz_name}",
             "outbox": str(self.outbox_dir),
             "board": "on" if self.board_token else "off",
+            "backups": f"{self.backups} (keep {self.backup_keep})",
         }
 
 
@@ -308,4 +317,7 @@ def load_settings(
             _opt(env, "REMINDER_SCHEDULE") or "fri 10:00", variable="REMINDER_SCHEDULE"
         ),
         digest_grace_days=_int(env, "DIGEST_GRACE_DAYS", 2, 0, 60),
+        trust_proxy=_bool(env, "TRUST_PROXY", False),
+        backup_dir=Path(raw_backup_dir) if (raw_backup_dir := _opt(env, "BACKUP_DIR")) else None,
+        backup_keep=_int(env, "BACKUP_KEEP", 14, 0, 3650),
     )

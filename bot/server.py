@@ -19,11 +19,13 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.jobs import DigestService
 from bot.mailer import Mailer
+from bot.maintenance import NIGHTLY_AT, Maintenance
+from bot.web_security import security_middleware
 from bot.wiring import mail_policy
 from handlers.mail import DeliverabotSMTP, MailHandler
 from handlers.service import checkpoint, purge_raw_mail
 from handlers.slack import SlackDeps
-from store import Store, probe_commit
+from store import DatabaseLocked, ServeLock, Store, probe_commit
 
 __all__ = ["BotProcess", "StartupError", "serve"]
 
@@ -51,7 +53,10 @@ class BotProcess:
         self.settings = settings
         self.store = store
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.web_app = web.Application(client_max_size=1024 * 1024)
+        self.web_app = web.Application(
+            client_max_size=1024 * 1024,
+            middlewares=[security_middleware(trust_proxy=settings.trust_proxy)],
+        )
         self.web_app.router.add_get("/healthz", self._healthz)
         self._runner: web.AppRunner | None = None
         self._smtp_server: asyncio.base_events.Server | None = None
@@ -62,6 +67,9 @@ class BotProcess:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._deliveries: set[asyncio.Task[Any]] = set()  # reconcile runs under way
         self._health_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
+        self.maintenance = Maintenance(settings=settings, store=store, clock=self.clock)
+        memory = str(settings.db_path) == ":memory:"
+        self._lock = None if memory else ServeLock(settings.db_path)  # restore checks it
 
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
         self.mail_handler = MailHandler(
@@ -120,6 +128,8 @@ class BotProcess:
     async def _store_problem(self) -> str | None:
         """Why the store cannot commit now, or ``None``; answers within ``HEALTH_DEADLINE``
         whatever the store is doing (it never queues behind the store's own thread)."""
+        if self.store.corrupt is not None:
+            return f"the database {self.store.corrupt}; restore a backup (deliverabot restore)"
         failure = self.store.last_failure
         if failure is not None and self.clock() - failure[0] < dt.timedelta(seconds=60):
             return f"the last write could not commit: {failure[1]}"
@@ -148,11 +158,29 @@ class BotProcess:
     async def start(self) -> None:
         """HTTP, then SMTP, then the scheduler and the background catch-up; Slack last."""
         s = self.settings
-        await self._start_http()
-        await self._start_smtp()
+        if self._lock is not None:
+            try:
+                self._lock.acquire(exclusive=False)
+            except DatabaseLocked:
+                msg = f"{s.db_path}: a restore is under way; start again after it"
+                raise StartupError(msg) from None
+            except OSError as exc:  # e.g. a read-only folder: serve still runs
+                log.warning(
+                    "cannot take %s (%s); restore cannot tell serve runs", self._lock.path, exc
+                )
+                self._lock = None
+        try:
+            await self.maintenance.check()  # before SMTP: a damaged database takes no mail
+            await self._start_http()
+            await self._start_smtp()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         self._schedule()
         self.scheduler.start()
-        self._background(self.mail_handler.process_pending())
+        if self.store.corrupt is None:
+            self._background(self.mail_handler.process_pending())
         self._background(self._reconcile())
         if self.slack_app is not None and self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -220,6 +248,13 @@ class BotProcess:
 
     def _schedule(self) -> None:
         s = self.settings
+        self.scheduler.add_job(
+            self.maintenance.nightly,
+            CronTrigger(hour=NIGHTLY_AT.hour, minute=NIGHTLY_AT.minute, timezone=s.tz),
+            id="integrity-and-backup",
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.add_job(
             self._checkpoint,
             "cron",
@@ -295,6 +330,8 @@ class BotProcess:
 
     async def _mail_housekeeping(self) -> None:
         """Retry messages left pending and purge raw copies past their retention."""
+        if self.store.corrupt is not None:
+            return  # nothing is written to a damaged database
         await self.mail_handler.process_pending()
 
         purged = await self.store.call(purge_raw_mail, self.store, self.clock())
@@ -338,6 +375,8 @@ class BotProcess:
             self.reader.close()
             self.reader = None
         self._health_executor.shutdown(wait=False)
+        if self._lock is not None:
+            self._lock.release()
         log.info("stopped")
 
 

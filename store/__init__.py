@@ -3,7 +3,24 @@
 This package imports nothing else of Deliverabot's.
 """
 
-from store.db import Store, StoreError, StoreUnavailable, open_store, probe_commit
+from store.backup import (
+    BackupFailed,
+    CopyInfo,
+    DatabaseLocked,
+    ServeLock,
+    check_database,
+    copy_database,
+    install_database,
+    is_corruption,
+)
+from store.db import (
+    Store,
+    StoreCorrupt,
+    StoreError,
+    StoreUnavailable,
+    open_store,
+    probe_commit,
+)
 from store.model import (
     CORRESPONDENCE_CATEGORIES,
     AsOf,
@@ -35,7 +52,10 @@ from store.text import escape_mrkdwn, mrkdwn, one_paragraph
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
     "AsOf",
+    "BackupFailed",
     "Baseline",
+    "CopyInfo",
+    "DatabaseLocked",
     "Deliverable",
     "DeliverableView",
     "FinancialYearQuarter",
@@ -43,16 +63,22 @@ __all__ = [
     "QuarterParseError",
     "QuarterSpan",
     "Role",
+    "ServeLock",
     "Source",
     "State",
     "Status",
     "Store",
+    "StoreCorrupt",
     "StoreError",
     "StoreUnavailable",
     "Theme",
     "Update",
     "age_text",
+    "check_database",
+    "copy_database",
     "escape_mrkdwn",
+    "install_database",
+    "is_corruption",
     "is_stale",
     "mentions_span",
     "mrkdwn",

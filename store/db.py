@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from store.backup import is_corruption
 from store.base import utc_now
 from store.ledger_db import CLAIM_LEASE, LedgerQueries
 from store.mail_db import MailQueries
@@ -26,6 +27,7 @@ from store.schema import migrations
 __all__ = [
     "CLAIM_LEASE",
     "Store",
+    "StoreCorrupt",
     "StoreError",
     "StoreUnavailable",
     "open_store",
@@ -42,6 +44,11 @@ class StoreError(Exception):
 
 class StoreUnavailable(StoreError):
     """A temporary failure (locked, read-only, full): the caller should retry later."""
+
+
+class StoreCorrupt(StoreUnavailable):
+    """The database file is damaged: writes stop (SMTP answers ``451``, so senders keep
+    their mail) until it is restored from a backup."""
 
 
 def probe_commit(path: str | Path, *, timeout: float = 0.05) -> str | None:
@@ -91,6 +98,14 @@ class Store(PlanQueries, MailQueries, LedgerQueries):
         self._executor: ThreadPoolExecutor | None = None
         # The last write that could not commit, until one commits again: (when, why).
         self.last_failure: tuple[dt.datetime, str] | None = None
+        # Why the file is damaged (an integrity check, or SQLite said so); writes stop.
+        self.corrupt: str | None = None
+
+    def mark_corrupt(self, reason: str) -> StoreCorrupt:
+        """Stop writes for good (until a restart after a restore); the error to raise."""
+        if self.corrupt is None:
+            self.corrupt = reason
+        return StoreCorrupt(f"the database is damaged, so nothing is written: {self.corrupt}")
 
     def close(self) -> None:
         if self._executor is not None:
@@ -129,36 +144,46 @@ class Store(PlanQueries, MailQueries, LedgerQueries):
     def transaction(self) -> Iterator[Store]:
         """A write transaction (``BEGIN IMMEDIATE``): all or nothing.
 
-        SQLite errors that mean "try again later" become :class:`StoreUnavailable`.
+        SQLite errors that mean "try again later" become :class:`StoreUnavailable`; an
+        error that says the file is damaged becomes :class:`StoreCorrupt`, and every later
+        write is refused at once.
         """
         conn = self.db.conn
+        if self.corrupt is not None:
+            raise self.mark_corrupt(self.corrupt)
         if conn.in_transaction:
             with self.db.atomic():
                 yield self
             return
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             raise self._unavailable(exc) from exc
         try:
             yield self
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             # Locked, read-only, disk full: a temporary failure the caller can retry.
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise self._unavailable(exc) from exc
+            self._rollback()
+            if isinstance(exc, sqlite3.OperationalError) or is_corruption(exc):
+                raise self._unavailable(exc) from exc
+            raise
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self._rollback()
             raise self._unavailable(exc) from exc
         self.last_failure = None
 
+    def _rollback(self) -> None:
+        if self.db.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.conn.execute("ROLLBACK")
+
     def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailable:
+        if is_corruption(exc):
+            return self.mark_corrupt(str(exc))
         self.last_failure = (utc_now(), str(exc))
         return StoreUnavailable(str(exc))

@@ -6,6 +6,14 @@ clock live in one place. Each call runs in a single transaction. ``tests/test_la
 checks that nothing outside this package writes to the store.
 """
 
+from handlers.service.backup import (
+    BackupResult,
+    RestoreRefused,
+    RestoreResult,
+    make_backup,
+    restore_backup,
+    rotate_backups,
+)
 from handlers.service.correspondence import (
     CorrespondenceOutcome,
     CorrespondenceRequest,
@@ -65,10 +73,13 @@ __all__ = [
     "MAX_NOTE_CHARS",
     "MAX_TITLE_CHARS",
     "AmbiguousDeliverable",
+    "BackupResult",
     "CorrespondenceOutcome",
     "CorrespondenceRequest",
     "ImportSummary",
     "NotAuthorised",
+    "RestoreRefused",
+    "RestoreResult",
     "ServiceError",
     "UnknownDeliverable",
     "UpdateOutcome",
@@ -87,6 +98,7 @@ __all__ = [
     "import_plan",
     "link_slack_id",
     "mail_token",
+    "make_backup",
     "mark_delivered",
     "mark_undelivered",
     "next_ref",
@@ -98,6 +110,8 @@ __all__ = [
     "record_update",
     "requeue_inbound",
     "resolve_deliverable",
+    "restore_backup",
+    "rotate_backups",
     "save_pending",
     "search_deliverables",
     "set_away",

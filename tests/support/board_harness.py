@@ -19,7 +19,12 @@ NOW = dt.datetime(2022, 9, 16, 12, tzinfo=dt.UTC)
 
 @contextlib.asynccontextmanager
 async def board_process(
-    tmp_path: Path, example_plan: Path, *, token: str, note: str
+    tmp_path: Path,
+    example_plan: Path,
+    *,
+    token: str,
+    note: str,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[BotProcess]:
     db = tmp_path / "board.db"
     seed = open_store(db)
@@ -42,6 +47,7 @@ async def board_process(
             "SMTP_PORT": "0",
             "BOARD_TOKEN": token,
             "OUTBOX_DIR": str(tmp_path / "outbox"),
+            **(env or {}),
         },
         env_file=None,
     )
