@@ -3,7 +3,6 @@ with the Web API served by a fake on 127.0.0.1 that records every call."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import time
@@ -12,115 +11,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from fake_slack import FakeSlack, sign
+from fake_slack import sign
+from slack_rig import SECRET, Rig, slack_rig
 
-from bot.config import load_settings
-from bot.server import BotProcess
-from handlers.plan import load_plan
-from handlers.service import import_plan
-from store import Status, Store, open_store
-
-SECRET = "test-signing-secret"
-NOW = dt.datetime(2022, 9, 14, 12, 0, tzinfo=dt.UTC)
-USERS = {
-    "U0COMMUNITY": "priya.shah@example.org",
-    "U0PREVENT": "tom.fletcher@example.org",
-    "U0PLANLEAD": "alex.morgan@example.org",
-    "UNEWGRACE": "Grace.Okafor@example.org",  # not in the plan by Slack id: matched by email
-    "USTRANGER": "stranger@example.com",
-}
-
-
-@dataclasses.dataclass
-class Rig:
-    fake: FakeSlack
-    base: str
-    session: aiohttp.ClientSession
-    db_path: Path
-    process: BotProcess
-
-    def store(self) -> Store:
-        return open_store(self.db_path)
-
-    async def post(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-        async with self.session.post(
-            f"{self.base}/slack/events", data=body.encode(), headers=headers or sign(SECRET, body)
-        ) as r:
-            return r.status, await r.text()
-
-    async def command(
-        self, text: str, user: str = "U0COMMUNITY", name: str = "r"
-    ) -> tuple[int, str]:
-        body = urllib.parse.urlencode(
-            {
-                "token": "legacy",
-                "team_id": "T1",
-                "channel_id": "C1",
-                "user_id": user,
-                "user_name": "someone",
-                "command": "/deliverable",
-                "text": text,
-                "response_url": self.fake.response_url(name),
-                "trigger_id": "trig-1",
-            }
-        )
-        return await self.post(body)
-
-    async def interact(self, payload: dict[str, Any]) -> tuple[int, str]:
-        payload = {"team": {"id": "T1"}, "api_app_id": "A1", "token": "legacy", **payload}
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-        return await self.post(body)
-
-    async def event(self, event: dict[str, Any]) -> tuple[int, str]:
-        body = json.dumps(
-            {
-                "type": "event_callback",
-                "team_id": "T1",
-                "api_app_id": "A1",
-                "event": event,
-                "event_id": f"Ev{time.time_ns()}",
-                "event_time": int(time.time()),
-            }
-        )
-        headers = {**sign(SECRET, body), "Content-Type": "application/json"}
-        return await self.post(body, headers)
-
-    async def response(self, name: str = "r", count: int = 1) -> dict[str, Any]:
-        await self.fake.wait_for(
-            lambda: len([r for n, r in self.fake.responses if n == name]) >= count
-        )
-        return [r for n, r in self.fake.responses if n == name][count - 1]
+from store import Status
 
 
 @pytest.fixture
 async def rig(tmp_path: Path, example_plan: Path) -> AsyncIterator[Rig]:
-    db_path = tmp_path / "slack.db"
-    seed = open_store(db_path)
-    import_plan(seed, load_plan(example_plan), today=dt.date(2022, 9, 14))
-    seed.close()
-    fake = FakeSlack(users=USERS)
-    await fake.start()
-    settings = load_settings(
-        {
-            "DELIVERABOT_DB": str(db_path),
-            "PORT": "0",
-            "SMTP_PORT": "0",
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url,
-        },
-        env_file=None,
-    )
-    store = open_store(db_path)
-    process = BotProcess(settings=settings, store=store, clock=lambda: NOW)
-    await process.start()
-    async with aiohttp.ClientSession() as session:
-        yield Rig(fake, f"http://127.0.0.1:{process.http_port}", session, db_path, process)
-    await process.stop()
-    store.close()
-    await fake.stop()
+    async with slack_rig(tmp_path, example_plan) as rig:
+        yield rig
 
 
 def _texts(blocks: list[dict[str, Any]]) -> str:
