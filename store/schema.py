@@ -234,3 +234,11 @@ def m005_trust(db: Database) -> None:
 def m006_correspondence_by_day(db: Database) -> None:
     """Digests and reports count letters per day and category in SQL: a covering index."""
     db.table("correspondence").create_index(["received_on", "category"])
+
+
+@migrations()
+def m008_update_idempotency(db: Database) -> None:
+    """The key of the request that made an update (a Slack command's signature, a form's view
+    and values), unique: a replayed or retried request finds its update instead of adding one."""
+    db.table("updates").add_column("idempotency_key", str)
+    db.table("updates").create_index(["idempotency_key"], unique=True)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fake_slack import sign
 from slack_rig import SECRET, Rig, slack_rig
+from slack_rig import form_state as _state
 
 from store import Status
 
@@ -237,28 +238,6 @@ async def test_add_and_away(rig: Rig) -> None:
 # -- the modal ------------------------------------------------------------------------
 
 
-def _state(
-    ref: str | None, status: str | None, due: str | None, note: str | None, deps: bool = False
-) -> dict[str, Any]:
-    def sel(v: str | None) -> dict[str, Any]:
-        return {"selected_option": {"value": v} if v else None}
-
-    return {
-        "values": {
-            "deliverable": {"deliverable_picker": {"type": "external_select", **sel(ref)}},
-            "status": {"status": {"type": "radio_buttons", **sel(status)}},
-            "due": {"due": {"type": "static_select", **sel(due)}},
-            "flags": {
-                "dependencies": {
-                    "type": "checkboxes",
-                    "selected_options": [{"value": "dependencies"}] if deps else [],
-                }
-            },
-            "note": {"note": {"type": "plain_text_input", "value": note}},
-        }
-    }
-
-
 async def test_modal_round_trip_with_inline_errors(rig: Rig) -> None:
     status, _ = await rig.command("update CF-9")
     assert status == 200
@@ -290,12 +269,23 @@ async def test_modal_round_trip_with_inline_errors(rig: Rig) -> None:
         "user": {"id": "U0COMMUNITY"},
         "view": {**view, "id": "V1", "state": _state("CF-9", "on-hold", None, "", deps=True)},
     }
+    # What needs no database is checked in the form, before it closes.
+    submission["view"]["state"] = _state(None, "on-hold", None, "Paused", deps=True)
     status, body = await rig.interact(submission)
-    assert status == 200
     assert json.loads(body) == {
         "response_action": "errors",
-        "errors": {"note": "Putting a deliverable on hold needs a note explaining why."},
+        "errors": {"deliverable": "Choose a deliverable."},
     }
+    # What needs the database is checked once the form has closed (it is acknowledged
+    # before any store access): the refusal comes by DM, with a button to open it again.
+    submission["view"]["state"] = _state("CF-9", "on-hold", None, "", deps=True)
+    status, body = await rig.interact(submission)
+    assert (status, body) == (200, "")
+    [refusal] = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    assert refusal["channel"] == "U0COMMUNITY"
+    assert "Putting a deliverable on hold needs a note explaining why." in refusal["text"]
+    button = refusal["blocks"][-1]["elements"][0]
+    assert (button["action_id"], button["value"]) == ("open_update", "CF-9")
     assert rig.store().deliverable_by_ref("CF-9").status is Status.ONGOING
 
     submission["view"]["state"] = _state(
@@ -303,7 +293,7 @@ async def test_modal_round_trip_with_inline_errors(rig: Rig) -> None:
     )
     status, body = await rig.interact(submission)
     assert status == 200 and body == ""
-    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage")[1:])
     assert dm[0]["channel"] == "U0COMMUNITY"
     assert "Ongoing → *On hold*" in _texts(dm[0]["blocks"])
     d = rig.store().deliverable_by_ref("CF-9")
@@ -324,7 +314,12 @@ async def test_modal_refuses_someone_elses_deliverable(rig: Rig) -> None:
             },
         }
     )
-    assert json.loads(body)["errors"]["deliverable"].startswith("Only Priya Shah or an editor")
+    assert body == ""  # the form closes at once; the refusal follows by DM
+    [dm] = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    assert dm["text"].startswith(":warning: Only Priya Shah or an editor can update CF-9.")
+    assert "Your note was: note" in dm["text"]
+    d = rig.store().deliverable_by_ref("CF-9")
+    assert rig.store().updates(deliverable_id=d.id, newest_first=True)[0].note != "note"
 
 
 async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
@@ -353,7 +348,7 @@ async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
     dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
     assert dm[0]["channel"] == "U0PREVENT" and dm[0]["text"] == "Added CP-8 Knife crime education."
     assert rig.store().deliverable_by_ref("CP-8").title == "Knife crime education"
-    # A duplicate title is refused inline, before the form closes.
+    # A duplicate title is refused once the form has closed, by DM.
     status, body = await rig.interact(
         {
             "type": "view_submission",
@@ -370,9 +365,30 @@ async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
             },
         }
     )
+    assert body == ""
+    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage")[1:])
+    assert "CP already has a deliverable called 'knife crime education'." in dm[0]["text"]
+    assert rig.store().deliverable_by_ref("CP-9") is None
+    # An empty title is refused in the form, before it closes.
+    status, body = await rig.interact(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0PREVENT"},
+            "view": {
+                **view,
+                "id": "V4",
+                "state": {
+                    "values": {
+                        "theme": {"theme": {"selected_option": {"value": "CP"}}},
+                        "title": {"title": {"value": "   "}},
+                    }
+                },
+            },
+        }
+    )
     assert json.loads(body) == {
         "response_action": "errors",
-        "errors": {"title": "CP already has a deliverable called 'knife crime education'."},
+        "errors": {"title": "Give the new deliverable a title."},
     }
 
 
@@ -520,7 +536,7 @@ async def test_modal_closes_while_the_database_is_locked_then_records(rig: Rig) 
                 "view": {**view, "state": _state("CF-10", "completed", None, "Held")},
             }
         )
-        assert (status, body) == (200, "")  # checks ran on the read connection; form closed
+        assert (status, body) == (200, "")  # acknowledged before any store access
         assert rig.fake.calls_to("chat.postMessage") == []
     finally:
         blocker.rollback()

@@ -102,6 +102,30 @@ class Rig:
         return [r for n, r in self.fake.responses if n == name][count - 1]
 
 
+def form_state(
+    ref: str | None, status: str | None, due: str | None, note: str | None, deps: bool = False
+) -> dict[str, Any]:
+    """The ``state`` of a submitted update form."""
+
+    def sel(v: str | None) -> dict[str, Any]:
+        return {"selected_option": {"value": v} if v else None}
+
+    return {
+        "values": {
+            "deliverable": {"deliverable_picker": {"type": "external_select", **sel(ref)}},
+            "status": {"status": {"type": "radio_buttons", **sel(status)}},
+            "due": {"due": {"type": "static_select", **sel(due)}},
+            "flags": {
+                "dependencies": {
+                    "type": "checkboxes",
+                    "selected_options": [{"value": "dependencies"}] if deps else [],
+                }
+            },
+            "note": {"note": {"type": "plain_text_input", "value": note}},
+        }
+    }
+
+
 @contextlib.asynccontextmanager
 async def slack_rig(
     tmp_path: Path, example_plan: Path, env: dict[str, str] | None = None
