@@ -31,7 +31,6 @@ from store import Deliverable, Person, Store, mrkdwn
 
 __all__ = [
     "BUSY",
-    "BUSY_FORM",
     "FORM_DEADLINE",
     "IDENTITY_DEADLINE",
     "Session",
@@ -44,7 +43,6 @@ log = logging.getLogger("handlers.slack")
 
 Preview = Callable[[], Awaitable[dict[str, Any]]]
 BUSY = ":hourglass: The database is busy, so nothing was recorded. Please try again in a minute."
-BUSY_FORM = "The database is busy, so nothing was recorded. Please try again in a minute."
 FORM_DEADLINE = 2.0  # seconds: forms must answer within Slack's 3-second limit
 IDENTITY_DEADLINE = 2.0  # seconds Slack's users.info may take before we give up
 LATE_IDENTITY = (

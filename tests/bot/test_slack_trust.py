@@ -257,3 +257,24 @@ async def test_the_board_shows_an_update_made_after_it_was_cached(rig: Rig) -> N
     async with rig.session.get(url, headers=headers) as r:
         second = await r.text()
     assert "held with 40 firms" not in first and "held with 40 firms" in second
+
+
+async def test_malformed_http_is_counted_not_logged_with_a_traceback(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    port = rig.process.http_port
+    bad = [
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"POST /slack/events" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n",
+    ]
+    for raw in bad * 10:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(raw)
+        await writer.drain()
+        assert (await reader.read(200)).startswith((b"HTTP/1.0 400", b"HTTP/1.1 400"))
+        writer.close()
+        await writer.wait_closed()
+    assert _tracebacks(caplog) == []
+    assert len([r for r in caplog.records if r.name.startswith(("deliverabot", "aiohttp"))]) <= 3
