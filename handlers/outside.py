@@ -70,7 +70,7 @@ class ReasonLog:
             )
         else:
             self.logger.log(
-                self.level, "%s: %s%s; %d in the last minute(s)", self.what, reason, extra, count
+                self.level, "%s: %s%s; %d since the last line", self.what, reason, extra, count
             )
 
     def flush(self) -> None:
