@@ -3,7 +3,9 @@
 Off until ``BOARD_TOKEN`` is set. A reader presents the token once, as ``Authorization:
 Bearer`` or ``?token=``; a signed, HttpOnly, SameSite cookie then keeps the session. Every
 answer carries a Content-Security-Policy with no script at all. Reads go through the
-read-only connection, on its own thread, so the board never slows Slack or SMTP.
+board's own read-only connection, on its own thread (not Slack's), so the board never slows
+Slack or SMTP; the chart and the report are kept per data version, so a room full of
+readers costs one rendering per change.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import logging
 import re
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -39,6 +42,8 @@ COOKIE = "deliverabot_board"
 SESSION_SECONDS = 12 * 3600
 EXPIRY = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() takes "²" and "٣"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
+CACHE_ENTRIES = 32  # charts and reports kept (a few MB at most)
 
 
 def _sign(token: str, expires: int) -> str:
@@ -133,6 +138,31 @@ def board_guard(token: str, *, trust_proxy: bool = False, throttle: FailureThrot
     return guard
 
 
+class VersionCache:
+    """Answers kept while the store's data version (``PRAGMA data_version``) is unchanged.
+
+    Used only on the reader's own thread (inside ``reader.call``), so it needs no lock."""
+
+    def __init__(self, reader: Store, size: int = CACHE_ENTRIES) -> None:
+        self.reader = reader
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        version = self.reader.data_version()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] == version:
+            self._entries.move_to_end(key)
+            value: T = hit[1]
+            return value
+        value = compute()
+        self._entries[key] = (version, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+
 class Board:
     def __init__(
         self, *, settings: Settings, reader: Store, clock: Callable[[], dt.datetime]
@@ -140,6 +170,7 @@ class Board:
         self.settings = settings
         self.reader = reader
         self.clock = clock
+        self.cache = VersionCache(reader)
 
     def _rows(self) -> list[Any]:
         s = self.settings
@@ -201,7 +232,8 @@ class Board:
                 return render_docx(data)
             return render_report(data, "markdown" if fmt == "md" else "html")
 
-        body = await self.reader.call(draft)
+        key = ("report", day_from, day_to, fmt)
+        body = await self.reader.call(self.cache.get, key, draft)
         name = f"report-{day_from}-{day_to}"
         if isinstance(body, bytes):
             return web.Response(
@@ -234,15 +266,17 @@ class Board:
     async def chart(self, request: web.Request) -> web.Response:
         s = self.settings
 
+        year, week, _ = self.clock().astimezone(s.tz).date().isocalendar()
+
         def png() -> bytes:
-            year, week, _ = self.clock().astimezone(s.tz).date().isocalendar()
             digest = build_digest(
                 self.reader, year=year, week=week, tz=s.tz, start_month=s.fy_start_month
             )
             weekly = digest.correspondence.weekly if digest.correspondence else []
             return digest_chart(weekly, digest.status_counts)
 
-        return web.Response(body=await self.reader.call(png), content_type="image/png")
+        body = await self.reader.call(self.cache.get, ("chart", year, week), png)
+        return web.Response(body=body, content_type="image/png")
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         css = resources.files("digests").joinpath("templates/board.css").read_text()

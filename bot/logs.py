@@ -6,7 +6,11 @@ import logging
 import re
 import sys
 
-__all__ = ["RedactingFilter", "redact", "setup_logging"]
+from aiohttp.http_exceptions import HttpProcessingError
+
+from handlers.outside import ReasonLog
+
+__all__ = ["MalformedHttpFilter", "RedactingFilter", "redact", "setup_logging"]
 
 _SECRET_PATTERNS = [
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),  # Slack bot/user tokens
@@ -32,6 +36,23 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg = cleaned
             record.args = None
+        return True
+
+
+class MalformedHttpFilter(logging.Filter):
+    """For the ``aiohttp.server`` logger: aiohttp logs a traceback for every malformed HTTP
+    request (a bad request line, header or length), which anyone can send; count those in
+    ``counter`` instead (one line a minute per kind). Our own errors keep their traceback."""
+
+    def __init__(self, counter: ReasonLog) -> None:
+        super().__init__()
+        self.counter = counter
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            self.counter.note(f"malformed HTTP ({type(error).__name__})")
+            return False
         return True
 
 

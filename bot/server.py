@@ -18,11 +18,13 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
 from bot.jobs import DigestService
+from bot.logs import MalformedHttpFilter
 from bot.mailer import Mailer
 from bot.maintenance import NIGHTLY_AT, Maintenance
 from bot.web_security import security_middleware
 from bot.wiring import mail_policy
 from handlers.mail import DeliverabotSMTP, MailHandler
+from handlers.outside import ReasonLog
 from handlers.service import checkpoint, purge_raw_mail
 from handlers.slack import SlackDeps
 from store import DatabaseLocked, ServeLock, Store, probe_commit
@@ -79,15 +81,23 @@ class BotProcess:
         )
         self.slack_app: Any = None
         self.slack_deps: SlackDeps | None = None
-        self.reader: Store | None = None
+        self.reader: Store | None = None  # Slack's read-only connection
+        self.board_reader: Store | None = None  # the board's own, so it never delays Slack
         self._socket_handler: Any = None
+        # Requests refused at the edge, and listener failures: counted, one line a minute.
+        self.refusals = ReasonLog(log, "Slack: refused a request", level=logging.INFO)
+        self.failures = ReasonLog(log, "Slack: a listener failed")
+        self.malformed_http = MalformedHttpFilter(
+            ReasonLog(log, "HTTP: refused a request", level=logging.INFO)
+        )
         if settings.slack_enabled:
             self._setup_slack()
         if settings.board_token:
             from bot.board import add_board_routes
 
+            self.board_reader = store.open_reader()
             add_board_routes(
-                self.web_app, settings=settings, reader=self._reader(), clock=self.clock
+                self.web_app, settings=settings, reader=self.board_reader, clock=self.clock
             )
         self.digests = DigestService(
             settings=settings,
@@ -101,16 +111,10 @@ class BotProcess:
                 {"digest": self.digests.preview, "stats": self.digests.stats_preview}
             )
 
-    def _reader(self) -> Store:
-        """The read-only connection (one, shared by Slack forms and the board)."""
-        if self.reader is None:
-            self.reader = self.store.open_reader()
-        return self.reader
-
     def _setup_slack(self) -> None:
         from bot.slack_app import build_slack_app, slack_events_handler
 
-        self.reader = self._reader()
+        self.reader = self.store.open_reader()
         deps = self.slack_deps = SlackDeps(
             store=self.store,
             reader=self.reader,
@@ -120,9 +124,14 @@ class BotProcess:
             clock=self.clock,
             mail_domain=self.settings.mail_domain,
         )
-        self.slack_app = build_slack_app(self.settings, deps=deps)
+        self.slack_app = build_slack_app(self.settings, deps=deps, failures=self.failures)
         if not self.settings.socket_mode:
-            self.web_app.router.add_post("/slack/events", slack_events_handler(self.slack_app))
+            handler = slack_events_handler(
+                self.slack_app,
+                signing_secret=self.settings.slack_signing_secret or "",
+                refusals=self.refusals,
+            )
+            self.web_app.router.add_post("/slack/events", handler)
 
     # -- HTTP -----------------------------------------------------------
     async def _store_problem(self) -> str | None:
@@ -214,6 +223,7 @@ class BotProcess:
 
     async def _start_http(self) -> None:
         s = self.settings
+        logging.getLogger("aiohttp.server").addFilter(self.malformed_http)
         self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.http_host, s.port)
@@ -371,9 +381,14 @@ class BotProcess:
             self._runner = None
         if self.slack_deps is not None:
             await self.slack_deps.drain()
-        if self.reader is not None and self.reader is not self.store:
-            self.reader.close()
-            self.reader = None
+        for reader in (self.reader, self.board_reader):
+            if reader is not None and reader is not self.store:
+                reader.close()
+        self.reader = self.board_reader = None
+        self.refusals.flush()
+        self.failures.flush()
+        self.malformed_http.counter.flush()
+        logging.getLogger("aiohttp.server").removeFilter(self.malformed_http)
         self._health_executor.shutdown(wait=False)
         if self._lock is not None:
             self._lock.release()

@@ -128,6 +128,11 @@ class Store(PlanQueries, MailQueries, LedgerQueries):
         db.execute("PRAGMA query_only = ON")
         return Store(db, path=self.path)
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits (``PRAGMA
+        data_version``): the cheap check that something read earlier is still current."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` on the store's own thread, off the event loop.
 

@@ -189,6 +189,7 @@ class PlanQueries(Base):
         recorded_at: dt.datetime | None = None,
         link: str | None = None,
         summary: bool = False,
+        idempotency_key: str | None = None,
     ) -> int:
         return self._insert(
             "updates",
@@ -205,8 +206,14 @@ class PlanQueries(Base):
                 "note": note,
                 "link": link,
                 "summary": 1 if summary else None,
+                "idempotency_key": idempotency_key,
             },
         )
+
+    def update_by_key(self, idempotency_key: str) -> Update | None:
+        """The update a request with this key made, if it made one."""
+        row = self._one("SELECT * FROM updates WHERE idempotency_key = ?", [idempotency_key])
+        return _update(row) if row else None
 
     def updates(
         self,

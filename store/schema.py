@@ -241,3 +241,11 @@ def m007_inbound_peer(db: Database) -> None:
     """The SMTP peer of each inbound message: a relay's Authentication-Results are believed
     only from a peer in ``SMTP_TRUSTED_PEERS`` (NULL for ``mail import``)."""
     db.table("inbound").add_column("peer", str)
+
+
+@migrations()
+def m008_update_idempotency(db: Database) -> None:
+    """The key of the request that made an update (a Slack command's signature, a form's view
+    and values), unique: a replayed or retried request finds its update instead of adding one."""
+    db.table("updates").add_column("idempotency_key", str)
+    db.table("updates").create_index(["idempotency_key"], unique=True)

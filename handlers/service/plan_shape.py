@@ -81,8 +81,12 @@ def add_deliverable(
     today: dt.date,
     due: str | None = None,
     fy_start_month: int = 4,
+    idempotency_key: str | None = None,
 ) -> Deliverable:
-    """Add a new deliverable (status not-started, counted as new today), owned by ``actor``."""
+    """Add a new deliverable (status not-started, counted as new today), owned by ``actor``.
+
+    A repeat of the request (the same ``idempotency_key``) adds nothing and returns the
+    deliverable the first one added."""
     due_text = None
     if due:
         try:
@@ -90,6 +94,11 @@ def add_deliverable(
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
     with store.transaction():
+        earlier = store.update_by_key(idempotency_key) if idempotency_key else None
+        if earlier is not None and earlier.person_id == actor.id:
+            added = store.deliverable(earlier.deliverable_id)
+            assert added is not None
+            return added
         found, title, existing = _plan_add(store, theme, title)
         ref = next_ref(store, found.id, found.code)
         did = store.insert_deliverable(
@@ -112,6 +121,7 @@ def add_deliverable(
             status_after=Status.NOT_STARTED,
             due_before=None,
             due_after=due_text,
+            idempotency_key=idempotency_key,
         )
         created = store.deliverable(did)
         assert created is not None

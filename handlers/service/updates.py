@@ -12,14 +12,25 @@ from handlers.service.errors import (
     UnknownDeliverable,
     ValidationError,
 )
-from store import Deliverable, Person, QuarterParseError, Source, Status, Store, parse_quarter_span
+from store import (
+    Deliverable,
+    Person,
+    QuarterParseError,
+    Source,
+    Status,
+    Store,
+    Update,
+    parse_quarter_span,
+)
 
 __all__ = [
     "MAX_NOTE_CHARS",
     "UpdateOutcome",
     "UpdateRequest",
     "check_update",
+    "check_update_text",
     "record_update",
+    "recorded_outcome",
     "resolve_deliverable",
     "search_deliverables",
 ]
@@ -39,6 +50,9 @@ class UpdateRequest:
     link: str | None = None
     recorded_at: dt.datetime | None = None
     summary: bool = False  # the note is the summary for the panel paper
+    # The request that asked for it (a Slack command's signature, a form's view and values):
+    # a second request with the same key records nothing and gets the first one's outcome.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,7 @@ class UpdateOutcome:
     status_after: Status
     due_before: str | None
     due_after: str | None
+    replayed: bool = False  # the request had been recorded already; nothing new was written
 
     @property
     def status_changed(self) -> bool:
@@ -123,21 +138,33 @@ class _Plan:
     dependencies: bool | None
 
 
-def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _Plan:
-    """Every check of an update, reading only: resolve, authorise, validate."""
-    note = request.note.strip()
-    if request.summary and not note:
+def check_update_text(
+    note: str, due: str | None = None, *, summary: bool = False, fy_start_month: int = 4
+) -> tuple[str, str | None]:
+    """The checks of :func:`record_update` that need no store (note, summary, due quarter):
+    a form shows them before it acknowledges, without waiting for the database. Returns the
+    note and the due quarter as they will be kept."""
+    note = note.strip()
+    if summary and not note:
         raise ValidationError("A summary for the paper needs its text.", field="note")
     if len(note) > MAX_NOTE_CHARS:
         raise ValidationError(
             f"The note is {len(note)} characters; the limit is {MAX_NOTE_CHARS}.", field="note"
         )
     due_after_text: str | None = None
-    if request.due is not None and request.due.strip():
+    if due is not None and due.strip():
         try:
-            due_after_text = str(parse_quarter_span(request.due, start_month=fy_start_month))
+            due_after_text = str(parse_quarter_span(due, start_month=fy_start_month))
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
+    return note, due_after_text
+
+
+def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _Plan:
+    """Every check of an update, reading only: resolve, authorise, validate."""
+    note, due_after_text = check_update_text(
+        request.note, request.due, summary=request.summary, fy_start_month=fy_start_month
+    )
     deliverable = resolve_deliverable(store, request.deliverable)
     if not deliverable.can_be_updated_by(request.actor):
         owner = store.person(deliverable.owner_id) if deliverable.owner_id else None
@@ -185,8 +212,15 @@ def check_update(store: Store, request: UpdateRequest, *, fy_start_month: int = 
 def record_update(
     store: Store, request: UpdateRequest, *, fy_start_month: int = 4
 ) -> UpdateOutcome:
-    """Validate, authorise and append one update, changing status and due quarter with it."""
+    """Validate, authorise and append one update, changing status and due quarter with it.
+
+    A request whose ``idempotency_key`` was recorded already writes nothing: it gets the
+    outcome the first one had (checked inside the transaction, so concurrent repeats too)."""
     with store.transaction():
+        if request.idempotency_key is not None:
+            earlier = store.update_by_key(request.idempotency_key)
+            if earlier is not None and earlier.person_id == request.actor.id:
+                return _replayed(store, earlier)
         plan = _plan_update(store, request, fy_start_month)
         deliverable = plan.deliverable
         update_id = store.append_update(
@@ -202,6 +236,7 @@ def record_update(
             recorded_at=request.recorded_at,
             link=request.link,
             summary=request.summary,
+            idempotency_key=request.idempotency_key,
         )
         changed: dict[str, object] = {}
         if plan.status_after != plan.status_before:
@@ -221,6 +256,26 @@ def record_update(
         status_after=plan.status_after,
         due_before=plan.due_before,
         due_after=plan.due_after,
+    )
+
+
+def recorded_outcome(store: Store, idempotency_key: str) -> UpdateOutcome | None:
+    """The outcome of the update a request with this key made, or ``None`` (reads only)."""
+    earlier = store.update_by_key(idempotency_key)
+    return _replayed(store, earlier) if earlier is not None else None
+
+
+def _replayed(store: Store, earlier: Update) -> UpdateOutcome:
+    deliverable = store.deliverable(earlier.deliverable_id)
+    assert deliverable is not None
+    return UpdateOutcome(
+        deliverable=deliverable,
+        update_id=earlier.id,
+        status_before=earlier.status_before or deliverable.status,
+        status_after=earlier.status_after or deliverable.status,
+        due_before=earlier.due_before,
+        due_after=earlier.due_after,
+        replayed=True,
     )
 
 

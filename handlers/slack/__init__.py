@@ -2,10 +2,11 @@
 
 Each listener is a named async function that Bolt calls with the arguments it names
 (``ack``, ``respond``, ``context``, …), registered in one table below. A Bolt middleware
-puts a :class:`Session` (the deps, the Web API client, the caller) in the context. Every
-listener acknowledges first and does the slow work afterwards, through ``store.call`` (the
-store's own thread), so Slack's 3-second limit holds even when the database is slow. All
-recording goes through :mod:`handlers.service`.
+puts a :class:`Session` (the deps, the Web API client, the caller, and the request's
+idempotency key from :mod:`handlers.slack.keys`) in the context. Every listener that
+records acknowledges before it touches the store, and does the work afterwards through
+``store.call`` (the store's own thread), so Slack's 3-second limit holds whatever the
+database is doing. All recording goes through :mod:`handlers.service`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.slack.commands import deliverable_command
@@ -28,6 +30,7 @@ from handlers.slack.forms import (
     update_submitted,
 )
 from handlers.slack.home import app_home_opened
+from handlers.slack.keys import request_key, retry_of
 from handlers.slack.session import Session, SlackDeps, tracked
 from handlers.slack_views import ADD_CALLBACK, UPDATE_CALLBACK
 
@@ -52,9 +55,16 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
     """Attach the session middleware and every listener in :data:`LISTENERS` to ``app``."""
 
     async def attach_session(
-        context: AsyncBoltContext, client: AsyncWebClient, next: Callable[[], Awaitable[Any]]
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        request: AsyncBoltRequest,
+        next: Callable[[], Awaitable[Any]],
     ) -> None:
-        context[Session.KEY] = Session(deps, client, context.user_id)
+        retry = retry_of(request.headers)
+        if retry is not None:
+            deps.notices.note(f"a retried request ({retry}); recorded at most once")
+        key = request_key(request.body, request.headers)
+        context[Session.KEY] = Session(deps, client, context.user_id, key)
         await next()
 
     app.middleware(attach_session)

@@ -166,6 +166,7 @@ async def run_update(session: Session, cmd: Command) -> Reply:
         status=cmd.status,
         due=cmd.due,
         summary=cmd.summary,
+        idempotency_key=session.request_key,
     )
     try:
         return confirmation(await session.record(request))
@@ -198,6 +199,7 @@ async def run_add(session: Session, cmd: Command) -> Reply:
             source=Source.SLACK,
             today=session.today(),
             fy_start_month=session.deps.fy_start_month,
+            idempotency_key=session.request_key,
         )
     except ServiceError as exc:
         return _warning(exc)

@@ -13,24 +13,25 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from handlers.service import (
+    MAX_TITLE_CHARS,
     ServiceError,
     UpdateRequest,
     add_deliverable,
-    check_add,
-    check_update,
+    check_update_text,
     drop_pending,
+    recorded_outcome,
     search_deliverables,
 )
+from handlers.slack.keys import choice_key
 from handlers.slack.session import (
     BUSY,
-    BUSY_FORM,
     FORM_DEADLINE,
     Session,
     confirmation,
     log,
     slack_error,
 )
-from handlers.slack_views import deliverable_options, esc
+from handlers.slack_views import deliverable_options, esc, plain
 from store import Source, Status, StoreUnavailable, mrkdwn
 
 __all__ = [
@@ -56,8 +57,14 @@ async def choose_deliverable(
         text = ":warning: That button is broken; please run the command again."
         await respond(response_type="ephemeral", text=text)
         return
-    payload = await session.reader.call(session.reader.load_pending, token)
+    key = choice_key(token)
+    reader = session.reader
+    payload = await reader.call(reader.load_pending, token)
     if payload is None or payload.get("user") != session.user_id:
+        done = await reader.call(recorded_outcome, reader, key) if payload is None else None
+        if done is not None:  # the same click again: answered as the first was
+            await respond(response_type="ephemeral", replace_original=True, **confirmation(done))
+            return
         text = ":hourglass: That choice has expired. Please run the command again."
         await respond(response_type="ephemeral", replace_original=True, text=text)
         return
@@ -73,6 +80,7 @@ async def choose_deliverable(
         status=Status(payload["status"]) if payload.get("status") else None,
         due=payload.get("due"),
         summary=bool(payload.get("summary")),
+        idempotency_key=key,
     )
     try:
         outcome = await session.record(request)
@@ -132,8 +140,21 @@ async def record_update_shortcut(
     )
 
 
-def _update_request(view: dict[str, Any], person: Any) -> UpdateRequest:
-    """The form's values as a request (pure)."""
+class FormProblem(Exception):
+    """Something to fix in the form itself, shown under ``block`` before it closes."""
+
+    def __init__(self, block: str, message: str) -> None:
+        super().__init__(message)
+        self.block = block
+        self.message = message
+
+
+STATUS_VALUES = frozenset(s.value for s in Status)
+
+
+def _update_fields(view: dict[str, Any]) -> dict[str, Any]:
+    """The form's values as the fields of an :class:`UpdateRequest` (pure). A payload of
+    another shape raises (``KeyError``, ...), which is answered ``400``."""
     values = view["state"]["values"]
 
     def picked(block: str, action: str) -> str | None:
@@ -141,68 +162,31 @@ def _update_request(view: dict[str, Any], person: Any) -> UpdateRequest:
         return option.get("value") if option else None
 
     status, due = picked("status", "status"), picked("due", "due")
+    if status is not None and status not in STATUS_VALUES:
+        raise FormProblem("status", "Choose one of the statuses shown.")
     flags = (values.get("flags", {}).get("dependencies") or {}).get("selected_options") or []
     ticked = {o.get("value") for o in flags}
     metadata = json.loads(view.get("private_metadata") or "{}")
-    return UpdateRequest(
-        deliverable=picked("deliverable", "deliverable_picker") or "",
-        actor=person,
-        source=Source.SLACK,
-        note=(values.get("note", {}).get("note") or {}).get("value") or "",
-        status=Status(status) if status else None,
-        due=due if due and due != "none" else None,
-        dependencies="dependencies" in ticked,
-        link=metadata.get("link"),
-        summary="summary" in ticked,
-    )
+    return {
+        "deliverable": picked("deliverable", "deliverable_picker") or "",
+        "note": (values.get("note", {}).get("note") or {}).get("value") or "",
+        "status": Status(status) if status else None,
+        "due": due if due and due != "none" else None,
+        "dependencies": "dependencies" in ticked,
+        "link": metadata.get("link"),
+        "summary": "summary" in ticked,
+    }
 
 
 async def _dm(session: Session, text: str, fallback: str | None = None) -> None:
-    try:
-        await session.client.chat_postMessage(
-            channel=session.user_id or "",
-            text=fallback or text,
-            parse="none",
-            link_names=False,
-            blocks=[{"type": "section", "text": mrkdwn(text)}],
-        )
-    except SlackApiError as exc:
-        log.warning("could not confirm by DM: %s", slack_error(exc))
+    await _tell(
+        session,
+        {"text": fallback or text, "blocks": [{"type": "section", "text": mrkdwn(text)}]},
+    )
 
 
-async def update_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
-    """Check on the read connection and show errors in the form; once it closes, record
-    (the write may wait for the lock) and confirm by DM."""
-    session = Session.of(context)
-    person = await session.person()
-    if person is None:
-        await ack(response_action="errors", errors={"deliverable": await session.refusal()})
-        return
-    request = _update_request(view, person)
-    if not request.deliverable:
-        await ack(response_action="errors", errors={"deliverable": "Choose a deliverable."})
-        return
-    reader = session.reader
-    try:
-        await asyncio.wait_for(
-            reader.call(check_update, reader, request, fy_start_month=session.deps.fy_start_month),
-            FORM_DEADLINE,
-        )
-    except TimeoutError:
-        await ack(response_action="errors", errors={"note": BUSY_FORM})
-        return
-    except ServiceError as exc:
-        block = exc.field if exc.field in {"deliverable", "status", "due", "note"} else "note"
-        await ack(response_action="errors", errors={block: str(exc)})
-        return
-    await ack()
-    try:
-        message = confirmation(await session.record(request))
-    except StoreUnavailable:
-        note = request.note
-        message = {"text": BUSY + (f" Your note was: {esc(note)}" if note else "")}
-    except ServiceError as exc:
-        message = {"text": f":warning: {esc(str(exc))}"}
+async def _tell(session: Session, message: dict[str, Any]) -> None:
+    """A direct message to the person who submitted the form."""
     try:
         await session.client.chat_postMessage(
             channel=session.user_id or "", parse="none", link_names=False, **message
@@ -211,33 +195,93 @@ async def update_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBo
         log.warning("could not confirm by DM: %s", slack_error(exc))
 
 
-async def add_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
-    """The add form: checked in the form, written once it closes, confirmed by DM."""
-    session = Session.of(context)
-    values = view["state"]["values"]
-    selected = (values.get("theme", {}).get("theme") or {}).get("selected_option") or {}
-    theme = selected.get("value")
-    title = (values.get("title", {}).get("title") or {}).get("value") or ""
+def _kept(note: str) -> str:
+    return f" Your note was: {esc(note)}" if note else ""
+
+
+def _refused(text: str, ref: str) -> dict[str, Any]:
+    """A refusal after the form closed, with a button that opens it again."""
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(text)}]
+    if ref:
+        button = {"type": "button", "action_id": "open_update", "value": ref[:150]}
+        blocks.append({"type": "actions", "elements": [{**button, "text": plain("Open the form")}]})
+    return {"text": text, "blocks": blocks}
+
+
+async def _record_form(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """Identify, check against the store, record; the message that says how it went."""
+    note, ref = fields["note"], fields["deliverable"]
     person = await session.person()
     if person is None:
-        await ack(response_action="errors", errors={"title": await session.refusal()})
-        return
-    if not theme:
-        await ack(response_action="errors", errors={"theme": "Choose a theme."})
-        return
-    reader = session.reader
+        return _refused(await session.refusal() + _kept(note), ref)
+    request = UpdateRequest(
+        actor=person, source=Source.SLACK, idempotency_key=session.request_key, **fields
+    )
     try:
-        await asyncio.wait_for(
-            reader.call(check_add, reader, theme=theme, title=title), FORM_DEADLINE
+        return confirmation(await session.record(request))
+    except StoreUnavailable:
+        return {"text": BUSY + _kept(note)}
+    except ServiceError as exc:
+        return _refused(f":warning: {esc(str(exc))}{_kept(note)}", ref)
+
+
+async def update_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
+    """Check what needs no store and answer at once: the form shows what to fix, or closes.
+    Then identify, record (the write may wait for the lock) and confirm by DM; what the
+    store refuses comes by DM too, with the note, so nothing typed is lost."""
+    session = Session.of(context)
+    try:
+        fields = _update_fields(view)
+        if not fields["deliverable"]:
+            raise FormProblem("deliverable", "Choose a deliverable.")
+        check_update_text(
+            fields["note"],
+            fields["due"],
+            summary=fields["summary"],
+            fy_start_month=session.deps.fy_start_month,
         )
-    except TimeoutError:
-        await ack(response_action="errors", errors={"title": BUSY_FORM})
+    except FormProblem as problem:
+        await ack(response_action="errors", errors={problem.block: problem.message})
         return
     except ServiceError as exc:
-        block = exc.field if exc.field in {"theme", "title"} else "title"
+        block = exc.field if exc.field in {"deliverable", "status", "due", "note"} else "note"
         await ack(response_action="errors", errors={block: str(exc)})
         return
     await ack()
+    await _tell(session, await _record_form(session, fields))
+
+
+def _add_fields(view: dict[str, Any]) -> tuple[str, str]:
+    values = view["state"]["values"]
+    selected = (values.get("theme", {}).get("theme") or {}).get("selected_option") or {}
+    title = (values.get("title", {}).get("title") or {}).get("value") or ""
+    theme = selected.get("value")
+    if not theme:
+        raise FormProblem("theme", "Choose a theme.")
+    clean = " ".join(title.split())
+    if not clean:
+        raise FormProblem("title", "Give the new deliverable a title.")
+    if len(clean) > MAX_TITLE_CHARS:
+        raise FormProblem(
+            "title", f"The title is {len(clean)} characters; the limit is {MAX_TITLE_CHARS}."
+        )
+    return str(theme), title
+
+
+async def add_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The add form: what needs no store is checked in the form; once it closes, the add is
+    written (or refused) and the answer comes by DM."""
+    session = Session.of(context)
+    try:
+        theme, title = _add_fields(view)
+    except FormProblem as problem:
+        await ack(response_action="errors", errors={problem.block: problem.message})
+        return
+    await ack()
+    person = await session.person()
+    if person is None:
+        await _dm(session, await session.refusal() + f" The title was: {esc(title)}")
+        return
     try:
         created = await session.store.call(
             add_deliverable,
@@ -248,10 +292,11 @@ async def add_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltC
             source=Source.SLACK,
             today=session.today(),
             fy_start_month=session.deps.fy_start_month,
+            idempotency_key=session.request_key,
         )
         text = f":new: Added *{esc(created.ref)}* {esc(created.title)} (not started)."
         await _dm(session, text, f"Added {esc(created.ref)} {esc(created.title)}.")
     except StoreUnavailable:
         await _dm(session, BUSY + f" The title was: {esc(title)}")
     except ServiceError as exc:
-        await _dm(session, f":warning: {esc(str(exc))}")
+        await _dm(session, f":warning: {esc(str(exc))} The title was: {esc(title)}")

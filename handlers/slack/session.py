@@ -16,6 +16,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.outside import ReasonLog
 from handlers.service import (
     ServiceError,
     UpdateOutcome,
@@ -28,14 +29,26 @@ from handlers.slack.queries import admin_hint, quarter_choices
 from handlers.slack_views import confirmation_text, esc, update_modal
 from store import Deliverable, Person, Store, mrkdwn
 
-__all__ = ["BUSY", "BUSY_FORM", "FORM_DEADLINE", "Session", "SlackDeps", "slack_error", "tracked"]
+__all__ = [
+    "BUSY",
+    "FORM_DEADLINE",
+    "IDENTITY_DEADLINE",
+    "Session",
+    "SlackDeps",
+    "slack_error",
+    "tracked",
+]
 
 log = logging.getLogger("handlers.slack")
 
 Preview = Callable[[], Awaitable[dict[str, Any]]]
 BUSY = ":hourglass: The database is busy, so nothing was recorded. Please try again in a minute."
-BUSY_FORM = "The database is busy, so nothing was recorded. Please try again in a minute."
 FORM_DEADLINE = 2.0  # seconds: forms must answer within Slack's 3-second limit
+IDENTITY_DEADLINE = 2.0  # seconds Slack's users.info may take before we give up
+LATE_IDENTITY = (
+    ":hourglass: Slack did not say who you are within "
+    f"{IDENTITY_DEADLINE:.0f} seconds. Nothing was recorded; please try again in a minute."
+)
 
 
 def _utc_now() -> dt.datetime:
@@ -63,6 +76,8 @@ class SlackDeps:
     mail_domain: str | None = None  # shows each person's address for updates by mail
     # Listener work still running after its ack; shutdown waits for it (see ``drain``).
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Slack's retries and late identity lookups: one log line a minute per reason.
+    notices: ReasonLog = field(default_factory=lambda: ReasonLog(log, "Slack", level=logging.INFO))
 
     @property
     def read(self) -> Store:
@@ -101,12 +116,21 @@ class Session:
 
     KEY = "deliverabot"
 
-    def __init__(self, deps: SlackDeps, client: AsyncWebClient, user_id: str | None) -> None:
+    def __init__(
+        self,
+        deps: SlackDeps,
+        client: AsyncWebClient,
+        user_id: str | None,
+        request_key: str | None = None,
+    ) -> None:
         self.deps = deps
         self.client = client
         self.user_id = user_id
+        # The idempotency key of this request (see handlers.slack.keys), if it may record.
+        self.request_key = request_key
         self._person: Person | None = None
         self._looked_up = False
+        self._identity_late = False
 
     @classmethod
     def of(cls, context: AsyncBoltContext) -> Session:
@@ -141,8 +165,14 @@ class Session:
         if person is not None:
             return person
         try:
-            info = await self.client.users_info(user=self.user_id)
+            info = await asyncio.wait_for(
+                self.client.users_info(user=self.user_id), IDENTITY_DEADLINE
+            )
             email = (info.get("user") or {}).get("profile", {}).get("email")
+        except TimeoutError:
+            self._identity_late = True
+            self.deps.notices.note(f"users.info took longer than {IDENTITY_DEADLINE:.0f} s")
+            return None
         except SlackApiError as exc:
             log.warning("users.info failed: %s", slack_error(exc))
             return None
@@ -154,6 +184,8 @@ class Session:
         return person
 
     async def refusal(self) -> str:
+        if self._identity_late:
+            return LATE_IDENTITY
         hint = await self.reader.call(admin_hint, self.reader)
         return f":no_entry: I don't know who you are in the plan yet. {esc(hint)}"
 

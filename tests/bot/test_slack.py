@@ -3,7 +3,6 @@ with the Web API served by a fake on 127.0.0.1 that records every call."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import time
@@ -12,115 +11,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from fake_slack import FakeSlack, sign
+from fake_slack import sign
+from slack_rig import SECRET, Rig, slack_rig
+from slack_rig import form_state as _state
 
-from bot.config import load_settings
-from bot.server import BotProcess
-from handlers.plan import load_plan
-from handlers.service import import_plan
-from store import Status, Store, open_store
-
-SECRET = "test-signing-secret"
-NOW = dt.datetime(2022, 9, 14, 12, 0, tzinfo=dt.UTC)
-USERS = {
-    "U0COMMUNITY": "priya.shah@example.org",
-    "U0PREVENT": "tom.fletcher@example.org",
-    "U0PLANLEAD": "alex.morgan@example.org",
-    "UNEWGRACE": "Grace.Okafor@example.org",  # not in the plan by Slack id: matched by email
-    "USTRANGER": "stranger@example.com",
-}
-
-
-@dataclasses.dataclass
-class Rig:
-    fake: FakeSlack
-    base: str
-    session: aiohttp.ClientSession
-    db_path: Path
-    process: BotProcess
-
-    def store(self) -> Store:
-        return open_store(self.db_path)
-
-    async def post(self, body: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-        async with self.session.post(
-            f"{self.base}/slack/events", data=body.encode(), headers=headers or sign(SECRET, body)
-        ) as r:
-            return r.status, await r.text()
-
-    async def command(
-        self, text: str, user: str = "U0COMMUNITY", name: str = "r"
-    ) -> tuple[int, str]:
-        body = urllib.parse.urlencode(
-            {
-                "token": "legacy",
-                "team_id": "T1",
-                "channel_id": "C1",
-                "user_id": user,
-                "user_name": "someone",
-                "command": "/deliverable",
-                "text": text,
-                "response_url": self.fake.response_url(name),
-                "trigger_id": "trig-1",
-            }
-        )
-        return await self.post(body)
-
-    async def interact(self, payload: dict[str, Any]) -> tuple[int, str]:
-        payload = {"team": {"id": "T1"}, "api_app_id": "A1", "token": "legacy", **payload}
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-        return await self.post(body)
-
-    async def event(self, event: dict[str, Any]) -> tuple[int, str]:
-        body = json.dumps(
-            {
-                "type": "event_callback",
-                "team_id": "T1",
-                "api_app_id": "A1",
-                "event": event,
-                "event_id": f"Ev{time.time_ns()}",
-                "event_time": int(time.time()),
-            }
-        )
-        headers = {**sign(SECRET, body), "Content-Type": "application/json"}
-        return await self.post(body, headers)
-
-    async def response(self, name: str = "r", count: int = 1) -> dict[str, Any]:
-        await self.fake.wait_for(
-            lambda: len([r for n, r in self.fake.responses if n == name]) >= count
-        )
-        return [r for n, r in self.fake.responses if n == name][count - 1]
+from store import Status
 
 
 @pytest.fixture
 async def rig(tmp_path: Path, example_plan: Path) -> AsyncIterator[Rig]:
-    db_path = tmp_path / "slack.db"
-    seed = open_store(db_path)
-    import_plan(seed, load_plan(example_plan), today=dt.date(2022, 9, 14))
-    seed.close()
-    fake = FakeSlack(users=USERS)
-    await fake.start()
-    settings = load_settings(
-        {
-            "DELIVERABOT_DB": str(db_path),
-            "PORT": "0",
-            "SMTP_PORT": "0",
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url,
-        },
-        env_file=None,
-    )
-    store = open_store(db_path)
-    process = BotProcess(settings=settings, store=store, clock=lambda: NOW)
-    await process.start()
-    async with aiohttp.ClientSession() as session:
-        yield Rig(fake, f"http://127.0.0.1:{process.http_port}", session, db_path, process)
-    await process.stop()
-    store.close()
-    await fake.stop()
+    async with slack_rig(tmp_path, example_plan) as rig:
+        yield rig
 
 
 def _texts(blocks: list[dict[str, Any]]) -> str:
@@ -336,28 +238,6 @@ async def test_add_and_away(rig: Rig) -> None:
 # -- the modal ------------------------------------------------------------------------
 
 
-def _state(
-    ref: str | None, status: str | None, due: str | None, note: str | None, deps: bool = False
-) -> dict[str, Any]:
-    def sel(v: str | None) -> dict[str, Any]:
-        return {"selected_option": {"value": v} if v else None}
-
-    return {
-        "values": {
-            "deliverable": {"deliverable_picker": {"type": "external_select", **sel(ref)}},
-            "status": {"status": {"type": "radio_buttons", **sel(status)}},
-            "due": {"due": {"type": "static_select", **sel(due)}},
-            "flags": {
-                "dependencies": {
-                    "type": "checkboxes",
-                    "selected_options": [{"value": "dependencies"}] if deps else [],
-                }
-            },
-            "note": {"note": {"type": "plain_text_input", "value": note}},
-        }
-    }
-
-
 async def test_modal_round_trip_with_inline_errors(rig: Rig) -> None:
     status, _ = await rig.command("update CF-9")
     assert status == 200
@@ -389,12 +269,23 @@ async def test_modal_round_trip_with_inline_errors(rig: Rig) -> None:
         "user": {"id": "U0COMMUNITY"},
         "view": {**view, "id": "V1", "state": _state("CF-9", "on-hold", None, "", deps=True)},
     }
+    # What needs no database is checked in the form, before it closes.
+    submission["view"]["state"] = _state(None, "on-hold", None, "Paused", deps=True)
     status, body = await rig.interact(submission)
-    assert status == 200
     assert json.loads(body) == {
         "response_action": "errors",
-        "errors": {"note": "Putting a deliverable on hold needs a note explaining why."},
+        "errors": {"deliverable": "Choose a deliverable."},
     }
+    # What needs the database is checked once the form has closed (it is acknowledged
+    # before any store access): the refusal comes by DM, with a button to open it again.
+    submission["view"]["state"] = _state("CF-9", "on-hold", None, "", deps=True)
+    status, body = await rig.interact(submission)
+    assert (status, body) == (200, "")
+    [refusal] = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    assert refusal["channel"] == "U0COMMUNITY"
+    assert "Putting a deliverable on hold needs a note explaining why." in refusal["text"]
+    button = refusal["blocks"][-1]["elements"][0]
+    assert (button["action_id"], button["value"]) == ("open_update", "CF-9")
     assert rig.store().deliverable_by_ref("CF-9").status is Status.ONGOING
 
     submission["view"]["state"] = _state(
@@ -402,7 +293,7 @@ async def test_modal_round_trip_with_inline_errors(rig: Rig) -> None:
     )
     status, body = await rig.interact(submission)
     assert status == 200 and body == ""
-    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage")[1:])
     assert dm[0]["channel"] == "U0COMMUNITY"
     assert "Ongoing → *On hold*" in _texts(dm[0]["blocks"])
     d = rig.store().deliverable_by_ref("CF-9")
@@ -423,7 +314,12 @@ async def test_modal_refuses_someone_elses_deliverable(rig: Rig) -> None:
             },
         }
     )
-    assert json.loads(body)["errors"]["deliverable"].startswith("Only Priya Shah or an editor")
+    assert body == ""  # the form closes at once; the refusal follows by DM
+    [dm] = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
+    assert dm["text"].startswith(":warning: Only Priya Shah or an editor can update CF-9.")
+    assert "Your note was: note" in dm["text"]
+    d = rig.store().deliverable_by_ref("CF-9")
+    assert rig.store().updates(deliverable_id=d.id, newest_first=True)[0].note != "note"
 
 
 async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
@@ -452,7 +348,7 @@ async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
     dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage"))
     assert dm[0]["channel"] == "U0PREVENT" and dm[0]["text"] == "Added CP-8 Knife crime education."
     assert rig.store().deliverable_by_ref("CP-8").title == "Knife crime education"
-    # A duplicate title is refused inline, before the form closes.
+    # A duplicate title is refused once the form has closed, by DM.
     status, body = await rig.interact(
         {
             "type": "view_submission",
@@ -469,9 +365,30 @@ async def test_add_without_arguments_opens_the_add_modal(rig: Rig) -> None:
             },
         }
     )
+    assert body == ""
+    dm = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage")[1:])
+    assert "CP already has a deliverable called 'knife crime education'." in dm[0]["text"]
+    assert rig.store().deliverable_by_ref("CP-9") is None
+    # An empty title is refused in the form, before it closes.
+    status, body = await rig.interact(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0PREVENT"},
+            "view": {
+                **view,
+                "id": "V4",
+                "state": {
+                    "values": {
+                        "theme": {"theme": {"selected_option": {"value": "CP"}}},
+                        "title": {"title": {"value": "   "}},
+                    }
+                },
+            },
+        }
+    )
     assert json.loads(body) == {
         "response_action": "errors",
-        "errors": {"title": "CP already has a deliverable called 'knife crime education'."},
+        "errors": {"title": "Give the new deliverable a title."},
     }
 
 
@@ -619,7 +536,7 @@ async def test_modal_closes_while_the_database_is_locked_then_records(rig: Rig) 
                 "view": {**view, "state": _state("CF-10", "completed", None, "Held")},
             }
         )
-        assert (status, body) == (200, "")  # checks ran on the read connection; form closed
+        assert (status, body) == (200, "")  # acknowledged before any store access
         assert rig.fake.calls_to("chat.postMessage") == []
     finally:
         blocker.rollback()

@@ -2,7 +2,8 @@
 
 Point the Slack client's ``base_url`` at ``fake.api_url``. Each call is kept in
 ``fake.calls`` as ``(method, params)``. ``fake.fail_next(method, status, headers)`` makes the
-next call to ``method`` fail once (for example a 429 with ``Retry-After``). Payloads posted to
+next call to ``method`` fail once (for example a 429 with ``Retry-After``);
+``fake.delay_next(method, seconds)`` makes it answer late. Payloads posted to
 ``response_url``s (``fake.response_url(name)``) land in ``fake.responses``.
 """
 
@@ -39,6 +40,8 @@ class FakeSlack:
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.attempts: dict[str, int] = {}
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        self._delays: dict[str, list[float]] = {}
+        self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.changed = asyncio.Condition()
@@ -59,6 +62,10 @@ class FakeSlack:
         self, method: str, status: int = 429, headers: dict[str, str] | None = None
     ) -> None:
         self._failures.setdefault(method, []).append((status, headers or {}))
+
+    def delay_next(self, method: str, seconds: float) -> None:
+        """The next call to ``method`` answers as usual, but only after ``seconds``."""
+        self._delays.setdefault(method, []).append(seconds)
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [p for m, p in self.calls if m == method]
@@ -82,6 +89,7 @@ class FakeSlack:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        self._stopping.set()
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -105,6 +113,10 @@ class FakeSlack:
         method = request.match_info["method"]
         params = await self._params(request)
         self.attempts[method] = self.attempts.get(method, 0) + 1
+        delays = self._delays.get(method)
+        if delays:
+            with contextlib.suppress(TimeoutError):  # stop() ends the wait early
+                await asyncio.wait_for(self._stopping.wait(), delays.pop(0))
         failures = self._failures.get(method)
         if failures:
             status, headers = failures.pop(0)

@@ -2,7 +2,8 @@
 
 Each test prints its figure ("accepted N, found N", ...). Sizes come from the environment,
 so CI runs the fast part and `make reliability` the long one:
-RELIABILITY_MESSAGES, RELIABILITY_FUZZ, RELIABILITY_SOAK_SECONDS.
+RELIABILITY_MESSAGES, RELIABILITY_FUZZ, RELIABILITY_SOAK_SECONDS, RELIABILITY_GARBAGE_SECONDS,
+RELIABILITY_FORMS, RELIABILITY_REPLAYS.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class Served:
     http: int = field(default_factory=free_port)
     smtp: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
+    log: Path | None = None  # stderr goes to this file instead of a pipe (for big logs)
 
     @property
     def db(self) -> Path:
@@ -87,14 +89,17 @@ class Served:
 
     def start(self) -> None:
         env = {**self.env, "PORT": str(self.http), "SMTP_PORT": str(self.smtp)}
+        log = self.log.open("a") if self.log is not None else None
         self.proc = subprocess.Popen(
             [self.exe, "serve"],
             env=env,
             cwd=self.cwd,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.PIPE if log is None else log,
             text=True,
         )
+        if log is not None:
+            log.close()  # the child has its own copy
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else ""
@@ -119,7 +124,9 @@ class Served:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             _, err = self.proc.communicate()
-        return self.proc.returncode, err
+        if self.log is not None:
+            err = self.log.read_text(errors="replace")
+        return self.proc.returncode, err or ""
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with sqlite3.connect(self.db, timeout=10) as conn:
@@ -150,13 +157,10 @@ class SlackThread:
             "SLACK_API_URL": self.fake.api_url,
         }
 
-    def command(self, http_port: int, text: str, user: str, name: str) -> int:
-        """POST a signed /deliverable command to serve; the HTTP status (0: no answer)."""
+    def command_body(self, text: str, user: str, name: str) -> str:
         import urllib.parse
 
-        from fake_slack import sign
-
-        body = urllib.parse.urlencode(
+        return urllib.parse.urlencode(
             {
                 "command": "/deliverable",
                 "text": text,
@@ -167,16 +171,30 @@ class SlackThread:
                 "trigger_id": "t",
             }
         )
+
+    def command(self, http_port: int, text: str, user: str, name: str) -> int:
+        """POST a signed /deliverable command to serve; the HTTP status (0: no answer)."""
+        return self.post(http_port, self.command_body(text, user, name))[0]
+
+    def post(
+        self, http_port: int, body: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        """POST ``body`` to serve's /slack/events, signed unless ``headers`` are given:
+        (status, text); status 0 when there was no answer."""
+        from fake_slack import sign
+
         request = urllib.request.Request(
             f"http://127.0.0.1:{http_port}/slack/events",
             data=body.encode(),
-            headers=sign(self.SECRET, body),
+            headers=sign(self.SECRET, body) if headers is None else headers,
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as r:
-                return r.status
-        except (OSError, urllib.error.HTTPError):
-            return 0
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode(errors="replace")
+        except OSError:
+            return 0, ""
 
     def replies(self) -> list[tuple[str, dict]]:
         return list(self.fake.responses)
