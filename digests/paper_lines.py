@@ -132,7 +132,7 @@ def choose_for_paper(
         return f"{_day(u, tz)}, {name}" if name else _day(u, tz)
 
     if mode == "all":
-        cleaned = [clean(u) for u in with_notes]
+        every = [clean(u) for u in with_notes]
         return Choice(
             tuple(with_notes),
             tuple(s for c in cleaned for s in c.sentences),

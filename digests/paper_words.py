@@ -41,8 +41,8 @@ __all__ = [
     "mentions_dependencies",
     "same_sentence",
     "sentence_case",
-    "status_echoed",
     "split_sentences",
+    "status_echoed",
     "strip_signoff",
     "word_count",
 ]
