@@ -135,9 +135,9 @@ def choose_for_paper(
         every = [clean(u) for u in with_notes]
         return Choice(
             tuple(with_notes),
-            tuple(s for c in cleaned for s in c.sentences),
+            tuple(s for c in every for s in c.sentences),
             "every note of the period (--notes all)",
-            names_left=tuple(dict.fromkeys(n for c in cleaned for n in c.names_left)),
+            names_left=tuple(dict.fromkeys(n for c in every for n in c.names_left)),
         )
     summaries = [u for u in with_notes if u.summary]
     if summaries:
