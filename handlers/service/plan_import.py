@@ -28,15 +28,15 @@ class ImportSummary:
         head = f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged" + (
             f", {self.kept} kept (not in the file)" if self.kept else ""
         )
-        lines = [*self.changes, head]
+        lines = list(self.changes)
         if self.own and self.own_from is not None:
             new = self.added - self.own
             lines.append(
-                f"Reports: {self.own} are the plan's own from {self.own_from.isoformat()} "
+                f"In reports: {self.own} are the plan's own from {self.own_from.isoformat()} "
                 "(completed or current, never New)"
                 + (f"; {new} are New in the period that holds their date" if new else "")
             )
-        return "\n".join(lines)
+        return "\n".join([*lines, head])
 
 
 class _DryRun(Exception):
