@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from digests.paper_words import (
     Cleaned,
     clean_note,
-    is_no_change,
     is_status_echo,
     mentions_dependencies,
+    says_nothing,
     without_repeats,
     word_count,
 )
@@ -123,8 +123,12 @@ def choose_for_paper(
     deps_changed: Collection[int] = (),
     who: Callable[[int | None], str] = lambda _p: "",
     mode: str = "latest",
+    also: Collection[int] = (),
 ) -> Choice:
-    """The notes for one deliverable's line from its period's updates (oldest first)."""
+    """The notes for one deliverable's line from its period's updates (oldest first).
+
+    ``also``: ids of updates that changed something in prose (a slip to a later quarter).
+    """
     with_notes = [u for u in history if u.note.strip()]
 
     def by(u: Update) -> str:
@@ -147,29 +151,45 @@ def choose_for_paper(
             (chosen,),
             c.sentences,
             f"the note marked as the summary for the paper ({by(chosen)})",
-            c.changes,
+            ("words: " + "; ".join(c.changes),) if c.changes else (),
             c.names_left,
         )
-    useful = [u for u in with_notes if not is_no_change(u.note)]
+    useful = [u for u in with_notes if not says_nothing(u.note)]
     skipped = len(with_notes) - len(useful)
-    skip_line = (f"{skipped} note(s) that only say there is no change left out",) if skipped else ()
+    skip_line = (
+        (f"{skipped} note(s) left out: they only say there is no change, or the status",)
+        if skipped
+        else ()
+    )
     if not useful:
         why = "no note for the paper in the period" + ("" if with_notes else " (no note at all)")
         return Choice((), (), why + ": the status wording only", skip_line)
     changed = [
-        u for u in useful if not u.created and (u.changed_status or u.changed_due or u.of_note)
-    ] + [u for u in useful if u.id in deps_changed and not u.created]
-    status_first = sorted(
-        dict.fromkeys(changed), key=lambda u: (not u.changed_status, -u.id)
-    )  # the latest status change first, then other changes, newest first
+        u
+        for u in useful
+        if (not u.created
+        and (u.changed_status or u.changed_due or u.of_note or u.id in deps_changed))
+        or u.id in also
+    ]
     newest = useful[-1]
-    ordered = list(dict.fromkeys([*status_first, newest]))
+    # A note older than the last change of status describes what was before it ("review
+    # meetings ongoing" under a completion that said only "done."): it is not the news.
+    last_move = max((u.id for u in history if u.changed_status and not u.created), default=0)
+    news = [newest] if newest.id >= last_move or newest in changed else []
+    if not changed and not news:
+        return Choice((), (), "no note since the last change of status: the status wording only")
+    # The newest change first, then older ones, then the newest note, within the length.
+    ordered = list(dict.fromkeys([*sorted(changed, key=lambda u: -u.id), *news]))
     cleaned = {u.id: clean(u) for u in ordered}
     kept, cut = _within_limit(ordered, cleaned, tz)
     kept.sort(key=lambda pair: pair[0].id)
     sentences = without_repeats(s for _, ss in kept for s in ss)
     used = [u for u, _ in kept]
-    changes_said = [f"{by(u)}: {_change(u, deps_changed)}" for u in used if u in changed]
+    changes_said = [
+        f"{by(u)}: {_change(u, deps_changed) or 'names a later quarter'}"
+        for u in used
+        if u in changed
+    ]
     if changes_said:
         rule = "notes that changed something (" + "; ".join(changes_said) + ")"
         if newest in used and newest not in changed:
@@ -178,9 +198,10 @@ def choose_for_paper(
         rule = f"the plan file's note ({by(newest)}); no update in the period changed anything"
     else:
         rule = f"the newest note ({by(newest)}); no note in the period changed anything"
-    words = tuple(dict.fromkeys(w for u in used for w in cleaned[u.id].changes))
+    words = list(dict.fromkeys(w for u in used for w in cleaned[u.id].changes))
+    said = ("words: " + "; ".join(words),) if words else ()
     names = tuple(dict.fromkeys(n for u in used for n in cleaned[u.id].names_left))
-    return Choice(tuple(used), tuple(sentences), rule, (*skip_line, *cut, *words), names)
+    return Choice(tuple(used), tuple(sentences), rule, (*skip_line, *cut, *said), names)
 
 
 # -- slippage typed as prose -----------------------------------------------------------
@@ -253,20 +274,23 @@ def compose_line(
     *,
     start_month: int = 4,
     leave_due_out: bool = False,
+    plain: Callable[[str], str] = lambda s: s,
 ) -> str:
     """The "Update:" text: the status wording, the notes' sentences, "Scheduled for …" and
-    "Dependencies identified.", each said once."""
-    body = [s for s in without_repeats(sentences) if not is_status_echo(s, status)]
+    "Dependencies identified.", each said once. The wording is left out when the first
+    sentence says the status in the papers' words ("Recruitment on hold whilst…");
+    ``plain`` spells acronyms out for the comparisons ("Embedded into BAU.")."""
+    body = [s for s in without_repeats(sentences, plain) if not is_status_echo(plain(s), status)]
     said = " ".join(body)
-    parts = [] if said and status.said_in(said) else [status.wording]
+    parts = [] if body and status.said_in(plain(body[0])) else [status.wording]
     parts += body
     text = " ".join(parts)
     if due and not leave_due_out and status in (Status.ONGOING, Status.NOT_STARTED, Status.ON_HOLD):
         span = _span(due, start_month)
-        if span is not None and not mentions_span(text, span):
+        if span is not None and not mentions_span(said, span):
             verb = "start" if status is Status.NOT_STARTED else "completion"
             parts.append(f"Scheduled for {verb} {span.paper()}.")
-    if dependencies and not mentions_dependencies(text):
+    if dependencies and not mentions_dependencies(plain(text)):
         parts.append("Dependencies identified.")
     return " ".join(parts)
 

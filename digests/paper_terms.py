@@ -72,6 +72,12 @@ class Words:
     titles: Mapping[str, str] = field(default_factory=dict)  # REF -> title
     start_month: int = 4
 
+    def plain(self, text: str) -> str:
+        """``text`` with every acronym spelled out, for comparing what two sentences say."""
+        for term, expansion in self.glossary.acronyms.items():
+            text = re.sub(_term_pattern(term), expansion, text)
+        return text
+
 
 # -- quarters without a year ----------------------------------------------------------
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from digests.paper_terms import (
@@ -49,6 +49,7 @@ __all__ = [
     "is_status_echo",
     "mentions_dependencies",
     "same_sentence",
+    "says_nothing",
     "sentence_case",
     "split_sentences",
     "status_echoed",
@@ -266,6 +267,15 @@ def is_no_change(note: str) -> bool:
     return _NO_CHANGE_RE.match(text) is not None or not text.strip()
 
 
+def says_nothing(note: str) -> bool:
+    """A note with nothing for the paper: no change, or only a status ("ongoing. ongoing.",
+    "still on hold"), which the status wording says already."""
+    if is_no_change(note):
+        return True
+    text, _ = strip_signoff(note)
+    return all(status_echoed(s) is not None or _CLOSING_RE.match(s) for s in split_sentences(text))
+
+
 _DEPS_RE = re.compile(r"\bdependenc(?:y|ies)\b|\bdeps\b", re.I)
 _DEPS_SAID_RE = re.compile(r"^(?:number\s+of\s+)?dependenc(?:y|ies)\s+identified\.?$", re.I)
 
@@ -324,12 +334,15 @@ def clean_note(note: str, words: Words | None = None, *, on: dt.date | None = No
     return Cleaned(tuple(sentences), tuple(dict.fromkeys(changes)), tuple(dict.fromkeys(names)))
 
 
-def without_repeats(sentences: Iterable[str]) -> list[str]:
+def without_repeats(
+    sentences: Iterable[str], plain: Callable[[str], str] = lambda s: s
+) -> list[str]:
     """Sentences in order, each said once; a bare "Dependencies identified." goes when
-    another sentence already speaks of dependencies."""
+    another sentence already speaks of dependencies. ``plain`` spells acronyms out for the
+    comparison, so "Embedded into BAU." repeats "Embedded into business as usual."."""
     out: list[str] = []
     for s in sentences:
-        if not any(same_sentence(s, t) for t in out):
+        if not any(same_sentence(plain(s), plain(t)) for t in out):
             out.append(s)
     if any(mentions_dependencies(s) and not _DEPS_SAID_RE.match(s) for s in out):
         out = [s for s in out if not _DEPS_SAID_RE.match(s)]

@@ -260,6 +260,7 @@ class _Paper:
         return clean_note(u.note, self.words, on=u.recorded_at.astimezone(self.tz).date())
 
     def draft(self, d: Deliverable, state: State, history: list[Update], listed: str) -> _Draft:
+        slip = find_slip(history, state.due, tz=self.tz, start_month=self.start_month)
         choice = choose_for_paper(
             history,
             clean=self.clean,
@@ -267,11 +268,13 @@ class _Paper:
             deps_changed=self.deps_changed,
             who=lambda pid: self.people.get(pid, "") if pid is not None else "",
             mode=self.mode,
+            also=(slip.update.id,) if slip is not None else (),
         )
-        slip = find_slip(history, state.due, tz=self.tz, start_month=self.start_month)
         return _Draft(d, state, choice, listed, slip)
 
-    def item(self, draft: _Draft, speller: AcronymSpeller) -> ReportItem:
+    def item(self, draft: _Draft, speller: AcronymSpeller, which: str) -> ReportItem:
+        """The entry as the paper gives it; acronyms are spelled out at their first use in
+        what the paper shows (the Update line, or the line under a new deliverable)."""
         d, state, choice = draft.deliverable, draft.state, draft.choice
         title = speller.apply(d.title)
         line = compose_line(
@@ -281,7 +284,13 @@ class _Paper:
             state.dependencies,
             start_month=self.start_month,
             leave_due_out=draft.slip is not None,
+            plain=self.words.plain,
         )
+        new_line = _new_line(choice.sentences, state.dependencies)
+        if which == "new":
+            new_line = speller.apply(new_line)
+        else:
+            line = speller.apply(line)
         flags = []
         if draft.slip is not None:
             flags.append(draft.slip.flag(self.tz).replace("{ref}", d.ref))
@@ -297,8 +306,8 @@ class _Paper:
             due=state.due,
             dependencies=state.dependencies,
             notes=tuple(u.note for u in choice.chosen),
-            update_line=speller.apply(line),
-            new_line=speller.apply(_new_line(choice.sentences, state.dependencies)),
+            update_line=line,
+            new_line=new_line,
             explain=(draft.listed, f"line: {choice.rule}", *choice.details),
             flags=tuple(flags),
         )
@@ -372,7 +381,7 @@ def build_report(
     for theme, lists in drafts:  # in the order the paper is read
         section = ThemeSection(theme.code, theme.name, theme.aim)
         for which in ("completed", "current", "new"):
-            getattr(section, which).extend(paper.item(x, speller) for x in lists[which])
+            getattr(section, which).extend(paper.item(x, speller, which) for x in lists[which])
         sections.append(section)
     return Report(
         plan=store.get_meta("plan") or "Delivery Plan",
