@@ -305,7 +305,11 @@ def clean_sentence(
     changes += used
     s, refs = replace_refs(s, words.titles)
     changes += [f"{r} → its title" for r in refs]
-    s, names = drop_names(s, words.people, words.glossary)
+    s, named = drop_names(s, words.people, words.glossary)
+    names = [n for n in named if not n.startswith("-")]
+    changes += [
+        f"dropped {n[1:]} with the preposition before the name" for n in named if n not in names
+    ]
     s = _LEADING_STATUS_RE.sub("", s)
     s = year_quarters(s, on=on, start_month=words.start_month)
     s = _tidy(s)
