@@ -270,9 +270,9 @@ def is_no_change(note: str) -> bool:
 def says_nothing(note: str) -> bool:
     """A note with nothing for the paper: no change, or only a status ("ongoing. ongoing.",
     "still on hold"), which the status wording says already."""
-    if is_no_change(note):
-        return True
     text, _ = strip_signoff(note)
+    if _NO_CHANGE_RE.match(text) is not None or not text.strip():
+        return True
     return all(status_echoed(s) is not None or _CLOSING_RE.match(s) for s in split_sentences(text))
 
 
