@@ -17,6 +17,7 @@ deliverable is flagged for the coordinator.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
@@ -254,6 +255,7 @@ class Slip:
         )
 
 
+@functools.lru_cache(maxsize=1024)
 def _span(text: str | None, start_month: int) -> QuarterSpan | None:
     if not text:
         return None
