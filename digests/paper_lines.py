@@ -31,6 +31,7 @@ from digests.paper_words import (
     word_count,
 )
 from store import (
+    FinancialYearQuarter,
     QuarterParseError,
     QuarterSpan,
     Status,
@@ -265,6 +266,12 @@ def _span(text: str | None, start_month: int) -> QuarterSpan | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _later(note: str, due: QuarterSpan, quarter: FinancialYearQuarter) -> QuarterSpan | None:
+    """:func:`later_quarter_named`, once per note, due quarter and quarter of writing."""
+    return later_quarter_named(note, due, on=quarter.first_day, start_month=quarter.start_month)
+
+
 def find_slip(
     history: Sequence[Update], due: str | None, *, tz: dt.tzinfo, start_month: int = 4
 ) -> Slip | None:
@@ -285,7 +292,7 @@ def find_slip(
         if at is None or not u.note.strip():
             continue
         day = u.recorded_at.astimezone(tz).date()
-        named = later_quarter_named(u.note, at, on=day, start_month=start_month)
+        named = _later(u.note, at, FinancialYearQuarter.of_date(day, start_month=start_month))
         if named is not None:
             slip = Slip(u, named, at)
         elif slip is not None and mentions_span(u.note, recorded):

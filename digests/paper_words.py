@@ -22,6 +22,7 @@ the note names without one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -267,6 +268,7 @@ def is_no_change(note: str) -> bool:
     return _NO_CHANGE_RE.match(text) is not None or not text.strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def says_nothing(note: str) -> bool:
     """A note with nothing for the paper: no change, or only a status ("ongoing. ongoing.",
     "still on hold"), which the status wording says already."""
