@@ -316,7 +316,7 @@ class PlanQueries(Base):
         }
 
     def paper_candidates(
-        self, since: dt.datetime, until: dt.datetime, *, newest: int = 6
+        self, since: dt.datetime, until: dt.datetime, *, newest: int = 3
     ) -> tuple[dict[int, list[Update]], set[int]]:
         """Per deliverable, the period's updates a paper line may draw on, oldest first: the
         ones marked summary or of note, the ones that changed status, due or dependencies,
