@@ -249,3 +249,9 @@ def m008_update_idempotency(db: Database) -> None:
     and values), unique: a replayed or retried request finds its update instead of adding one."""
     db.table("updates").add_column("idempotency_key", str)
     db.table("updates").create_index(["idempotency_key"], unique=True)
+
+
+@migrations()
+def m012_paper_words(db: Database) -> None:
+    """Notes staff mark "of note" for the panel paper (the report's rule for its lines)."""
+    db.table("updates").add_column("of_note", int)

@@ -53,6 +53,7 @@ class UpdateRequest:
     # The request that asked for it (a Slack command's signature, a form's view and values):
     # a second request with the same key records nothing and gets the first one's outcome.
     idempotency_key: str | None = None
+    of_note: bool = False  # the note is of note for the panel paper (the report joins it)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,12 @@ class _Plan:
 
 
 def check_update_text(
-    note: str, due: str | None = None, *, summary: bool = False, fy_start_month: int = 4
+    note: str,
+    due: str | None = None,
+    *,
+    summary: bool = False,
+    of_note: bool = False,
+    fy_start_month: int = 4,
 ) -> tuple[str, str | None]:
     """The checks of :func:`record_update` that need no store (note, summary, due quarter):
     a form shows them before it acknowledges, without waiting for the database. Returns the
@@ -147,6 +153,8 @@ def check_update_text(
     note = note.strip()
     if summary and not note:
         raise ValidationError("A summary for the paper needs its text.", field="note")
+    if of_note and not note:
+        raise ValidationError("A note marked of note for the paper needs its text.", field="note")
     if len(note) > MAX_NOTE_CHARS:
         raise ValidationError(
             f"The note is {len(note)} characters; the limit is {MAX_NOTE_CHARS}.", field="note"
@@ -163,7 +171,11 @@ def check_update_text(
 def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _Plan:
     """Every check of an update, reading only: resolve, authorise, validate."""
     note, due_after_text = check_update_text(
-        request.note, request.due, summary=request.summary, fy_start_month=fy_start_month
+        request.note,
+        request.due,
+        summary=request.summary,
+        of_note=request.of_note,
+        fy_start_month=fy_start_month,
     )
     deliverable = resolve_deliverable(store, request.deliverable)
     if not deliverable.can_be_updated_by(request.actor):
@@ -237,6 +249,7 @@ def record_update(
             link=request.link,
             summary=request.summary,
             idempotency_key=request.idempotency_key,
+            of_note=request.of_note,
         )
         changed: dict[str, object] = {}
         if plan.status_after != plan.status_before:

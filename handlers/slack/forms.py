@@ -175,6 +175,7 @@ def _update_fields(view: dict[str, Any]) -> dict[str, Any]:
         "dependencies": "dependencies" in ticked,
         "link": metadata.get("link"),
         "summary": "summary" in ticked,
+        "of_note": "of_note" in ticked,
     }
 
 
@@ -238,6 +239,7 @@ async def update_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBo
             fields["note"],
             fields["due"],
             summary=fields["summary"],
+            of_note=fields["of_note"],
             fy_start_month=session.deps.fy_start_month,
         )
     except FormProblem as problem:
