@@ -1,12 +1,13 @@
 """The plan from a spreadsheet: `plan import FILE.csv|FILE.xlsx`, with the columns of the
-export (`plan show --json`), checked by the same rules as the YAML file, errors by row."""
+export (`plan show --json`), read within the limits of :mod:`handlers.bounded` and checked
+by the same rules as the YAML file, errors by row."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
+from handlers.bounded import DEFAULT_LIMITS, Limits, LineMap, read_csv, read_xlsx
 from handlers.plan import PlanError, PlanInvalid, PlanSpec, _Map, _PlanParser, load_plan
 
 __all__ = ["TABLE_SUFFIXES", "load_plan_file", "parse_plan_table", "read_table"]
@@ -39,30 +40,14 @@ def _value(raw: Any) -> Any:
     return raw
 
 
-def read_table(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_table(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, dict[str, Any]]]:
     """(row number as the spreadsheet shows it, row) for a CSV file or the first sheet."""
     if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            return [(n, row) for n, row in enumerate(csv.DictReader(f), start=2)]
-    from openpyxl import load_workbook
-
-    sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-    values = list(sheet.iter_rows(values_only=True))
-    if not values:
-        return []
-    head = [str(h).strip() if h is not None else "" for h in values[0]]
-    return [
-        (n, dict(zip(head, row, strict=False)))
-        for n, row in enumerate(values[1:], start=2)
-        if any(v not in (None, "") for v in row)
-    ]
+        return read_csv(path, limits)
+    return read_xlsx(path, limits)
 
 
-def _mapping(values: dict[str, Any], line: int) -> _Map:
-    m = _Map(values)
-    m.line = line
-    m.key_lines = dict.fromkeys(values, line)
-    return m
+_mapping = LineMap.at
 
 
 def parse_plan_table(
@@ -72,9 +57,10 @@ def parse_plan_table(
     plan: str,
     office: str = "",
     fy_start_month: int = 4,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> PlanSpec:
     """Rows -> a :class:`PlanSpec`: themes and people in the order they first appear."""
-    parser = _PlanParser(filename, fy_start_month, from_table=True)
+    parser = _PlanParser(filename, fy_start_month, from_table=True, limits=limits)
     missing = {"ref", "title", "theme", "theme_code", "status"} - set(rows[0][1] if rows else ())
     if not rows or missing:
         what = f"missing columns: {', '.join(sorted(missing))}" if rows else "no rows"
@@ -103,23 +89,32 @@ def parse_plan_table(
     spec_themes = parser.themes(doc)
     if parser.errors:
         raise PlanInvalid(parser.errors)
-    return PlanSpec(plan=plan, office=office, start=None, people=spec_people, themes=spec_themes)
+    return PlanSpec(
+        plan=plan,
+        office=office,
+        start=None,
+        people=spec_people,
+        themes=spec_themes,
+        source=filename,
+    )
 
 
 def load_plan_file(
-    path: Path, *, plan: str | None = None, office: str = "", fy_start_month: int = 4
+    path: Path,
+    *,
+    plan: str | None = None,
+    office: str = "",
+    fy_start_month: int = 4,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> PlanSpec:
     """A plan file of any kind the office keeps: YAML, CSV or XLSX."""
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        return load_plan(path, fy_start_month=fy_start_month)
-    try:
-        rows = read_table(path)
-    except Exception as exc:  # unreadable file: one clear line, like the YAML loader
-        raise PlanInvalid([PlanError(str(path), 0, "file", f"cannot read: {exc}")]) from None
+        return load_plan(path, fy_start_month=fy_start_month, limits=limits)
     return parse_plan_table(
-        rows,
+        read_table(path, limits),
         filename=str(path),
         plan=plan or path.stem,
         office=office,
         fy_start_month=fy_start_month,
+        limits=limits,
     )

@@ -234,3 +234,13 @@ def m005_trust(db: Database) -> None:
 def m006_correspondence_by_day(db: Database) -> None:
     """Digests and reports count letters per day and category in SQL: a covering index."""
     db.table("correspondence").create_index(["received_on", "category"])
+
+
+@migrations()
+def m010_import(db: Database) -> None:
+    """Look-ups ignore case (``upper(ref)``, ``lower(email)``): indexes on those expressions,
+    so a plan import, a Slack command or an update by mail finds a deliverable or a person
+    without reading the whole table; and deliverables by theme."""
+    db.execute("CREATE INDEX IF NOT EXISTS deliverables_ref_upper ON deliverables (upper(ref))")
+    db.execute("CREATE INDEX IF NOT EXISTS people_email_lower ON people (lower(email))")
+    db.table("deliverables").create_index(["theme_id"], if_not_exists=True)

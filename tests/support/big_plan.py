@@ -31,7 +31,12 @@ def big_plan_yaml(rows: int, *, refs: bool = False, tag: str = "", themes: int =
     for i in range(rows):
         per_theme[used[i % len(used)][0]].append(i)
     for code, name in used:
-        lines += [f"  - code: {code}", f"    name: {name}", "    aim: Do the work.", "    deliverables:"]
+        lines += [
+            f"  - code: {code}",
+            f"    name: {name}",
+            "    aim: Do the work.",
+            "    deliverables:",
+        ]
         for n, i in enumerate(per_theme[code], start=1):
             if refs:
                 lines.append(f"      - ref: {code}-{n}")
@@ -52,7 +57,9 @@ def big_plan_csv(rows: int) -> str:
     """The same plan as a spreadsheet with the export's columns."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["ref", "title", "theme", "theme_code", "status", "due", "owner", "owner_email", "note"])
+    writer.writerow(
+        ["ref", "title", "theme", "theme_code", "status", "due", "owner", "owner_email", "note"]
+    )
     counters = {code: 0 for code, _ in THEMES}
     for i in range(rows):
         code, name = THEMES[i % len(THEMES)]

@@ -36,8 +36,9 @@ def yaml_alias_bomb(field: str = "added", levels: int = 9) -> str:
 class _Entry:
     """One zip entry from a prefix, ``repeat`` copies of ``chunk`` and a suffix."""
 
-    def __init__(self, name: str, prefix: bytes, chunk: bytes = b"", repeat: int = 0,
-                 suffix: bytes = b"") -> None:
+    def __init__(
+        self, name: str, prefix: bytes, chunk: bytes = b"", repeat: int = 0, suffix: bytes = b""
+    ) -> None:
         self.name = name
         comp = zlib.compressobj(9, zlib.DEFLATED, -15)
         head = comp.compress(prefix) + comp.flush(zlib.Z_FULL_FLUSH)
@@ -59,10 +60,47 @@ def _write_zip(path: Path, entries: Iterable[_Entry]) -> None:
     for e in entries:
         name = e.name.encode()
         offset = out.tell()
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, e.crc,
-                              len(e.data), e.size, len(name), 0) + name + e.data)
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, e.crc,
-                               len(e.data), e.size, len(name), 0, 0, 0, 0, 0, offset) + name
+        out.write(
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                e.crc,
+                len(e.data),
+                e.size,
+                len(name),
+                0,
+            )
+            + name
+            + e.data
+        )
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                e.crc,
+                len(e.data),
+                e.size,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + name
+        )
         count += 1
     start = out.tell()
     out.write(central)
@@ -72,8 +110,6 @@ def _write_zip(path: Path, entries: Iterable[_Entry]) -> None:
 
 def _base_workbook() -> dict[str, bytes]:
     """A valid plan spreadsheet with shared strings (what Excel writes), entry by entry."""
-    from openpyxl.cell.cell import Cell  # noqa: F401  (openpyxl writes inline strings itself)
-
     book = Workbook()
     sheet = book.active
     sheet.append(["ref", "title", "theme", "theme_code", "status", "owner_email"])
@@ -89,7 +125,9 @@ _HEADER = ["ref", "title", "theme", "theme_code", "status", "owner_email"]
 
 
 def _sheet_with_shared_strings(rows: list[list[int]]) -> bytes:
-    xml = ['<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
+    xml = [
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    ]
     for r, cells in enumerate(rows, start=1):
         xml.append(f'<row r="{r}">')
         for c, index in enumerate(cells):
@@ -124,8 +162,13 @@ def xlsx_huge_cell(path: Path, chars: int = 1024 * MiB) -> Path:
     entries = [_Entry(n, d) for n, d in parts.items() if n != "xl/worksheets/sheet1.xml"]
     entries.append(_Entry("xl/worksheets/sheet1.xml", sheet))
     entries.append(
-        _Entry("xl/sharedStrings.xml", _SST + strings + b"<si><t>", chunk, chars // MiB,
-               b"</t></si></sst>")
+        _Entry(
+            "xl/sharedStrings.xml",
+            _SST + strings + b"<si><t>",
+            chunk,
+            chars // MiB,
+            b"</t></si></sst>",
+        )
     )
     _write_zip(path, entries)
     return path
@@ -136,23 +179,28 @@ def xlsx_zip_bomb(path: Path, inflated: int = 4000 * MiB) -> Path:
     default, about 4 MB on disk)."""
     parts = _base_workbook()
     row = (
-        '<row><c t="inlineStr"><is><t>CF-1</t></is></c><c t="inlineStr"><is><t>Survey</t></is>'
-        '</c><c t="inlineStr"><is><t>Communities</t></is></c><c t="inlineStr"><is><t>CF</t>'
-        '</is></c><c t="inlineStr"><is><t>ongoing</t></is></c></row>'
-    ).encode()
+        b'<row><c t="inlineStr"><is><t>CF-1</t></is></c><c t="inlineStr"><is><t>Survey</t></is>'
+        b'</c><c t="inlineStr"><is><t>Communities</t></is></c><c t="inlineStr"><is><t>CF</t>'
+        b'</is></c><c t="inlineStr"><is><t>ongoing</t></is></c></row>'
+    )
     row += b" " * 16000  # whitespace between rows: what deflate packs tightest
     chunk = row * (MiB // len(row))
     head = (
-        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org'
-        '/spreadsheetml/2006/main"><sheetData><row><c t="inlineStr"><is><t>ref</t></is></c>'
-        '<c t="inlineStr"><is><t>title</t></is></c><c t="inlineStr"><is><t>theme</t></is></c>'
-        '<c t="inlineStr"><is><t>theme_code</t></is></c><c t="inlineStr"><is><t>status</t>'
-        "</is></c></row>"
-    ).encode()
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org'
+        b'/spreadsheetml/2006/main"><sheetData><row><c t="inlineStr"><is><t>ref</t></is></c>'
+        b'<c t="inlineStr"><is><t>title</t></is></c><c t="inlineStr"><is><t>theme</t></is></c>'
+        b'<c t="inlineStr"><is><t>theme_code</t></is></c><c t="inlineStr"><is><t>status</t>'
+        b"</is></c></row>"
+    )
     entries = [_Entry(n, d) for n, d in parts.items() if n != "xl/worksheets/sheet1.xml"]
     entries.append(
-        _Entry("xl/worksheets/sheet1.xml", head, chunk, inflated // len(chunk),
-               b"</sheetData></worksheet>")
+        _Entry(
+            "xl/worksheets/sheet1.xml",
+            head,
+            chunk,
+            inflated // len(chunk),
+            b"</sheetData></worksheet>",
+        )
     )
     _write_zip(path, entries)
     return path
