@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -86,6 +87,8 @@ def plan_import(ctx: Context, file: Path, dry_run: bool, move: bool) -> None:
     from handlers.plan_table import TABLE_SUFFIXES, load_plan_file
 
     settings = ctx.settings
+    if hasattr(os, "nice") and not dry_run:
+        os.nice(10)  # a batch job beside a live bot: mail, Slack and /healthz come first
     plan_name, office = None, ""
     if file.suffix.lower() in TABLE_SUFFIXES and Path(settings.db_path).exists():
         plan_name = ctx.store.get_meta("plan")

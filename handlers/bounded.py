@@ -375,6 +375,15 @@ def _check_zip(name: str, source: IO[bytes], limits: Limits) -> None:
         )
 
 
+def _why(exc: BaseException) -> str:
+    """openpyxl wraps what went wrong in a long ValueError: the cause, in a few words."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if type(exc).__module__.startswith("defusedxml"):
+        return "XML entity declarations are not allowed"
+    return str(exc) or type(exc).__name__
+
+
 def read_xlsx(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Row]:
     """The rows of a workbook's first sheet below its header, read a row at a time
     (openpyxl's read-only mode) once the zip's directory is within the limits."""
@@ -386,7 +395,7 @@ def read_xlsx(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Row]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-        refuse(name, 0, "file", f"not a readable .xlsx workbook: {exc}")
+        refuse(name, 0, "file", f"not a readable .xlsx workbook: {_why(exc)}")
     rows = _Rows(name, limits)
     try:
         if book.worksheets:
@@ -398,7 +407,7 @@ def read_xlsx(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Row]:
     except FileInvalid:
         raise
     except Exception as exc:
-        refuse(name, 0, "file", f"not a readable .xlsx workbook: {exc}")
+        refuse(name, 0, "file", f"not a readable .xlsx workbook: {_why(exc)}")
     finally:
         book.close()
     return rows.rows

@@ -174,8 +174,8 @@ def xlsx_huge_cell(path: Path, chars: int = 1024 * MiB) -> Path:
     return path
 
 
-def xlsx_zip_bomb(path: Path, inflated: int = 4000 * MiB) -> Path:
-    """A workbook whose first sheet inflates to ``inflated`` bytes of rows (4,000 MiB by
+def xlsx_zip_bomb(path: Path, inflated: int = 3000 * MiB) -> Path:
+    """A workbook whose first sheet inflates to ``inflated`` bytes of rows (3,000 MiB by
     default, about 4 MB on disk)."""
     parts = _base_workbook()
     row = (
@@ -214,4 +214,28 @@ def xlsx_many_entries(path: Path, entries: int = 20_000) -> Path:
             z.writestr(name, data)
         for i in range(entries):
             z.writestr(f"xl/media/pad{i}.bin", b"")
+    return path
+
+
+def xlsx_entity_bomb(path: Path) -> Path:
+    """A workbook whose shared strings declare nested XML entities (a billion laughs)."""
+    parts = _with_shared_strings(_base_workbook())
+    dtd = '<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "' + f"&{chr(97 + i)};" * 10 + '">' for i in range(8)
+    )
+    values = [*_HEADER, "CF-1", "&i;", "CF", "ongoing", "jane@example.org", "Communities"]
+    parts["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        + dtd
+        + "]>"
+        + _SST.decode().split("?>", 1)[1]
+        + "".join(f"<si><t>{v}</t></si>" for v in values)
+        + "</sst>"
+    ).encode()
+    parts["xl/worksheets/sheet1.xml"] = _sheet_with_shared_strings(
+        [list(range(6)), [6, 7, 11, 8, 9, 10]]
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
     return path
