@@ -9,6 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import digest_scale
+import plan_import
 import report_build
 import slack_ack
 import smtp_ingest
@@ -19,4 +20,5 @@ if __name__ == "__main__":
     asyncio.run(slack_ack.main())
     smtp_ingest.main()
     digest_scale.main()
+    plan_import.main()
     print_summary()

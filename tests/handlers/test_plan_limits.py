@@ -180,3 +180,11 @@ def test_a_zip_of_many_entries_is_refused(tmp_path: Path) -> None:
         count = len(z.infolist())
     line = _refused_in_memory(path, 16 * MiB)
     assert line == f"{path}:0: file: {count:,} entries in the zip; the limit is 1,000"
+
+
+def test_an_impossible_date_is_an_error_on_its_line_not_a_traceback() -> None:
+    with pytest.raises(PlanInvalid) as err:
+        parse_plan(PLAN + "        added: 2022-13-01\n", filename="p.yaml")
+    assert _errors(err) == [
+        "p.yaml:11: CF.deliverables[0].added: '2022-13-01' is not a date (YYYY-MM-DD)"
+    ]
