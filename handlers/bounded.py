@@ -179,17 +179,27 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
     return result
 
 
-def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
-    """``2022-13-01`` looks like a date to YAML but is none: the text, for the parser to
-    report with its line, instead of a ``ValueError`` from deep inside the loader."""
-    try:
-        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
-    except ValueError:
-        return loader.construct_scalar(node)
+def _lenient(tag: str, construct: Any) -> None:
+    """``2022-13-01`` looks like a date to YAML and a 5,000-digit number like an int, but
+    neither can be built: the text, for the parser to report with its line, instead of a
+    ``ValueError`` from deep inside the loader."""
+
+    def build(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except ValueError:
+            return loader.construct_scalar(node)
+
+    _LineLoader.add_constructor(tag, build)
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+for _tag, _construct in (
+    ("tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_timestamp),
+    ("tag:yaml.org,2002:int", yaml.constructor.SafeConstructor.construct_yaml_int),
+    ("tag:yaml.org,2002:float", yaml.constructor.SafeConstructor.construct_yaml_float),
+):
+    _lenient(_tag, _construct)
 
 _OPENS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _CLOSES = (yaml.SequenceEndEvent, yaml.MappingEndEvent)

@@ -109,6 +109,12 @@ class PlanSpec:
     source: str = "<plan>"  # the file, for errors found against the store
 
 
+def _shown(value: object, most: int = 60) -> str:
+    """A value from the file in an error line: quoted, and cut short when long."""
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 2] + "…" + text[0]
+
+
 class _Checker:
     def __init__(self, filename: str) -> None:
         self.filename = filename
@@ -166,7 +172,9 @@ class _Checker:
             return dt.date.fromisoformat(str(value))
         except ValueError:
             self.error(
-                self.line_of(m, key), f"{where}.{key}", f"{value!r} is not a date (YYYY-MM-DD)"
+                self.line_of(m, key),
+                f"{where}.{key}",
+                f"{_shown(value)} is not a date (YYYY-MM-DD)",
             )
             return None
 
@@ -175,7 +183,7 @@ class _Checker:
             if key not in allowed:
                 self.error(
                     self.line_of(m, key),
-                    f"{where}.{key}",
+                    f"{where}.{_shown(key)[1:-1]}",
                     f"unknown field; expected one of {', '.join(sorted(allowed))}",
                 )
 

@@ -188,3 +188,15 @@ def test_an_impossible_date_is_an_error_on_its_line_not_a_traceback() -> None:
     assert _errors(err) == [
         "p.yaml:11: CF.deliverables[0].added: '2022-13-01' is not a date (YYYY-MM-DD)"
     ]
+
+
+def test_long_values_are_cut_short_in_error_lines() -> None:
+    text = PLAN + f"        added: {'9' * 100_000}\n        ? {'k' * 100_000}\n        : v\n"
+    with pytest.raises(PlanInvalid) as err:
+        parse_plan(text, filename="p.yaml")
+    lines = _errors(err)
+    assert len(lines) == 2 and all(len(line) < 200 for line in lines), [x[:300] for x in lines]
+    assert lines[0].startswith("p.yaml:12: CF.deliverables[0].kkkk") and "unknown field" in lines[0]
+    assert lines[1].startswith("p.yaml:11: CF.deliverables[0].added: '9999") and lines[1].endswith(
+        "…' is not a date (YYYY-MM-DD)"
+    )
