@@ -86,7 +86,7 @@ class Limits:
     max_bytes: int = MAX_PLAN_BYTES
     max_rows: int = MAX_ROWS
     max_cell_chars: int = MAX_NOTE_CHARS  # no cell may be longer than the longest field
-    max_columns: int = 64  # a spreadsheet's columns read; the export has 14
+    max_columns: int = 64  # a spreadsheet's columns read; the export has 12
     max_zip_entries: int = 1000
     part_factor: int = 4  # each part of a workbook inflates to at most 4 x max_bytes...
     sheet_factor: int = 20  # ...a worksheet (read a row at a time) and the whole to 20 x
