@@ -32,7 +32,7 @@ from handlers.plan import (
     PlanSpec,
     ThemeSpec,
 )
-from store import Deliverable, Person, Source, Store, Theme
+from store import Deliverable, Person, Source, Store, StoreError, Theme
 
 __all__ = ["BATCH_PAUSE", "BATCH_ROWS", "BATCH_SECONDS", "ImportSummary", "import_plan"]
 
@@ -358,17 +358,28 @@ def _write_in_batches(
     store: Store, run: _Import, batch_rows: int, pause: Callable[[], None]
 ) -> None:
     steps = run.steps()
+    total = len(run.spec.people) + sum(1 + len(t.deliverables) for t in run.spec.themes)
+    written = 0  # rows committed so far
     done = False
     while not done:
         started = time.monotonic()
-        with store.transaction():
-            run.index.catch_up(store, run.mine)
-            for count in itertools.count(1):
-                if next(steps, _END) is _END:
-                    done = True
-                    break
-                if count >= batch_rows or time.monotonic() - started >= BATCH_SECONDS:
-                    break
+        try:
+            with store.transaction():
+                run.index.catch_up(store, run.mine)
+                for count in itertools.count(1):
+                    if next(steps, _END) is _END:
+                        done = True
+                        break
+                    if count >= batch_rows or time.monotonic() - started >= BATCH_SECONDS:
+                        break
+        except StoreError as exc:
+            if not written:
+                raise
+            raise type(exc)(
+                f"{exc}; the import stopped after writing {written:,} of {total:,} rows. "
+                "Run it again to finish: nothing is added twice"
+            ) from exc
+        written += count
         if not done:
             pause()
 

@@ -13,7 +13,7 @@ from big_plan import big_plan_yaml
 
 from handlers.plan import PlanInvalid, parse_plan
 from handlers.service import import_plan
-from store import Store, open_store
+from store import Store, StoreUnavailable, open_store
 
 TWO_THEMES = """\
 plan: Test Plan
@@ -157,3 +157,36 @@ def test_a_dry_run_takes_no_write_lock(fresh_store: Store) -> None:
         holder.close()
     assert summary.added == 3
     assert fresh_store.deliverables() == []
+
+
+def test_a_store_failure_part_way_says_what_was_written_and_a_rerun_finishes(
+    fresh_store: Store, tmp_path: Path
+) -> None:
+    path = fresh_store.path
+    assert path is not None
+    spec = parse_plan(big_plan_yaml(60))
+    clean = open_store(tmp_path / "clean.db")
+    import_plan(clean, spec, today=dt.date(2022, 9, 1))
+    fresh_store.db.execute("PRAGMA busy_timeout = 50")
+    holder = sqlite3.connect(path)
+    batches = 0
+
+    def lock_after_two() -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 2:
+            holder.execute("BEGIN IMMEDIATE")  # a writer that does not let go
+
+    with pytest.raises(StoreUnavailable) as err:
+        import_plan(
+            fresh_store, spec, today=dt.date(2022, 9, 1), batch_rows=20, pause=lock_after_two
+        )
+    holder.execute("ROLLBACK")
+    holder.close()
+    written = len(fresh_store.deliverables())
+    assert str(err.value).startswith("database is locked; the import stopped after writing ")
+    assert str(err.value).endswith(" of 85 rows. Run it again to finish: nothing is added twice")
+    assert 0 < written < 60
+    import_plan(fresh_store, spec, today=dt.date(2022, 9, 1))
+    assert _state(fresh_store) == _state(clean)
+    clean.close()
