@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -35,6 +36,8 @@ from handlers.service import import_plan
 from store import StoreError
 
 __all__ = ["cli", "main"]
+
+MAX_ERROR_LINES = 100  # of a refused plan file; the rest are counted
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,20 +80,29 @@ def plan() -> None:
 @db_option
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+@click.option("--move", is_flag=True, help="Move a reference the file puts under another theme.")
 @pass_ctx
-def plan_import(ctx: Context, file: Path, dry_run: bool) -> None:
+def plan_import(ctx: Context, file: Path, dry_run: bool, move: bool) -> None:
     """Import FILE (YAML, or CSV/XLSX with the export's columns): validate all of it, then
-    write it in one transaction."""
+    write it in short transactions that let live mail and Slack through."""
+    from handlers.bounded import Limits
     from handlers.plan_table import TABLE_SUFFIXES, load_plan_file
 
+    settings = ctx.settings
+    if hasattr(os, "nice") and not dry_run:
+        os.nice(10)  # a batch job beside a live bot: mail, Slack and /healthz come first
     plan_name, office = None, ""
-    if file.suffix.lower() in TABLE_SUFFIXES and Path(ctx.settings.db_path).exists():
+    if file.suffix.lower() in TABLE_SUFFIXES and Path(settings.db_path).exists():
         plan_name = ctx.store.get_meta("plan")
         office = ctx.store.get_meta("office") or ""
     spec = load_plan_file(
-        file, plan=plan_name, office=office, fy_start_month=ctx.settings.fy_start_month
+        file,
+        plan=plan_name,
+        office=office,
+        fy_start_month=settings.fy_start_month,
+        limits=Limits(max_bytes=settings.max_plan_bytes),
     )
-    summary = import_plan(ctx.store, spec, today=today(ctx.settings), dry_run=dry_run)
+    summary = import_plan(ctx.store, spec, today=today(settings), dry_run=dry_run, move=move)
     click.echo(summary.text)
     if dry_run:
         click.echo("(dry run: nothing was written)")
@@ -297,9 +309,11 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         fail(f"configuration: {exc}", EXIT_USAGE)
     except PlanInvalid as exc:
-        for error in exc.errors:
+        for error in exc.errors[:MAX_ERROR_LINES]:
             click.echo(str(error), err=True)
-        fail(f"plan not imported: {len(exc.errors)} error(s); nothing was written")
+        if len(exc.errors) > MAX_ERROR_LINES:
+            click.echo(f"... and {len(exc.errors) - MAX_ERROR_LINES:,} more", err=True)
+        fail(f"plan not imported: {len(exc.errors):,} error(s); nothing was written")
     except StoreError as exc:
         fail(str(exc))
     except sqlite3.DatabaseError as exc:

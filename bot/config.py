@@ -80,6 +80,7 @@ class Settings:
     outbox_dir: Path = Path("data/outbox")
     fy_start_month: int = 4
     max_message_bytes: int = 10 * 1024 * 1024
+    max_plan_bytes: int = 5 * 1024 * 1024  # largest plan file or spreadsheet imported
     log_level: str = "INFO"
     mail_retention_days: int = 30
     keep_raw_mail: bool = False
@@ -302,6 +303,7 @@ def load_settings(
         outbox_dir=Path(_opt(env, "OUTBOX_DIR") or "data/outbox"),
         fy_start_month=_int(env, "FY_START_MONTH", 4, 1, 12),
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
+        max_plan_bytes=_int(env, "MAX_PLAN_BYTES", 5 * 1024 * 1024, 1024, 1024**3),
         log_level=level,
         mail_retention_days=_int(env, "MAIL_RETENTION_DAYS", 30, 0, 3650),
         keep_raw_mail=_bool(env, "KEEP_RAW_MAIL", False),

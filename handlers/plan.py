@@ -1,7 +1,9 @@
 """The plan file: parse and validate the YAML as a whole, into a :class:`PlanSpec`.
 
-Every error names the file, the line and the field. Writing the spec is the service's job
-(:func:`handlers.service.import_plan`): nothing is written unless the whole file is valid.
+Every error names the file, the line and the field. The file is read within the limits of
+:mod:`handlers.bounded` (size, rows, field lengths; no aliases, no duplicate keys). Writing
+the spec is the service's job (:func:`handlers.service.import_plan`): nothing is written
+unless the whole file is valid.
 """
 
 from __future__ import annotations
@@ -12,8 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from handlers.bounded import (
+    DEFAULT_LIMITS,
+    MAX_NOTE_CHARS,
+    MAX_TITLE_CHARS,
+    FileInvalid,
+    FileProblem,
+    Limits,
+    LineMap,
+    load_yaml,
+    read_text,
+)
 from store import QuarterParseError, Role, Status, parse_quarter_span
 
 __all__ = [
@@ -49,21 +60,10 @@ _DELIVERABLE_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class PlanError:
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
-
-
-class PlanInvalid(Exception):
-    def __init__(self, errors: list[PlanError]) -> None:
-        super().__init__("\n".join(str(e) for e in errors))
-        self.errors = errors
+# A problem in an import file, and all of them: the same classes for every import.
+PlanError = FileProblem
+PlanInvalid = FileInvalid
+_Map = LineMap
 
 
 @dataclass(frozen=True)
@@ -110,35 +110,13 @@ class PlanSpec:
     # Abbreviation or acronym -> the paper's words; None: the file has none (the stored
     # glossary stays).
     glossary: dict[str, str] | None = None
+    source: str = "<plan>"  # the file, for errors found against the store
 
 
-# -- YAML with line numbers ----------------------------------------------------
-
-
-class _Map(dict[str, Any]):
-    """A mapping that remembers the line of itself and of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        result[str(key)] = loader.construct_object(value_node, deep=True)
-        result.key_lines[str(key)] = key_node.start_mark.line + 1
-    return result
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+def _shown(value: object, most: int = 60) -> str:
+    """A value from the file in an error line: quoted, and cut short when long."""
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 2] + "…" + text[0]
 
 
 class _Checker:
@@ -156,7 +134,15 @@ class _Checker:
             return mapping.line
         return 0
 
-    def text(self, m: _Map, key: str, where: str, *, required: bool = True) -> str | None:
+    def text(
+        self,
+        m: _Map,
+        key: str,
+        where: str,
+        *,
+        required: bool = True,
+        limit: int = MAX_TITLE_CHARS,
+    ) -> str | None:
         value = m.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -165,7 +151,15 @@ class _Checker:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             self.error(self.line_of(m, key), f"{where}.{key}", "must be text")
             return None
-        return str(value).strip()
+        text = str(value).strip()
+        if len(text) > limit:
+            self.error(
+                self.line_of(m, key),
+                f"{where}.{key}",
+                f"{len(text):,} characters; the limit is {limit:,}",
+            )
+            return None
+        return text
 
     def date(self, m: _Map, key: str, where: str) -> dt.date | None:
         value = m.get(key)
@@ -175,11 +169,16 @@ class _Checker:
             return value.date()
         if isinstance(value, dt.date):
             return value
+        if not isinstance(value, (str, int)):
+            self.error(self.line_of(m, key), f"{where}.{key}", "must be a date (YYYY-MM-DD)")
+            return None
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
             self.error(
-                self.line_of(m, key), f"{where}.{key}", f"{value!r} is not a date (YYYY-MM-DD)"
+                self.line_of(m, key),
+                f"{where}.{key}",
+                f"{_shown(value)} is not a date (YYYY-MM-DD)",
             )
             return None
 
@@ -188,7 +187,7 @@ class _Checker:
             if key not in allowed:
                 self.error(
                     self.line_of(m, key),
-                    f"{where}.{key}",
+                    f"{where}.{_shown(key)[1:-1]}",
                     f"unknown field; expected one of {', '.join(sorted(allowed))}",
                 )
 
@@ -223,10 +222,19 @@ def check_glossary(checker: _Checker, raw: Any, line: int) -> dict[str, str]:
 class _PlanParser(_Checker):
     """Reads a plan document section by section, collecting every error on the way."""
 
-    def __init__(self, filename: str, fy_start_month: int, *, from_table: bool = False) -> None:
+    def __init__(
+        self,
+        filename: str,
+        fy_start_month: int,
+        *,
+        from_table: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         super().__init__(filename)
         self.fy_start_month = fy_start_month
         self.from_table = from_table
+        self.limits = limits
+        self.rows = 0  # deliverables read so far, against limits.max_rows
         self.emails: dict[str, int] = {}  # lower-cased email -> line
         self.codes: dict[str, int] = {}
         self.refs: dict[str, int] = {}
@@ -239,6 +247,9 @@ class _PlanParser(_Checker):
             raw_people = []
         for i, p in enumerate(raw_people):
             where = f"people[{i}]"
+            if i == self.limits.max_rows:
+                self.error(self.line_of(p), where, self.limits.too_many_rows())
+                break
             if not isinstance(p, _Map):
                 self.error(
                     self.line_of(doc, "people"), where, "must be a mapping with name and email"
@@ -288,6 +299,8 @@ class _PlanParser(_Checker):
             self.error(self.line_of(doc, "themes"), "themes", "must be a non-empty list")
             raw_themes = []
         for ti, t in enumerate(raw_themes):
+            if self.rows > self.limits.max_rows:
+                break
             if not isinstance(t, _Map):
                 self.error(
                     self.line_of(doc, "themes"),
@@ -304,7 +317,7 @@ class _PlanParser(_Checker):
         self.unknown_keys(t, _THEME_KEYS, where)
         code = self.text(t, "code", where)
         name = self.text(t, "name", where)
-        aim = self.text(t, "aim", where, required=False)
+        aim = self.text(t, "aim", where, required=False, limit=MAX_NOTE_CHARS)
         if aim is None and not self.from_table:
             aim = ""
         if code is not None:
@@ -329,6 +342,10 @@ class _PlanParser(_Checker):
             raw_items = []
         for di, d in enumerate(raw_items):
             dwhere = f"{code or where}.deliverables[{di}]"
+            self.rows += 1
+            if self.rows > self.limits.max_rows:
+                self.error(self.line_of(d), dwhere, self.limits.too_many_rows())
+                break
             if not isinstance(d, _Map):
                 self.error(
                     self.line_of(t, "deliverables"), dwhere, "must be a mapping with a title"
@@ -399,7 +416,7 @@ class _PlanParser(_Checker):
             )
         due = self.due(d, where)
         deps = self.flag(d, "dependencies", where)
-        note = self.text(d, "note", where, required=False)
+        note = self.text(d, "note", where, required=False, limit=MAX_NOTE_CHARS)
         summary = self.flag(d, "summary", where)
         if summary and not note:
             self.error(
@@ -425,16 +442,16 @@ class _PlanParser(_Checker):
         )
 
 
-def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) -> PlanSpec:
+def parse_plan(
+    text: str,
+    *,
+    filename: str = "<plan>",
+    fy_start_month: int = 4,
+    limits: Limits = DEFAULT_LIMITS,
+) -> PlanSpec:
     """Parse and validate a whole plan file. Raises :class:`PlanInvalid` with every error."""
-    parser = _PlanParser(filename, fy_start_month)
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanInvalid([PlanError(filename, line, "yaml", str(problem))]) from None
+    parser = _PlanParser(filename, fy_start_month, limits=limits)
+    doc = load_yaml(text, filename=filename, limits=limits)
     if not isinstance(doc, _Map):
         raise PlanInvalid([PlanError(filename, 1, "plan", "the file must be a YAML mapping")])
     parser.unknown_keys(doc, _TOP_KEYS, "plan")
@@ -455,13 +472,13 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
         people=people,
         themes=themes,
         glossary=glossary,
+        source=filename,
     )
 
 
-def load_plan(path: str | Path, *, fy_start_month: int = 4) -> PlanSpec:
+def load_plan(
+    path: str | Path, *, fy_start_month: int = 4, limits: Limits = DEFAULT_LIMITS
+) -> PlanSpec:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanInvalid([PlanError(str(path), 0, "file", f"cannot read: {exc}")]) from None
-    return parse_plan(text, filename=str(path), fy_start_month=fy_start_month)
+    text = read_text(path, limits)
+    return parse_plan(text, filename=str(path), fy_start_month=fy_start_month, limits=limits)

@@ -1,12 +1,13 @@
 """The plan from a spreadsheet: `plan import FILE.csv|FILE.xlsx`, with the columns of the
-export (`plan show --json`), checked by the same rules as the YAML file, errors by row."""
+export (`plan show --json`), read within the limits of :mod:`handlers.bounded` and checked
+by the same rules as the YAML file, errors by row."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
+from handlers.bounded import DEFAULT_LIMITS, Limits, LineMap, read_csv, read_xlsx
 from handlers.plan import (
     PlanError,
     PlanInvalid,
@@ -47,40 +48,26 @@ def _value(raw: Any) -> Any:
     return raw
 
 
-def read_table(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_table(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, dict[str, Any]]]:
     """(row number as the spreadsheet shows it, row) for a CSV file or the first sheet."""
     if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            return [(n, row) for n, row in enumerate(csv.DictReader(f), start=2)]
-    from openpyxl import load_workbook
-
-    sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-    values = list(sheet.iter_rows(values_only=True))
-    if not values:
-        return []
-    head = [str(h).strip() if h is not None else "" for h in values[0]]
-    return [
-        (n, dict(zip(head, row, strict=False)))
-        for n, row in enumerate(values[1:], start=2)
-        if any(v not in (None, "") for v in row)
-    ]
+        return read_csv(path, limits)
+    return read_xlsx(path, limits)
 
 
-def read_glossary(path: Path) -> list[tuple[int, Any, Any]] | None:
+_mapping = LineMap.at
+
+
+def read_glossary(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, Any, Any]] | None:
     """(row, term, expansion) from the spreadsheet's "Glossary" sheet; None without one."""
     if path.suffix.lower() != ".xlsx":
         return None
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    if "Glossary" not in book.sheetnames:
-        return None
-    rows = list(book["Glossary"].iter_rows(values_only=True))
-    return [
-        (n, row[0], row[1] if len(row) > 1 else None)
-        for n, row in enumerate(rows[1:], start=2)
-        if row and any(v not in (None, "") for v in row)
-    ]
+    rows = read_xlsx(path, limits, sheet="Glossary")
+    found = []
+    for n, row in rows:
+        values = list(row.values())
+        found.append((n, values[0] if values else None, values[1] if len(values) > 1 else None))
+    return found or None
 
 
 def _glossary(parser: _PlanParser, rows: list[tuple[int, Any, Any]]) -> dict[str, str]:
@@ -88,13 +75,6 @@ def _glossary(parser: _PlanParser, rows: list[tuple[int, Any, Any]]) -> dict[str
     mapping = _mapping(terms, rows[0][0] if rows else 1)
     mapping.key_lines = {str(_value(t)): n for n, t, _ in rows if _value(t) is not None}
     return check_glossary(parser, mapping, mapping.line)
-
-
-def _mapping(values: dict[str, Any], line: int) -> _Map:
-    m = _Map(values)
-    m.line = line
-    m.key_lines = dict.fromkeys(values, line)
-    return m
 
 
 def parse_plan_table(
@@ -105,10 +85,11 @@ def parse_plan_table(
     office: str = "",
     fy_start_month: int = 4,
     glossary: list[tuple[int, Any, Any]] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> PlanSpec:
     """Rows -> a :class:`PlanSpec`: themes and people in the order they first appear; the
     "Glossary" sheet's rows, when there is one, become the plan's glossary."""
-    parser = _PlanParser(filename, fy_start_month, from_table=True)
+    parser = _PlanParser(filename, fy_start_month, from_table=True, limits=limits)
     missing = {"ref", "title", "theme", "theme_code", "status"} - set(rows[0][1] if rows else ())
     if not rows or missing:
         what = f"missing columns: {', '.join(sorted(missing))}" if rows else "no rows"
@@ -145,20 +126,23 @@ def parse_plan_table(
         people=spec_people,
         themes=spec_themes,
         glossary=terms,
+        source=filename,
     )
 
 
 def load_plan_file(
-    path: Path, *, plan: str | None = None, office: str = "", fy_start_month: int = 4
+    path: Path,
+    *,
+    plan: str | None = None,
+    office: str = "",
+    fy_start_month: int = 4,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> PlanSpec:
     """A plan file of any kind the office keeps: YAML, CSV or XLSX."""
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        return load_plan(path, fy_start_month=fy_start_month)
-    try:
-        rows = read_table(path)
-        glossary = read_glossary(path)
-    except Exception as exc:  # unreadable file: one clear line, like the YAML loader
-        raise PlanInvalid([PlanError(str(path), 0, "file", f"cannot read: {exc}")]) from None
+        return load_plan(path, fy_start_month=fy_start_month, limits=limits)
+    rows = read_table(path, limits)
+    glossary = read_glossary(path, limits)
     return parse_plan_table(
         rows,
         filename=str(path),
@@ -166,4 +150,5 @@ def load_plan_file(
         office=office,
         fy_start_month=fy_start_month,
         glossary=glossary,
+        limits=limits,
     )

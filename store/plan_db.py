@@ -144,6 +144,11 @@ class PlanQueries(Base):
         row = self._one("SELECT * FROM deliverables WHERE upper(ref) = upper(?)", [ref.strip()])
         return _deliverable(row) if row else None
 
+    def deliverables_after(self, last_id: int) -> list[Deliverable]:
+        """The deliverables added since the one with id ``last_id``, oldest first."""
+        rows = self._rows("SELECT * FROM deliverables WHERE id > ? ORDER BY id", [last_id])
+        return [_deliverable(r) for r in rows]
+
     def refs_for_theme(self, theme_id: int) -> list[str]:
         return [
             r["ref"]

@@ -255,3 +255,13 @@ def m008_update_idempotency(db: Database) -> None:
 def m012_paper_words(db: Database) -> None:
     """Notes staff mark "of note" for the panel paper (the report's rule for its lines)."""
     db.table("updates").add_column("of_note", int)
+
+
+@migrations()
+def m010_import(db: Database) -> None:
+    """Look-ups ignore case (``upper(ref)``, ``lower(email)``): indexes on those expressions,
+    so a plan import, a Slack command or an update by mail finds a deliverable or a person
+    without reading the whole table; and deliverables by theme."""
+    db.execute("CREATE INDEX IF NOT EXISTS deliverables_ref_upper ON deliverables (upper(ref))")
+    db.execute("CREATE INDEX IF NOT EXISTS people_email_lower ON people (lower(email))")
+    db.table("deliverables").create_index(["theme_id"], if_not_exists=True)

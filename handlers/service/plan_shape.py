@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from handlers.bounded import MAX_TITLE_CHARS
 from handlers.service.errors import ValidationError
 from store import (
     Deliverable,
@@ -17,8 +18,6 @@ from store import (
 )
 
 __all__ = ["MAX_TITLE_CHARS", "add_deliverable", "check_add", "find_theme", "next_ref"]
-
-MAX_TITLE_CHARS = 300
 
 
 def next_ref(

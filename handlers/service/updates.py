@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from handlers.bounded import MAX_NOTE_CHARS
 from handlers.service.errors import (
     AmbiguousDeliverable,
     NotAuthorised,
@@ -34,8 +35,6 @@ __all__ = [
     "resolve_deliverable",
     "search_deliverables",
 ]
-
-MAX_NOTE_CHARS = 3000
 
 
 @dataclass(frozen=True)

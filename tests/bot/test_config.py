@@ -21,6 +21,7 @@ def test_embedded_defaults_match_the_design(tmp_path: Path) -> None:
     assert s.tz_name == "Europe/London"
     assert str(s.outbox_dir) == "data/outbox"
     assert s.max_message_bytes == 10 * 1024 * 1024
+    assert s.max_plan_bytes == 5 * 1024 * 1024
     assert not s.slack_enabled
 
 
@@ -43,6 +44,8 @@ def test_embedded_defaults_match_the_design(tmp_path: Path) -> None:
             "SMTP_TRUSTED_PEERS: 'mx.opcc.example' is not an IP address or CIDR range",
         ),
         ({"SMTP_TRUSTED_PEERS": "10.0.0.0/33"}, "SMTP_TRUSTED_PEERS: '10.0.0.0/33'"),
+        ({"MAX_PLAN_BYTES": "5MB"}, "MAX_PLAN_BYTES='5MB': must be a whole number"),
+        ({"MAX_PLAN_BYTES": "10"}, "MAX_PLAN_BYTES='10': must be between 1024 and"),
     ],
 )
 def test_wrong_values_name_the_variable(env: dict[str, str], message: str, tmp_path: Path) -> None:

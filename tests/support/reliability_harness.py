@@ -3,7 +3,7 @@
 Each test prints its figure ("accepted N, found N", ...). Sizes come from the environment,
 so CI runs the fast part and `make reliability` the long one:
 RELIABILITY_MESSAGES, RELIABILITY_FUZZ, RELIABILITY_SOAK_SECONDS, RELIABILITY_GARBAGE_SECONDS,
-RELIABILITY_FORMS, RELIABILITY_REPLAYS.
+RELIABILITY_FORMS, RELIABILITY_REPLAYS, RELIABILITY_IMPORT_ROWS.
 """
 
 from __future__ import annotations
