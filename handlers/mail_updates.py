@@ -104,6 +104,7 @@ def process_update(
                 status=cmd.status,
                 due=cmd.due,
                 summary=cmd.summary,
+                dependencies=cmd.dependencies,
             ),
             fy_start_month=policy.fy_start_month,
         )
@@ -118,7 +119,7 @@ def process_update(
                 body=(
                     f"Deliverabot could not record this update:\n\n{exc}\n\n"
                     "Write the subject like the Slack command, for example:\n"
-                    "  CF-3 ongoing due Q3 2022/23\n"
+                    "  CF-3 ongoing due Q3 2022/23 deps\n"
                     "and put the note in the body."
                 ),
             ),
@@ -129,6 +130,10 @@ def process_update(
         lines.append(f"Status: {outcome.status_before.label} -> {outcome.status_after.label}")
     if outcome.due_changed:
         lines.append(f"Due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
+    if outcome.dependencies_changed:
+        lines.append(
+            "Dependencies: identified" if outcome.dependencies_after else "Dependencies: none"
+        )
     return ProcessResult(
         "update",
         f"{d.ref} update {outcome.update_id} ({proof})",

@@ -49,6 +49,12 @@ class UpdateOutcome:
     status_after: Status
     due_before: str | None
     due_after: str | None
+    dependencies_before: bool = False
+    dependencies_after: bool = False
+
+    @property
+    def dependencies_changed(self) -> bool:
+        return self.dependencies_before != self.dependencies_after
 
     @property
     def status_changed(self) -> bool:
@@ -221,6 +227,8 @@ def record_update(
         status_after=plan.status_after,
         due_before=plan.due_before,
         due_after=plan.due_after,
+        dependencies_before=deliverable.dependencies,
+        dependencies_after=after.dependencies,
     )
 
 

@@ -166,6 +166,7 @@ async def run_update(session: Session, cmd: Command) -> Reply:
         status=cmd.status,
         due=cmd.due,
         summary=cmd.summary,
+        dependencies=cmd.dependencies,
     )
     try:
         return confirmation(await session.record(request))
@@ -176,6 +177,7 @@ async def run_update(session: Session, cmd: Command) -> Reply:
             "due": cmd.due,
             "note": cmd.note,
             "summary": cmd.summary,
+            "dependencies": cmd.dependencies,
         }
         token = await session.store.call(save_pending, session.store, "update", payload)
         return ambiguity_message(cmd.ref, exc.candidates, token)

@@ -73,6 +73,7 @@ async def choose_deliverable(
         status=Status(payload["status"]) if payload.get("status") else None,
         due=payload.get("due"),
         summary=bool(payload.get("summary")),
+        dependencies=payload.get("dependencies"),
     )
     try:
         outcome = await session.record(request)

@@ -197,6 +197,7 @@ def confirmation(outcome: UpdateOutcome) -> dict[str, Any]:
         outcome.status_after,
         outcome.due_before,
         outcome.due_after,
+        (outcome.dependencies_before, outcome.dependencies_after),
     )
     return {
         "text": f"Recorded an update on {esc(outcome.deliverable.ref)}.",

@@ -662,3 +662,20 @@ async def test_shutdown_waits_for_work_already_acknowledged(rig: Rig) -> None:
     assert not rig.process.slack_deps.inflight
     d = rig.store().deliverable_by_ref("CF-10")
     assert rig.store().updates(deliverable_id=d.id, newest_first=True)[0].note == "Venue confirmed"
+
+
+# -- dependencies in the grammar (issue 16) --------------------------------------------
+
+
+async def test_deps_on_the_slash_command_sets_and_clears_the_flag(rig: Rig) -> None:
+    await rig.command("update CF-10 deps: Waiting on the venue", name="on")
+    text = _texts((await rig.response("on"))["blocks"])
+    assert "Dependencies: *identified*" in text
+    store = rig.store()
+    d = store.deliverable_by_ref("CF-10")
+    assert d.dependencies is True
+    newest = store.updates(deliverable_id=d.id, newest_first=True)[0]
+    assert (newest.dependencies, newest.note) == (True, "Waiting on the venue")
+    await rig.command("update CF-10 no deps", name="off")
+    assert "Dependencies: *none any more*" in _texts((await rig.response("off"))["blocks"])
+    assert rig.store().deliverable_by_ref("CF-10").dependencies is False

@@ -403,6 +403,21 @@ def test_update_by_mail_grammar_in_subject_with_a_trusted_relay(rig: Rig) -> Non
     assert "DMARC/DKIM pass for example.org" in rig.replies[0].get_content()
 
 
+def test_update_by_mail_sets_dependencies_from_the_subject(rig: Rig) -> None:
+    _trusting(rig)
+    assert rig.store().deliverable_by_ref("CF-9").dependencies is True
+    raw = (
+        AR_PASS
+        + b"From: priya.shah@example.org\r\nSubject: CF-9 no deps\r\nMessage-ID: <u4@example.org>\r\n\r\nSoftware supplier confirmed.\r\n"
+    )
+    rig.send(raw, to="updates@localhost")
+    store = rig.store()
+    d = store.deliverable_by_ref("CF-9")
+    assert d.dependencies is False
+    assert store.updates(deliverable_id=d.id, newest_first=True)[0].dependencies is False
+    assert "Dependencies: none" in rig.replies[0].get_content()
+
+
 def test_update_by_mail_errors_are_explained_once(rig: Rig) -> None:
     token = _token(rig, "tom.fletcher@example.org")
     raw = b"From: tom.fletcher@example.org\r\nSubject: CF-9 done\r\nMessage-ID: <u3@example.org>\r\n\r\nnot mine\r\n"
