@@ -24,6 +24,7 @@ from bot.cli_base import (
 )
 from bot.cli_digest import digest
 from bot.cli_mail import mail, stats
+from bot.cli_update import history, update
 from bot.config import ConfigError
 from bot.logs import setup_logging
 from digests.plan_table import plan_rows
@@ -266,6 +267,8 @@ def demo(ctx: Context, folder: Path) -> None:
 cli.add_command(digest)
 cli.add_command(mail)
 cli.add_command(stats)
+cli.add_command(history)
+cli.add_command(update)
 
 
 def main(argv: list[str] | None = None) -> None:

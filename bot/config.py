@@ -90,6 +90,7 @@ class Settings:
     stale_weeks: int = 4
     reminder_schedule: DigestSchedule = DigestSchedule("fri", dt.time(10, 0))
     digest_grace_days: int = 2
+    acting_as: str | None = None  # DELIVERABOT_AS: who `update` and `history import` act as
 
     def answer_target(self, category: str) -> int:
         return dict(self.answer_targets).get(category, self.answer_target_days)
@@ -239,6 +240,10 @@ def load_settings(
     if relay is not None and not re.fullmatch(r"[^\s:]+:\d{1,5}", relay):
         raise ConfigError(f"SMTP_RELAY={relay!r}: expected host:port, e.g. smtp.example.org:587")
 
+    acting_as = _opt(env, "DELIVERABOT_AS")
+    if acting_as is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", acting_as):
+        raise ConfigError(f"DELIVERABOT_AS={acting_as!r}: give the email of a person in the plan")
+
     for name in ("ALLOWED_SENDERS", "DIGEST_EMAILS"):
         for item in _list(env, name):
             if "@" not in item:
@@ -289,4 +294,5 @@ def load_settings(
             _opt(env, "REMINDER_SCHEDULE") or "fri 10:00", variable="REMINDER_SCHEDULE"
         ),
         digest_grace_days=_int(env, "DIGEST_GRACE_DAYS", 2, 0, 60),
+        acting_as=acting_as,
     )

@@ -157,6 +157,26 @@ def _split_due(words: list[str], fy_start_month: int) -> tuple[list[str], str | 
         raise GrammarError(f"{exc}.") from None
 
 
+def _split_words(
+    words: list[str], flags: _Flags, fy_start_month: int
+) -> tuple[list[str], Status | None, str | None]:
+    """The words after the reference (or the title), in any order: a status, ``due
+    QUARTER``, ``deps``/``no deps`` and ``summary``. Returns what is left of the words."""
+    status: Status | None = None
+    due: str | None = None
+    while True:
+        count = len(words)
+        words = _split_flags(words, flags)
+        if status is None:
+            rest, found = _split_status(words)
+            if found is not None and rest:
+                words, status = rest, found
+        if due is None:
+            words, due = _split_due(words, fy_start_month)
+        if len(words) == count:
+            return words, status, due
+
+
 def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
     """Parse ``REF [STATUS] [due QUARTER] [deps|no deps] [summary] [: NOTE]`` (everything
     after ``update``)."""
@@ -171,17 +191,14 @@ def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
             )
         return UpdateCommand()
     flags = _Flags()
-    words = _split_flags(head.split(), flags)
-    words, due = _split_due(words, fy_start_month)
-    words = _split_flags(words, flags)
+    words, status, due = _split_words(head.split(), flags, fy_start_month)
     if flags.summary and not note:
         raise GrammarError(
             "A summary for the paper needs its text after a colon, e.g. "
             "`update CF-3 summary: Survey launched and 120 businesses replied`."
         )
     if words and _REF.match(words[0]):
-        ref = words[0].upper()
-        rest, status = _split_status(words[1:])
+        ref, rest = words[0].upper(), words[1:]
         if rest:
             raise GrammarError(
                 f"I did not understand {' '.join(rest)!r}. Statuses are not-started, ongoing, "
@@ -189,10 +206,9 @@ def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
                 "dependencies as `deps` or `no deps`, and put the note after a colon."
             )
     else:
-        rest, status = _split_status(words)
-        if not rest:
+        if not words or (status is None and not _split_status(words)[0]):
             raise GrammarError("Say which deliverable: a reference such as CF-3, or title words.")
-        ref = " ".join(rest)
+        ref = " ".join(words)
     return UpdateCommand(
         ref=ref,
         status=status,

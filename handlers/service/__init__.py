@@ -19,6 +19,12 @@ from handlers.service.errors import (
     UnknownDeliverable,
     ValidationError,
 )
+from handlers.service.history import (
+    HistoryRejected,
+    HistoryRow,
+    HistorySummary,
+    import_history,
+)
 from handlers.service.inbound import (
     accept_inbound,
     accept_inbound_batch,
@@ -67,6 +73,9 @@ __all__ = [
     "AmbiguousDeliverable",
     "CorrespondenceOutcome",
     "CorrespondenceRequest",
+    "HistoryRejected",
+    "HistoryRow",
+    "HistorySummary",
     "ImportSummary",
     "NotAuthorised",
     "ServiceError",
@@ -84,6 +93,7 @@ __all__ = [
     "drop_pending",
     "find_theme",
     "freeze_report",
+    "import_history",
     "import_plan",
     "link_slack_id",
     "mail_token",

@@ -37,8 +37,9 @@ class UpdateRequest:
     due: str | None = None  # any quarter form the papers use
     dependencies: bool | None = None
     link: str | None = None
-    recorded_at: dt.datetime | None = None
+    recorded_at: dt.datetime | None = None  # a dated update (history import, demo)
     summary: bool = False  # the note is the summary for the panel paper
+    author: Person | None = None  # who wrote it, when an editor records it for them
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
     deliverable = resolve_deliverable(store, request.deliverable)
+    _check_author(request)
     if not deliverable.can_be_updated_by(request.actor):
         owner = store.person(deliverable.owner_id) if deliverable.owner_id else None
         raise NotAuthorised(
@@ -180,6 +182,16 @@ def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _
     return _Plan(deliverable, note, status_before, status_after, due_before, due_after, deps)
 
 
+def _check_author(request: UpdateRequest) -> None:
+    """Recording an update in someone else's name is an editor's job (history imports)."""
+    on_behalf = request.author is not None and request.author.id != request.actor.id
+    if on_behalf and not request.actor.can_edit_any:
+        raise NotAuthorised(
+            "Only an editor or admin can record an update on someone else's behalf.",
+            field="deliverable",
+        )
+
+
 def check_update(store: Store, request: UpdateRequest, *, fy_start_month: int = 4) -> Deliverable:
     """Run every check :func:`record_update` would, without writing; returns the target.
 
@@ -197,7 +209,7 @@ def record_update(
         deliverable = plan.deliverable
         update_id = store.append_update(
             deliverable_id=deliverable.id,
-            person_id=request.actor.id,
+            person_id=(request.author or request.actor).id,
             source=request.source,
             note=plan.note,
             status_before=plan.status_before,

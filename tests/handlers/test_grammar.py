@@ -70,6 +70,8 @@ def test_update_grammar(text: str, expected: UpdateCommand) -> None:
         ("update CF-3 due Q3/Q4, 2022/23 no deps: x", False, "Q3/Q4 2022/23", False, "CF-3"),
         ("update CF-3 deps due Q4 2022/23: x", True, "Q4 2022/23", False, "CF-3"),
         ("update CF-3 summary deps: x", True, None, True, "CF-3"),
+        ("update CF-3 no deps completed: x", False, None, False, "CF-3"),  # any order
+        ("update CF-3 due Q4 2022/23 ongoing deps: x", True, "Q4 2022/23", False, "CF-3"),
         ("update business crime survey deps: x", True, None, False, "business crime survey"),
         ("update dependencies: x", None, None, False, "dependencies"),  # a title, not a flag
         ("update CF-3 ongoing: no deps yet", None, None, False, "CF-3"),  # the note is the note
@@ -95,6 +97,7 @@ def test_needs_form() -> None:
     [
         ("update CF-3 sideways", "I did not understand 'sideways'"),
         ("update CF-3 deps sideways", "dependencies as `deps` or `no deps`"),
+        ("update CF-3 done ongoing", "I did not understand 'done'"),
         ("update CF-3 due soon", "is not a quarter"),
         ("update : a note", "Say which deliverable before the note"),
         ("update done", "Say which deliverable"),
