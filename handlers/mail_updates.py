@@ -17,7 +17,7 @@ from handlers.mailparse import (
     text_body,
     vouched_domain,
 )
-from handlers.service import ServiceError, UpdateRequest, record_update
+from handlers.service import ServiceError, UpdateOutcome, UpdateRequest, record_update
 from store import Person, Source, Store
 
 __all__ = ["UNPROVEN", "process_update", "prove_sender"]
@@ -124,6 +124,16 @@ def process_update(
                 ),
             ),
         )
+    return ProcessResult(
+        "update",
+        f"{outcome.deliverable.ref} update {outcome.update_id} ({proof})",
+        auto_reply(
+            msg, to=reply_to, mail_domain=policy.mail_domain, body=_confirmation(outcome, proof)
+        ),
+    )
+
+
+def _confirmation(outcome: UpdateOutcome, proof: str) -> str:
     d = outcome.deliverable
     lines = [f"Recorded an update on {d.ref} {d.title} (sender proven by {proof})."]
     if outcome.status_changed:
@@ -134,8 +144,4 @@ def process_update(
         lines.append(
             "Dependencies: identified" if outcome.dependencies_after else "Dependencies: none"
         )
-    return ProcessResult(
-        "update",
-        f"{d.ref} update {outcome.update_id} ({proof})",
-        auto_reply(msg, to=reply_to, mail_domain=policy.mail_domain, body="\n".join(lines)),
-    )
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from store import QuarterParseError, Role, Status, parse_quarter_span
+from store.paper import PaperWording
 
 __all__ = [
     "REF_PATTERN",
@@ -31,7 +32,7 @@ __all__ = [
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[^@\s<>]+@localhost$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 REF_PATTERN = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{1,5})$")
-_TOP_KEYS = {"plan", "office", "start", "people", "themes"}
+_TOP_KEYS = {"plan", "office", "start", "people", "themes", "paper"}
 _PERSON_KEYS = {"name", "email", "slack", "role"}
 _THEME_KEYS = {"code", "name", "aim", "deliverables"}
 _DELIVERABLE_KEYS = {
@@ -106,6 +107,7 @@ class PlanSpec:
     start: dt.date | None
     people: list[PersonSpec]
     themes: list[ThemeSpec]
+    paper: PaperWording | None = None  # the `paper:` block: the office's wording (paper.py)
 
 
 # -- YAML with line numbers ----------------------------------------------------
@@ -412,9 +414,14 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
     start = parser.date(doc, "start", "plan")
     people = parser.people(doc)
     themes = parser.themes(doc)
+    from handlers.paper import parse_paper_block  # it builds on this module's checker
+
+    paper = parse_paper_block(parser, doc.get("paper"), line=parser.line_of(doc, "paper"))
     if parser.errors:
         raise PlanInvalid(parser.errors)
-    return PlanSpec(plan=plan_name, office=office, start=start, people=people, themes=themes)
+    return PlanSpec(
+        plan=plan_name, office=office, start=start, people=people, themes=themes, paper=paper
+    )
 
 
 def load_plan(path: str | Path, *, fy_start_month: int = 4) -> PlanSpec:

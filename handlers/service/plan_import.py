@@ -208,6 +208,11 @@ def import_plan(
             store.set_meta("office", spec.office)
             if spec.start:
                 store.set_meta("plan_start", spec.start.isoformat())
+            if spec.paper is not None:  # the office's wording for the whole paper
+                wording = spec.paper.to_json()
+                if store.get_meta("paper") != wording:
+                    run.note("paper: the office's wording for the paper updated")
+                store.set_meta("paper", wording)
             baseline = first and spec.start is None
             if baseline:
                 store.set_meta("baseline_on", today.isoformat())

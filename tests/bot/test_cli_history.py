@@ -211,3 +211,43 @@ def test_plan_export_and_history_import_round_trip(
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "3 added, 50 already recorded (skipped)"
     assert _updates(other["DELIVERABOT_DB"]) == _updates(planned["DELIVERABOT_DB"])
+
+
+def test_report_docx_is_the_whole_paper_or_the_section_alone(
+    deliverabot_exe: str, planned: dict[str, str], tmp_path: Path
+) -> None:
+    import docx
+
+    period = ("report", "--from", "2022-03-01", "--to", "2022-09-14", "--format", "docx")
+    wording = tmp_path / "sept-2022.yaml"
+    wording.write_text("paper:\n  agenda_item: 8\n  panel: CAMBRIDGESHIRE POLICE AND CRIME PANEL\n")
+    whole = run(
+        deliverabot_exe, planned, *period, "--paper", str(wording), "-o", str(tmp_path / "p.docx")
+    )
+    assert whole.returncode == 0, whole.stderr
+    paper = docx.Document(str(tmp_path / "p.docx"))
+    assert paper.paragraphs[0].text == "CAMBRIDGESHIRE POLICE AND CRIME PANEL\tAgenda Item No. 8"
+    assert next(p.text for p in paper.paragraphs if p.style.name == "Heading 1") == "1.\tPURPOSE"
+    alone = run(deliverabot_exe, planned, *period, "--section-only", "-o", str(tmp_path / "s.docx"))
+    assert alone.returncode == 0, alone.stderr
+    section = docx.Document(str(tmp_path / "s.docx"))
+    assert section.paragraphs[0].text == "Police and Crime Plan 2021-24 – Delivery update"
+    wording.write_text("paper:\n  agenda: 8\n")
+    bad = run(
+        deliverabot_exe, planned, *period, "--paper", str(wording), "-o", str(tmp_path / "x.docx")
+    )
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.splitlines()[-1] == f"deliverabot: no report written: 1 error(s) in {wording}"
+    assert f"{wording}:2: paper.agenda: unknown field" in bad.stderr
+    assert not (tmp_path / "x.docx").exists()
+    md = run(
+        deliverabot_exe,
+        planned,
+        "report",
+        "--from",
+        "2022-03-01",
+        "--to",
+        "2022-09-14",
+        "--section-only",
+    )
+    assert md.returncode == 2 and "--section-only and --paper are for --format docx" in md.stderr
