@@ -183,6 +183,11 @@ def plan_show(ctx: Context, as_json: bool) -> None:
 )
 @click.option("--freeze", metavar="NAME", help="Store the exact data behind this report as NAME.")
 @click.option("--since-snapshot", metavar="NAME", help="Show what changed since snapshot NAME.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Print why each deliverable is in its list and which rule chose its line.",
+)
 @pass_ctx
 def report(
     ctx: Context,
@@ -196,6 +201,7 @@ def report(
     paper_file: Path | None,
     freeze: str | None,
     since_snapshot: str | None,
+    explain: bool,
 ) -> None:
     """Draft the panel report for a period, in the Forward Plan paper's format: section 5 in
     Markdown, HTML or text; in Word, the whole paper (or --section-only)."""
@@ -241,6 +247,11 @@ def report(
     if snapshot is not None:
         changes = changes_since(snapshot["data"], report_to_data(data))
         click.echo(render_changes(snapshot["name"], snapshot["created_at"], changes), nl=False)
+        return
+    if explain:
+        from digests.report_explain import render_explain
+
+        click.echo(render_explain(data), nl=False)
         return
     if freeze:
         if store.snapshot(freeze) is not None:

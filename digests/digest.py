@@ -310,11 +310,11 @@ def build_digest(
     counts = {s: 0 for s in Status}
     for d in the_week.deliverables.values():
         counts[the_week.now_of(d)[0]] += 1
-    baseline = store.baseline()
+    origin = store.origin()  # the plan's own deliverables are never new (as in the report)
     new = [
         Change(d.ref, d.title, "new", None, d.status.label, "", the_week.who(d.owner_id))
         for d in the_week.deliverables.values()
-        if start.date() <= d.added_on <= sunday and not (baseline and baseline.covers(d))
+        if start.date() <= d.added_on <= sunday and not (origin and origin.owns(d))
     ]
     completed, status_changes, slipped, notes = _changes(the_week)
     stale, overdue, due_now = _attention(the_week, stale_weeks)

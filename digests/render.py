@@ -19,13 +19,33 @@ from store import escape_mrkdwn, one_paragraph
 
 __all__ = ["escape_markdown", "escape_mrkdwn", "escape_text", "get_environment", "render"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+# Escaped wherever they stand: code spans, link and image brackets, table cells.
+_MD_ALWAYS = re.compile(r"[`\[|]")
+# A backslash is literal unless it comes before punctuation.
+_MD_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")
+# "*" emphasises unless it has space on both sides ("5 * 3"); "_" only at a word's edge
+# ("snake_case" is literal); "~" strikes through only when it can close a run, that is
+# when it follows a non-space ("~180" and "approx ~180" are literal).
+_MD_STAR = re.compile(r"(?<!\s)\*|\*(?!\s|$)")
+_MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_TILDE = re.compile(r"(?<=\S)~")
+# Raw HTML and autolinks need "<" before a letter, "/", "!" or "?"; entities need "&name;".
+_MD_ANGLE = re.compile(r"<(?=[A-Za-z/!?])")
+_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+# At the start of a value (a list item's or heading's text): a heading, a quote, a list.
+_MD_LEADING = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|>|[-+*](?=\s)|\d{1,9}(?=[.)](?:\s|$)))")
 
 
 def escape_markdown(value: str) -> str:
-    """Make text literal in Markdown: one paragraph, and no emphasis, links, headings or
-    raw HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", one_paragraph(value)).replace("{{", "{\u200b{")
+    """Make text literal in Markdown, escaping only what Markdown would read as markup:
+    one paragraph; no code, links, emphasis, strikethrough, raw HTML, entities, table
+    cells, or (at its start) headings, quotes and list markers. "~180" stays "~180"."""
+    text = one_paragraph(value)
+    text = _MD_BACKSLASH.sub(r"\\\\", text)
+    for pattern in (_MD_ALWAYS, _MD_STAR, _MD_UNDERSCORE, _MD_TILDE, _MD_ANGLE, _MD_ENTITY):
+        text = pattern.sub(lambda m: "\\" + m.group(0), text)
+    text = _MD_LEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), text, count=1)
+    return text.replace("{{", "{\u200b{")
 
 
 def escape_text(value: str) -> str:

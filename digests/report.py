@@ -10,23 +10,31 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zoneinfo
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import jinja2
 
+from digests.paper_lines import Choice, Slip, choose_for_paper, compose_line, find_slip
+from digests.paper_words import (
+    AcronymSpeller,
+    Cleaned,
+    Glossary,
+    Words,
+    clean_note,
+    mentions_dependencies,
+    without_repeats,
+)
 from digests.render import render
 from store import (
     CORRESPONDENCE_CATEGORIES,
-    QuarterParseError,
+    Deliverable,
+    State,
     Status,
     Store,
+    Theme,
     Update,
-    mentions_span,
-    one_paragraph,
-    parse_quarter_span,
     replay,
 )
 
@@ -54,6 +62,8 @@ class ReportItem:
     notes: tuple[str, ...]
     update_line: str
     new_line: str = ""  # the explanatory line under a new deliverable
+    explain: tuple[str, ...] = ()  # why it is in its list and which rule chose its line
+    flags: tuple[str, ...] = ()  # what the coordinator should look at (report --explain)
 
 
 @dataclass(frozen=True)
@@ -92,30 +102,19 @@ class Report:
     history_note: str = ""  # said when the period begins before the record does
 
 
-def _sentence(text: str) -> str:
-    text = one_paragraph(text).strip()
-    if not text:
-        return ""
-    return text if text[-1] in ".!?)" else text + "."
-
-
 NOTE_MODES = ("latest", "all")
 
 
 def choose_notes(updates: list[Update], mode: str = "latest") -> tuple[str, ...]:
-    """The notes a draft shows, oldest first.
+    """The notes a draft shows, oldest first (see :mod:`digests.paper_lines` for the rule).
 
-    ``latest``: the newest note marked as the summary for the paper, else the newest note.
+    ``latest``: the summary note, else the notes that changed something with the newest;
     ``all``: every note, for a full history.
     """
-    with_notes = [u for u in updates if u.note.strip()]
-    if mode == "all":
-        return tuple(u.note for u in with_notes)
-    if mode != "latest":
+    if mode not in NOTE_MODES:
         raise ValueError(f"unknown notes mode {mode!r}; use {' or '.join(NOTE_MODES)}")
-    summaries = [u for u in with_notes if u.summary]
-    chosen = summaries or with_notes
-    return (chosen[-1].note,) if chosen else ()
+    choice = choose_for_paper(updates, clean=lambda u: clean_note(u.note), mode=mode)
+    return tuple(u.note for u in choice.chosen)
 
 
 def compose_update_line(
@@ -131,28 +130,18 @@ def compose_update_line(
     Nothing is said twice: the status wording is left out when the notes already say it, and
     the due quarter when the notes already name it in any form ("Q3/4", "Q3/Q4, 2022/23").
     """
-    said = " ".join(s for s in (_sentence(n) for n in notes) if s)
-    parts = [] if said and status.said_in(said) else [status.wording]
-    if said:
-        parts.append(said)
-    body = " ".join(parts)
-    if due and status in (Status.ONGOING, Status.NOT_STARTED, Status.ON_HOLD):
-        try:
-            span = parse_quarter_span(due, start_month=start_month)
-        except QuarterParseError:
-            span = None
-        if span is not None and not mentions_span(body, span):
-            verb = "start" if status is Status.NOT_STARTED else "completion"
-            parts.append(f"Scheduled for {verb} {span.paper()}.")
-    if dependencies and "dependencies identified" not in body.lower():
-        parts.append("Dependencies identified.")
-    return " ".join(parts)
+    sentences = [s for n in notes for s in clean_note(n).sentences]
+    return compose_line(status, sentences, due, dependencies, start_month=start_month)
 
 
 def compose_new_line(notes: list[str] | tuple[str, ...], dependencies: bool) -> str:
     """The explanatory line under a new deliverable, as the papers give it (no status)."""
-    body = " ".join(s for s in (_sentence(n) for n in notes) if s)
-    if dependencies and "dependencies identified" not in body.lower():
+    return _new_line([s for n in notes for s in clean_note(n).sentences], dependencies)
+
+
+def _new_line(sentences: list[str] | tuple[str, ...], dependencies: bool) -> str:
+    body = " ".join(without_repeats(sentences))
+    if dependencies and not mentions_dependencies(body):
         body = f"{body} Dependencies identified.".strip()
     return body
 
@@ -211,26 +200,6 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
     )
 
 
-def _notes_reader(
-    store: Store, start: dt.datetime, end: dt.datetime, mode: str
-) -> Callable[[int], tuple[str, ...]]:
-    """The notes a deliverable shows for the period. ``latest`` reads only the one note per
-    deliverable it needs; ``all`` reads the period's history."""
-    if mode == "all":
-        by_deliverable: dict[int, list[Update]] = {}
-        for u in store.updates(since=start, until=end):
-            by_deliverable.setdefault(u.deliverable_id, []).append(u)
-        return lambda did: choose_notes(by_deliverable.get(did, []), "all")
-    picks = store.latest_notes(start, end)
-
-    def latest(did: int) -> tuple[str, ...]:
-        newest, summary = picks.get(did, (None, None))
-        chosen = summary or newest
-        return (chosen.note,) if chosen is not None else ()
-
-    return latest
-
-
 def _history_note(store: Store, day_from: dt.date) -> str:
     starts = store.history_starts()
     if starts is None or day_from >= starts:
@@ -244,6 +213,126 @@ def _history_note(store: Store, day_from: dt.date) -> str:
     return f"The record starts on {when}, the plan's start: date."
 
 
+@dataclass
+class _Draft:
+    """One deliverable's entry before the paper's words are final (acronyms are spelled out
+    in the order the paper is read, so that waits until every list is known)."""
+
+    deliverable: Deliverable
+    state: State
+    choice: Choice
+    listed: str  # why it is in its list
+    slip: Slip | None
+
+
+@dataclass
+class _Paper:
+    """What building the paper needs from the store, read once."""
+
+    store: Store
+    tz: zoneinfo.ZoneInfo
+    start_month: int
+    mode: str
+    start: dt.datetime
+    end: dt.datetime
+    words: Words = field(init=False)
+    people: dict[int, str] = field(init=False)
+    history: dict[int, list[Update]] = field(init=False)
+    deps_changed: set[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        people = self.store.people()
+        self.people = {p.id: p.name for p in people}
+        self.words = Words(
+            glossary=Glossary(self.store.glossary()),
+            people=tuple(p.name for p in people),
+            titles={d.ref: d.title for d in self.store.deliverables()},
+            start_month=self.start_month,
+        )
+        if self.mode == "all":
+            self.history, self.deps_changed = {}, set()
+            for u in self.store.updates(since=self.start, until=self.end):
+                self.history.setdefault(u.deliverable_id, []).append(u)
+        else:
+            self.history, self.deps_changed = self.store.paper_candidates(self.start, self.end)
+
+    def clean(self, u: Update) -> Cleaned:
+        return clean_note(u.note, self.words, on=u.recorded_at.astimezone(self.tz).date())
+
+    def draft(self, d: Deliverable, state: State, history: list[Update], listed: str) -> _Draft:
+        slip = find_slip(history, state.due, tz=self.tz, start_month=self.start_month)
+        choice = choose_for_paper(
+            history,
+            clean=self.clean,
+            tz=self.tz,
+            deps_changed=self.deps_changed,
+            who=lambda pid: self.people.get(pid, "") if pid is not None else "",
+            mode=self.mode,
+            also=(slip.update.id,) if slip is not None else (),
+        )
+        return _Draft(d, state, choice, listed, slip)
+
+    def item(self, draft: _Draft, speller: AcronymSpeller, which: str) -> ReportItem:
+        """The entry as the paper gives it; acronyms are spelled out at their first use in
+        what the paper shows (the Update line, or the line under a new deliverable)."""
+        d, state, choice = draft.deliverable, draft.state, draft.choice
+        title = speller.apply(d.title)
+        line = compose_line(
+            state.status,
+            choice.sentences,
+            state.due,
+            state.dependencies,
+            start_month=self.start_month,
+            leave_due_out=draft.slip is not None,
+            plain=self.words.plain,
+        )
+        new_line = _new_line(choice.sentences, state.dependencies)
+        if which == "new":
+            new_line = speller.apply(new_line)
+        else:
+            line = speller.apply(line)
+        flags = []
+        if draft.slip is not None:
+            flags.append(draft.slip.flag(self.tz).replace("{ref}", d.ref))
+        flags += [
+            f"the line names {name}: add {name} to the glossary (what the paper calls them) "
+            "or reword the note"
+            for name in choice.names_left
+        ]
+        return ReportItem(
+            ref=d.ref,
+            title=title,
+            status=state.status,
+            due=state.due,
+            dependencies=state.dependencies,
+            notes=tuple(u.note for u in choice.chosen),
+            update_line=line,
+            new_line=new_line,
+            explain=(draft.listed, f"line: {choice.rule}", *choice.details),
+            flags=tuple(flags),
+        )
+
+
+def _listed(
+    d: Deliverable, state: State, own: bool, origin_on: dt.date | None, start: dt.datetime
+) -> tuple[str, str]:
+    """(list, why): completed in the period, new in it, or current; "" for not reported."""
+    day_from = start.date()
+    if state.status is Status.COMPLETED:
+        if state.completed_at is None or state.completed_at < start:
+            return "", ""
+        done = state.completed_at.astimezone(start.tzinfo).date()
+        return "completed", f"Completed: completed on {done}, in the period"
+    if not own and day_from <= d.added_on:
+        return "new", f"New: added on {d.added_on}" + (
+            f", after the plan's start ({origin_on})" if origin_on else ""
+        )
+    why = f"Current: {state.status.label.lower()}"
+    if own and origin_on is not None:
+        why += f"; the plan's own since {origin_on}, so never New"
+    return "current", why
+
+
 def build_report(
     store: Store,
     *,
@@ -255,53 +344,44 @@ def build_report(
 ) -> Report:
     """The report's data as at the end of ``day_to``, from the append-only update history.
 
-    ``notes`` is ``latest`` (the summary note, else the newest note of the period) or ``all``.
+    ``notes`` is ``latest`` (the paper's rule: see :mod:`digests.paper_lines`) or ``all``.
     """
     if day_to < day_from:
         raise ValueError(f"--to {day_to} is before --from {day_from}")
     if notes not in NOTE_MODES:
         raise ValueError(f"unknown notes mode {notes!r}; use {' or '.join(NOTE_MODES)}")
     start, end = _bounds(day_from, day_to, tz)
-    baseline = store.baseline()
+    baseline, origin = store.baseline(), store.origin()
     states = store.states_at(end)
-    notes_for = _notes_reader(store, start, end, notes)
-    sections: list[ThemeSection] = []
+    paper = _Paper(store, tz, start_month, notes, start, end)
+    drafts: list[tuple[Theme, dict[str, list[_Draft]]]] = []
     for theme in store.themes():
-        section = ThemeSection(theme.code, theme.name, theme.aim)
+        lists: dict[str, list[_Draft]] = {"completed": [], "current": [], "new": []}
         for d in store.deliverables(theme_id=theme.id):
             in_baseline = baseline is not None and baseline.covers(d)
+            own = origin is not None and origin.owns(d)
             if d.added_on > day_to and not in_baseline:
                 continue
             as_of = states.get(d.id)
+            history = paper.history.get(d.id, [])
             if as_of is not None:
                 state = as_of.state(baseline=in_baseline)
-                chosen = notes_for(d.id)
             elif in_baseline:
                 # The period is before the record: the imported state is all that is known.
-                first = store.updates(deliverable_id=d.id, limit=1)
-                state = replay(first, baseline=True, fallback=d)
-                chosen = choose_notes(first, notes)
+                history = store.updates(deliverable_id=d.id, limit=1)
+                state = replay(history, baseline=True, fallback=d)
             else:
-                state, chosen = replay([], fallback=d), ()
-            item = ReportItem(
-                ref=d.ref,
-                title=d.title,
-                status=state.status,
-                due=state.due,
-                dependencies=state.dependencies,
-                notes=chosen,
-                update_line=compose_update_line(
-                    state.status, chosen, state.due, state.dependencies, start_month=start_month
-                ),
-                new_line=compose_new_line(chosen, state.dependencies),
-            )
-            if state.status is Status.COMPLETED:
-                if state.completed_at is not None and state.completed_at >= start:
-                    section.completed.append(item)
-            elif day_from <= d.added_on and not in_baseline:
-                section.new.append(item)
-            else:
-                section.current.append(item)
+                state, history = replay([], fallback=d), []
+            which, why = _listed(d, state, own, origin.on if origin else None, start)
+            if which:
+                lists[which].append(paper.draft(d, state, history, why))
+        drafts.append((theme, lists))
+    speller = AcronymSpeller(paper.words.glossary)
+    sections = []
+    for theme, lists in drafts:  # in the order the paper is read
+        section = ThemeSection(theme.code, theme.name, theme.aim)
+        for which in ("completed", "current", "new"):
+            getattr(section, which).extend(paper.item(x, speller, which) for x in lists[which])
         sections.append(section)
     return Report(
         plan=store.get_meta("plan") or "Delivery Plan",

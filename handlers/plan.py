@@ -25,6 +25,7 @@ __all__ = [
     "PlanInvalid",
     "PlanSpec",
     "ThemeSpec",
+    "check_glossary",
     "load_plan",
     "parse_plan",
 ]
@@ -32,7 +33,7 @@ __all__ = [
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[^@\s<>]+@localhost$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 REF_PATTERN = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{1,5})$")
-_TOP_KEYS = {"plan", "office", "start", "people", "themes", "paper"}
+_TOP_KEYS = {"plan", "office", "start", "people", "themes", "glossary", "paper"}
 _PERSON_KEYS = {"name", "email", "slack", "role"}
 _THEME_KEYS = {"code", "name", "aim", "deliverables"}
 _DELIVERABLE_KEYS = {
@@ -107,6 +108,9 @@ class PlanSpec:
     start: dt.date | None
     people: list[PersonSpec]
     themes: list[ThemeSpec]
+    # Abbreviation or acronym -> the paper's words; None: the file has none (the stored
+    # glossary stays).
+    glossary: dict[str, str] | None = None
     paper: PaperWording | None = None  # the `paper:` block: the office's wording (paper.py)
 
 
@@ -189,6 +193,33 @@ class _Checker:
                     f"{where}.{key}",
                     f"unknown field; expected one of {', '.join(sorted(allowed))}",
                 )
+
+
+MAX_GLOSSARY_TERMS = 500
+
+
+def check_glossary(checker: _Checker, raw: Any, line: int) -> dict[str, str]:
+    """``glossary:``: a mapping of short terms to what the paper says instead, e.g.
+    ``w/: with``, ``ECRC: Eastern Cyber Resilience Centre``."""
+    if not isinstance(raw, dict):
+        checker.error(line, "glossary", "must be a mapping, e.g. {w/: with, ECRC: ...}")
+        return {}
+    if len(raw) > MAX_GLOSSARY_TERMS:
+        checker.error(line, "glossary", f"has {len(raw)} terms; the limit is {MAX_GLOSSARY_TERMS}")
+        return {}
+    terms: dict[str, str] = {}
+    for key, value in raw.items():
+        term = str(key).strip()
+        where = checker.line_of(raw, key)
+        if term in ("True", "False", "None"):  # YAML read no/yes/on/off/null as a value
+            checker.error(where, f"glossary.{term}", "put the term in quotes, e.g. 'no': number")
+        elif not term or len(term) > 40 or any(c.isspace() for c in term):
+            checker.error(where, f"glossary.{term}", "a term is one word of up to 40 characters")
+        elif not isinstance(value, str) or not value.strip() or len(value) > 200:
+            checker.error(where, f"glossary.{term}", "needs its words (text, up to 200 characters)")
+        else:
+            terms[term] = " ".join(value.split())
+    return terms
 
 
 class _PlanParser(_Checker):
@@ -414,13 +445,22 @@ def parse_plan(text: str, *, filename: str = "<plan>", fy_start_month: int = 4) 
     start = parser.date(doc, "start", "plan")
     people = parser.people(doc)
     themes = parser.themes(doc)
+    glossary = None
+    if "glossary" in doc:
+        glossary = check_glossary(parser, doc["glossary"] or {}, parser.line_of(doc, "glossary"))
     from handlers.paper import parse_paper_block  # it builds on this module's checker
 
     paper = parse_paper_block(parser, doc.get("paper"), line=parser.line_of(doc, "paper"))
     if parser.errors:
         raise PlanInvalid(parser.errors)
     return PlanSpec(
-        plan=plan_name, office=office, start=start, people=people, themes=themes, paper=paper
+        plan=plan_name,
+        office=office,
+        start=start,
+        people=people,
+        themes=themes,
+        glossary=glossary,
+        paper=paper,
     )
 
 

@@ -302,10 +302,14 @@ def _flag_boxes(deliverable: Deliverable | None) -> dict[str, Any]:
         "text": plain("Use this note as the summary for the panel paper"),
         "value": "summary",
     }
+    of_note_option = {
+        "text": plain("Of note: join this note to the paper's line"),
+        "value": "of_note",
+    }
     flags: dict[str, Any] = {
         "type": "checkboxes",
         "action_id": "dependencies",
-        "options": [flag_option, summary_option],
+        "options": [flag_option, summary_option, of_note_option],
     }
     if deliverable is not None and deliverable.dependencies:
         flags["initial_options"] = [flag_option]

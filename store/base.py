@@ -84,6 +84,7 @@ def _update(row: dict[str, Any]) -> Update:
         note=row["note"],
         dependencies=None if row["dependencies"] is None else bool(row["dependencies"]),
         summary=bool(row.get("summary")),
+        of_note=bool(row.get("of_note")),
     )
 
 

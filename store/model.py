@@ -13,6 +13,7 @@ __all__ = [
     "Baseline",
     "Deliverable",
     "DeliverableView",
+    "Origin",
     "Person",
     "Role",
     "Source",
@@ -184,6 +185,7 @@ class Update:
     note: str
     dependencies: bool | None = None
     summary: bool = False  # staff marked this note as the summary for the panel paper
+    of_note: bool = False  # staff marked this note as of note for the panel paper
 
     @property
     def created(self) -> bool:
@@ -228,6 +230,25 @@ class Baseline:
 
     def covers(self, deliverable: Deliverable) -> bool:
         return deliverable.id <= self.last_id and deliverable.added_on == self.on
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The plan's first import. The deliverables it brought in are the plan's own: they are
+    never "new", whatever ``start:`` says. A deliverable is new when it was added later: by
+    ``added:`` after the plan's start, by a later import, or by ``/deliverable add``.
+
+    ``last_id`` is the last deliverable the first import created (``None`` for a database
+    imported before this was recorded: then the date alone decides).
+    """
+
+    on: dt.date
+    last_id: int | None
+
+    def owns(self, deliverable: Deliverable) -> bool:
+        return deliverable.added_on <= self.on and (
+            self.last_id is None or deliverable.id <= self.last_id
+        )
 
 
 @dataclass(frozen=True)

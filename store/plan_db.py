@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from store.base import Base, _deliverable, _person, _theme, _update, iso, parse_ts, utc_now
@@ -11,6 +12,7 @@ from store.model import (
     Baseline,
     Deliverable,
     DeliverableView,
+    Origin,
     Person,
     Source,
     Status,
@@ -48,6 +50,22 @@ class PlanQueries(Base):
             return dt.date.fromisoformat(start)
         base = self.baseline()
         return base.on if base else None
+
+    def origin(self) -> Origin | None:
+        """The plan's first import, whose deliverables are the plan's own (never new)."""
+        starts = self.history_starts()
+        if starts is None:
+            return None
+        last = self.get_meta("origin_last_id") or self.get_meta("baseline_last_id")
+        return Origin(starts, int(last) if last else None)
+
+    def glossary(self) -> dict[str, str]:
+        """The plan's glossary: abbreviation or acronym -> what the paper says instead."""
+        raw = self.get_meta("glossary")
+        return dict(json.loads(raw)) if raw else {}
+
+    def set_glossary(self, terms: dict[str, str]) -> None:
+        self.set_meta("glossary", json.dumps(terms, ensure_ascii=False))
 
     # -- people ---------------------------------------------------------
     def people(self) -> list[Person]:
@@ -189,6 +207,7 @@ class PlanQueries(Base):
         recorded_at: dt.datetime | None = None,
         link: str | None = None,
         summary: bool = False,
+        of_note: bool = False,
     ) -> int:
         return self._insert(
             "updates",
@@ -205,6 +224,7 @@ class PlanQueries(Base):
                 "note": note,
                 "link": link,
                 "summary": 1 if summary else None,
+                "of_note": 1 if of_note else None,
             },
         )
 
@@ -311,6 +331,38 @@ class PlanQueries(Base):
             did: (by_id.get(last), by_id.get(summary) if summary else None)
             for did, last, summary in picks
         }
+
+    def paper_candidates(
+        self, since: dt.datetime, until: dt.datetime, *, newest: int = 6
+    ) -> tuple[dict[int, list[Update]], set[int]]:
+        """Per deliverable, the period's updates a paper line may draw on, oldest first: the
+        ones marked summary or of note, the ones that changed status, due or dependencies,
+        the ones whose note names a quarter (for slippage), and the ``newest`` latest notes.
+        Also the ids of those that changed dependencies. One query, not the whole history.
+        """
+        rows = self.db.execute(
+            "WITH period AS (SELECT u.*, ROW_NUMBER() OVER ("
+            "   PARTITION BY u.deliverable_id ORDER BY (u.note != '') DESC, u.id DESC) AS rn,"
+            "  (u.dependencies IS NOT NULL AND u.status_before IS NOT NULL AND u.dependencies"
+            "   IS NOT (SELECT p.dependencies FROM updates p WHERE p.deliverable_id ="
+            "   u.deliverable_id AND p.id < u.id AND p.dependencies IS NOT NULL"
+            "   ORDER BY p.id DESC LIMIT 1)) AS deps_changed"
+            " FROM updates u WHERE u.recorded_at >= ? AND u.recorded_at < ?)"
+            " SELECT * FROM period WHERE rn <= ? OR summary = 1 OR of_note = 1 OR deps_changed"
+            " OR status_after IS NOT status_before OR due_after IS NOT due_before"
+            " OR note GLOB '*[Qq][1-4]*' ORDER BY id",
+            [iso(since), iso(until), newest],
+        )
+        names = [c[0] for c in rows.description]
+        by_deliverable: dict[int, list[Update]] = {}
+        deps: set[int] = set()
+        for values in rows.fetchall():
+            row = dict(zip(names, values, strict=True))
+            u = _update(row)
+            by_deliverable.setdefault(u.deliverable_id, []).append(u)
+            if row["deps_changed"]:
+                deps.add(u.id)
+        return by_deliverable, deps
 
     def updates_by_id(self, ids: set[int] | list[int]) -> list[Update]:
         ids = sorted(ids)

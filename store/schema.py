@@ -234,3 +234,9 @@ def m005_trust(db: Database) -> None:
 def m006_correspondence_by_day(db: Database) -> None:
     """Digests and reports count letters per day and category in SQL: a covering index."""
     db.table("correspondence").create_index(["received_on", "category"])
+
+
+@migrations()
+def m012_paper_words(db: Database) -> None:
+    """Notes staff mark "of note" for the panel paper (the report's rule for its lines)."""
+    db.table("updates").add_column("of_note", int)

@@ -20,13 +20,23 @@ class ImportSummary:
     changed: int = 0
     unchanged: int = 0
     kept: int = 0
+    own: int = 0  # added by the first import as the plan's own: never "New" in a report
+    own_from: dt.date | None = None
 
     @property
     def text(self) -> str:
         head = f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged" + (
             f", {self.kept} kept (not in the file)" if self.kept else ""
         )
-        return "\n".join([*self.changes, head])
+        lines = list(self.changes)
+        if self.own and self.own_from is not None:
+            new = self.added - self.own
+            lines.append(
+                f"In reports: {self.own} are the plan's own from {self.own_from.isoformat()} "
+                "(completed or current, never New)"
+                + (f"; {new} are New in the period that holds their date" if new else "")
+            )
+        return "\n".join([*lines, head])
 
 
 class _DryRun(Exception):
@@ -103,6 +113,10 @@ class _Import:
     def add(self, theme_id: int, position: int, item: DeliverableSpec, ref: str) -> None:
         start = self.spec.start
         added_on = item.added or (start if self.first and start else self.today)
+        # The first import's deliverables are the plan's own, never new; one added later
+        # (``added:`` after the plan's start, a later import) is new on its date.
+        origin = (start or self.today) if self.first else None
+        own = origin is not None and added_on <= origin
         did = self.store.insert_deliverable(
             ref=ref,
             theme_id=theme_id,
@@ -129,7 +143,12 @@ class _Import:
         )
         self.seen.add(did)
         self.summary.added += 1
-        self.summary.changes.append(f"+ {ref} {item.title} (new on {added_on.isoformat()})")
+        if own:
+            self.summary.own += 1
+            self.summary.own_from = origin
+            self.summary.changes.append(f"+ {ref} {item.title} (the plan's own)")
+        else:
+            self.summary.changes.append(f"+ {ref} {item.title} (new on {added_on.isoformat()})")
 
     def bring_in_line(
         self, current: Deliverable, theme_id: int, position: int, item: DeliverableSpec, code: str
@@ -216,11 +235,16 @@ def import_plan(
             baseline = first and spec.start is None
             if baseline:
                 store.set_meta("baseline_on", today.isoformat())
+            if spec.glossary is not None and spec.glossary != store.glossary():
+                store.set_glossary(spec.glossary)
+                run.note(f"glossary: {len(spec.glossary)} term(s)")
             run.save_people()
             for position, theme in enumerate(spec.themes, start=1):
                 run.save_theme(position, theme)
             if baseline:
                 store.set_meta("baseline_last_id", str(max(run.seen, default=0)))
+            if first:
+                store.set_meta("origin_last_id", str(max(run.seen, default=0)))
             run.report_kept()
             if dry_run:
                 raise _DryRun

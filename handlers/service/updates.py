@@ -39,6 +39,7 @@ class UpdateRequest:
     link: str | None = None
     recorded_at: dt.datetime | None = None  # a dated update (history import, demo)
     summary: bool = False  # the note is the summary for the panel paper
+    of_note: bool = False  # the note is of note for the panel paper (the report joins it)
     author: Person | None = None  # who wrote it, when an editor records it for them
 
 
@@ -135,6 +136,8 @@ def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _
     note = request.note.strip()
     if request.summary and not note:
         raise ValidationError("A summary for the paper needs its text.", field="note")
+    if request.of_note and not note:
+        raise ValidationError("A note marked of note for the paper needs its text.", field="note")
     if len(note) > MAX_NOTE_CHARS:
         raise ValidationError(
             f"The note is {len(note)} characters; the limit is {MAX_NOTE_CHARS}.", field="note"
@@ -220,6 +223,7 @@ def record_update(
             recorded_at=request.recorded_at,
             link=request.link,
             summary=request.summary,
+            of_note=request.of_note,
         )
         changed: dict[str, object] = {}
         if plan.status_after != plan.status_before:

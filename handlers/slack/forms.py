@@ -155,6 +155,7 @@ def _update_request(view: dict[str, Any], person: Any) -> UpdateRequest:
         dependencies="dependencies" in ticked,
         link=metadata.get("link"),
         summary="summary" in ticked,
+        of_note="of_note" in ticked,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 
 import pytest
@@ -128,12 +129,14 @@ def test_user_text_is_inert_in_every_format(plan_store: Store, person, fmt: str)
     if fmt == "text":
         # Plain text is never interpreted: it comes out exactly as typed.
         assert nasty in text
-    else:
-        assert "<script>" not in text
     if fmt == "markdown":
-        assert r"\<!channel\> \<script\>alert(1)\</script\>" in text
-        assert r"\*bold\* \[x\](http://evil)" in text
+        # Every "<" that could open raw HTML, and every "*" and "[", is backslash-escaped.
+        line = next(li for li in text.splitlines() if "alert(1)" in li)
+        assert re.search(r"(?<!\\)[<\[]", line) is None, line
+        assert r"\<!channel> \<script>alert(1)\</script>" in text
+        assert r"\*bold\* \[x](http://evil)" in text
     if fmt == "html":
+        assert "<script>" not in text
         assert "&lt;!channel&gt; &lt;script&gt;alert(1)&lt;/script&gt;" in text
 
 

@@ -48,7 +48,10 @@ def _item(report, title: str):
 def test_status_words_are_not_repeated_when_the_note_says_them(plan_store: Store) -> None:
     text = render_report(_report(plan_store), "markdown")
     assert "On hold. Recruitment on hold" not in text
-    assert "  - **Update:** Recruitment on hold whilst business model reviewed during Q2.\n" in text
+    assert (
+        "  - **Update:** Recruitment on hold whilst business model reviewed during Q2, 2022/23.\n"
+        in text
+    )
     assert "Activities ongoing. Initial scoping was undertaken" not in text
     assert compose_update_line(
         Status.ONGOING, ["Activities ongoing with partners"], None, False
