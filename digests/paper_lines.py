@@ -279,12 +279,12 @@ def compose_line(
     plain: Callable[[str], str] = lambda s: s,
 ) -> str:
     """The "Update:" text: the status wording, the notes' sentences, "Scheduled for …" and
-    "Dependencies identified.", each said once. The wording is left out when the first
-    sentence says the status in the papers' words ("Recruitment on hold whilst…");
+    "Dependencies identified.", each said once. The wording is left out when the notes say
+    the status in the papers' words ("Recruitment on hold whilst…");
     ``plain`` spells acronyms out for the comparisons ("Embedded into BAU.")."""
     body = [s for s in without_repeats(sentences, plain) if not is_status_echo(plain(s), status)]
     said = " ".join(body)
-    parts = [] if body and status.said_in(plain(body[0])) else [status.wording]
+    parts = [] if body and status.said_in(plain(said)) else [status.wording]
     parts += body
     text = " ".join(parts)
     if due and not leave_due_out and status in (Status.ONGOING, Status.NOT_STARTED, Status.ON_HOLD):

@@ -42,9 +42,9 @@ def is_acronym(term: str) -> bool:
 
 def _term_pattern(term: str, *, plural: bool = False) -> str:
     body = re.escape(term)
-    before = r"(?<![\w&/])" if term[0].isalnum() else ""
+    before = r"(?<![\w&/-])" if term[0].isalnum() else ""
     tail = r"(?P<s>s)?" if plural else ""
-    after = r"(?![\w&])" if term[-1].isalnum() else ""
+    after = (r"(?![\w&])" if plural else r"(?![\w&/-])") if term[-1].isalnum() else ""
     return before + body + tail + after
 
 
@@ -139,8 +139,8 @@ def expand_abbreviations(sentence: str, glossary: Glossary) -> tuple[str, list[s
         flags = re.I if term == term.lower() else 0
         pattern = re.compile(_term_pattern(term), flags)
 
-        def sub(m: re.Match[str], expansion: str = expansion) -> str:
-            return _match_case(m.group(0), expansion)
+        def sub(m: re.Match[str], expansion: str = expansion, flags: int = flags) -> str:
+            return _match_case(m.group(0), expansion) if flags else expansion
 
         sentence, n = pattern.subn(sub, sentence)
         if n:
@@ -215,6 +215,11 @@ class AcronymSpeller:
         plural = match["s"] or ""
         before = text[: match.start()]
         long = expansion + (plural if plural and not expansion.endswith("s") else "")
+        rest = text[match.end() :]
+        if re.match(
+            r"['’]s\b", rest
+        ):  # "the PCC's fund": "the Police and Crime Commissioner's (PCC's)"
+            return f"{before}{long}{rest[:2]} ({term}{plural}{rest[:2]}){rest[2:]}"
         opened = before.endswith("(") and text[match.end() : match.end() + 1] == ")"
         if opened:
             words_before = before[:-1].rstrip().lower()
