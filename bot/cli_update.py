@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli_base import Context, db_option, fail, pass_ctx
+from bot.cli_base import Context, db_option, fail, pass_ctx, today
 from handlers.grammar import GrammarError, parse_update
 from handlers.history import HistoryInvalid, load_history
 from handlers.service import (
@@ -22,6 +22,7 @@ from handlers.service import (
     import_history,
     record_update,
 )
+from handlers.service.slip import keep_note, slip_named
 from store import Person, Source, Store
 
 __all__ = ["history", "update"]
@@ -92,6 +93,14 @@ def update(ctx: Context, as_email: str | None, words: tuple[str, ...]) -> None:
         click.echo(f"due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
     if outcome.dependencies_changed:
         click.echo("dependencies: " + ("identified" if outcome.dependencies_after else "none"))
+    slip = slip_named(outcome, cmd.note, on=today(settings), start_month=settings.fy_start_month)
+    if slip is not None:
+        named, recorded = slip
+        click.echo(
+            f"the note says {named}, later than the due quarter {recorded}, which this update "
+            f"left as it was; to move it: deliverabot update {d.ref} due {named} : REASON; "
+            f"if {recorded} stands: deliverabot update {d.ref} : {keep_note(str(recorded))}"
+        )
 
 
 @click.group()

@@ -18,6 +18,7 @@ from handlers.mailparse import (
     vouched_domain,
 )
 from handlers.service import ServiceError, UpdateOutcome, UpdateRequest, record_update
+from handlers.service.slip import keep_note, slip_named
 from store import Person, Source, Store
 
 __all__ = ["UNPROVEN", "process_update", "prove_sender"]
@@ -128,12 +129,15 @@ def process_update(
         "update",
         f"{outcome.deliverable.ref} update {outcome.update_id} ({proof})",
         auto_reply(
-            msg, to=reply_to, mail_domain=policy.mail_domain, body=_confirmation(outcome, proof)
+            msg,
+            to=reply_to,
+            mail_domain=policy.mail_domain,
+            body=_confirmation(outcome, proof, note, policy),
         ),
     )
 
 
-def _confirmation(outcome: UpdateOutcome, proof: str) -> str:
+def _confirmation(outcome: UpdateOutcome, proof: str, note: str, policy: MailPolicy) -> str:
     d = outcome.deliverable
     lines = [f"Recorded an update on {d.ref} {d.title} (sender proven by {proof})."]
     if outcome.status_changed:
@@ -144,4 +148,16 @@ def _confirmation(outcome: UpdateOutcome, proof: str) -> str:
         lines.append(
             "Dependencies: identified" if outcome.dependencies_after else "Dependencies: none"
         )
+    on = policy.clock().astimezone(policy.tz).date()
+    slip = slip_named(outcome, note, on=on, start_month=policy.fy_start_month)
+    if slip is not None:
+        named, recorded = slip
+        lines += [
+            "",
+            f"Your note says {named}, later than the due quarter {recorded}, which this update "
+            "left as it was.",
+            f"To move it, send an update with the subject: {d.ref} due {named}",
+            "(and the reason in the body).",
+            f"If {recorded} stands, send the subject: {d.ref}: {keep_note(str(recorded))}",
+        ]
     return "\n".join(lines)

@@ -57,6 +57,7 @@ from handlers.service.plan_shape import (
     find_theme,
     next_ref,
 )
+from handlers.service.slip import SlipQuestion, answer_slip, ask_about_slip
 from handlers.service.updates import (
     MAX_NOTE_CHARS,
     UpdateOutcome,
@@ -79,6 +80,7 @@ __all__ = [
     "ImportSummary",
     "NotAuthorised",
     "ServiceError",
+    "SlipQuestion",
     "UnknownDeliverable",
     "UpdateOutcome",
     "UpdateRequest",
@@ -86,6 +88,8 @@ __all__ = [
     "accept_inbound",
     "accept_inbound_batch",
     "add_deliverable",
+    "answer_slip",
+    "ask_about_slip",
     "check_add",
     "check_update",
     "checkpoint",

@@ -16,6 +16,7 @@ from handlers.service import (
     ServiceError,
     UpdateRequest,
     add_deliverable,
+    answer_slip,
     check_add,
     check_update,
     drop_pending,
@@ -35,6 +36,7 @@ from store import Source, Status, StoreUnavailable, mrkdwn
 
 __all__ = [
     "add_submitted",
+    "answer_slip_button",
     "choose_deliverable",
     "deliverable_picker",
     "open_update",
@@ -85,6 +87,36 @@ async def choose_deliverable(
         await respond(response_type="ephemeral", replace_original=True, text=text)
         return
     await session.store.call(drop_pending, session.store, token)
+    reply = await session.confirm(outcome, request)
+    await respond(response_type="ephemeral", replace_original=True, **reply)
+
+
+async def answer_slip_button(
+    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """ "Move due to Q3 2022/23" / "Keep Q2 2022/23": the answer is an update like any other."""
+    await ack()
+    session = Session.of(context)
+    person = await session.person()
+    if person is None:
+        await respond(response_type="ephemeral", text=await session.refusal())
+        return
+    try:
+        outcome = await session.store.call(
+            answer_slip,
+            session.store,
+            action.get("value") or "",
+            actor=person,
+            move=action.get("action_id") == "slip_move",
+            fy_start_month=session.deps.fy_start_month,
+        )
+    except StoreUnavailable:
+        await respond(response_type="ephemeral", text=BUSY)
+        return
+    except ServiceError as exc:
+        text = f":warning: {esc(str(exc))}"
+        await respond(response_type="ephemeral", replace_original=True, text=text)
+        return
     await respond(response_type="ephemeral", replace_original=True, **confirmation(outcome))
 
 
@@ -199,7 +231,7 @@ async def update_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBo
         return
     await ack()
     try:
-        message = confirmation(await session.record(request))
+        message = await session.confirm(await session.record(request), request)
     except StoreUnavailable:
         note = request.note
         message = {"text": BUSY + (f" Your note was: {esc(note)}" if note else "")}

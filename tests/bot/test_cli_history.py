@@ -251,3 +251,74 @@ def test_report_docx_is_the_whole_paper_or_the_section_alone(
         "--section-only",
     )
     assert md.returncode == 2 and "--section-only and --paper are for --format docx" in md.stderr
+
+
+def test_the_six_month_case_through_history_import(
+    deliverabot_exe: str, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The issue's done-when: the six-month fixture (a plan as at 1 March 2022 and its weekly
+    updates) brought in with `history import` gives the same record and the same report as
+    the service path, and its Word paper has the heading block and sections 1 to 7."""
+    import docx
+    from six_months import PLAN, UPDATES, load_six_months
+
+    assert run(deliverabot_exe, cli_env, "plan", "import", str(PLAN)).returncode == 0
+    done = run(
+        deliverabot_exe,
+        cli_env,
+        "history",
+        "import",
+        str(UPDATES),
+        "--as",
+        "alex.morgan@example.org",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "175 added, 0 already recorded (skipped)"
+    direct = tmp_path / "direct.db"
+    store = open_store(direct)
+    load_six_months(store)
+    store.close()
+
+    def record(db: str) -> list[tuple]:
+        return [(u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8]) for u in _updates(db)]
+
+    assert record(cli_env["DELIVERABOT_DB"]) == record(str(direct))
+    period = ("report", "--from", "2022-03-01", "--to", "2022-09-14")
+    via_import = run(deliverabot_exe, cli_env, *period)
+    via_service = run(deliverabot_exe, {**cli_env, "DELIVERABOT_DB": str(direct)}, *period)
+    assert via_import.stdout == via_service.stdout and via_import.stdout
+    out = tmp_path / "paper.docx"
+    assert (
+        run(deliverabot_exe, cli_env, *period, "--format", "docx", "-o", str(out)).returncode == 0
+    )
+    paper = docx.Document(str(out))
+    assert paper.paragraphs[0].text.startswith("POLICE AND CRIME PANEL\tAgenda Item No.")
+    assert paper.paragraphs[1].text == "14 September 2022\tPublic Report"
+    assert paper.paragraphs[4].text.startswith("Contact Officer – ")
+    numbers = [p.text.split(".\t")[0] for p in paper.paragraphs if p.style.name == "Heading 1"]
+    assert numbers == ["1", "2", "3", "4", "5", "6", "7"]
+
+
+def test_update_says_how_to_set_a_quarter_the_note_names(
+    deliverabot_exe: str, planned: dict[str, str]
+) -> None:
+    done = run(
+        deliverabot_exe,
+        planned,
+        "update",
+        "CF-10",
+        ":",
+        "slipping to Q4 2022/23 - venue closed",
+        "--as",
+        "priya.shah@example.org",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "the note says Q4 2022/23, later than the due quarter Q3 2022/23, which this update "
+        "left as it was; to move it: deliverabot update CF-10 due Q4 2022/23 : REASON; "
+        "if Q3 2022/23 stands: deliverabot update CF-10 : No change to the due quarter: "
+        "Q3 2022/23 stands."
+    )
+    store = open_store(planned["DELIVERABOT_DB"])
+    assert store.deliverable_by_ref("CF-10").due == "Q3 2022/23"
+    store.close()
