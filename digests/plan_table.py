@@ -37,6 +37,7 @@ UPDATE_COLUMNS = (
     "due",
     "dependencies",
     "summary",
+    "of_note",
     "note",
 )
 
@@ -107,6 +108,7 @@ def to_xlsx(store: Store, rows: list[dict[str, Any]], tz: Any) -> bytes:
                 u.due_after,
                 u.dependencies,
                 u.summary,
+                u.of_note,
                 _cell(u.note),
             ]
         )

@@ -48,9 +48,16 @@ HISTORY_COLUMNS = (
     "due",
     "dependencies",
     "summary",
+    "of_note",
     "note",
 )
-_ALIASES = {"reference": "ref", "date": "recorded_at", "author": "by", "deps": "dependencies"}
+_ALIASES = {
+    "reference": "ref",
+    "date": "recorded_at",
+    "author": "by",
+    "deps": "dependencies",
+    "of note": "of_note",
+}
 _TRUE = {"true", "yes", "y", "1", "x"}
 _FALSE = {"false", "no", "n", "0", ""}
 _DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
@@ -244,7 +251,7 @@ def _row(line: int, row: dict[str, Any], tz: dt.tzinfo, fy_start_month: int) -> 
             "source", f"{source_text!r}; use slack, email or cli, or leave it blank"
         ) from None
     flags: dict[str, bool | None] = {}
-    for column in ("dependencies", "summary"):
+    for column in ("dependencies", "summary", "of_note"):
         try:
             flags[column] = _flag(row.get(column), column)
         except ValueError as exc:
@@ -259,6 +266,7 @@ def _row(line: int, row: dict[str, Any], tz: dt.tzinfo, fy_start_month: int) -> 
         due=due,
         dependencies=flags["dependencies"],
         summary=bool(flags["summary"]),
+        of_note=bool(flags["of_note"]),
         note=_text(row.get("note")),
     )
 

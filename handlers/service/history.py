@@ -33,6 +33,7 @@ class HistoryRow:
     due: str | None = None
     dependencies: bool | None = None
     summary: bool = False
+    of_note: bool = False
     note: str = ""
 
 
@@ -84,6 +85,8 @@ def _change(row: HistoryRow, d: Deliverable) -> str:
         parts.append("dependencies identified" if row.dependencies else "no dependencies")
     if row.summary:
         parts.append("summary")
+    if row.of_note:
+        parts.append("of note")
     return ", ".join(parts) or "note"
 
 
@@ -182,6 +185,7 @@ def _one(
             dependencies=row.dependencies,
             recorded_at=row.recorded_at,
             summary=row.summary,
+            of_note=row.of_note,
         ),
         fy_start_month=fy_start_month,
     )

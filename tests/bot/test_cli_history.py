@@ -39,6 +39,7 @@ def _updates(db: str) -> list[tuple]:
                 u.due_after,
                 u.dependencies,
                 u.summary,
+                u.of_note,
                 u.note,
             )
             for u in store.updates()
@@ -73,7 +74,7 @@ def test_update_records_in_the_slack_grammar_as_the_named_person(
     assert "on CF-10 Business Community Event (by Priya Shah)" in done.stdout
     newest = _updates(planned["DELIVERABOT_DB"])[-1]
     assert newest[0] == "CF-10" and newest[3] == "cli"
-    assert (newest[5], newest[6], newest[8]) == ("Q4 2022/23", True, "Slipping to Q4: venue closed")
+    assert (newest[5], newest[6], newest[9]) == ("Q4 2022/23", True, "Slipping to Q4: venue closed")
     store = open_store(planned["DELIVERABOT_DB"])
     assert newest[2] == store.person_by_email("priya.shah@example.org").id
     store.close()
@@ -132,7 +133,7 @@ def test_history_import_dry_run_then_import_then_again(
     done = run(deliverabot_exe, planned, *args)
     assert done.stdout.splitlines() == dry.stdout.splitlines()[:-1]
     after = _updates(planned["DELIVERABOT_DB"])
-    assert [u[8] for u in after[len(before) :]] == [
+    assert [u[9] for u in after[len(before) :]] == [
         "slipping to Q4 - waiting on venue",
         "Event held",
     ]
@@ -196,6 +197,7 @@ def test_plan_export_and_history_import_round_trip(
         "due",
         "dependencies",
         "summary",
+        "of_note",
         "note",
     )
     # Into the same database: everything is already there.
@@ -280,7 +282,7 @@ def test_the_six_month_case_through_history_import(
     store.close()
 
     def record(db: str) -> list[tuple]:
-        return [(u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8]) for u in _updates(db)]
+        return _updates(db)
 
     assert record(cli_env["DELIVERABOT_DB"]) == record(str(direct))
     period = ("report", "--from", "2022-03-01", "--to", "2022-09-14")

@@ -82,6 +82,26 @@ def test_rows_are_appended_in_date_order_with_their_dates_and_authors(
     assert [(i.ref, i.notes) for i in done] == [("CF-10", ("Event held at the Guildhall",))]
 
 
+def test_of_note_and_summary_flags_come_through(tmp_path: Path, plan_store: Store, person) -> None:
+    path = tmp_path / "flags.csv"
+    path.write_text(
+        "ref,recorded_at,of_note,summary,note\n"
+        "CF-10,2022-09-15,yes,,Venue booked for 300\n"
+        "CF-10,2022-09-16,,TRUE,Event set for November\n",
+        encoding="utf-8",
+    )
+    summary = import_history(
+        plan_store, load_history(path, tz=TZ), actor=person("alex.morgan@example.org")
+    )
+    assert [line.rsplit(" ", 2)[-2:] for line in summary.lines] == [
+        ["of", "note"],
+        ["CF-10", "summary"],
+    ]
+    d = plan_store.deliverable_by_ref("CF-10")
+    ups = plan_store.updates(deliverable_id=d.id)[-2:]
+    assert [(u.of_note, u.summary) for u in ups] == [(True, False), (False, True)]
+
+
 def test_running_twice_adds_nothing_and_a_dry_run_writes_nothing(
     tmp_path: Path, plan_store: Store, person
 ) -> None:
