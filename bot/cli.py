@@ -261,17 +261,19 @@ def report(
     if fmt == "docx":
         if output is None:
             raise click.UsageError("--format docx writes a file: add -o report.docx")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(_word(store, data, template, section_only, wording))
-        click.echo(f"wrote {output}", err=True)
+        _write(output, _word(store, data, template, section_only, wording))
         return
     text = render_report(data, fmt)
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        _write(output, text.encode("utf-8"))
     else:
         click.echo(text, nl=False)
+
+
+def _write(output: Path, content: bytes) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(content)
+    click.echo(f"wrote {output}", err=True)
 
 
 def _paper_wording(path: Path) -> PaperWording:
