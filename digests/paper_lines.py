@@ -17,6 +17,7 @@ deliverable is flagged for the coordinator.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from digests.paper_words import (
     word_count,
 )
 from store import (
+    FinancialYearQuarter,
     QuarterParseError,
     QuarterSpan,
     Status,
@@ -91,18 +93,57 @@ def _fit(sentences: Sequence[str], budget: int) -> list[str]:
     return kept
 
 
+def _candidates(
+    with_notes: list[Update], deps_changed: Collection[int], also: Collection[int]
+) -> tuple[list[Update], Update | None, int]:
+    """The notes that changed something, the newest note with something to say, and how
+    many notes were passed over. Only the notes needed are read (oldest first in, newest
+    found from the end)."""
+    flagged = [
+        u
+        for u in with_notes
+        if (
+            not u.created
+            and (u.changed_status or u.changed_due or u.of_note or u.id in deps_changed)
+        )
+        or u.id in also
+    ]
+    changed = [u for u in flagged if not says_nothing(u.note)]
+    skipped = len(flagged) - len(changed)
+    newest = None
+    for u in reversed(with_notes):
+        if u in changed:
+            newest = u
+            break
+        if says_nothing(u.note):
+            skipped += 1 if u not in flagged else 0
+            continue
+        newest = u
+        break
+    return changed, newest, skipped
+
+
 def _within_limit(
-    ordered: list[Update], cleaned: dict[int, Cleaned], tz: dt.tzinfo
+    ordered: list[Update],
+    cleaned: dict[int, Cleaned],
+    clean: Callable[[Update], Cleaned],
+    tz: dt.tzinfo,
 ) -> tuple[list[tuple[Update, list[str]]], list[str]]:
-    """Whole sentences of the notes in priority order, within the paper's length."""
+    """Whole sentences of the notes in priority order, within the paper's length. Notes are
+    cleaned (into ``cleaned``) only when there is room left for them."""
     kept: list[tuple[Update, list[str]]] = []
     said: list[str] = []
     details: list[str] = []
     for u in ordered:
+        room = LIMIT_WORDS - word_count(" ".join(said))
+        if kept and room < 3:
+            details.append(f"for length, the note of {_day(u, tz)} was left out")
+            continue
+        cleaned[u.id] = clean(u)
         new = [s for s in cleaned[u.id].sentences if s not in said]
         if not new:
             continue
-        budget = ONE_NOTE_MAX_WORDS if not kept else LIMIT_WORDS - word_count(" ".join(said))
+        budget = ONE_NOTE_MAX_WORDS if not kept else room
         fits = _fit(new, budget)
         if not kept and not fits:
             fits = new[:1]  # never an empty line for want of a short first sentence
@@ -154,26 +195,15 @@ def choose_for_paper(
             ("words: " + "; ".join(c.changes),) if c.changes else (),
             c.names_left,
         )
-    useful = [u for u in with_notes if not says_nothing(u.note)]
-    skipped = len(with_notes) - len(useful)
+    changed, newest, skipped = _candidates(with_notes, deps_changed, also)
     skip_line = (
         (f"{skipped} note(s) left out: they only say there is no change, or the status",)
         if skipped
         else ()
     )
-    if not useful:
+    if newest is None:
         why = "no note for the paper in the period" + ("" if with_notes else " (no note at all)")
         return Choice((), (), why + ": the status wording only", skip_line)
-    changed = [
-        u
-        for u in useful
-        if (
-            not u.created
-            and (u.changed_status or u.changed_due or u.of_note or u.id in deps_changed)
-        )
-        or u.id in also
-    ]
-    newest = useful[-1]
     # A note older than the last change of status describes what was before it ("review
     # meetings ongoing" under a completion that said only "done."): it is not the news.
     last_move = max((u.id for u in history if u.changed_status and not u.created), default=0)
@@ -182,8 +212,8 @@ def choose_for_paper(
         return Choice((), (), "no note since the last change of status: the status wording only")
     # The newest change first, then older ones, then the newest note, within the length.
     ordered = list(dict.fromkeys([*sorted(changed, key=lambda u: -u.id), *news]))
-    cleaned = {u.id: clean(u) for u in ordered}
-    kept, cut = _within_limit(ordered, cleaned, tz)
+    cleaned: dict[int, Cleaned] = {}
+    kept, cut = _within_limit(ordered, cleaned, clean, tz)
     kept.sort(key=lambda pair: pair[0].id)
     sentences = without_repeats(s for _, ss in kept for s in ss)
     used = [u for u, _ in kept]
@@ -226,6 +256,7 @@ class Slip:
         )
 
 
+@functools.lru_cache(maxsize=1024)
 def _span(text: str | None, start_month: int) -> QuarterSpan | None:
     if not text:
         return None
@@ -233,6 +264,12 @@ def _span(text: str | None, start_month: int) -> QuarterSpan | None:
         return parse_quarter_span(text, start_month=start_month)
     except QuarterParseError:
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _later(note: str, due: QuarterSpan, quarter: FinancialYearQuarter) -> QuarterSpan | None:
+    """:func:`later_quarter_named`, once per note, due quarter and quarter of writing."""
+    return later_quarter_named(note, due, on=quarter.first_day, start_month=quarter.start_month)
 
 
 def find_slip(
@@ -255,7 +292,7 @@ def find_slip(
         if at is None or not u.note.strip():
             continue
         day = u.recorded_at.astimezone(tz).date()
-        named = later_quarter_named(u.note, at, on=day, start_month=start_month)
+        named = _later(u.note, at, FinancialYearQuarter.of_date(day, start_month=start_month))
         if named is not None:
             slip = Slip(u, named, at)
         elif slip is not None and mentions_span(u.note, recorded):

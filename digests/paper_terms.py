@@ -173,7 +173,7 @@ def drop_names(sentence: str, people: Iterable[str], glossary: Glossary) -> tupl
     """A person of the plan named in a note ("w/ Alex", "with Alex Morgan") is dropped with
     the preposition before them, unless the glossary says what the paper calls them (then
     :func:`expand_abbreviations` has already replaced the name). Returns the sentence and
-    the names still in it (for the coordinator)."""
+    the names still in it (for the coordinator); a name dropped is given as "-Alex"."""
     left: list[str] = []
     for full in sorted(set(people), key=len, reverse=True):
         parts = full.split()
@@ -182,7 +182,9 @@ def drop_names(sentence: str, people: Iterable[str], glossary: Glossary) -> tupl
         name = re.escape(parts[0]) + (
             r"(?:\s+" + re.escape(" ".join(parts[1:])) + ")?" if len(parts) > 1 else ""
         )
-        sentence = re.sub(rf"\s*(?<![\w/]){_PREPOSITION}\s*{name}\b(?!')", "", sentence)
+        sentence, n = re.subn(rf"\s*(?<![\w/]){_PREPOSITION}\s*{name}\b(?!')", "", sentence)
+        if n:
+            left.append(f"-{parts[0]}")  # dropped, with its preposition
         if re.search(rf"\b{name}\b", sentence):
             left.append(parts[0])
     return sentence, left

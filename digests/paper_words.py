@@ -22,6 +22,7 @@ the note names without one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -267,12 +268,13 @@ def is_no_change(note: str) -> bool:
     return _NO_CHANGE_RE.match(text) is not None or not text.strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def says_nothing(note: str) -> bool:
     """A note with nothing for the paper: no change, or only a status ("ongoing. ongoing.",
     "still on hold"), which the status wording says already."""
-    if is_no_change(note):
-        return True
     text, _ = strip_signoff(note)
+    if _NO_CHANGE_RE.match(text) is not None or not text.strip():
+        return True
     return all(status_echoed(s) is not None or _CLOSING_RE.match(s) for s in split_sentences(text))
 
 
@@ -305,7 +307,11 @@ def clean_sentence(
     changes += used
     s, refs = replace_refs(s, words.titles)
     changes += [f"{r} → its title" for r in refs]
-    s, names = drop_names(s, words.people, words.glossary)
+    s, named = drop_names(s, words.people, words.glossary)
+    names = [n for n in named if not n.startswith("-")]
+    changes += [
+        f"dropped {n[1:]} with the preposition before the name" for n in named if n not in names
+    ]
     s = _LEADING_STATUS_RE.sub("", s)
     s = year_quarters(s, on=on, start_month=words.start_month)
     s = _tidy(s)

@@ -82,7 +82,8 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def to_xlsx(store: Store, rows: list[dict[str, Any]], tz: Any) -> bytes:
-    """Three sheets: the plan, every update, and correspondence by month and category."""
+    """Four sheets: the plan, every update, correspondence by month and category, and the
+    plan's glossary."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -121,7 +122,11 @@ def to_xlsx(store: Store, rows: list[dict[str, Any]], tz: Any) -> bytes:
     for month_key in sorted(months):
         counts = [months[month_key].get(c, 0) for c in CORRESPONDENCE_CATEGORIES]
         letters.append([month_key, *counts, sum(counts)])
-    for sheet in (plan, updates, letters):
+    glossary = book.create_sheet("Glossary")
+    glossary.append(["term", "expansion"])
+    for term, expansion in store.glossary().items():
+        glossary.append([_cell(term), _cell(expansion)])
+    for sheet in (plan, updates, letters, glossary):
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"

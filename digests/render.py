@@ -33,7 +33,8 @@ _MD_TILDE = re.compile(r"(?<=\S)~")
 _MD_ANGLE = re.compile(r"<(?=[A-Za-z/!?])")
 _MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 # At the start of a value (a list item's or heading's text): a heading, a quote, a list.
-_MD_LEADING = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|>|[-+*](?=\s)|\d{1,9}(?=[.)](?:\s|$)))")
+_MD_LEADING = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|>|[-+*](?=\s))")
+_MD_ORDERED = re.compile(r"^(\s*\d{1,9})(?=[.)](?:\s|$))")
 
 
 def escape_markdown(value: str) -> str:
@@ -45,6 +46,7 @@ def escape_markdown(value: str) -> str:
     for pattern in (_MD_ALWAYS, _MD_STAR, _MD_UNDERSCORE, _MD_TILDE, _MD_ANGLE, _MD_ENTITY):
         text = pattern.sub(lambda m: "\\" + m.group(0), text)
     text = _MD_LEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), text, count=1)
+    text = _MD_ORDERED.sub(lambda m: m.group(1) + "\\", text, count=1)  # "1\. first"
     return text.replace("{{", "{\u200b{")
 
 

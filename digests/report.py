@@ -239,6 +239,7 @@ class _Paper:
     people: dict[int, str] = field(init=False)
     history: dict[int, list[Update]] = field(init=False)
     deps_changed: set[int] = field(init=False)
+    cleaned: dict[tuple[str, dt.date], Cleaned] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         people = self.store.people()
@@ -257,7 +258,10 @@ class _Paper:
             self.history, self.deps_changed = self.store.paper_candidates(self.start, self.end)
 
     def clean(self, u: Update) -> Cleaned:
-        return clean_note(u.note, self.words, on=u.recorded_at.astimezone(self.tz).date())
+        key = (u.note, u.recorded_at.astimezone(self.tz).date())
+        if key not in self.cleaned:  # the same words on the same day read the same
+            self.cleaned[key] = clean_note(u.note, self.words, on=key[1])
+        return self.cleaned[key]
 
     def draft(self, d: Deliverable, state: State, history: list[Update], listed: str) -> _Draft:
         slip = find_slip(history, state.due, tz=self.tz, start_month=self.start_month)

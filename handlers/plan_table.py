@@ -7,9 +7,17 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from handlers.plan import PlanError, PlanInvalid, PlanSpec, _Map, _PlanParser, load_plan
+from handlers.plan import (
+    PlanError,
+    PlanInvalid,
+    PlanSpec,
+    _Map,
+    _PlanParser,
+    check_glossary,
+    load_plan,
+)
 
-__all__ = ["TABLE_SUFFIXES", "load_plan_file", "parse_plan_table", "read_table"]
+__all__ = ["TABLE_SUFFIXES", "load_plan_file", "parse_plan_table", "read_glossary", "read_table"]
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
 _COLUMNS = {  # spreadsheet column -> the plan file's field
@@ -58,6 +66,30 @@ def read_table(path: Path) -> list[tuple[int, dict[str, Any]]]:
     ]
 
 
+def read_glossary(path: Path) -> list[tuple[int, Any, Any]] | None:
+    """(row, term, expansion) from the spreadsheet's "Glossary" sheet; None without one."""
+    if path.suffix.lower() != ".xlsx":
+        return None
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    if "Glossary" not in book.sheetnames:
+        return None
+    rows = list(book["Glossary"].iter_rows(values_only=True))
+    return [
+        (n, row[0], row[1] if len(row) > 1 else None)
+        for n, row in enumerate(rows[1:], start=2)
+        if row and any(v not in (None, "") for v in row)
+    ]
+
+
+def _glossary(parser: _PlanParser, rows: list[tuple[int, Any, Any]]) -> dict[str, str]:
+    terms = {str(_value(t)): _value(e) for _, t, e in rows if _value(t) is not None}
+    mapping = _mapping(terms, rows[0][0] if rows else 1)
+    mapping.key_lines = {str(_value(t)): n for n, t, _ in rows if _value(t) is not None}
+    return check_glossary(parser, mapping, mapping.line)
+
+
 def _mapping(values: dict[str, Any], line: int) -> _Map:
     m = _Map(values)
     m.line = line
@@ -72,8 +104,10 @@ def parse_plan_table(
     plan: str,
     office: str = "",
     fy_start_month: int = 4,
+    glossary: list[tuple[int, Any, Any]] | None = None,
 ) -> PlanSpec:
-    """Rows -> a :class:`PlanSpec`: themes and people in the order they first appear."""
+    """Rows -> a :class:`PlanSpec`: themes and people in the order they first appear; the
+    "Glossary" sheet's rows, when there is one, become the plan's glossary."""
     parser = _PlanParser(filename, fy_start_month, from_table=True)
     missing = {"ref", "title", "theme", "theme_code", "status"} - set(rows[0][1] if rows else ())
     if not rows or missing:
@@ -101,9 +135,17 @@ def parse_plan_table(
     doc = _mapping({"people": list(people.values()), "themes": list(themes.values())}, rows[0][0])
     spec_people = parser.people(doc)
     spec_themes = parser.themes(doc)
+    terms = _glossary(parser, glossary) if glossary is not None else None
     if parser.errors:
         raise PlanInvalid(parser.errors)
-    return PlanSpec(plan=plan, office=office, start=None, people=spec_people, themes=spec_themes)
+    return PlanSpec(
+        plan=plan,
+        office=office,
+        start=None,
+        people=spec_people,
+        themes=spec_themes,
+        glossary=terms,
+    )
 
 
 def load_plan_file(
@@ -114,6 +156,7 @@ def load_plan_file(
         return load_plan(path, fy_start_month=fy_start_month)
     try:
         rows = read_table(path)
+        glossary = read_glossary(path)
     except Exception as exc:  # unreadable file: one clear line, like the YAML loader
         raise PlanInvalid([PlanError(str(path), 0, "file", f"cannot read: {exc}")]) from None
     return parse_plan_table(
@@ -122,4 +165,5 @@ def load_plan_file(
         plan=plan or path.stem,
         office=office,
         fy_start_month=fy_start_month,
+        glossary=glossary,
     )

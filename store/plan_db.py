@@ -333,7 +333,7 @@ class PlanQueries(Base):
         }
 
     def paper_candidates(
-        self, since: dt.datetime, until: dt.datetime, *, newest: int = 6
+        self, since: dt.datetime, until: dt.datetime, *, newest: int = 3
     ) -> tuple[dict[int, list[Update]], set[int]]:
         """Per deliverable, the period's updates a paper line may draw on, oldest first: the
         ones marked summary or of note, the ones that changed status, due or dependencies,
@@ -341,17 +341,19 @@ class PlanQueries(Base):
         Also the ids of those that changed dependencies. One query, not the whole history.
         """
         rows = self.db.execute(
-            "WITH period AS (SELECT u.*, ROW_NUMBER() OVER ("
+            # Rows that set dependencies, each with the value the one before it set.
+            "WITH deps AS (SELECT id, dependencies IS NOT LAG(dependencies) OVER ("
+            "   PARTITION BY deliverable_id ORDER BY id) AS moved"
+            " FROM updates WHERE dependencies IS NOT NULL AND recorded_at < ?),"
+            " period AS (SELECT u.*, ROW_NUMBER() OVER ("
             "   PARTITION BY u.deliverable_id ORDER BY (u.note != '') DESC, u.id DESC) AS rn,"
-            "  (u.dependencies IS NOT NULL AND u.status_before IS NOT NULL AND u.dependencies"
-            "   IS NOT (SELECT p.dependencies FROM updates p WHERE p.deliverable_id ="
-            "   u.deliverable_id AND p.id < u.id AND p.dependencies IS NOT NULL"
-            "   ORDER BY p.id DESC LIMIT 1)) AS deps_changed"
-            " FROM updates u WHERE u.recorded_at >= ? AND u.recorded_at < ?)"
+            "  (u.status_before IS NOT NULL AND COALESCE(d.moved, 0)) AS deps_changed"
+            " FROM updates u LEFT JOIN deps d ON d.id = u.id"
+            " WHERE u.recorded_at >= ? AND u.recorded_at < ?)"
             " SELECT * FROM period WHERE rn <= ? OR summary = 1 OR of_note = 1 OR deps_changed"
             " OR status_after IS NOT status_before OR due_after IS NOT due_before"
             " OR note GLOB '*[Qq][1-4]*' ORDER BY id",
-            [iso(since), iso(until), newest],
+            [iso(until), iso(since), iso(until), newest],
         )
         names = [c[0] for c in rows.description]
         by_deliverable: dict[int, list[Update]] = {}

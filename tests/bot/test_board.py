@@ -127,7 +127,7 @@ async def test_exports_have_the_plan_show_columns(board) -> None:
         "last_update",
         "note",
     ]
-    assert book.sheetnames == ["Plan", "Updates", "Correspondence"]
+    assert book.sheetnames == ["Plan", "Updates", "Correspondence", "Glossary"]
     plan = list(book["Plan"].values)
     assert plan[0] == tuple(rows[0])
     assert [r[0] for r in plan[1:]] == [r["ref"] for r in rows]

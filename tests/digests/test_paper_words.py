@@ -208,7 +208,7 @@ def test_the_right_note_changes_and_the_newest_without_repeats() -> None:
     choice = _choose(history)
     assert choice.sentences == ("Bid successful.", "£887,661 secured.", "Grant agreement signed.")
     assert choice.rule.startswith("notes that changed something")
-    assert "2 note(s) left out" in choice.details[0]
+    assert "1 note(s) left out" in choice.details[0]  # the newest, "as above"
 
 
 def test_the_summary_note_wins_and_all_keeps_everything() -> None:
