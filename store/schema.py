@@ -234,3 +234,32 @@ def m005_trust(db: Database) -> None:
 def m006_correspondence_by_day(db: Database) -> None:
     """Digests and reports count letters per day and category in SQL: a covering index."""
     db.table("correspondence").create_index(["received_on", "category"])
+
+
+@migrations()
+def m009_inbound_purpose(db: Database) -> None:
+    """Message-ID dedup within a purpose: each message's purpose (correspondence, updates,
+    postmaster) and the fingerprint of what was delivered; and, for a message retried from
+    review, the state it was retried from. Messages already processed get their purpose
+    from their first mailbox of ours; their fingerprint is worked out when first needed."""
+    table = db.table("inbound")
+    table.add_column("purpose", str)
+    table.add_column("fingerprint", str)
+    table.add_column("retried_from", str)
+    purposes = {
+        "correspondence": "correspondence",
+        "updates": "updates",
+        "update": "updates",
+        "postmaster": "postmaster",
+    }
+    for inbound_id, rcpt_tos in db.execute(
+        "SELECT id, rcpt_tos FROM inbound WHERE state != 'pending'"
+    ).fetchall():
+        for address in (rcpt_tos or "").split(","):
+            local = address.strip().strip("<>").partition("@")[0].partition("+")[0].lower()
+            if local in purposes:
+                db.execute(
+                    "UPDATE inbound SET purpose = ? WHERE id = ?", [purposes[local], inbound_id]
+                )
+                break
+    table.create_index(["message_id", "purpose"])

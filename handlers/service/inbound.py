@@ -65,9 +65,12 @@ def settle_inbound(
     reason: str | None = None,
     correspondence_id: int | None = None,
     purge_after: dt.datetime | None = None,
+    purpose: str | None = None,
+    fingerprint: str | None = None,
 ) -> None:
-    """Record what became of a message (counted, quarantined, …), in the caller's
-    transaction when there is one, so the outcome and its effects commit together."""
+    """Record what became of a message (counted, quarantined, …) and, for Message-ID
+    dedup, its purpose and fingerprint, in the caller's transaction when there is one, so
+    the outcome and its effects commit together."""
     with store.transaction():
         store.set_inbound_state(
             inbound_id,
@@ -75,6 +78,8 @@ def settle_inbound(
             reason=reason,
             correspondence_id=correspondence_id,
             purge_after=purge_after,
+            purpose=purpose,
+            fingerprint=fingerprint,
         )
 
 
