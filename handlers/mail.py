@@ -348,7 +348,9 @@ class MailHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = getattr(envelope, "spool", None) or envelope.original_content or b""
+        raw = getattr(envelope, "spool", None)  # DeliverabotSMTP spools the message
+        if raw is None:
+            raw = envelope.original_content or b""
         self._committing += 1
         try:
             inbound_id = await self._intake.submit(

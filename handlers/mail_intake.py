@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
@@ -20,6 +21,8 @@ __all__ = [
     "ParseQueue",
     "storage_failure",
 ]
+
+log = logging.getLogger(__name__)
 
 PARSE_YIELD_SECONDS = 0.02
 HEAD_BYTES = 65536  # where the Message-ID is looked for, as message_id_of does
@@ -111,14 +114,12 @@ class ParseQueue:
         self._ids: collections.deque[int] = collections.deque()
         self._queued: set[int] = set()  # waiting or being parsed: never queued twice
         self._worker: asyncio.Task[None] | None = None
-        self._closing = False
-
-    def __len__(self) -> int:
-        return len(self._ids)
+        self._closed = False
 
     def add(self, inbound_id: int) -> bool:
-        """Queue a committed message; ``False`` if it is queued (or being parsed) already."""
-        if inbound_id in self._queued:
+        """Queue a committed message; ``False`` if it is queued (or being parsed) already,
+        or the queue is closed (shutting down: it stays pending for the next start)."""
+        if self._closed or inbound_id in self._queued:
             return False
         self._queued.add(inbound_id)
         self._ids.append(inbound_id)
@@ -132,7 +133,12 @@ class ParseQueue:
             if self._busy():
                 await asyncio.sleep(PARSE_YIELD_SECONDS)
             inbound_id = self._ids.popleft()
-            if not await self._process(inbound_id) and not self._closing:
+            try:
+                done = await self._process(inbound_id)
+            except Exception as exc:  # a store error of another kind: it stays pending
+                log.warning("inbound %s left pending: %s", inbound_id, type(exc).__name__)
+                done = False
+            if not done and not self._closed:
                 self._ids.appendleft(inbound_id)
                 failures += 1
                 await self._pause(min(RETRY_PAUSES[0] * 2 ** (failures - 1), RETRY_PAUSES[1]))
@@ -141,7 +147,7 @@ class ParseQueue:
             self._queued.discard(inbound_id)
 
     async def _pause(self, seconds: float) -> None:
-        """Sleep, but no longer than the queue lasts (shutting down empties it)."""
+        """Sleep, but no longer than the queue lasts (closing it empties it)."""
         loop = asyncio.get_running_loop()
         until = loop.time() + seconds
         while self._ids and loop.time() < until:
@@ -153,14 +159,11 @@ class ParseQueue:
             await asyncio.gather(self._worker, return_exceptions=True)
 
     async def close(self) -> int:
-        """Finish the message being parsed, drop the rest (they stay pending, committed);
-        returns how many were dropped."""
+        """Shutting down: finish the message being parsed and queue nothing more (the rest
+        stay pending, committed, for the next start); returns how many were dropped."""
+        self._closed = True
         left = len(self._ids)
-        self._closing = True
         self._ids.clear()
         self._queued.clear()
-        try:
-            await self.drain()
-        finally:
-            self._closing = False
+        await self.drain()
         return left

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import socket
+import sqlite3
 import subprocess
 import time
 import tracemalloc
@@ -99,6 +100,24 @@ def test_live_mail_is_answered_while_the_backlog_drains(rig: MailRig) -> None:
     codes = [rig.send(letter(i, "live")) for i in range(3)]  # send() also waits for the drain
     assert [c for c, _ in codes] == [250, 250, 250]
     assert rig.query("SELECT COUNT(*) FROM inbound WHERE state = 'counted'") == [(803,)]
+
+
+def test_parsing_waits_out_a_locked_store_and_then_finishes_the_queue(rig: MailRig) -> None:
+    _seed_pending(rig, 5, "locked")
+    rig.store.db.execute("PRAGMA busy_timeout = 100")
+    blocker = sqlite3.connect(rig.db_path)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        rig.run(rig.handler.process_pending())
+        time.sleep(0.5)  # the first message fails, stays first in line, and parsing waits
+    finally:
+        blocker.rollback()
+        blocker.close()
+    deadline = time.monotonic() + 10
+    while rig.query("SELECT COUNT(*) FROM inbound WHERE state = 'pending'") != [(0,)]:
+        assert time.monotonic() < deadline, "the queue gave up instead of trying again"
+        time.sleep(0.1)
+    assert rig.query("SELECT state, COUNT(*) FROM inbound GROUP BY state") == [("counted", 5)]
 
 
 # -- item 11: Message-ID dedup within a purpose ------------------------------------------
