@@ -37,11 +37,13 @@ bench: install
 	$(BIN)/python bench/run.py
 
 # The fault suite at full size (tests/reliability; `make test` runs its fast part): kill -9,
-# store and Slack faults, two processes, SIGTERM, 10,000 mutated messages and fuzzed
-# commands, a 10-minute soak; then the mail corpus and property tests at length.
+# the backlog it leaves (7,000 messages), 30 unfinished 9 MB DATA sessions, store and Slack
+# faults, two processes, SIGTERM, 10,000 mutated messages and fuzzed commands, a 10-minute
+# soak; then the mail corpus and property tests at length.
 reliability: $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
 	RELIABILITY_FUZZ=10000 RELIABILITY_SOAK_SECONDS=600 RELIABILITY_LOAD_SECONDS=5 \
+	RELIABILITY_BACKLOG=7000 RELIABILITY_DATA_SESSIONS=30 RELIABILITY_DATA_MB=9 \
 		$(BIN)/pytest -s tests/reliability
 	FUZZ_EXAMPLES=2000 HYPOTHESIS_PROFILE=reliability $(BIN)/pytest tests/handlers tests/store -k "corpus or broken or garbage or never or round_trip or ordering or contains"
 

@@ -190,18 +190,17 @@ def accept_message(
     mail_from: str | None,
     rcpt_tos: list[str],
     source: str = "smtp",
-    skip_seen: bool = False,
+    skip_seen: MailPolicy | None = None,
 ) -> int | None:
     """The one way mail comes in, for SMTP and ``mail import`` alike: commit the raw
     message, pending, and return its id for :func:`process_inbound`.
 
-    With ``skip_seen`` (backfills run again), a message already processed in the same
-    mailbox, with the same Message-ID and content, is not stored twice: ``None``.
+    With ``skip_seen`` (a backfill run again, with its policy), a message already processed
+    in the same mailbox, with the same Message-ID and content, is not stored twice: ``None``.
     """
     message_id = message_id_of(raw)
-    if skip_seen and message_id:
-        domain = rcpt_tos[0].rpartition("@")[2].strip("<> ") if rcpt_tos else ""
-        delivery = delivery_of(raw, rcpt_tos, domain)
+    if skip_seen is not None and message_id:
+        delivery = delivery_of(raw, rcpt_tos, skip_seen)
         seen = store.delivered_fingerprints(message_id, delivery.purpose) if delivery else []
         if delivery is not None and delivery.fingerprint in seen:
             return None
@@ -232,7 +231,7 @@ def process_inbound(
             if row["raw"] is None:
                 return ProcessResult(row["state"], "raw copy already purged")
             recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
-            delivery = delivery_of(row["raw"], recipients, policy.mail_domain)
+            delivery = delivery_of(row["raw"], recipients, policy)
             result = _classify(store, inbound_id, row, policy, delivery)
             purge = None
             if result.state in DONE_STATES and not policy.keep_raw:
@@ -275,7 +274,7 @@ def _classify(
         return ProcessResult("noise", noise)
     if delivery is None:
         return ProcessResult("quarantined", f"no mailbox of ours among {row['rcpt_tos']}")
-    again = redelivery(store, row, delivery, policy.mail_domain)
+    again = redelivery(store, row, delivery, policy)
     if again is not None:
         return again
     mailbox, plus = delivery.mailbox, delivery.plus

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from handlers.mail_policy import ProcessResult
+from handlers.mail_policy import MailPolicy, ProcessResult
 from handlers.mailparse import split_update_address
 from store import Store
 
@@ -63,9 +64,11 @@ class Delivery:
         return "updates" if self.mailbox in ("updates", "update") else self.mailbox
 
 
-def delivery_of(raw: bytes, recipients: Iterable[str], mail_domain: str) -> Delivery | None:
+def delivery_of(raw: bytes, recipients: Iterable[str], policy: MailPolicy) -> Delivery | None:
+    """The first of our mailboxes among ``recipients``, with the message's fingerprint;
+    ``None`` if there is none of ours."""
     for address in recipients:
-        found = classify_address(address, mail_domain)
+        found = classify_address(address, policy.mail_domain)
         if found is None:
             continue
         mailbox, plus = found
@@ -73,7 +76,7 @@ def delivery_of(raw: bytes, recipients: Iterable[str], mail_domain: str) -> Deli
             route = f"updates+{split_update_address(plus)[0] or ''}"  # the ref, not the code
         else:
             route = f"{mailbox}+{plus or ''}"
-        return Delivery(mailbox, plus, fingerprint(raw, route))
+        return Delivery(mailbox, plus, fingerprint(raw, route, policy.hash_key))
     return None
 
 
@@ -99,9 +102,10 @@ _FINGERPRINT_HEADERS = frozenset(
 )
 
 
-def fingerprint(raw: bytes, route: str) -> str:
-    """A hash of what was delivered: the mailbox it went to (``route``, never a personal
-    code), the message's own headers and its text, line ends and trailing space aside."""
+def fingerprint(raw: bytes, route: str, key: bytes) -> str:
+    """A keyed hash (HMAC, like the correspondents' addresses) of what was delivered: the
+    mailbox it went to (``route``, never a personal code), the message's own headers and its
+    text, line ends and trailing space aside. Without the key it tells nothing about them."""
     ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
     cut = min(ends) if ends else len(raw)
     head, body = raw[:cut], raw[cut:]
@@ -110,15 +114,15 @@ def fingerprint(raw: bytes, route: str) -> str:
         name, colon, value = field.partition(":")
         if colon and name.strip().lower() in _FINGERPRINT_HEADERS:
             fields.append(f"{name.strip().lower()}:{' '.join(value.split())}")
-    digest = hashlib.sha256(route.lower().encode() + b"\0")
+    digest = hmac.new(key, route.lower().encode() + b"\0", hashlib.sha256)
     for item in sorted(fields):
         digest.update(item.encode("latin-1") + b"\n")
     digest.update(b"\0" + re.sub(rb"[ \t]*\r?\n", b"\n", body).strip())
-    return "sha256:" + digest.hexdigest()
+    return "hmac:" + digest.hexdigest()
 
 
 def redelivery(
-    store: Store, row: dict[str, Any], delivery: Delivery, mail_domain: str
+    store: Store, row: dict[str, Any], delivery: Delivery, policy: MailPolicy
 ) -> ProcessResult | None:
     """An earlier message in the same mailbox with this Message-ID: a redelivery changes
     nothing; other content under the same Message-ID is kept for review, never dropped."""
@@ -133,7 +137,7 @@ def redelivery(
         old = store.inbound(int(earlier["id"]))
         raw = old["raw"] if old else None
         recipients = [r for r in ((old or {}).get("rcpt_tos") or "").split(",") if r]
-        then = delivery_of(raw, recipients, mail_domain) if raw is not None else None
+        then = delivery_of(raw, recipients, policy) if raw is not None else None
         theirs = then.fingerprint if then else None
     if theirs == delivery.fingerprint:
         return ProcessResult("redelivered", f"same Message-ID as inbound {earlier['id']}")

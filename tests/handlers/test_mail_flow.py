@@ -198,7 +198,7 @@ def test_a_backfill_is_not_skipped_for_an_update_with_the_same_message_id(rig: M
             mail_from=None,
             rcpt_tos=["correspondence@localhost"],
             source="import",
-            skip_seen=True,
+            skip_seen=rig.handler.policy,
         )
         assert kept is not None
         assert process_inbound(store, kept, rig.handler.policy).state == "counted"
@@ -209,7 +209,7 @@ def test_a_backfill_is_not_skipped_for_an_update_with_the_same_message_id(rig: M
             mail_from=None,
             rcpt_tos=["correspondence@localhost"],
             source="import",
-            skip_seen=True,
+            skip_seen=rig.handler.policy,
         )
         assert again is None
     finally:
