@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 from mail_rig import MailRig
+from sqlite_utils import Database
 
 from handlers.mail import REVIEW_STATES, accept_message, process_inbound
 from handlers.service import requeue_inbound
 from store import open_store
+from store.schema import migrations
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 
@@ -214,6 +216,51 @@ def test_a_backfill_is_not_skipped_for_an_update_with_the_same_message_id(rig: M
         assert again is None
     finally:
         store.close()
+
+
+def test_messages_processed_before_the_upgrade_keep_their_dedup(
+    tmp_path: Path, example_plan: Path, free_port: int
+) -> None:
+    db_path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(db_path))
+    migrations.apply(old, stop_before="m009_inbound_purpose")
+    legacy = [
+        ("update+CF-10+0123456789abcdef0123@localhost", "<old-update@x>", "update"),
+        ("correspondence@localhost", "<old-letter@x>", "counted"),
+        ("correspondence+mp@localhost", "<purged@x>", "counted"),
+    ]
+    for to, mid, state in legacy:
+        raw = update_mail(mid) if state == "update" else letter(1, message_id=mid)
+        old["inbound"].insert(
+            {
+                "received_at": "2022-09-14T10:00:00+00:00",
+                "source": "smtp",
+                "mail_from": "priya.shah@example.org",
+                "rcpt_tos": to,
+                "message_id": mid,
+                "size": len(raw),
+                "raw": None if mid == "<purged@x>" else raw,
+                "state": state,
+            }
+        )
+    old.conn.close()
+    rig = MailRig(db_path, example_plan, free_port).start()  # opening it applies m009
+    try:
+        assert [r[0] for r in rig.query("SELECT purpose FROM inbound ORDER BY id")] == [
+            "updates",
+            "correspondence",
+            "correspondence",
+        ]
+        to = f"update+CF-10+{rig.token('priya.shah@example.org')}@localhost"
+        assert rig.send(update_mail("<old-update@x>"), to=to)[0] == 250
+        assert rig.send(letter(1, message_id="<old-letter@x>"))[0] == 250
+        assert (
+            rig.send(letter(1, message_id="<purged@x>"), to="correspondence+mp@localhost")[0] == 250
+        )
+        assert rig.states()[3:] == ["redelivered", "redelivered", "redelivery_differs"]
+        assert rig.query("SELECT 1 FROM updates WHERE note LIKE '%Guildhall%'") == []
+    finally:
+        rig.stop()
 
 
 # -- item 18: 100 commands per session, whatever the verbs ----------------------------------
