@@ -81,6 +81,7 @@ class Settings:
     fy_start_month: int = 4
     max_message_bytes: int = 10 * 1024 * 1024
     max_plan_bytes: int = 5 * 1024 * 1024  # largest plan file or spreadsheet imported
+    smtp_max_sessions: int = 50  # open SMTP sessions at once; one more hears 421 at connect
     log_level: str = "INFO"
     mail_retention_days: int = 30
     keep_raw_mail: bool = False
@@ -310,6 +311,7 @@ def load_settings(
         fy_start_month=_int(env, "FY_START_MONTH", 4, 1, 12),
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
         max_plan_bytes=_int(env, "MAX_PLAN_BYTES", 5 * 1024 * 1024, 1024, 1024**3),
+        smtp_max_sessions=_int(env, "SMTP_MAX_SESSIONS", 50, 1, 10_000),
         log_level=level,
         mail_retention_days=_int(env, "MAIL_RETENTION_DAYS", 30, 0, 3650),
         keep_raw_mail=_bool(env, "KEEP_RAW_MAIL", False),

@@ -10,7 +10,6 @@ and never lost.
 from __future__ import annotations
 
 import asyncio
-import collections
 import datetime as dt
 import logging
 import re
@@ -18,10 +17,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
-
-from handlers.mail_intake import PARSE_YIELD_SECONDS, GroupCommit, storage_failure
+from handlers.mail_intake import PENDING_PAGE, GroupCommit, ParseQueue, storage_failure
 from handlers.mail_policy import MailPolicy, ProcessResult
+from handlers.mail_routing import (
+    DIFFERS,
+    LOCAL_PARTS,
+    Delivery,
+    classify_address,
+    delivery_of,
+    redelivery,
+)
+from handlers.mail_smtp import DeliverabotSMTP, SessionCap
 from handlers.mail_trust import CodeThrottle, forget_codes, forgotten_copy, peer_host
 from handlers.mail_updates import process_update
 from handlers.mailparse import (
@@ -54,19 +60,21 @@ from store import Store, StoreError, StoreUnavailable
 
 __all__ = [
     "LOCAL_PARTS",
+    "REVIEW_STATES",
     "DeliverabotSMTP",
+    "Delivery",
     "GroupCommit",
     "MailHandler",
     "MailPolicy",
     "ProcessResult",
     "accept_message",
     "classify_address",
+    "delivery_of",
     "process_inbound",
 ]
 
 log = logging.getLogger(__name__)
 
-LOCAL_PARTS = ("correspondence", "updates", "update", "postmaster")
 DONE_STATES = (
     "counted",
     "duplicate",
@@ -77,21 +85,7 @@ DONE_STATES = (
     "postmaster",
     "redelivered",
 )
-REVIEW_STATES = ("quarantined", "unmatched_reply")
-
-
-def classify_address(address: str, mail_domain: str) -> tuple[str, str | None] | None:
-    """``(mailbox, plus)`` for one of our addresses, e.g. ``("correspondence", "mp")``."""
-    m = re.fullmatch(r"\s*<?([^@<>\s]+)@([^@<>\s]+?)>?\s*", address or "")
-    if not m or m.group(2).lower() != mail_domain.lower():
-        return None
-    local, _, plus = m.group(1).partition("+")
-    local = local.lower()
-    if local not in LOCAL_PARTS:
-        return None
-    if local == "update" and not plus:
-        local = "updates"
-    return local, (plus or None)
+REVIEW_STATES = ("quarantined", "unmatched_reply", DIFFERS)
 
 
 def sender_allowed(address: str, staff: set[str], allowed: Iterable[str]) -> bool:
@@ -197,17 +191,20 @@ def accept_message(
     mail_from: str | None,
     rcpt_tos: list[str],
     source: str = "smtp",
-    skip_seen: bool = False,
+    skip_seen: MailPolicy | None = None,
 ) -> int | None:
     """The one way mail comes in, for SMTP and ``mail import`` alike: commit the raw
     message, pending, and return its id for :func:`process_inbound`.
 
-    With ``skip_seen`` (backfills run again), a message whose Message-ID was already
-    processed is not stored twice, and ``None`` is returned.
+    With ``skip_seen`` (a backfill run again, with its policy), a message already processed
+    in the same mailbox, with the same Message-ID and content, is not stored twice: ``None``.
     """
     message_id = message_id_of(raw)
-    if skip_seen and message_id and store.inbound_seen(message_id):
-        return None
+    if skip_seen is not None and message_id:
+        delivery = delivery_of(raw, rcpt_tos, skip_seen)
+        seen = store.delivered_fingerprints(message_id, delivery.purpose) if delivery else []
+        if delivery is not None and delivery.fingerprint in seen:
+            return None
     return accept_inbound(
         store,
         raw=raw,
@@ -221,17 +218,23 @@ def accept_message(
 def process_inbound(
     store: Store, inbound_id: int, policy: MailPolicy, *, now: dt.datetime | None = None
 ) -> ProcessResult:
-    """Parse one stored message and count it, apply it, or quarantine it. Never raises for
-    bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later)."""
+    """Parse one pending message and count it, apply it, or quarantine it. Never raises for
+    bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later).
+    A message already processed (queued twice) is left as it is."""
     now = now or policy.clock()
-    row = store.inbound(inbound_id)
-    if row is None:
-        return ProcessResult("missing", f"no inbound message {inbound_id}")
-    if row["raw"] is None:
-        return ProcessResult(row["state"], "raw copy already purged")
+    row: dict[str, Any] | None = None
     try:
         with processing(store):
-            result = _classify(store, inbound_id, row, policy)
+            row = store.inbound(inbound_id)
+            if row is None:
+                return ProcessResult("missing", f"no inbound message {inbound_id}")
+            if row["state"] != "pending":
+                return ProcessResult(row["state"], "already processed")
+            if row["raw"] is None:
+                return ProcessResult(row["state"], "raw copy already purged")
+            recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
+            delivery = delivery_of(row["raw"], recipients, policy)
+            result = _classify(store, inbound_id, row, policy, delivery)
             purge = None
             if result.state in DONE_STATES and not policy.keep_raw:
                 purge = now + dt.timedelta(days=policy.retention_days)
@@ -243,6 +246,8 @@ def process_inbound(
                 correspondence_id=result.correspondence_id,
                 purge_after=purge,
                 forget=forgotten_copy(row["rcpt_tos"], row["raw"]),
+                purpose=delivery.purpose if delivery else None,
+                fingerprint=delivery.fingerprint if delivery else None,
             )
         return result
     except StoreUnavailable:
@@ -250,33 +255,33 @@ def process_inbound(
     except Exception as exc:  # a bug or mail we cannot read: keep it for review
         log.warning("quarantined inbound %s: %s", inbound_id, type(exc).__name__)
         reason = forget_codes(f"cannot process: {type(exc).__name__}: {exc}")[:500]
-        forget = forgotten_copy(row["rcpt_tos"], row["raw"])
+        forget = forgotten_copy(row["rcpt_tos"], row["raw"]) if row is not None else None
         settle_inbound(store, inbound_id, "quarantined", reason=reason, forget=forget)
         return ProcessResult("quarantined", reason)
 
 
 def _classify(
-    store: Store, inbound_id: int, row: dict[str, Any], policy: MailPolicy
+    store: Store,
+    inbound_id: int,
+    row: dict[str, Any],
+    policy: MailPolicy,
+    delivery: Delivery | None,
 ) -> ProcessResult:
     raw: bytes = row["raw"]
     msg = parse_message(raw)
     unreadable = unreadable_reason(msg)
     if unreadable:
         return ProcessResult("quarantined", unreadable)
-    message_id = (row["message_id"] or "").lower()
-    if message_id:
-        earlier = store.earlier_delivery(inbound_id, message_id)
-        if earlier is not None:
-            return ProcessResult("redelivered", f"same Message-ID as inbound {earlier['id']}")
     mail_from = row["mail_from"]
     noise = noise_reason(msg, mail_from)
     if noise:
         return ProcessResult("noise", noise)
-    recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
-    routed = [c for c in (classify_address(r, policy.mail_domain) for r in recipients) if c]
-    if not routed:
-        return ProcessResult("quarantined", f"no mailbox of ours among {recipients}")
-    mailbox, plus = routed[0]
+    if delivery is None:
+        return ProcessResult("quarantined", f"no mailbox of ours among {row['rcpt_tos']}")
+    again = redelivery(store, row, delivery, policy)
+    if again is not None:
+        return again
+    mailbox, plus = delivery.mailbox, delivery.plus
     sender = sender_address(msg) or (mail_from or "").lower()
     received_at = dt.datetime.fromisoformat(row["received_at"])
     if mailbox == "postmaster":
@@ -298,42 +303,6 @@ def _classify(
 # -- the SMTP side ---------------------------------------------------------------------------
 
 
-class DeliverabotSMTP(SMTP):
-    """aiosmtpd's SMTP with RFC 3463 enhanced codes on size errors and a lenient line limit.
-
-    aiosmtpd reads DATA up to each CRLF, so a message with bare LF line ends is one "line"
-    as long as the message. Like Postfix, we accept it: the line limit is the message size
-    limit, which already bounds memory (command lines keep their own 512-byte limit).
-    """
-
-    line_length_limit = 100_000
-
-    def __init__(self, handler: Any, *args: Any, **kwargs: Any) -> None:
-        limit = kwargs.get("data_size_limit")
-        if limit:
-            # Read before the stream reader is made in ``SMTP.__init__``.
-            self.line_length_limit = max(self.line_length_limit, int(limit) + 1024)
-        super().__init__(handler, *args, **kwargs)
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        sessions = getattr(self.event_handler, "sessions", None)
-        if sessions is not None:
-            sessions.add(self)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        sessions = getattr(self.event_handler, "sessions", None)
-        if sessions is not None:
-            sessions.discard(self)
-        super().connection_lost(error)
-
-    async def push(self, status: Any) -> None:
-        if isinstance(status, str) and status.startswith("552 Error"):
-            limit = self.data_size_limit or 0
-            status = f"552 5.3.4 Message too big; the limit is {limit} bytes"
-        await super().push(status)
-
-
 SendMail = Callable[[EmailMessage], Awaitable[str]]
 
 
@@ -347,6 +316,7 @@ class MailHandler:
         policy: MailPolicy,
         send_mail: SendMail | None = None,
         reader: Store | None = None,
+        max_sessions: int | None = None,
     ) -> None:
         self.store = store
         self.reader = reader or store
@@ -355,9 +325,8 @@ class MailHandler:
         self._intake = GroupCommit(store)
         # Accepted messages wait here to be parsed and counted, one at a time, so the store's
         # thread is never queued up with parsing while an SMTP session waits for its commit.
-        self._backlog: collections.deque[int] = collections.deque()
-        self._worker: asyncio.Task[None] | None = None
-        self.sessions: set[DeliverabotSMTP] = set()  # open SMTP connections
+        self._backlog = ParseQueue(self._parse, lambda: self._intake.busy)
+        self.sessions = SessionCap(max_sessions)  # open SMTP connections, and their cap
         self._committing = 0  # DATA commands waiting for their commit
         self.codes = CodeThrottle()  # wrong personal codes per peer: 450 after 10 an hour
 
@@ -386,9 +355,9 @@ class MailHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content or b""
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
+        raw = getattr(envelope, "spool", None)  # DeliverabotSMTP spools the message
+        if raw is None:
+            raw = envelope.original_content or b""
         self._committing += 1
         try:
             inbound_id = await self._intake.submit(
@@ -411,23 +380,18 @@ class MailHandler:
 
     # -- after the commit --------------------------------------------------------
     def _spawn(self, inbound_id: int) -> None:
-        self._backlog.append(inbound_id)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._work())
+        self._backlog.add(inbound_id)
 
-    async def _work(self) -> None:
-        while self._backlog:
-            if self._intake.busy:
-                # Senders first: while a session waits for its commit, parsing pauses 20 ms
-                # before each message (never for good), so the 250s are not held up by it.
-                await asyncio.sleep(PARSE_YIELD_SECONDS)
-            await self.process(self._backlog.popleft())
+    async def _parse(self, inbound_id: int) -> bool:
+        return await self.process(inbound_id) is not None
 
     async def process(self, inbound_id: int) -> ProcessResult | None:
+        """Process one message and send its reply; ``None`` when the store cannot (the
+        message stays pending)."""
         try:
             result = await self.store.call(process_inbound, self.store, inbound_id, self.policy)
-        except StoreUnavailable:
-            log.warning("inbound %s left pending: store unavailable", inbound_id)
+        except StoreError as exc:
+            log.warning("inbound %s left pending: %s", inbound_id, type(exc).__name__)
             return None
         if result.reply is not None and self.send_mail is not None:
             try:
@@ -438,11 +402,18 @@ class MailHandler:
         return result
 
     async def process_pending(self) -> int:
-        """Process messages left pending (a crash, or a busy store). Returns how many."""
-        rows = await self.store.call(self.store.inbound_list, ("pending",))
-        for row in rows:
-            await self.process(int(row["id"]))
-        return len(rows)
+        """Queue every message left pending (by a crash, or a store that could not commit),
+        oldest first; the queue parses them all, continuously, pausing while a live sender
+        waits for its commit. Returns how many were queued."""
+        queued, after = 0, 0
+        while True:
+            ids = await self.store.call(
+                self.store.pending_inbound_ids, after=after, limit=PENDING_PAGE
+            )
+            if not ids:
+                return queued
+            queued += sum(self._backlog.add(i) for i in ids)
+            after = ids[-1]
 
     async def close_sessions(self, timeout: float = 5.0) -> int:
         """Shutting down: let messages already in DATA finish their commit (and get their
@@ -463,12 +434,8 @@ class MailHandler:
     async def finish(self) -> int:
         """Shutting down: finish the message being parsed and leave the rest pending (they
         are committed; the next start processes them). Returns how many were left."""
-        left = len(self._backlog)
-        self._backlog.clear()
-        await self.drain()
-        return left
+        return await self._backlog.close()
 
     async def drain(self) -> None:
         """Wait for every message accepted so far to be processed."""
-        while self._worker is not None and not self._worker.done():
-            await asyncio.gather(self._worker, return_exceptions=True)
+        await self._backlog.drain()
