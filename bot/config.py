@@ -242,6 +242,20 @@ def _categories(
     return rules, tuple(targets)
 
 
+def _check_addresses(env: Mapping[str, str]) -> None:
+    for name in ("ALLOWED_SENDERS", "DIGEST_EMAILS"):
+        for item in _list(env, name):
+            if "@" not in item:
+                raise ConfigError(f"{name}: {item!r} is not an address or @domain")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = (_opt(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
 def _board_token(env: Mapping[str, str]) -> str | None:
     token = _opt(env, "BOARD_TOKEN")
     if token is not None and len(token) < 16:
@@ -274,14 +288,8 @@ def load_settings(
     if acting_as is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", acting_as):
         raise ConfigError(f"DELIVERABOT_AS={acting_as!r}: give the email of a person in the plan")
 
-    for name in ("ALLOWED_SENDERS", "DIGEST_EMAILS"):
-        for item in _list(env, name):
-            if "@" not in item:
-                raise ConfigError(f"{name}: {item!r} is not an address or @domain")
-
-    level = (_opt(env, "LOG_LEVEL") or "INFO").upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+    _check_addresses(env)
+    level = _log_level(env)
     token, secret, app_token, api_url = _slack(env)
     rules, targets = _categories(env)
     nation = (_opt(env, "BANK_HOLIDAYS") or "ENG").upper()
