@@ -21,6 +21,7 @@ from bot.jobs import DigestService
 from bot.logs import MalformedHttpFilter
 from bot.mailer import Mailer
 from bot.maintenance import NIGHTLY_AT, Maintenance
+from bot.round_jobs import RoundJobs
 from bot.web_security import security_middleware
 from bot.wiring import mail_policy
 from handlers.mail import DeliverabotSMTP, MailHandler
@@ -111,6 +112,15 @@ class BotProcess:
             self.slack_deps.previews.update(
                 {"digest": self.digests.preview, "stats": self.digests.stats_preview}
             )
+        self.rounds = RoundJobs(
+            settings=settings,
+            store=store,
+            mailer=self.mailer,
+            slack_client=self.slack_app.client if self.slack_app is not None else None,
+            clock=self.clock,
+        )
+        if self.slack_deps is not None:
+            self.slack_deps.rounds = self.rounds
 
     def _setup_slack(self) -> None:
         from bot.slack_app import build_slack_app, slack_events_handler
@@ -192,6 +202,7 @@ class BotProcess:
         if self.store.corrupt is None:
             self._background(self.mail_handler.process_pending())
         self._background(self._reconcile())
+        self._background(self._deliver_rounds())
         if self.slack_app is not None and self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -305,6 +316,10 @@ class BotProcess:
         self.scheduler.add_job(
             self._reconcile, "interval", minutes=30, id="reconcile", coalesce=True, max_instances=1
         )
+        # The paper round: asks, reminders and notices owed (the ledger sends each once).
+        self.scheduler.add_job(
+            self._deliver_rounds, "interval", minutes=1, id="rounds", coalesce=True, max_instances=1
+        )
 
     async def _connect_socket_mode(self, retry_seconds: float = 30) -> None:
         """Connect out to Slack; keep trying if Slack is unreachable, without stopping mail."""
@@ -330,6 +345,19 @@ class BotProcess:
                 log.info("scheduled delivery to %s: %s", outcome.destination, outcome.state)
         except Exception:
             log.exception("digest reconcile failed; the next wake-up will try again")
+        finally:
+            if task is not None:
+                self._deliveries.discard(task)
+
+    async def _deliver_rounds(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._deliveries.add(task)
+        try:
+            for outcome in await self.rounds.deliver():
+                log.info("round %s to %s: %s", outcome.kind, outcome.destination, outcome.state)
+        except Exception:
+            log.exception("round delivery failed; the next minute will try again")
         finally:
             if task is not None:
                 self._deliveries.discard(task)

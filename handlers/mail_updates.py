@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from handlers.grammar import GrammarError, parse_update
 from handlers.mail_policy import MailPolicy, ProcessResult, auto_reply
+from handlers.mail_round import process_round_reply, round_reply_for
 from handlers.mail_trust import peer_trusted, relay_proof, split_update_address
 from handlers.mailparse import (
     header,
@@ -60,6 +61,11 @@ def process_update(
     if person is None:
         return ProcessResult("update_refused", proof)
     reply_to = person.email
+    answers_round, round_name = round_reply_for(
+        store, header(msg, "Subject"), strip_quoted(text_body(msg))
+    )
+    if answers_round:  # the paper round: approve, edit, not mine (handlers/mail_round.py)
+        return process_round_reply(store, msg, person, round_name, policy)
     subject = strip_subject_prefixes(header(msg, "Subject"))
     subject = re.sub(r"^\s*update\b\s*", "", subject, flags=re.IGNORECASE)
     if ref_in_address and [w.upper() for w in subject.split()[:1]] == [ref_in_address.upper()]:

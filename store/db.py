@@ -22,6 +22,7 @@ from store.base import utc_now
 from store.ledger_db import CLAIM_LEASE, LedgerQueries
 from store.mail_db import MailQueries
 from store.plan_db import PlanQueries
+from store.round_db import RoundQueries
 from store.schema import migrations
 
 __all__ = [
@@ -89,7 +90,7 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     return Store(db, path=path)
 
 
-class Store(PlanQueries, MailQueries, LedgerQueries):
+class Store(PlanQueries, MailQueries, LedgerQueries, RoundQueries):
     """The queries. One instance wraps one connection; use :meth:`transaction` for writes."""
 
     def __init__(self, db: Database, *, path: Path | None = None) -> None:

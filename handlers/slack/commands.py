@@ -34,6 +34,7 @@ from handlers.service import (
     set_away,
 )
 from handlers.slack.queries import rows
+from handlers.slack.round import round_command
 from handlers.slack.session import BUSY, Session
 from handlers.slack_views import add_modal, ambiguity_message, esc, list_message, show_message
 from store import Source, Status, StoreUnavailable
@@ -52,6 +53,11 @@ async def deliverable_command(
 ) -> None:
     """Parse, acknowledge within Slack's 3 seconds, then answer through ``respond``."""
     session = Session.of(context)
+    verb, _, rest = (command.get("text") or "").strip().partition(" ")
+    if verb.lower() == "round":  # the paper round: handlers/slack/round.py
+        await ack()
+        await round_command(session, rest, respond)
+        return
     try:
         cmd = parse_command(command.get("text") or "", fy_start_month=session.deps.fy_start_month)
     except GrammarError as exc:

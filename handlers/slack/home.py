@@ -9,6 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from handlers.service import mail_token, update_address
 from handlers.slack.queries import admin_hint, rows
+from handlers.slack.round import round_home
 from handlers.slack.session import Session
 from handlers.slack_views import DeliverableRow, home_view
 from store import Person, Status, StoreUnavailable, Theme
@@ -62,4 +63,6 @@ async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext) -> N
         admin_hint=await reader.call(admin_hint, reader),
         mail_address=await _mail_address(session, person),
     )
+    if person is not None:  # an editor sees the open paper rounds first
+        view["blocks"] = (await round_home(session, person) + view["blocks"])[:100]
     await session.client.views_publish(user_id=event["user"], view=view)

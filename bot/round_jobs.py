@@ -1,0 +1,353 @@
+"""The paper round's deliveries, each exactly once: the ask to every owner (a Slack DM, or a
+mail for owners without a Slack id), a line asked again after a return or a reassignment,
+the coordinator's "not mine" notice, and the reminders.
+
+Every message goes through the delivery ledger as the digest does: claimed (``INSERT … ON
+CONFLICT DO NOTHING`` on kind, period and destination), sent, then marked, so two ``serve``
+processes, a restart, or the CLI beside ``serve`` send each once; a message that failed
+(Slack down) or whose claim's lease ran out (a crash) is taken over and sent on a later
+pass. ``serve`` passes every minute and at start; the CLI passes after it opens a round,
+returns or reassigns a line. This class is also the :class:`~handlers.round_desk.RoundDesk`
+Slack's listeners use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Settings
+from bot.mailer import Mailer
+from digests.round_lines import draft_lines, round_report
+from digests.snapshots import report_to_data
+from digests.stats import bank_holidays
+from handlers.mail_round import ask_mail, notice_mail
+from handlers.round_desk import Delivered
+from handlers.service import (
+    ServiceError,
+    claim_delivery,
+    mail_token,
+    mark_delivered,
+    mark_undelivered,
+    reclaim_delivery,
+    update_address,
+)
+from handlers.service.round import OpenRound, close_round, find_round, open_round, record_asks
+from handlers.slack.round_views import LINES_PER_MESSAGE, line_message, notice_message
+from store import Person, Store
+from store.round import EventKind, LineView, Round, RoundBook, due_reminder
+
+__all__ = ["RoundJobs"]
+
+log = logging.getLogger(__name__)
+
+KINDS = ("round-ask", "round-again", "round-reminder", "round-notice")
+
+
+@dataclass(frozen=True)
+class Due:
+    """One message a round owes someone now."""
+
+    kind: str
+    period: str
+    destination: str
+    person_id: int
+    refs: tuple[str, ...] = ()
+    wording: str = "ask"  # ask | again | reminder | final | notice
+
+
+def _dest(person_id: int) -> str:
+    return f"person:{person_id}"
+
+
+class RoundJobs:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        mailer: Mailer,
+        slack_client: Any = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.mailer = mailer
+        self.slack = slack_client
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    def _today(self) -> dt.date:
+        return self.clock().astimezone(self.settings.tz).date()
+
+    # -- the desk: open and close -------------------------------------------------------
+    async def open(self, request: OpenRound, *, actor: Person) -> Round:
+        s = self.settings
+
+        def work() -> Round:
+            lines = draft_lines(
+                self.store,
+                day_from=request.period_from,
+                day_to=request.period_to,
+                tz=s.tz,
+                start_month=s.fy_start_month,
+            )
+            return open_round(
+                self.store, request, actor=actor, lines=lines, now=self.clock(), today=self._today()
+            )
+
+        return await self.store.call(work)
+
+    async def close(self, name: str, *, actor: Person) -> Round:
+        s = self.settings
+
+        def work() -> Round:
+            found = find_round(self.store, name)
+            book = self.store.round_book(found.name)
+            assert book is not None
+            report = round_report(self.store, book, tz=s.tz, start_month=s.fy_start_month)
+            data = report_to_data(report)
+            return close_round(self.store, found.name, actor=actor, snapshot=data, now=self.clock())
+
+        return await self.store.call(work)
+
+    # -- what is owed ---------------------------------------------------------------------
+    def _by_slack(self, person: Person | None) -> bool:
+        return bool(self.slack is not None and person is not None and person.slack_id)
+
+    def _asks(self, book: RoundBook, rows: dict[tuple[str, str, str], dict[str, Any]]) -> list[Due]:
+        """Each owner's first ask (their lines not yet shown to them), and the lines to ask
+        again."""
+        name = book.round.name
+        owed = []
+        for owner in book.owners():
+            refs = tuple(v.ref for v in book.owned_by(owner) if v.waiting and v.asked is None)
+            if refs:  # once sent, later lines come as "again" (the ledger skips this one)
+                owed.append(Due("round-ask", name, _dest(owner), owner, refs))
+        for view in book.views:
+            again = self._again(book, view, rows)
+            if again is not None:
+                owed.append(again)
+        return owed
+
+    def _again(
+        self, book: RoundBook, view: LineView, rows: dict[tuple[str, str, str], dict[str, Any]]
+    ) -> Due | None:
+        """A line returned, or reassigned to someone already asked: asked again."""
+        if not view.waiting or view.owner_id is None:
+            return None
+        turn = next(
+            (
+                e
+                for e in reversed(view.events)
+                if e.kind in (EventKind.RETURNED, EventKind.REASSIGNED)
+            ),
+            None,
+        )
+        if turn is None or (view.asked is not None and view.asked.id > turn.id):
+            return None
+        asked_before = ("round-ask", book.round.name, _dest(view.owner_id)) in rows
+        if turn.kind is EventKind.REASSIGNED and not asked_before:
+            return None  # the owner's first ask carries it
+        return Due(
+            "round-again",
+            f"{book.round.name}/{turn.id}",
+            _dest(view.owner_id),
+            view.owner_id,
+            (view.ref,),
+            "again",
+        )
+
+    def _notices(self, book: RoundBook) -> list[Due]:
+        coordinator = book.round.opened_by
+        if coordinator is None:
+            return []
+        return [
+            Due(
+                "round-notice",
+                f"{book.round.name}/{v.decided.id}",
+                _dest(coordinator),
+                coordinator,
+                (v.ref,),
+                "notice",
+            )
+            for v in book.views
+            if v.decided is not None and v.decided.kind is EventKind.NOT_MINE
+        ]
+
+    def _reminders(
+        self, book: RoundBook, rows: dict[tuple[str, str, str], dict[str, Any]]
+    ) -> list[Due]:
+        s, now = self.settings, self.clock()
+        local = now.astimezone(s.tz)
+        if local.time() < s.reminder_schedule.time:
+            return []
+        today = local.date()
+        closed = bank_holidays(s.bank_holidays, today.year - 1, today.year + 1)
+        owed = []
+        for owner in book.owners():
+            first = rows.get(("round-ask", book.round.name, _dest(owner)))
+            if first is None or first["state"] != "sent" or not first["sent_at"]:
+                continue
+            person = self.store.person(owner)
+            waiting = [v for v in book.owned_by(owner) if v.waiting]
+            asked_on = dt.datetime.fromisoformat(first["sent_at"]).astimezone(s.tz).date()
+            wording = due_reminder(
+                today,
+                first_asked=asked_on,
+                due_on=book.round.due_on,
+                closed=closed,
+                away_until=person.away_until if person else None,
+                waiting=waiting,
+            )
+            if wording is not None:
+                refs = tuple(v.ref for v in waiting)
+                period = f"{book.round.name}/{today}"
+                owed.append(Due("round-reminder", period, _dest(owner), owner, refs, wording))
+        return owed
+
+    def owed(self, name: str | None = None) -> list[tuple[RoundBook, Due, dict[str, Any] | None]]:
+        """Every message the open rounds (or ``name``) owe now, with its ledger row if it has
+        one (reads only; on the store's thread)."""
+        rounds = [r for r in self.store.rounds(open_only=True) if name is None or r.name == name]
+        rows = {
+            (r["kind"], r["period"], r["destination"]): r
+            for kind in KINDS
+            for r in self.store.ledger(kind=kind)
+        }
+        found = []
+        for r in rounds:
+            book = self.store.round_book(r.name)
+            if book is None:
+                continue
+            for due in self._asks(book, rows) + self._notices(book) + self._reminders(book, rows):
+                found.append((book, due, rows.get((due.kind, due.period, due.destination))))
+        return found
+
+    # -- delivering -------------------------------------------------------------------------
+    async def deliver(self, name: str | None = None) -> list[Delivered]:
+        """Send whatever is owed now, each once (see the module's docstring)."""
+        now = self.clock()
+        outcomes = []
+        for book, due, row in await self.store.call(self.owed, name):
+            if row is None:
+                token = await self.store.call(
+                    claim_delivery, self.store, due.kind, due.period, due.destination, now=now
+                )
+            elif row["state"] == "failed" or (
+                row["state"] == "claimed" and (row.get("lease_until") or "") < now.isoformat()
+            ):
+                token = await self.store.call(reclaim_delivery, self.store, int(row["id"]), now=now)
+            else:
+                continue  # sent, or in flight in another process
+            if token is None:
+                outcomes.append(Delivered(due.kind, due.period, due.destination, "skipped"))
+                continue
+            outcomes.append(await self._deliver(book, due, token))
+        return outcomes
+
+    async def _deliver(self, book: RoundBook, due: Due, token: str) -> Delivered:
+        person = await self.store.call(self.store.person, due.person_id)
+        try:
+            if person is None:
+                raise LookupError(f"no person {due.person_id}")
+            reference, channel = await self._post(book, due, person)
+        except Exception as exc:  # Slack down, a relay refusing: a later pass sends it
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning(
+                "round %s: %s to %s failed (%s); sent on a later pass",
+                book.round.name,
+                due.kind,
+                due.destination,
+                type(exc).__name__,
+            )
+            await self.store.call(
+                mark_undelivered,
+                self.store,
+                due.kind,
+                due.period,
+                due.destination,
+                error,
+                token=token,
+            )
+            return Delivered(due.kind, due.period, due.destination, "failed", error)
+        if due.kind in ("round-ask", "round-again"):
+            await self._record_asks(book, due, channel)
+        await self.store.call(
+            mark_delivered,
+            self.store,
+            due.kind,
+            due.period,
+            due.destination,
+            reference,
+            token=token,
+        )
+        return Delivered(due.kind, due.period, due.destination, "sent", reference)
+
+    async def _record_asks(self, book: RoundBook, due: Due, channel: str) -> None:
+        views = book.by_ref()
+        lines = [
+            (views[r.upper()].line.deliverable_id, views[r.upper()].text)
+            for r in due.refs
+            if r.upper() in views
+        ]
+        try:
+            await self.store.call(
+                record_asks,
+                self.store,
+                book.round.name,
+                person_id=due.person_id,
+                lines=lines,
+                key=f"{due.kind}|{due.period}|{due.destination}",
+                now=self.clock(),
+                source=channel,
+            )
+        except ServiceError as exc:  # the round closed meanwhile: the message is out anyway
+            log.info("round %s: asks not recorded: %s", book.round.name, exc)
+
+    async def _post(self, book: RoundBook, due: Due, person: Person) -> tuple[str, str]:
+        """Send one message: by Slack DM when the person has a Slack id and Slack is on,
+        else by mail. Returns (reference, channel)."""
+        s = self.settings
+        if due.wording == "notice":
+            view = book.by_ref()[due.refs[0].upper()]
+            if self._by_slack(person):
+                return await self._slack(person, notice_message(book, view)), "slack"
+            msg = notice_mail(book, view, person, mail_domain=s.mail_domain)
+            return f"{msg['Message-ID']} via {await self.mailer.send(msg)}", "email"
+        if self._by_slack(person):
+            # One message, or a few when a person owns more lines than Slack's 50 blocks
+            # hold: the ledger row covers them all.
+            refs = list(due.refs)
+            posted = [
+                await self._slack(
+                    person,
+                    line_message(
+                        book,
+                        refs[start : start + LINES_PER_MESSAGE],
+                        person=person.name,
+                        tz=s.tz,
+                        kind=due.wording,
+                    ),
+                )
+                for start in range(0, len(refs), LINES_PER_MESSAGE)
+            ]
+            return ", ".join(posted), "slack"
+        code = await self.store.call(mail_token, self.store, person=person)
+        msg = ask_mail(
+            book,
+            person,
+            list(due.refs),
+            reply_to=update_address(code, s.mail_domain),
+            mail_domain=s.mail_domain,
+            kind=due.wording,
+        )
+        return f"{msg['Message-ID']} via {await self.mailer.send(msg)}", "email"
+
+    async def _slack(self, person: Person, message: dict[str, Any]) -> str:
+        posted = await self.slack.chat_postMessage(
+            channel=person.slack_id, parse="none", link_names=False, **message
+        )
+        return f"slack ts {posted.get('ts')}"
