@@ -23,7 +23,7 @@ from digests.round_lines import pending_items, round_report
 from digests.round_status import round_status_data, round_status_text
 from handlers.round_desk import Delivered
 from handlers.service import ServiceError
-from handlers.service.round import OpenRound, find_round, reassign_line, return_line
+from handlers.service.round_admin import OpenRound, find_round, reassign_line, return_line
 from store import Store
 
 __all__ = ["round_group", "round_paper"]

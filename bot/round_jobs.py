@@ -35,7 +35,8 @@ from handlers.service import (
     reclaim_delivery,
     update_address,
 )
-from handlers.service.round import OpenRound, close_round, find_round, open_round, record_asks
+from handlers.service.round import record_asks
+from handlers.service.round_admin import OpenRound, close_round, find_round, open_round
 from handlers.slack.round_views import LINES_PER_MESSAGE, line_message, notice_message
 from store import Person, Store
 from store.round import EventKind, LineView, Round, RoundBook, due_reminder

@@ -20,9 +20,9 @@ from handlers.service.round import (
     approve_line,
     approve_waiting,
     edit_line,
-    find_round,
     not_mine,
 )
+from handlers.service.round_admin import find_round
 from store import Person, Source, Store, one_paragraph
 from store.round import LineView, RoundBook
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from handlers.service.round import OpenRound
+from handlers.service.round_admin import OpenRound
 from store import Person
 from store.round import Round
 

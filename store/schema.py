@@ -296,13 +296,7 @@ def m012_paper_words(db: Database) -> None:
     db.table("updates").add_column("of_note", int)
 
 
-@migrations()
-def m017_rounds(db: Database) -> None:
-    """The paper round: each owner approves (or edits) the line the paper prints for each of
-    their deliverables. A round, its lines as drafted when it opened, and the append-only
-    events on them (asked, approved, edited, returned, not mine, reassigned), each with who
-    and when, and the key of the request that made it, unique: a button pressed twice, or a
-    request Slack retries, is one event."""
+def _m017_tables(db: Database) -> None:
     db.table("rounds").create(
         {
             "name": str,
@@ -366,6 +360,16 @@ def m017_rounds(db: Database) -> None:
     )
     db.table("round_events").create_index(["round", "deliverable_id", "id"])
     db.table("round_events").create_index(["idempotency_key"], unique=True)
+
+
+@migrations()
+def m017_rounds(db: Database) -> None:
+    """The paper round: each owner approves (or edits) the line the paper prints for each of
+    their deliverables. A round, its lines as drafted when it opened, and the append-only
+    events on them (asked, approved, edited, returned, not mine, reassigned), each with who
+    and when, and the key of the request that made it, unique: a button pressed twice, or a
+    request Slack retries, is one event."""
+    _m017_tables(db)
     # The round's record is the audit trail of who approved which words: append-only, as
     # the updates are. A round's lines are fixed when it opens; only closing it is a change.
     for table in ("round_events", "round_lines"):

@@ -22,16 +22,8 @@ from handlers.bounded import MAX_NOTE_CHARS
 from handlers.grammar import GrammarError
 from handlers.round_grammar import ROUND_HELP, RoundCommand, parse_round_command
 from handlers.service import ServiceError
-from handlers.service.round import (
-    OpenRound,
-    approve_line,
-    approve_waiting,
-    edit_line,
-    find_round,
-    not_mine,
-    reassign_line,
-    return_line,
-)
+from handlers.service.round import approve_line, approve_waiting, edit_line, not_mine
+from handlers.service.round_admin import OpenRound, find_round, reassign_line, return_line
 from handlers.slack.queries import quarter_choices
 from handlers.slack.round_views import (
     edit_modal,
