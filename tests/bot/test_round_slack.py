@@ -50,9 +50,12 @@ def _button(message: dict[str, Any], action_id: str, ref: str | None = None) -> 
             ):
                 return dict(e)
         accessory = block.get("accessory")
-        if accessory and accessory.get("action_id") == action_id:
-            if ref is None or json.loads(accessory["value"])["ref"] == ref:
-                return dict(accessory)
+        if (
+            accessory
+            and accessory.get("action_id") == action_id
+            and (ref is None or json.loads(accessory["value"])["ref"] == ref)
+        ):
+            return dict(accessory)
     raise AssertionError(f"no {action_id} button for {ref}")
 
 
@@ -264,7 +267,7 @@ async def test_not_mine_tells_the_coordinator_and_a_closed_round_says_so(rig: Ri
     notices = await rig.fake.wait_for(lambda: rig.fake.calls_to("chat.postMessage")[6:])
     assert notices[0]["channel"] == "U0PLANLEAD"
     assert "Tom Fletcher says *CP-2*" in notices[0]["blocks"][0]["text"]["text"]
-    status, _ = await rig.command("round close sept-2022", user="U0PLANLEAD", name="close")
+    assert (await rig.command("round close sept-2022", user="U0PLANLEAD", name="close"))[0] == 200
     assert "Closed the round *sept-2022*" in (await rig.response("close"))["text"]
     late = await _press(rig, "U0PREVENT", _button(tom, "round_approve", "CP-3"), "late")
     assert late["replace_original"] is False

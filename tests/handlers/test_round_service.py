@@ -306,6 +306,6 @@ def test_the_rounds_record_is_append_only_in_the_database(plan_store, person):
         "DELETE FROM rounds",
         "UPDATE rounds SET due_on = '2030-01-01'",
     ):
-        with pytest.raises(sqlite3.DatabaseError, match="append-only|kept|fixed"):
+        with pytest.raises(sqlite3.DatabaseError, match=r"append-only|kept|fixed"):
             conn.execute(sql)
     conn.close()
