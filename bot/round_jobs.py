@@ -189,12 +189,13 @@ class RoundJobs:
         closed = bank_holidays(s.bank_holidays, today.year - 1, today.year + 1)
         owed = []
         for owner in book.owners():
-            first = rows.get(("round-ask", book.round.name, _dest(owner)))
-            if first is None or first["state"] != "sent" or not first["sent_at"]:
-                continue
+            mine = book.owned_by(owner)
+            asked = [v.asked.at for v in mine if v.asked is not None]
+            if not asked:
+                continue  # not asked yet: the ask comes first
             person = self.store.person(owner)
-            waiting = [v for v in book.owned_by(owner) if v.waiting]
-            asked_on = dt.datetime.fromisoformat(first["sent_at"]).astimezone(s.tz).date()
+            waiting = [v for v in mine if v.waiting]
+            asked_on = min(asked).astimezone(s.tz).date()
             wording = due_reminder(
                 today,
                 first_asked=asked_on,
