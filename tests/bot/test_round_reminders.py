@@ -132,7 +132,11 @@ async def test_reminders_skip_weekends_the_bank_holiday_and_the_away_and_end_whe
     posts = slack.calls_to("chat.postMessage")
     last_call = [p for p in posts if p["text"] and "Last call" in p["blocks"][1]["text"]["text"]]
     assert sorted(SLACK_IDS[p["channel"]] for p in last_call) == seen["1/9"]
-    friday = next(p for p in posts if p["channel"] == "U0VICTIMS" and "reminder" in p["blocks"][1]["text"]["text"])
+    friday = next(
+        p
+        for p in posts
+        if p["channel"] == "U0VICTIMS" and "reminder" in p["blocks"][1]["text"]["text"]
+    )
     assert "13 of your lines for the panel paper are waiting" in friday["blocks"][1]["text"]["text"]
     ledger = store.ledger(kind="round-reminder")
     assert len(ledger) == 5 + 4 + 4 + 5 and all(r["state"] == "sent" for r in ledger)

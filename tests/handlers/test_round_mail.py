@@ -24,7 +24,11 @@ from store.round import EventKind, LineState
 
 NOW = dt.datetime(2022, 9, 12, 9, 0, tzinfo=dt.UTC)
 SEPT = OpenRound(
-    "sept-2022", dt.date(2022, 3, 1), dt.date(2022, 9, 14), dt.date(2022, 9, 21), dt.date(2022, 9, 16)
+    "sept-2022",
+    dt.date(2022, 3, 1),
+    dt.date(2022, 9, 14),
+    dt.date(2022, 9, 21),
+    dt.date(2022, 9, 16),
 )
 SAM = "sam.lee@example.org"
 
@@ -125,7 +129,9 @@ async def test_an_owner_without_slack_approves_and_edits_by_replying(
         f"On Mon, 12 Sep 2022 at 10:00, Deliverabot <updates@localhost> wrote:\r\n{quoted}\r\n"
     )
     code_250, _ = rig.send(
-        _reply(ask["Reply-To"], f"Re: {ask['Subject']}", reply, "r1"), sender=SAM, to=ask["Reply-To"]
+        _reply(ask["Reply-To"], f"Re: {ask['Subject']}", reply, "r1"),
+        sender=SAM,
+        to=ask["Reply-To"],
     )
     assert code_250 == 250
     assert rig.states()[-1] == "update"
@@ -150,11 +156,19 @@ async def test_an_owner_without_slack_approves_and_edits_by_replying(
     assert "line 5: Thanks" in text  # said, not guessed at
 
     # The same reply delivered twice (a retrying relay) records nothing new.
-    rig.send(_reply(ask["Reply-To"], f"Re: {ask['Subject']}", reply, "r1"), sender=SAM, to=ask["Reply-To"])
+    rig.send(
+        _reply(ask["Reply-To"], f"Re: {ask['Subject']}", reply, "r1"),
+        sender=SAM,
+        to=ask["Reply-To"],
+    )
     assert len(_events(rig)) == 2
 
     # "approve all" approves what is still waiting, as it was shown.
-    rig.send(_reply(ask["Reply-To"], f"Re: {ask['Subject']}", "approve all\r\n", "r2"), sender=SAM, to=ask["Reply-To"])
+    rig.send(
+        _reply(ask["Reply-To"], f"Re: {ask['Subject']}", "approve all\r\n", "r2"),
+        sender=SAM,
+        to=ask["Reply-To"],
+    )
     book = jobs.store.round_book("sept-2022")
     assert book is not None
     mine = [v for v in book.views if book.owner_name(v) == "Sam Lee"]
@@ -181,10 +195,15 @@ async def test_a_reply_without_the_personal_code_changes_nothing(
     alex = jobs.store.person_by_email("alex.morgan@example.org")
     assert alex is not None
     await jobs.close("sept-2022", actor=alex)
-    rig.send(_reply(ask["Reply-To"], subject, "approve RE-1\r\n", "late"), sender=SAM, to=ask["Reply-To"])
+    rig.send(
+        _reply(ask["Reply-To"], subject, "approve RE-1\r\n", "late"), sender=SAM, to=ask["Reply-To"]
+    )
     assert _events(rig) == []
     [late] = rig.replies
-    assert "The round sept-2022 closed on 12 September 2022, so nothing was changed" in late.get_content()
+    assert (
+        "The round sept-2022 closed on 12 September 2022, so nothing was changed"
+        in late.get_content()
+    )
     jobs.store.close()
 
 
