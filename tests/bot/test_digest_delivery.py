@@ -26,7 +26,13 @@ from bot.mailer import Mailer
 from digests.digest import build_digest, week_bounds
 from digests.report import build_report, render_docx
 from handlers.plan import load_plan
-from handlers.service import UpdateRequest, import_plan, record_update
+from handlers.service import (
+    CorrespondenceRequest,
+    UpdateRequest,
+    import_plan,
+    record_correspondence,
+    record_update,
+)
 from store import Source, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -42,9 +48,13 @@ def _settings(tmp_path: Path, **env: str) -> Any:
 
 @pytest.fixture
 def db(tmp_path: Path, example_plan: Path) -> Path:
+    """The example plan, and one letter in week 37 (so the digest has a chart)."""
     path = tmp_path / "d.db"
     store = open_store(path)
     import_plan(store, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    record_correspondence(
+        store, CorrespondenceRequest(dedup_key="w37-letter", received_on=dt.date(2022, 9, 13))
+    )
     store.close()
     return path
 
@@ -113,7 +123,7 @@ def test_updates_fall_in_the_local_week_across_dst(db: Path) -> None:
             ),
         )
     w43 = build_digest(store, year=2022, week=43, tz=LONDON)
-    notes = [n for g in w43.notes for _, _, _, n in g.notes]
+    notes = [n for _, _, n in w43.week_notes]
     assert notes == ["first minutes of week 43", "last minutes of week 43 (GMT)"]
 
 
@@ -321,6 +331,38 @@ async def test_slack_digest_posts_blocks_and_uploads_the_chart(db: Path, tmp_pat
         assert complete["channel_id"] == "C0LEADERS"
         assert next(iter(fake.uploads.values())).startswith(b"\x89PNG")
         assert outcomes[0].reference.startswith("slack ts ")
+    finally:
+        await fake.stop()
+
+
+async def test_a_week_without_mail_gets_one_line_and_no_chart(
+    tmp_path: Path, example_plan: Path
+) -> None:
+    path = tmp_path / "quiet.db"
+    store = open_store(path)
+    import_plan(store, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    record_update(
+        store,
+        UpdateRequest(
+            deliverable="CF-10",
+            actor=store.person_by_email("priya.shah@example.org"),
+            source=Source.SLACK,
+            note="Venue booked.",
+            recorded_at=dt.datetime(2022, 9, 13, 9, tzinfo=dt.UTC),
+        ),
+    )
+    store.close()
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        service, _ = _slack_service(path, tmp_path, fake)
+        outcomes = await service.send("2022-W37")
+        assert [o.state for o in outcomes] == ["sent"]
+        post = fake.calls_to("chat.postMessage")[0]
+        blocks = post["blocks"] if isinstance(post["blocks"], list) else json.loads(post["blocks"])
+        text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+        assert ":envelope: *Correspondence:* No correspondence recorded this week." in text
+        assert fake.calls_to("files.getUploadURLExternal") == [] and fake.uploads == {}
     finally:
         await fake.stop()
 

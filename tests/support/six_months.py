@@ -159,7 +159,9 @@ def _week_of_letters(store: Store, rng: random.Random, monday: dt.date, week_no:
         )
         if rng.random() < 0.7:
             with store.transaction():
-                store.mark_answered(out.correspondence_id, day + dt.timedelta(days=rng.randint(2, 30)))
+                store.mark_answered(
+                    out.correspondence_id, day + dt.timedelta(days=rng.randint(2, 30))
+                )
 
 
 def build_six_months(path: Path, example_plan: Path) -> Path:
