@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from store import Status
 
-__all__ = ["digest_chart", "period_title", "week_labels"]
+__all__ = ["digest_chart", "period_span", "period_title", "week_labels"]
 
 _COLOURS = {
     Status.NOT_STARTED: "#b0b7c3",
@@ -35,14 +35,19 @@ def week_labels(weeks: list[dt.date]) -> list[str]:
     return labels
 
 
-def period_title(weeks: list[dt.date]) -> str:
-    """ "Correspondence per week, 27 June to 18 September 2022"."""
+def period_span(weeks: list[dt.date]) -> str:
+    """ "27 June to 18 September 2022": from the first Monday to the last Sunday."""
     if not weeks:
-        return "Correspondence per week"
+        return ""
     first, last = weeks[0], weeks[-1] + dt.timedelta(days=6)
     same = first.year == last.year
     start = f"{first.day} {first:%B}" + ("" if same else f" {first.year}")
-    return f"Correspondence per week, {start} to {last.day} {last:%B %Y}"
+    return f"{start} to {last.day} {last:%B %Y}"
+
+
+def period_title(weeks: list[dt.date]) -> str:
+    """ "Correspondence per week, 27 June to 18 September 2022"."""
+    return "Correspondence per week" + (f", {period_span(weeks)}" if weeks else "")
 
 
 def digest_chart(weekly: list[tuple[dt.date, int]], status_counts: dict[Status, int]) -> bytes:

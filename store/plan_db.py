@@ -307,12 +307,15 @@ class PlanQueries(Base):
             ]
         return found
 
-    def last_updates(self) -> dict[int, Update]:
-        """The newest update of every deliverable that has one."""
+    def last_updates(self, *, until: dt.datetime | None = None) -> dict[int, Update]:
+        """The newest update of every deliverable that has one (recorded before ``until``,
+        when given: the board as it stood on a past day)."""
+        where, params = ("WHERE recorded_at < ? ", [iso(until)]) if until else ("", [])
         rows = self._rows(
             "SELECT u.* FROM updates u JOIN ("
-            "  SELECT MAX(id) AS id FROM updates GROUP BY deliverable_id"
-            ") m ON m.id = u.id"
+            f"  SELECT MAX(id) AS id FROM updates {where}GROUP BY deliverable_id"
+            ") m ON m.id = u.id",
+            params,
         )
         return {r["deliverable_id"]: _update(r) for r in rows}
 
