@@ -31,7 +31,7 @@ def week_labels(weeks: list[dt.date]) -> list[str]:
     labels = []
     for i, monday in enumerate(weeks):
         year = i == 0 or monday.year != weeks[i - 1].year
-        labels.append(f"{monday.day} {monday:%b}" + (f" {monday.year}" if year else ""))
+        labels.append(f"{monday.day} {monday:%b}" + (f"\n{monday.year}" if year else ""))
     return labels
 
 

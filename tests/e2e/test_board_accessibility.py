@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -136,7 +138,7 @@ async def test_phone_cards_are_labelled_and_the_chart_gives_way_to_its_table(bas
             await browser.close()
 
 
-async def test_pictures_for_the_readme(base: str, tmp_path: Path) -> None:
+async def test_pictures_for_the_readme(tmp_path: Path, example_plan: Path) -> None:
     """The board on a desktop and a phone, a printed page, and the Slack digest."""
     from playwright.async_api import async_playwright
     from slack_preview import digest_preview_html
@@ -144,22 +146,40 @@ async def test_pictures_for_the_readme(base: str, tmp_path: Path) -> None:
     update = os.environ.get("UPDATE_SCREENSHOT") == "1"
     out = DOCS if update else tmp_path
     out.mkdir(exist_ok=True)
-    async with async_playwright() as p:
+    env = {"BOARD_URL": "https://deliverabot.example.org/board"}  # as printed on paper
+    note = "Venue booked: Peterborough Guildhall."
+    async with (
+        board_process(tmp_path, example_plan, token=TOKEN, note=note, env=env) as process,
+        async_playwright() as p,
+    ):
+        base = f"http://127.0.0.1:{process.http_port}"
         browser = await _browser(p)
         try:
             page = await _signed_in(browser, base, 1280)
             await page.goto(f"{base}/board")
             await page.screenshot(path=str(out / "board-desktop.png"))
+            await page.locator("div.mail").screenshot(path=str(out / "board-chart.png"))
             await page.set_viewport_size({"width": 390, "height": 844})
             await page.screenshot(path=str(out / "board-phone.png"))
-            # A printed page: A4 landscape at 96 dpi, with the print stylesheet.
-            await page.set_viewport_size({"width": 1123, "height": 794})
-            await page.emulate_media(media="print")
-            await page.screenshot(path=str(out / "board-print.png"))
+            # A printed page: Chromium's PDF, its first page as a picture (poppler's
+            # pdftoppm), or else the print stylesheet on an A4-landscape-sized screen.
+            await page.set_viewport_size({"width": 1280, "height": 900})
+            pdf = tmp_path / "board.pdf"
+            await page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+            if shutil.which("pdftoppm"):
+                subprocess.run(
+                    ["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile"]
+                    + [str(pdf), str(out / "board-print")],
+                    check=True,
+                )
+            else:
+                await page.set_viewport_size({"width": 1123, "height": 794})
+                await page.emulate_media(media="print")
+                await page.screenshot(path=str(out / "board-print.png"))
             slack = await browser.new_page(viewport={"width": 390, "height": 844})
             await slack.set_content(digest_preview_html())
             await slack.screenshot(path=str(out / "digest-slack.png"), full_page=True)
         finally:
             await browser.close()
-    for name in ("board-desktop", "board-phone", "board-print", "digest-slack"):
+    for name in ("board-desktop", "board-chart", "board-phone", "board-print", "digest-slack"):
         assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
