@@ -167,10 +167,9 @@ async def test_pictures_for_the_readme(tmp_path: Path, example_plan: Path) -> No
             pdf = tmp_path / "board.pdf"
             await page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
             if shutil.which("pdftoppm"):
+                first_page = ["-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile"]
                 subprocess.run(
-                    ["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile"]
-                    + [str(pdf), str(out / "board-print")],
-                    check=True,
+                    ["pdftoppm", *first_page, str(pdf), str(out / "board-print")], check=True
                 )
             else:
                 await page.set_viewport_size({"width": 1123, "height": 794})
