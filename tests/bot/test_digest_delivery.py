@@ -548,3 +548,23 @@ async def test_failed_slack_post_is_kept_in_the_outbox_and_retried(
         assert len(fake.calls_to("chat.postMessage")) == 1
     finally:
         await fake.stop()
+
+
+async def test_the_posted_digest_links_to_the_board_and_counts_down_to_the_panel(
+    db: Path, tmp_path: Path
+) -> None:
+    settings = _settings(
+        tmp_path,
+        DIGEST_CHANNEL="C0LEADERS",
+        BOARD_URL="https://deliverabot.example.org/board",
+        PANEL_DATES="2022-09-14,2023-02-08",
+    )
+    service, _ = _service(db, settings, Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)))
+    await service.send("2022-W37")
+    [saved] = list((tmp_path / "outbox").glob("*-slack.json"))
+    text = "\n".join(
+        b["text"]["text"] for b in json.loads(saved.read_text())["blocks"] if b["type"] == "section"
+    )
+    assert "<https://deliverabot.example.org/board/CF-8|CF-8>" in text  # on hold
+    assert ":calendar: Next panel Wednesday 8 February 2023, in 142 days: " in text
+    assert text.rstrip().endswith("<https://deliverabot.example.org/board|Open the board>")
