@@ -78,3 +78,22 @@ def test_marks_new_dependencies_and_due_this_quarter(plan_store: Store) -> None:
     assert filter_rows(rows, BoardFilters(attention=True)) == [
         r for r in rows if r.stale or r.overdue or r.due_soon
     ]
+
+
+def test_no_mail_is_a_sentence_not_an_empty_chart(plan_store: Store) -> None:
+    from digests.board import board_period
+    from digests.board_pages import Page, render_board
+    from digests.chart import period_title, week_labels
+    from digests.digest_week import weekly_correspondence
+
+    now = dt.datetime(2022, 9, 16, 12, tzinfo=dt.UTC)
+    mail = weekly_correspondence(plan_store, dt.date(2022, 9, 12), dt.date(2022, 9, 18))
+    assert sum(n for _, n in mail.weekly) == 0
+    page = Page("Plan", "Office", "As at now", board_period(now.date(), ()))
+    html = render_board(page, board_rows(plan_store, now=now, tz=LONDON), BoardFilters(), mail)
+    assert '<img class="chart"' not in html
+    assert "No correspondence recorded in the 12 weeks from 27 June to 18 September 2022." in html
+    # The chart's labels carry the year, and its title the period.
+    weeks = [dt.date(2022, 12, 19), dt.date(2022, 12, 26), dt.date(2023, 1, 2)]
+    assert week_labels(weeks) == ["19 Dec\n2022", "26 Dec", "2 Jan\n2023"]
+    assert period_title(weeks) == "Correspondence per week, 19 December 2022 to 8 January 2023"
