@@ -11,6 +11,7 @@ never the bot's own words or links.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from collections.abc import Callable, Sequence
@@ -106,7 +107,7 @@ class Entry:
     def resumed(self) -> bool:
         return self.change.startswith(f"{Status.ON_HOLD.label} →")
 
-    @property
+    @functools.cached_property
     def line(self) -> Line:
         ref = Link(self.url, (Staff(self.ref),)) if self.url else Staff(self.ref)
         parts: list[object] = [ref, " ", Staff(short_title(self.title))]

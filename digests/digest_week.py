@@ -58,7 +58,6 @@ class _Week:
     history: list[Update]  # the week's own updates, in sequence
     board_url: str | None
     state: dict[int, AsOf] = field(default_factory=dict)
-    before: dict[int, AsOf] = field(default_factory=dict)
 
     def who(self, person_id: int | None) -> str | None:
         return self.people.get(person_id) if person_id is not None else None
@@ -114,7 +113,9 @@ def _entries(week: _Week, new_ids: set[int], imported_ids: set[int]) -> dict[str
     lists: dict[str, list[Entry]] = {
         k: [] for k in ("completed", "slipped", "held", "new", "update")
     }
-    for did, d in week.deliverables.items():  # plan order
+    order = {did: i for i, did in enumerate(week.deliverables)}  # plan order
+    for did in sorted(set(rows_of) | new_ids, key=order.__getitem__):
+        d = week.deliverables[did]
         rows = rows_of.get(did, [])
         if did in imported_ids:
             rows = [u for u in rows if not u.created]  # the import is one line, not 43
@@ -166,17 +167,13 @@ def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]
 def _on_hold(store: Store, week: _Week, listed: set[int]) -> list[Held]:
     """Every deliverable on hold at the week's end (and not in its lists), with the day it
     went on hold: a standing line until it resumes."""
-    held = []
-    for d in week.deliverables.values():
-        if d.id in listed or week.status(d) is not Status.ON_HOLD:
-            continue
-        since = None
-        for u in store.updates(deliverable_id=d.id, until=week.end, newest_first=True):
-            if u.status_after is Status.ON_HOLD and u.status_before is not Status.ON_HOLD:
-                since = u.recorded_at.date()
-                break
-        held.append(Held(d.ref, since))
-    return held
+    held = [
+        d
+        for d in week.deliverables.values()
+        if d.id not in listed and week.status(d) is Status.ON_HOLD
+    ]
+    since = store.held_since([d.id for d in held], week.end) if held else {}
+    return [Held(d.ref, since[d.id].date() if d.id in since else None) for d in held]
 
 
 def _countdown(
@@ -228,14 +225,18 @@ def build_week(
         board_url=board_url,
     )
     w.state = store.states_at(end)
-    w.before = store.states_at(start)
+    # The state at the week's start, from the week's own rows: each one records the status
+    # it changed from, and a deliverable the week did not touch is as it ends.
+    start_status: dict[int, Status] = {}
+    for u in w.history:
+        if u.status_before is not None:
+            start_status.setdefault(u.deliverable_id, u.status_before)
     counts = {s: 0 for s in Status}
     before = {s: 0 for s in Status}
     for d in w.deliverables.values():
         counts[w.status(d)] += 1
         if d.added_on < start.date():
-            b = w.before.get(d.id)
-            before[b.status if b else d.status] += 1
+            before[start_status.get(d.id, w.status(d))] += 1
     baseline = store.baseline()
     history_start = store.history_starts()
     imported = {

@@ -9,9 +9,10 @@ or a Slack link ``<url|CF-9>`` must reach Slack as written). Each format renders
 
 from __future__ import annotations
 
+import functools
 import html
 import urllib.parse
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -58,16 +59,20 @@ def _safe_url(url: str) -> str:
     return urllib.parse.quote(url, safe=":/?&=#%+-._~,;@!$'*[]")
 
 
-def _escape(fmt: str, text: str) -> str:
+@functools.cache
+def _escaper(fmt: str) -> Callable[[str], str]:
     from digests.render import escape_markdown, escape_text  # the same escapers as templates
 
-    if fmt == "mrkdwn":
-        return escape_mrkdwn(text)
-    if fmt == "markdown":
-        return escape_markdown(text)
-    if fmt == "html":
-        return html.escape(text)
-    return escape_text(text)
+    escapers: dict[str, Callable[[str], str]] = {
+        "mrkdwn": escape_mrkdwn,
+        "markdown": escape_markdown,
+        "html": html.escape,
+    }
+    return escapers.get(fmt, escape_text)
+
+
+def _escape(fmt: str, text: str) -> str:
+    return _escaper(fmt)(text)
 
 
 def _part(fmt: str, part: Part) -> str:

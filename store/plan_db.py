@@ -277,6 +277,22 @@ class PlanQueries(Base):
             for r in rows
         }
 
+    def held_since(self, ids: list[int], until: dt.datetime) -> dict[int, dt.datetime]:
+        """For these deliverables, the last time (before ``until``) each was put on hold."""
+        found: dict[int, dt.datetime] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self.db.execute(
+                "SELECT deliverable_id, MAX(recorded_at) FROM updates "
+                f"WHERE deliverable_id IN ({marks}) AND recorded_at < ? "
+                "AND status_after = 'on-hold' AND COALESCE(status_before, '') != 'on-hold' "
+                "GROUP BY deliverable_id",
+                [*chunk, iso(until)],
+            ).fetchall()
+            found.update({r[0]: parse_ts(r[1]) for r in rows})
+        return found
+
     def latest_notes(
         self, since: dt.datetime, until: dt.datetime
     ) -> dict[int, tuple[Update | None, Update | None]]:
