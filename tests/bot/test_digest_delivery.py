@@ -497,7 +497,7 @@ def test_docx_reopens_and_holds_every_deliverable(db: Path) -> None:
     # The fixture's one letter (13 September): a table by month and category (with none, one
     # sentence instead: tests/digests/test_paper.py).
     table = document.tables[0]
-    assert [c.text for c in table.rows[0].cells][0] == "Month"
+    assert table.rows[0].cells[0].text == "Month"
     assert table.rows[1].cells[0].text == "Mar 2022"
 
 
