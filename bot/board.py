@@ -53,6 +53,9 @@ SESSION_SECONDS = 12 * 3600
 EXPIRY = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() takes "²" and "٣"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
+# A public body must publish its accessibility statement: it (and the stylesheet it uses)
+# needs no token; it names the office and the plan, nothing of the board's data.
+PUBLIC = frozenset({"/board/accessibility", "/board/board.css"})
 CACHE_ENTRIES = 32  # charts and reports kept (a few MB at most)
 
 
@@ -95,7 +98,7 @@ def board_guard(token: str, *, trust_proxy: bool = False, throttle: FailureThrot
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith("/board"):
+        if not request.path.startswith("/board") or request.path in PUBLIC:
             return await handler(request)
         now = time.time()
         peer = client_peer(request, trust_proxy)
