@@ -98,6 +98,8 @@ class DigestService:
             stale_weeks=s.stale_weeks,
             target_for=s.answer_target,
             nation=s.bank_holidays,
+            board_url=s.board_url,
+            panels=s.panel_dates,
         )
 
     def destinations(self) -> list[str]:
@@ -153,9 +155,11 @@ class DigestService:
         return outcomes
 
     async def _build_with_chart(self, period: str) -> tuple[Digest, bytes]:
+        """The digest, and its chart only when the week had mail (never an empty chart)."""
         digest = await self.store.call(self.build, period)
-        weekly = digest.correspondence.weekly if digest.correspondence else []
-        return digest, digest_chart(weekly, digest.status_counts)
+        if not digest.wants_chart or digest.correspondence is None:
+            return digest, b""
+        return digest, digest_chart(digest.correspondence.weekly, digest.status_counts)
 
     async def _deliver(
         self, period: str, destination: str, digest: Digest, chart: bytes | None, token: str

@@ -52,7 +52,8 @@ def slack_message(digest: Digest) -> dict[str, Any]:
             "type": "header",
             "text": {"type": "plain_text", "text": f"{digest.plan} – weekly digest"[:150]},
         },
-        {"type": "context", "elements": [mrkdwn(escape_mrkdwn(digest.label))]},
+        # The label is the bot's own words ("Week 37, 12–18 September 2022 · Q2 2022/23").
+        {"type": "context", "elements": [mrkdwn(digest.label)]},
     ]
     sections = _pack(chunks)
     room = MAX_BLOCKS - len(blocks)
@@ -68,8 +69,9 @@ def slack_message(digest: Digest) -> dict[str, Any]:
             }
         )
     blocks += sections
+    # The plan's name is staff text (escaped); the rest is the bot's own words.
     fallback = f"{escape_mrkdwn(digest.plan)} weekly digest, {digest.label}: " + (
-        digest.quiet_line if digest.quiet else f"{digest.headline}."
+        digest.quiet_line if digest.quiet else digest.headline
     )
     return {"text": fallback, "blocks": blocks}
 

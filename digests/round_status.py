@@ -113,7 +113,7 @@ def round_status_text(book: RoundBook, *, tz: dt.tzinfo) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_round_page(book: RoundBook, *, plan: str, tz: dt.tzinfo, generated: str) -> str:
+def render_round_page(book: RoundBook, *, page: Any, tz: dt.tzinfo) -> str:
     """``/board/round/NAME``: the counts by owner and by theme, then every line in the
     paper's order with its state and words (read-only)."""
     data = round_status_data(book, tz=tz)
@@ -133,7 +133,9 @@ def render_round_page(book: RoundBook, *, plan: str, tz: dt.tzinfo, generated: s
     return render(
         "html",
         "board_round.html.j2",
-        plan=plan,
+        page=page,  # digests.board_pages.Page: the board's layout
+        nav="",
+        today_href=f"/board/round/{r.name}",
         round=r,
         period=f"{r.period_from:%-d %B %Y} to {r.period_to:%-d %B %Y}",
         due=_day(r.due_on),
@@ -141,6 +143,5 @@ def render_round_page(book: RoundBook, *, plan: str, tz: dt.tzinfo, generated: s
         data=data,
         themes=[t for t in themes if t["lines"]],
         columns=COLUMNS,
-        generated=generated,
         state_class={s.value: c for s, c in STATE_CLASS.items()},
     )
