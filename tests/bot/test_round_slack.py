@@ -318,3 +318,25 @@ async def test_interactions_per_owner_for_a_round_of_the_example_plan(rig: Rig) 
         "Dan Hughes": 1,
     }
     assert len(_events(rig, EventKind.APPROVED)) == 49 and len(_events(rig, EventKind.EDITED)) == 1
+
+
+async def test_round_commands_for_editors_and_the_help(rig: Rig) -> None:
+    await rig.command("round", user="U0COMMUNITY", name="help")
+    assert "*The paper round* (editors)" in (await rig.response("help"))["text"]
+    await rig.command(OPEN, user="U0COMMUNITY", name="staff")  # Priya is not an editor
+    assert (await rig.response("staff"))[
+        "text"
+    ] == ":no_entry: Only an editor or admin can run a round."
+    await rig.command("round open sept-2022 from 2022-03-01", user="U0PLANLEAD", name="bad")
+    assert "Give to, panel, due as dates" in (await rig.response("bad"))["text"]
+    await _open(rig)
+    await rig.command("round status", user="U0COMMUNITY", name="status")  # anyone may read
+    status = (await rig.response("status"))["text"]
+    assert status.startswith("*Round sept-2022* · due Fri 16 September, panel Wed 21 September")
+    assert "• Grace Okafor: 0/13 settled, 13 pending, 0 not mine" in status
+    assert "• VW Supporting Victims and Witnesses: 0/14 settled" in status
+    await rig.command(OPEN.replace("sept-2022", "again"), user="U0PLANLEAD", name="second")
+    assert (
+        "The round sept-2022 is open (due 16 September 2022)"
+        in (await rig.response("second"))["text"]
+    )
