@@ -79,6 +79,7 @@ class RoundJobs:
         self.mailer = mailer
         self.slack = slack_client
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._closed: dict[int, frozenset[dt.date]] = {}  # bank holidays around each year
 
     def _today(self) -> dt.date:
         return self.clock().astimezone(self.settings.tz).date()
@@ -186,7 +187,11 @@ class RoundJobs:
         if local.time() < s.reminder_schedule.time:
             return []
         today = local.date()
-        closed = bank_holidays(s.bank_holidays, today.year - 1, today.year + 1)
+        if today.year not in self._closed:
+            self._closed[today.year] = bank_holidays(
+                s.bank_holidays, today.year - 1, today.year + 1
+            )
+        closed = self._closed[today.year]
         owed = []
         for owner in book.owners():
             mine = book.owned_by(owner)
@@ -214,6 +219,8 @@ class RoundJobs:
         """Every message the open rounds (or ``name``) owe now, with its ledger row if it has
         one (reads only; on the store's thread)."""
         rounds = [r for r in self.store.rounds(open_only=True) if name is None or r.name == name]
+        if not rounds:
+            return []  # the minute's pass costs one query when no round is open
         rows = {
             (r["kind"], r["period"], r["destination"]): r
             for kind in KINDS
