@@ -241,3 +241,35 @@ def m007_inbound_peer(db: Database) -> None:
     """The SMTP peer of each inbound message: a relay's Authentication-Results are believed
     only from a peer in ``SMTP_TRUSTED_PEERS`` (NULL for ``mail import``)."""
     db.table("inbound").add_column("peer", str)
+
+
+@migrations()
+def m015_mailbox(db: Database) -> None:
+    """The mailbox source's place in each IMAP folder: the folder's UIDVALIDITY and the last
+    UID taken, and one row per message taken (committed with its inbound row, so a message
+    is taken once across restarts and pollers), marked once it is moved or flagged."""
+    db.table("mailbox_folders").create(
+        {
+            "account": str,
+            "folder": str,
+            "uidvalidity": int,
+            "last_uid": int,
+            "updated_at": str,
+        },
+        pk=("account", "folder"),
+        not_null={"uidvalidity", "last_uid"},
+    )
+    db.table("mailbox_messages").create(
+        {
+            "account": str,
+            "folder": str,
+            "uidvalidity": int,
+            "uid": int,
+            "inbound_id": int,
+            "taken_at": str,
+            "marked_at": str,
+        },
+        pk=("account", "folder", "uidvalidity", "uid"),
+        not_null={"taken_at"},
+    )
+    db.table("mailbox_messages").create_index(["account", "folder", "marked_at"])

@@ -83,6 +83,9 @@ WRITES = {
     "rewrite_inbound",
     "purge_raw",
     "checkpoint",
+    "save_mailbox_folder",
+    "take_mailbox_message",
+    "mark_mailbox_messages",
 }
 SERVICE = ROOT / "handlers" / "service"
 

@@ -42,6 +42,12 @@ from handlers.service.ledger import (
     reclaim_delivery,
     warn_delivery,
 )
+from handlers.service.mailbox import (
+    MailboxKey,
+    mailbox_marked,
+    start_mailbox_folder,
+    take_mailbox_message,
+)
 from handlers.service.meta import checkpoint, freeze_report, stored_hash_key
 from handlers.service.people import (
     drop_pending,
@@ -77,6 +83,7 @@ __all__ = [
     "CorrespondenceOutcome",
     "CorrespondenceRequest",
     "ImportSummary",
+    "MailboxKey",
     "NotAuthorised",
     "RestoreRefused",
     "RestoreResult",
@@ -98,6 +105,7 @@ __all__ = [
     "import_plan",
     "link_slack_id",
     "mail_token",
+    "mailbox_marked",
     "make_backup",
     "mark_delivered",
     "mark_undelivered",
@@ -116,7 +124,9 @@ __all__ = [
     "search_deliverables",
     "set_away",
     "settle_inbound",
+    "start_mailbox_folder",
     "stored_hash_key",
+    "take_mailbox_message",
     "update_address",
     "warn_delivery",
 ]

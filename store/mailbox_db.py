@@ -1,0 +1,81 @@
+"""Queries of the mailbox source: where it has got to in each IMAP folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from store.base import Base, iso
+
+__all__ = ["MailboxQueries"]
+
+
+class MailboxQueries(Base):
+    def mailbox_folder(self, account: str, folder: str) -> dict[str, Any] | None:
+        """``uidvalidity`` and ``last_uid`` of a folder, or ``None`` before its first sync."""
+        return self._one(
+            "SELECT uidvalidity, last_uid, updated_at FROM mailbox_folders "
+            "WHERE account = ? AND folder = ?",
+            [account, folder],
+        )
+
+    def save_mailbox_folder(
+        self, account: str, folder: str, *, uidvalidity: int, last_uid: int, at: dt.datetime
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO mailbox_folders (account, folder, uidvalidity, last_uid, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE SET "
+            "uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
+            "updated_at = excluded.updated_at",
+            [account, folder, uidvalidity, last_uid, iso(at)],
+        )
+
+    def mailbox_taken(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
+        return (
+            self._one(
+                "SELECT 1 AS x FROM mailbox_messages WHERE account = ? AND folder = ? "
+                "AND uidvalidity = ? AND uid = ?",
+                [account, folder, uidvalidity, uid],
+            )
+            is not None
+        )
+
+    def take_mailbox_message(
+        self,
+        account: str,
+        folder: str,
+        *,
+        uidvalidity: int,
+        uid: int,
+        inbound_id: int | None,
+        at: dt.datetime,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO mailbox_messages (account, folder, uidvalidity, uid, inbound_id, "
+            "taken_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [account, folder, uidvalidity, uid, inbound_id, iso(at)],
+        )
+
+    def mailbox_unmarked(self, account: str, folder: str, uidvalidity: int) -> list[int]:
+        """UIDs taken (committed) but not yet moved or flagged on the server."""
+        return [
+            int(r["uid"])
+            for r in self._rows(
+                "SELECT uid FROM mailbox_messages WHERE account = ? AND folder = ? "
+                "AND uidvalidity = ? AND marked_at IS NULL ORDER BY uid",
+                [account, folder, uidvalidity],
+            )
+        ]
+
+    def mark_mailbox_messages(
+        self, account: str, folder: str, uidvalidity: int, uids: list[int], at: dt.datetime
+    ) -> int:
+        if not uids:
+            return 0
+        marks = ", ".join("?" for _ in uids)
+        cur = self.db.execute(
+            "UPDATE mailbox_messages SET marked_at = ? WHERE account = ? AND folder = ? "
+            f"AND uidvalidity = ? AND marked_at IS NULL AND uid IN ({marks})",
+            [iso(at), account, folder, uidvalidity, *uids],
+        )
+        return cur.rowcount
