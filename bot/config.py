@@ -17,14 +17,12 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.config_base import ConfigError, _bool, _int, _opt
+from bot.config_mailbox import MailboxSettings, _mailbox, _smtp_tls
 from handlers.mailparse import parse_category_rules
 from store import CORRESPONDENCE_CATEGORIES
 
-__all__ = ["ConfigError", "DigestSchedule", "Settings", "load_settings"]
-
-
-class ConfigError(Exception):
-    """A setting has a value that cannot be used; the message names the variable."""
+__all__ = ["ConfigError", "DigestSchedule", "MailboxSettings", "Settings", "load_settings"]
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -97,6 +95,10 @@ class Settings:
     trust_proxy: bool = False
     backup_dir: Path | None = None  # None: backups/ beside the database
     backup_keep: int = 14  # nightly backups kept; 0 turns the nightly backup off
+    mailbox: MailboxSettings | None = None  # the office's own mailbox (off without MAILBOX_URL)
+    smtp_tls_cert: Path | None = None  # STARTTLS on the SMTP port with this certificate ...
+    smtp_tls_key: Path | None = None  # ... and this key
+    smtp_require_tls: bool = False  # refuse MAIL before STARTTLS
 
     @property
     def backups(self) -> Path:
@@ -132,31 +134,9 @@ class Settings:
             "outbox": str(self.outbox_dir),
             "board": "on" if self.board_token else "off",
             "backups": f"{self.backups} (keep {self.backup_keep})",
+            "mailbox": self.mailbox.describe() if self.mailbox else "off",
+            "smtp_tls": "starttls" if self.smtp_tls_cert else "off",
         }
-
-
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: must be a whole number") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name}={raw!r}: must be between {lo} and {hi}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name}={raw!r}: use true or false")
 
 
 def _pairs(env: Mapping[str, str], name: str) -> list[tuple[str, str]]:
@@ -189,11 +169,6 @@ def _networks(
                 "10.1.0.0/16"
             ) from None
     return tuple(networks)
-
-
-def _opt(env: Mapping[str, str], name: str) -> str | None:
-    raw = env.get(name)
-    return raw.strip() if raw and raw.strip() else None
 
 
 def _slack(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, str]:
@@ -279,6 +254,8 @@ def load_settings(
     nation = (_opt(env, "BANK_HOLIDAYS") or "ENG").upper()
     if nation not in ("ENG", "SCT", "WLS", "NIR"):
         raise ConfigError(f"BANK_HOLIDAYS={nation!r}: use ENG, SCT, WLS or NIR")
+    fy_start_month = _int(env, "FY_START_MONTH", 4, 1, 12)
+    tls_cert, tls_key, require_tls = _smtp_tls(env)
 
     return Settings(
         db_path=Path(_opt(env, "DELIVERABOT_DB") or "data/deliverabot.db"),
@@ -300,7 +277,7 @@ def load_settings(
         smtp_relay=relay,
         tz_name=tz_name,
         outbox_dir=Path(_opt(env, "OUTBOX_DIR") or "data/outbox"),
-        fy_start_month=_int(env, "FY_START_MONTH", 4, 1, 12),
+        fy_start_month=fy_start_month,
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
         log_level=level,
         mail_retention_days=_int(env, "MAIL_RETENTION_DAYS", 30, 0, 3650),
@@ -320,4 +297,8 @@ def load_settings(
         trust_proxy=_bool(env, "TRUST_PROXY", False),
         backup_dir=Path(raw_backup_dir) if (raw_backup_dir := _opt(env, "BACKUP_DIR")) else None,
         backup_keep=_int(env, "BACKUP_KEEP", 14, 0, 3650),
+        mailbox=_mailbox(env, fy_start_month, zoneinfo.ZoneInfo(tz_name)),
+        smtp_tls_cert=tls_cert,
+        smtp_tls_key=tls_key,
+        smtp_require_tls=require_tls,
     )
