@@ -99,6 +99,28 @@ class XOAuth2Login:
             ) from None
 
 
+def _http_client(ca_file: Path | None, timeout: float) -> Any:
+    """``None`` (msal's own session), or one that trusts ``ca_file``. requests lets a
+    ``REQUESTS_CA_BUNDLE`` in the environment win over a session's ``verify``, which would
+    quietly drop ``MAILBOX_CA_FILE``; here the file wins (proxies still come from the
+    environment)."""
+    if ca_file is None:
+        return None
+    import functools
+
+    import requests
+
+    class Session(requests.Session):
+        def merge_environment_settings(self, *args: Any, **kwargs: Any) -> Any:
+            merged = super().merge_environment_settings(*args, **kwargs)
+            merged["verify"] = str(ca_file)
+            return merged
+
+    session = Session()
+    session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
+    return session
+
+
 class MsalTokens:
     """Tokens for the app itself (client credentials: no user present), from ``msal``."""
 
@@ -155,7 +177,7 @@ class MsalTokens:
                 authority=self.authority,
                 instance_discovery=None if known else False,
                 validate_authority=known,
-                verify=str(self._ca_file) if self._ca_file else True,
+                http_client=_http_client(self._ca_file, self._timeout),
                 timeout=self._timeout,
                 token_cache=msal.TokenCache(),
             )
