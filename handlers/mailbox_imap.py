@@ -173,7 +173,16 @@ class ImapSession:
         if not uids:
             return after
         if after == "move" and self.can_move:
-            client.move(uids, processed)
+            try:
+                client.move(uids, processed)
+            except IMAPClientError as exc:
+                if "abort" in type(exc).__name__.lower():
+                    raise
+                # Some were moved meanwhile (another poller: Dovecot says EXPUNGEISSUED):
+                # move the rest, if any are left.
+                left = client.search(["UID", ",".join(str(u) for u in uids)])
+                if left:
+                    client.move(left, processed)
             return "moved"
         if after == "move" and self.can_uid_expunge:
             client.copy(uids, processed)
