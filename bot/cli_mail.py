@@ -120,7 +120,7 @@ def mail_sync(ctx: Context, progress: bool) -> None:
     from bot.wiring import mail_policy, mailbox_source
     from handlers.mail import process_inbound
     from handlers.mailbox import mailbox_intake
-    from handlers.mailbox_auth import SignInError
+    from handlers.mailbox_auth import SignInError, server_text
 
     store = ctx.store
     source = mailbox_source(ctx.settings, store)
@@ -146,17 +146,17 @@ def mail_sync(ctx: Context, progress: bool) -> None:
         return await source.sync_once(submit, progress=bar)
 
     where = source.config.account
+    problem = None
     with tqdm(total=0, unit="msg", disable=not progress, file=sys.stderr) as bar:
         try:
             total = asyncio.run(run(bar))
         except SignInError as exc:
-            fail(f"{where}: {exc}")
-            return
+            problem = str(exc)
         except Exception as exc:  # network, TLS, a refused folder: one clear line
-            from handlers.mailbox_auth import server_text
-
-            fail(f"{where}: cannot read the mailbox: {server_text(exc)}")
-            return
+            problem = f"cannot read the mailbox: {server_text(exc)}"
+    if problem is not None:
+        fail(f"{where}: {problem}")
+        return
     _summary(total, counts, where)
 
 
