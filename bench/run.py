@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import backup_copy
 import digest_scale
+import mailbox_sync
 import report_build
 import slack_ack
 import smtp_ingest
@@ -21,4 +22,5 @@ if __name__ == "__main__":
     smtp_ingest.main()
     digest_scale.main()
     backup_copy.main()
+    mailbox_sync.main()
     print_summary()

@@ -43,7 +43,7 @@ def test_mail_sync_counts_with_a_progress_bar_and_a_summary(
     assert run.returncode == 0, run.stderr
     assert "32/32" in run.stderr and "msg" in run.stderr  # tqdm, as mail import shows it
     lines = run.stdout.splitlines()
-    assert lines[0] == f"32 messages read from bot@opcc.example.org@127.0.0.1"
+    assert lines[0] == "32 messages read from bot@opcc.example.org@127.0.0.1"
     assert "  counted            30" in lines
     assert "  duplicates         1" in lines
     assert "  skipped as noise   1" in lines
