@@ -18,11 +18,18 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.config_base import ConfigError, _bool, _int, _opt
-from bot.config_mailbox import MailboxSettings, _mailbox, _smtp_tls
+from bot.config_mailbox import MailboxSettings, SmtpTls, _mailbox, _smtp_tls
 from handlers.mailparse import parse_category_rules
 from store import CORRESPONDENCE_CATEGORIES
 
-__all__ = ["ConfigError", "DigestSchedule", "MailboxSettings", "Settings", "load_settings"]
+__all__ = [
+    "ConfigError",
+    "DigestSchedule",
+    "MailboxSettings",
+    "Settings",
+    "SmtpTls",
+    "load_settings",
+]
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -96,9 +103,7 @@ class Settings:
     backup_dir: Path | None = None  # None: backups/ beside the database
     backup_keep: int = 14  # nightly backups kept; 0 turns the nightly backup off
     mailbox: MailboxSettings | None = None  # the office's own mailbox (off without MAILBOX_URL)
-    smtp_tls_cert: Path | None = None  # STARTTLS on the SMTP port with this certificate ...
-    smtp_tls_key: Path | None = None  # ... and this key
-    smtp_require_tls: bool = False  # refuse MAIL before STARTTLS
+    smtp_tls: SmtpTls | None = None  # STARTTLS on the SMTP port
 
     @property
     def backups(self) -> Path:
@@ -135,7 +140,7 @@ class Settings:
             "board": "on" if self.board_token else "off",
             "backups": f"{self.backups} (keep {self.backup_keep})",
             "mailbox": self.mailbox.describe() if self.mailbox else "off",
-            "smtp_tls": "starttls" if self.smtp_tls_cert else "off",
+            "smtp_tls": "starttls" if self.smtp_tls else "off",
         }
 
 
@@ -255,7 +260,6 @@ def load_settings(
     if nation not in ("ENG", "SCT", "WLS", "NIR"):
         raise ConfigError(f"BANK_HOLIDAYS={nation!r}: use ENG, SCT, WLS or NIR")
     fy_start_month = _int(env, "FY_START_MONTH", 4, 1, 12)
-    tls_cert, tls_key, require_tls = _smtp_tls(env)
 
     return Settings(
         db_path=Path(_opt(env, "DELIVERABOT_DB") or "data/deliverabot.db"),
@@ -298,7 +302,5 @@ def load_settings(
         backup_dir=Path(raw_backup_dir) if (raw_backup_dir := _opt(env, "BACKUP_DIR")) else None,
         backup_keep=_int(env, "BACKUP_KEEP", 14, 0, 3650),
         mailbox=_mailbox(env, fy_start_month, zoneinfo.ZoneInfo(tz_name)),
-        smtp_tls_cert=tls_cert,
-        smtp_tls_key=tls_key,
-        smtp_require_tls=require_tls,
+        smtp_tls=_smtp_tls(env),
     )

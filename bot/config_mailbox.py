@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.config_base import ConfigError, _bool, _file, _int, _opt
 from store import CORRESPONDENCE_CATEGORIES
 
-__all__ = ["MailboxSettings"]
+__all__ = ["MailboxSettings", "SmtpTls"]
 
 
 @dataclass(frozen=True)
@@ -151,11 +151,22 @@ def _mailbox(
     )
 
 
-def _smtp_tls(env: Mapping[str, str]) -> tuple[Path | None, Path | None, bool]:
+@dataclass(frozen=True)
+class SmtpTls:
+    """STARTTLS on the SMTP port (``SMTP_TLS_CERT``, ``SMTP_TLS_KEY``, ``SMTP_REQUIRE_TLS``)."""
+
+    cert: Path
+    key: Path
+    required: bool = False  # refuse MAIL before STARTTLS
+
+
+def _smtp_tls(env: Mapping[str, str]) -> SmtpTls | None:
     cert, key = _file(env, "SMTP_TLS_CERT"), _file(env, "SMTP_TLS_KEY")
     if bool(cert) != bool(key):
         raise ConfigError("SMTP_TLS_CERT and SMTP_TLS_KEY: set both, or neither")
     require = _bool(env, "SMTP_REQUIRE_TLS", False)
-    if require and not cert:
-        raise ConfigError("SMTP_REQUIRE_TLS: needs SMTP_TLS_CERT and SMTP_TLS_KEY")
-    return cert, key, require
+    if cert is None or key is None:
+        if require:
+            raise ConfigError("SMTP_REQUIRE_TLS: needs SMTP_TLS_CERT and SMTP_TLS_KEY")
+        return None
+    return SmtpTls(cert, key, require)

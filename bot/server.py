@@ -252,7 +252,7 @@ class BotProcess:
                 command_call_limit=SMTP_COMMAND_LIMIT,
                 enable_SMTPUTF8=True,
                 tls_context=tls,
-                require_starttls=s.smtp_require_tls,
+                require_starttls=bool(s.smtp_tls and s.smtp_tls.required),
             )
 
         loop = asyncio.get_running_loop()
@@ -411,14 +411,15 @@ class BotProcess:
 
 def _smtp_tls_context(s: Settings) -> ssl.SSLContext | None:
     """STARTTLS on the SMTP port with ``SMTP_TLS_CERT`` and ``SMTP_TLS_KEY``, if set."""
-    if s.smtp_tls_cert is None or s.smtp_tls_key is None:
+    if s.smtp_tls is None:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert, key = s.smtp_tls.cert, s.smtp_tls.key
     try:
-        context.load_cert_chain(str(s.smtp_tls_cert), str(s.smtp_tls_key))
+        context.load_cert_chain(str(cert), str(key))
     except (OSError, ssl.SSLError) as exc:
         raise StartupError(
-            f"SMTP_TLS_CERT/SMTP_TLS_KEY: cannot use {s.smtp_tls_cert} with {s.smtp_tls_key}: "
+            f"SMTP_TLS_CERT/SMTP_TLS_KEY: cannot use {cert} with {key}: "
             f"{getattr(exc, 'reason', None) or exc}"
         ) from None
     return context
