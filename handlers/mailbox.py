@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from handlers.mail_trust import MAILBOX_PEER
 from handlers.mailbox_auth import Login, SignInError, server_text
 from handlers.mailbox_imap import (
     ImapServer,
@@ -339,7 +340,10 @@ class MailboxSource:
                     continue  # gone meanwhile (moved by another poller)
                 raw, when = fetched[uid]
                 key = MailboxKey(c.account, folder, uidvalidity, uid)
-                await submit(raw, Envelope(None, (route.rcpt,), key=key, received_at=when))
+                envelope = Envelope(
+                    None, (route.rcpt,), peer=MAILBOX_PEER, key=key, received_at=when
+                )
+                await submit(raw, envelope)
                 if progress is not None:
                     progress.update(1)
             await self._mark(thread, session, folder, uidvalidity, sorted(fetched))

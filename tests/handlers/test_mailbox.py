@@ -354,7 +354,7 @@ def test_idle_wakes_the_poller_within_a_second_and_reconnects_after_bye(
         await asyncio.to_thread(dovecot.kick)
         await asyncio.sleep(0.2)
         await asyncio.to_thread(dovecot.append, [_message(2)])
-        after_bye = await _until(lambda: _inbound_count(db_path) == 2)
+        after_bye = await _until(lambda: len(_correspondence(db_path)) == 2)
         source.stop()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -413,3 +413,29 @@ def test_throttling_answers_set_the_wait() -> None:
     )
     assert throttle_seconds("NO [UNAVAILABLE] Server busy, try later") == 60.0
     assert throttle_seconds("socket error: EOF") is None
+
+
+def test_an_updates_folder_takes_updates_proven_by_the_mailbox_servers_word(
+    dovecot: Dovecot, tmp_path: Path, example_plan: Path
+) -> None:
+    db_path = tmp_path / "box.db"
+    store = _store(db_path, example_plan)
+    proven = (
+        "Authentication-Results: mx.opcc.example; dmarc=pass header.from=example.org\r\n"
+        "From: Alex Morgan <alex.morgan@example.org>\r\nTo: bot@opcc.example.org\r\n"
+        "Subject: CF-10 completed\r\nMessage-ID: <upd-1@example.org>\r\n"
+        "Date: Mon, 12 Sep 2022 09:00:00 +0100\r\n\r\nSurvey published.\r\n"
+    ).encode()
+    unproven = proven.replace(b"dmarc=pass", b"dmarc=fail").replace(b"upd-1", b"upd-2")
+    dovecot.append([proven, unproven], folder="Bot updates")
+    source = _source(dovecot, store, folders=(("Bot updates", "updates@localhost"),))
+    policy = dataclasses.replace(_policy(), trusted_relays=("mx.opcc.example",))
+
+    async def go() -> None:
+        handler = MailHandler(store=store, policy=policy)
+        await source.sync_once(mailbox_intake(store, handler.process))
+
+    asyncio.run(go())
+    states = [r[0] for r in _db(db_path).execute("SELECT state FROM inbound ORDER BY id")]
+    assert states == ["update", "update_refused"]
+    assert store.deliverable_by_ref("CF-10").status.value == "completed"
