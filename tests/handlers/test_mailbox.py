@@ -421,11 +421,11 @@ def test_an_updates_folder_takes_updates_proven_by_the_mailbox_servers_word(
     db_path = tmp_path / "box.db"
     store = _store(db_path, example_plan)
     proven = (
-        "Authentication-Results: mx.opcc.example; dmarc=pass header.from=example.org\r\n"
-        "From: Alex Morgan <alex.morgan@example.org>\r\nTo: bot@opcc.example.org\r\n"
-        "Subject: CF-10 completed\r\nMessage-ID: <upd-1@example.org>\r\n"
-        "Date: Mon, 12 Sep 2022 09:00:00 +0100\r\n\r\nSurvey published.\r\n"
-    ).encode()
+        b"Authentication-Results: mx.opcc.example; dmarc=pass header.from=example.org\r\n"
+        b"From: Alex Morgan <alex.morgan@example.org>\r\nTo: bot@opcc.example.org\r\n"
+        b"Subject: CF-10 completed\r\nMessage-ID: <upd-1@example.org>\r\n"
+        b"Date: Mon, 12 Sep 2022 09:00:00 +0100\r\n\r\nSurvey published.\r\n"
+    )
     unproven = proven.replace(b"dmarc=pass", b"dmarc=fail").replace(b"upd-1", b"upd-2")
     dovecot.append([proven, unproven], folder="Bot updates")
     source = _source(dovecot, store, folders=(("Bot updates", "updates@localhost"),))
