@@ -439,3 +439,63 @@ def test_an_updates_folder_takes_updates_proven_by_the_mailbox_servers_word(
     states = [r[0] for r in _db(db_path).execute("SELECT state FROM inbound ORDER BY id")]
     assert states == ["update", "update_refused"]
     assert store.deliverable_by_ref("CF-10").status.value == "completed"
+
+
+def _follow(source: MailboxSource, store: Store, db_path: Path, action) -> float:  # type: ignore[no-untyped-def]
+    """Run the source, do ``action`` once it has synced, return how long until one letter
+    is counted."""
+    handler = MailHandler(store=store, policy=_policy())
+
+    async def go() -> float:
+        task = asyncio.create_task(source.run(mailbox_intake(store, handler.process)))
+        await _until(lambda: source.health["INBOX"].contact is not None)
+        await action()
+        took = await _until(lambda: len(_correspondence(db_path)) == 1)
+        source.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return took
+
+    return asyncio.run(go())
+
+
+def test_idle_is_reissued_and_still_brings_mail(
+    dovecot: Dovecot, tmp_path: Path, example_plan: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db_path = tmp_path / "box.db"
+    store = _store(db_path, example_plan)
+    source = _source(dovecot, store)
+    source.config = dataclasses.replace(source.config, idle_seconds=0.3)
+    contacts: list[dt.datetime] = []
+
+    async def wait_then_send() -> None:
+        for _ in range(8):  # about six IDLE periods, each ended with DONE and begun again
+            await asyncio.sleep(0.25)
+            contact = source.health["INBOX"].contact
+            assert contact is not None
+            contacts.append(contact)
+        await asyncio.to_thread(dovecot.append, [_message(1)])
+
+    with caplog.at_level(logging.WARNING, logger="handlers.mailbox"):
+        assert _follow(source, store, db_path, wait_then_send) < 2
+    assert len(set(contacts)) >= 4  # each renewal is a contact with the server
+    assert "connecting again" not in caplog.text  # one connection throughout
+
+
+def test_without_idle_the_folder_is_polled(tmp_path: Path, example_plan: Path) -> None:
+    server = Dovecot(extra="imap_capability = IMAP4rev1 LITERAL+ UIDPLUS MOVE\n")
+    server.start()
+    try:
+        with server.client() as client:
+            assert not client.has_capability("IDLE")
+        db_path = tmp_path / "box.db"
+        store = _store(db_path, example_plan)
+        source = _source(server, store)
+
+        async def send() -> None:
+            await asyncio.to_thread(server.append, [_message(1)])
+
+        assert _follow(source, store, db_path, send) < 3  # poll_seconds=1: a NOOP and a look
+        assert server.count("Processed") == 1
+    finally:
+        server.close()

@@ -106,7 +106,9 @@ active_value = true
 class Dovecot:
     """One Dovecot master process; :meth:`stop` and :meth:`start` keep its mail."""
 
-    def __init__(self, introspection_url: str = "http://127.0.0.1:9/introspect") -> None:
+    def __init__(
+        self, introspection_url: str = "http://127.0.0.1:9/introspect", extra: str = ""
+    ) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="deliverabot-dovecot-"))
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -128,6 +130,7 @@ class Dovecot:
                 mail=mail,
                 mail_group=group(mail),
             )
+            + extra
         )
         self.root.chmod(0o755)
         if os.getuid() == 0:  # the mail user owns the Maildir
