@@ -13,6 +13,8 @@ from pathlib import Path
 from bot.config_base import ConfigError, _bool, _file, _int, _opt
 from store import CORRESPONDENCE_CATEGORIES
 
+OUTLOOK_SCOPE = "https://outlook.office365.com/.default"
+
 __all__ = ["MailboxSettings", "SmtpTls"]
 
 
@@ -39,10 +41,12 @@ class MailboxSettings:
     stale_minutes: int = 30
     poll_seconds: int = 60
     ca_file: Path | None = None
+    api: str = "imap"  # imap | graph (then host is Graph's base URL)
 
     def describe(self) -> str:
         folders = ", ".join(f for f, _ in self.folders)
-        return f"{self.user} at {self.host}:{self.port} ({self.auth}; {folders})"
+        where = self.host if self.api == "graph" else f"{self.host}:{self.port}"
+        return f"{self.user} at {where} ({self.api}, {self.auth}; {folders})"
 
 
 def _fy_start(env: Mapping[str, str], fy_start_month: int, tz: zoneinfo.ZoneInfo) -> dt.date:
@@ -83,8 +87,10 @@ def _mailbox_folders(env: Mapping[str, str], default: str) -> tuple[tuple[str, s
     return tuple(folders)
 
 
-def _mailbox_auth(env: Mapping[str, str]) -> dict[str, object]:
-    auth = (_opt(env, "MAILBOX_AUTH") or "password").lower()
+def _mailbox_auth(env: Mapping[str, str], graph: bool) -> dict[str, object]:
+    auth = (_opt(env, "MAILBOX_AUTH") or ("xoauth2" if graph else "password")).lower()
+    if auth == "password" and graph:
+        raise ConfigError("MAILBOX_AUTH=password: Microsoft Graph needs MAILBOX_AUTH=xoauth2")
     if auth == "password":
         if not _opt(env, "MAILBOX_PASSWORD"):
             raise ConfigError("MAILBOX_PASSWORD: required with MAILBOX_AUTH=password")
@@ -110,7 +116,8 @@ def _mailbox_auth(env: Mapping[str, str]) -> dict[str, object]:
         "client_secret": secret,
         "client_cert": cert,
         "authority": authority.rstrip("/"),
-        "scope": _opt(env, "MAILBOX_SCOPE") or "https://outlook.office365.com/.default",
+        "scope": _opt(env, "MAILBOX_SCOPE")
+        or ("https://graph.microsoft.com/.default" if graph else OUTLOOK_SCOPE),
     }
 
 
@@ -124,8 +131,10 @@ def _mailbox(
         return None
     url = urllib.parse.urlsplit(raw)
     example = "e.g. imaps://bot@opcc.example.org@outlook.office365.com/Inbox"
-    if url.scheme not in ("imaps", "imap") or not url.hostname or not url.username:
-        raise ConfigError(f"MAILBOX_URL: expected imaps://USER@HOST/FOLDER, {example}")
+    if url.scheme not in ("imaps", "imap", "graph") or not url.hostname or not url.username:
+        raise ConfigError(
+            f"MAILBOX_URL: expected imaps://USER@HOST/FOLDER or graph://USER/FOLDER, {example}"
+        )
     if url.password is not None:
         raise ConfigError("MAILBOX_URL: put the password in MAILBOX_PASSWORD, not in the URL")
     try:
@@ -135,11 +144,16 @@ def _mailbox(
     after = (_opt(env, "MAILBOX_AFTER") or "move").lower()
     if after not in ("move", "seen"):
         raise ConfigError(f"MAILBOX_AFTER={after!r}: use move (to the Processed folder) or seen")
+    graph = url.scheme == "graph"
+    user = urllib.parse.unquote(url.username)
+    host = url.hostname
+    if graph:  # graph://correspondence@opcc.example.org/Inbox: the host is the user's domain
+        user, host = f"{user}@{url.hostname}", _graph_url(env)
     return MailboxSettings(
-        host=url.hostname,
-        port=port,
-        tls="imaps" if url.scheme == "imaps" else "starttls",
-        user=urllib.parse.unquote(url.username),
+        host=host,
+        port=443 if graph else port,
+        tls="https" if graph else "imaps" if url.scheme == "imaps" else "starttls",
+        user=user,
         folders=_mailbox_folders(env, urllib.parse.unquote(url.path.strip("/")) or "INBOX"),
         since=_fy_start(env, fy_start_month, tz),
         after=after,
@@ -147,8 +161,18 @@ def _mailbox(
         stale_minutes=_int(env, "MAILBOX_STALE_MINUTES", 30, 1, 7 * 24 * 60),
         poll_seconds=_int(env, "MAILBOX_POLL_SECONDS", 60, 1, 3600),
         ca_file=_file(env, "MAILBOX_CA_FILE"),
-        **_mailbox_auth(env),  # type: ignore[arg-type]
+        api="graph" if graph else "imap",
+        **_mailbox_auth(env, graph),  # type: ignore[arg-type]
     )
+
+
+def _graph_url(env: Mapping[str, str]) -> str:
+    """``MAILBOX_GRAPH_URL``: Graph's address (a national cloud's, or a test's on 127.0.0.1)."""
+    url = (_opt(env, "MAILBOX_GRAPH_URL") or "https://graph.microsoft.com").rstrip("/")
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if not (url.startswith("https://") or host in ("127.0.0.1", "localhost")):
+        raise ConfigError(f"MAILBOX_GRAPH_URL={url!r}: must start with https://")
+    return url
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
 from bot.config import Settings
 from handlers.mail import MailPolicy
-from handlers.mailbox import FolderRoute, MailboxConfig, MailboxSource
+from handlers.mailbox import FolderRoute, MailboxConfig, MailboxSource, SourceBase
 from handlers.mailbox_auth import Login, MsalTokens, PasswordLogin, XOAuth2Login
+from handlers.mailbox_graph import GraphSource
 from handlers.mailbox_imap import ImapServer
 from handlers.service import stored_hash_key
 from store import Store
@@ -48,12 +50,13 @@ def mail_policy(
 
 def mailbox_source(
     settings: Settings, store: Store, *, clock: Callable[[], dt.datetime] | None = None
-) -> MailboxSource | None:
+) -> SourceBase | None:
     """The office's own mailbox as a mail source, or ``None`` when ``MAILBOX_URL`` is unset."""
     m = settings.mailbox
     if m is None:
         return None
     login: Login
+    tokens: MsalTokens | None = None
     if m.auth == "xoauth2":
         assert m.tenant and m.client_id
         tokens = MsalTokens(
@@ -82,6 +85,9 @@ def mailbox_source(
         poll_seconds=float(m.poll_seconds),
         stale_after=dt.timedelta(minutes=m.stale_minutes),
     )
-    return MailboxSource(
-        config, store=store, login=login, clock=clock or (lambda: dt.datetime.now(dt.UTC))
-    )
+    now = clock or (lambda: dt.datetime.now(dt.UTC))
+    if m.api == "graph":
+        assert tokens is not None
+        config = dataclasses.replace(config, account=m.user)
+        return GraphSource(config, store=store, tokens=tokens, base_url=m.host, clock=now)
+    return MailboxSource(config, store=store, login=login, clock=now)

@@ -45,6 +45,7 @@ __all__ = [
     "MailboxConfig",
     "MailboxSource",
     "Progress",
+    "SourceBase",
     "Submit",
     "mailbox_intake",
 ]
@@ -77,6 +78,9 @@ class MailboxConfig:
     idle_seconds: float = 10 * 60.0  # IDLE is re-issued after this (servers drop at 30 min)
     poll_seconds: float = 60.0  # without IDLE: a NOOP and a look this often
     stale_after: dt.timedelta = dt.timedelta(minutes=30)
+    # A message committed but not marked is another poller's to mark for this long (it is
+    # about to); after that, or at this source's start, the taker is taken to have died.
+    leftover_after: dt.timedelta = dt.timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -179,24 +183,32 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
         yield items[i : i + size]
 
 
-class MailboxSource:
-    """Reads the configured folders and hands each message to ``submit``."""
+class SourceBase:
+    """What every mailbox source shares: its folders' health, and stopping."""
 
     def __init__(
         self,
         config: MailboxConfig,
         *,
         store: Store,
-        login: Login,
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
         self.config = config
         self.store = store
-        self.login = login
         self.clock = clock
         self._stop = threading.Event()
         now = clock()
         self.health = {r.folder: FolderHealth(started=now) for r in config.folders}
+        self.started = now
+        # Taken by this source and not yet marked (a mark that failed): ours to mark next.
+        self._mine: set[tuple[str, int, int]] = set()
+
+    def _leftovers_before(self, folder: str) -> dt.datetime:
+        """Which unmarked messages are left over, to be marked by us: those taken before this
+        source started (whoever took them stopped), or longer ago than ``leftover_after``.
+        A younger one is another running poller's, which is about to mark it: two MOVEs of
+        one message would leave two copies in Processed."""
+        return max(self.started, self.clock() - self.config.leftover_after)
 
     # -- health -----------------------------------------------------------------
     def problem(self) -> str | None:
@@ -224,15 +236,37 @@ class MailboxSource:
         health = self.health[folder]
         health.contact, health.error, health.sign_in = self.clock(), None, False
 
-    # -- running ------------------------------------------------------------------
+    def stop(self) -> None:
+        """Wake every connection that is idling or waiting, so that it ends within a second."""
+        self._stop.set()
+
+    async def run(self, submit: Submit) -> None:
+        """Read every folder until cancelled (or :meth:`stop`)."""
+        raise NotImplementedError
+
+    async def sync_once(self, submit: Submit, *, progress: Progress | None = None) -> int:
+        """Read every folder once; how many messages were handed to ``submit``."""
+        raise NotImplementedError
+
+
+class MailboxSource(SourceBase):
+    """Reads the configured IMAP folders and hands each message to ``submit``."""
+
+    def __init__(
+        self,
+        config: MailboxConfig,
+        *,
+        store: Store,
+        login: Login,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        super().__init__(config, store=store, clock=clock)
+        self.login = login
+
     async def run(self, submit: Submit) -> None:
         """Read every folder until cancelled (or :meth:`stop`): IDLE, reconnect, repeat."""
         self._stop.clear()
         await asyncio.gather(*(self._watch(route, submit) for route in self.config.folders))
-
-    def stop(self) -> None:
-        """Wake every connection that is idling, so that it ends within a second."""
-        self._stop.set()
 
     async def sync_once(self, submit: Submit, *, progress: Progress | None = None) -> int:
         """Read every folder once (the first run: ``deliverabot mail sync``); how many
@@ -326,7 +360,11 @@ class MailboxSource:
         else:
             last_uid = int(state["last_uid"])
         # Committed by a run that stopped before marking them: mark them now, never again.
-        left = await store.call(store.mailbox_unmarked, c.account, folder, uidvalidity)
+        before = self._leftovers_before(folder)
+        left = await store.call(
+            store.mailbox_unmarked, c.account, folder, uidvalidity, before=before
+        )
+        left = sorted({*left, *(u for f, v, u in self._mine if (f, v) == (folder, uidvalidity))})
         if left:
             await self._mark(thread, session, folder, uidvalidity, left)
         uids = await thread.run(session.new_uids, last_uid, c.since)
@@ -335,6 +373,7 @@ class MailboxSource:
             progress.refresh()
         for chunk in _chunks(uids, FETCH_CHUNK):
             fetched = await thread.run(session.fetch, chunk)
+            mine: list[int] = []  # taken by this run: this run marks them
             for uid in chunk:
                 if uid not in fetched:
                     continue  # gone meanwhile (moved by another poller)
@@ -343,10 +382,13 @@ class MailboxSource:
                 envelope = Envelope(
                     None, (route.rcpt,), peer=MAILBOX_PEER, key=key, received_at=when
                 )
-                await submit(raw, envelope)
+                taken, _ = await submit(raw, envelope)
+                if taken:
+                    mine.append(uid)
+                    self._mine.add((folder, uidvalidity, uid))
                 if progress is not None:
                     progress.update(1)
-            await self._mark(thread, session, folder, uidvalidity, sorted(fetched))
+            await self._mark(thread, session, folder, uidvalidity, mine)
         return len(uids)
 
     async def _mark(
@@ -359,3 +401,4 @@ class MailboxSource:
         await self.store.call(
             mailbox_marked, self.store, c.account, folder, uidvalidity, uids, self.clock()
         )
+        self._mine -= {(folder, uidvalidity, uid) for uid in uids}

@@ -10,11 +10,17 @@ from store.base import Base, iso
 __all__ = ["MailboxQueries"]
 
 
+def _precise(at: dt.datetime) -> str:
+    """A time to the microsecond: which poller took a message first is a matter of ms."""
+    return iso(at).replace("+00:00", "") + at.astimezone(dt.UTC).strftime(".%f+00:00")
+
+
 class MailboxQueries(Base):
     def mailbox_folder(self, account: str, folder: str) -> dict[str, Any] | None:
-        """``uidvalidity`` and ``last_uid`` of a folder, or ``None`` before its first sync."""
+        """``uidvalidity``, ``last_uid`` and ``cursor`` of a folder, or ``None`` before its
+        first sync."""
         return self._one(
-            "SELECT uidvalidity, last_uid, updated_at FROM mailbox_folders "
+            "SELECT uidvalidity, last_uid, cursor, updated_at FROM mailbox_folders "
             "WHERE account = ? AND folder = ?",
             [account, folder],
         )
@@ -29,6 +35,30 @@ class MailboxQueries(Base):
             "updated_at = excluded.updated_at",
             [account, folder, uidvalidity, last_uid, iso(at)],
         )
+
+    def save_mailbox_cursor(
+        self, account: str, folder: str, cursor: str | None, at: dt.datetime
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO mailbox_folders (account, folder, uidvalidity, last_uid, cursor, "
+            "updated_at) VALUES (?, ?, 0, 0, ?, ?) ON CONFLICT (account, folder) DO UPDATE "
+            "SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            [account, folder, cursor, iso(at)],
+        )
+
+    def mailbox_unmarked_items(
+        self, account: str, folder: str, *, before: dt.datetime | None = None
+    ) -> list[tuple[int, str]]:
+        """(uid, item id) of Graph messages taken but not yet moved or flagged."""
+        return [
+            (int(r["uid"]), str(r["item"]))
+            for r in self._rows(
+                "SELECT uid, item FROM mailbox_messages WHERE account = ? AND folder = ? "
+                "AND marked_at IS NULL AND item IS NOT NULL AND taken_at < ? "
+                "ORDER BY taken_at, uid",
+                [account, folder, _precise(before) if before else "9999"],
+            )
+        ]
 
     def mailbox_taken(self, account: str, folder: str, uidvalidity: int, uid: int) -> bool:
         return (
@@ -49,21 +79,25 @@ class MailboxQueries(Base):
         uid: int,
         inbound_id: int | None,
         at: dt.datetime,
+        item: str | None = None,
     ) -> None:
         self.db.execute(
-            "INSERT INTO mailbox_messages (account, folder, uidvalidity, uid, inbound_id, "
-            "taken_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [account, folder, uidvalidity, uid, inbound_id, iso(at)],
+            "INSERT INTO mailbox_messages (account, folder, uidvalidity, uid, item, inbound_id, "
+            "taken_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [account, folder, uidvalidity, uid, item, inbound_id, _precise(at)],
         )
 
-    def mailbox_unmarked(self, account: str, folder: str, uidvalidity: int) -> list[int]:
-        """UIDs taken (committed) but not yet moved or flagged on the server."""
+    def mailbox_unmarked(
+        self, account: str, folder: str, uidvalidity: int, *, before: dt.datetime | None = None
+    ) -> list[int]:
+        """UIDs taken (committed) but not yet moved or flagged on the server (taken before
+        ``before``, if given)."""
         return [
             int(r["uid"])
             for r in self._rows(
                 "SELECT uid FROM mailbox_messages WHERE account = ? AND folder = ? "
-                "AND uidvalidity = ? AND marked_at IS NULL ORDER BY uid",
-                [account, folder, uidvalidity],
+                "AND uidvalidity = ? AND marked_at IS NULL AND taken_at < ? ORDER BY uid",
+                [account, folder, uidvalidity, _precise(before) if before else "9999"],
             )
         ]
 

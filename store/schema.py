@@ -245,15 +245,17 @@ def m007_inbound_peer(db: Database) -> None:
 
 @migrations()
 def m015_mailbox(db: Database) -> None:
-    """The mailbox source's place in each IMAP folder: the folder's UIDVALIDITY and the last
-    UID taken, and one row per message taken (committed with its inbound row, so a message
-    is taken once across restarts and pollers), marked once it is moved or flagged."""
+    """The mailbox source's place in each folder: the folder's UIDVALIDITY and the last UID
+    taken (or, through Microsoft Graph, its delta link), and one row per message taken
+    (committed with its inbound row, so a message is taken once across restarts and
+    pollers), marked once it is moved or flagged."""
     db.table("mailbox_folders").create(
         {
             "account": str,
             "folder": str,
             "uidvalidity": int,
             "last_uid": int,
+            "cursor": str,  # Microsoft Graph: the folder's delta link
             "updated_at": str,
         },
         pk=("account", "folder"),
@@ -265,6 +267,7 @@ def m015_mailbox(db: Database) -> None:
             "folder": str,
             "uidvalidity": int,
             "uid": int,
+            "item": str,  # Microsoft Graph: the message's id (its uid is a hash of it)
             "inbound_id": int,
             "taken_at": str,
             "marked_at": str,

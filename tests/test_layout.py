@@ -84,6 +84,7 @@ WRITES = {
     "purge_raw",
     "checkpoint",
     "save_mailbox_folder",
+    "save_mailbox_cursor",
     "take_mailbox_message",
     "mark_mailbox_messages",
 }

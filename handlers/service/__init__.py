@@ -45,6 +45,7 @@ from handlers.service.ledger import (
 from handlers.service.mailbox import (
     MailboxKey,
     mailbox_marked,
+    save_mailbox_cursor,
     start_mailbox_folder,
     take_mailbox_message,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "resolve_deliverable",
     "restore_backup",
     "rotate_backups",
+    "save_mailbox_cursor",
     "save_pending",
     "search_deliverables",
     "set_away",

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 
 from store import Store
 
-__all__ = ["MailboxKey", "mailbox_marked", "start_mailbox_folder", "take_mailbox_message"]
+__all__ = [
+    "MailboxKey",
+    "mailbox_marked",
+    "save_mailbox_cursor",
+    "start_mailbox_folder",
+    "take_mailbox_message",
+]
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,7 @@ class MailboxKey:
     folder: str
     uidvalidity: int
     uid: int
+    item: str | None = None  # Microsoft Graph: the message's id (uid is a hash of it)
 
 
 def start_mailbox_folder(
@@ -72,13 +79,24 @@ def take_mailbox_message(
             uid=key.uid,
             inbound_id=inbound_id,
             at=now,
+            item=key.item,
         )
+        if key.item is not None:  # Graph keeps its place with a delta link instead
+            return True, inbound_id
         state = store.mailbox_folder(key.account, key.folder)
         if state is None or state["uidvalidity"] != key.uidvalidity or state["last_uid"] < key.uid:
             store.save_mailbox_folder(
                 key.account, key.folder, uidvalidity=key.uidvalidity, last_uid=key.uid, at=now
             )
         return True, inbound_id
+
+
+def save_mailbox_cursor(
+    store: Store, account: str, folder: str, cursor: str | None, now: dt.datetime
+) -> None:
+    """Microsoft Graph: where the next delta round starts (``None``: a full sync)."""
+    with store.transaction():
+        store.save_mailbox_cursor(account, folder, cursor, now)
 
 
 def mailbox_marked(

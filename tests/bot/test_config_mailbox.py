@@ -115,3 +115,35 @@ def test_mail_sync_without_a_mailbox_is_one_clear_line(
     assert run.stderr.strip() == (
         "deliverabot: MAILBOX_URL is not set: say which mailbox to read (see the README)"
     )
+
+
+def test_a_graph_mailbox_url() -> None:
+    s = load_settings(
+        {
+            "MAILBOX_URL": "graph://correspondence@opcc.example.org/Inbox",
+            "MAILBOX_TENANT": "t",
+            "MAILBOX_CLIENT_ID": "c",
+            "MAILBOX_CLIENT_SECRET": "s",
+        },
+        env_file=None,
+    )
+    m = s.mailbox
+    assert m is not None and m.api == "graph" and m.auth == "xoauth2"
+    assert (m.user, m.host) == ("correspondence@opcc.example.org", "https://graph.microsoft.com")
+    assert m.scope == "https://graph.microsoft.com/.default"
+    with pytest.raises(ConfigError, match="Microsoft Graph needs MAILBOX_AUTH=xoauth2"):
+        load_settings(
+            {"MAILBOX_URL": "graph://c@o.example/Inbox", "MAILBOX_AUTH": "password"},
+            env_file=None,
+        )
+    with pytest.raises(ConfigError, match=r"MAILBOX_GRAPH_URL='http://graph\.example'"):
+        load_settings(
+            {
+                "MAILBOX_URL": "graph://c@o.example/Inbox",
+                "MAILBOX_GRAPH_URL": "http://graph.example",
+                "MAILBOX_TENANT": "t",
+                "MAILBOX_CLIENT_ID": "c",
+                "MAILBOX_CLIENT_SECRET": "s",
+            },
+            env_file=None,
+        )

@@ -90,11 +90,12 @@ def test_two_serve_processes_on_one_mailbox_count_each_message_once(
         for batch in range(4):
             dovecot.append([_letter(batch * (total // 4) + i) for i in range(total // 4)])
             time.sleep(0.1)
-        _wait(lambda: dovecot.count("Processed") == total)
+        _wait(lambda: dovecot.count("Processed") >= total, timeout=120)
         _wait(
             lambda: served.query("SELECT COUNT(*) FROM inbound WHERE state = 'pending'") == [(0,)]
         )
     finally:
-        other.stop()
-        served.stop()
+        logs = other.stop()[1] + served.stop()[1]
+    warnings = [line for line in logs.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert dovecot.count("Processed") == total, warnings
     _once(served, total)

@@ -24,6 +24,7 @@ TENANT = "opcc-tenant-id"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 CLIENT_SECRET = "client-secret-value"
 SCOPE = "https://outlook.office365.com/.default"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 
 class TokenStub:
@@ -81,7 +82,7 @@ class TokenStub:
                     form.get("grant_type") == "client_credentials"
                     and form.get("client_id") == CLIENT_ID
                 )
-                ok = ok and form.get("scope", "").split()[:1] == [SCOPE]
+                ok = ok and form.get("scope", "").split()[:1] in ([SCOPE], [GRAPH_SCOPE])
                 ok = ok and stub._client_proven(form)
                 if not ok:
                     self._json(
