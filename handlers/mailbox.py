@@ -328,8 +328,12 @@ class MailboxSource(SourceBase):
         c = self.config
         wait = c.idle_seconds if session.can_idle else c.poll_seconds
         while not self._stop.is_set():
-            await self._sync(thread, session, route, submit, None)
+            found = await self._sync(thread, session, route, submit, None)
             self._contact(route.folder)
+            if found:
+                # Mail that came during the sync was announced in its answers, not in the
+                # IDLE to come: look again, and wait only after a look that finds nothing.
+                continue
             await thread.run(session.wait, wait, self._stop, lambda: self._contact(route.folder))
 
     async def _sync(

@@ -499,3 +499,27 @@ def test_without_idle_the_folder_is_polled(tmp_path: Path, example_plan: Path) -
         assert server.count("Processed") == 1
     finally:
         server.close()
+
+
+def test_mail_that_arrives_during_a_sync_is_not_left_for_the_next_idle(
+    dovecot: Dovecot, tmp_path: Path, example_plan: Path
+) -> None:
+    db_path = tmp_path / "box.db"
+    store = _store(db_path, example_plan)
+    source = _source(dovecot, store)  # IDLE renewed only after 60 s
+    handler = MailHandler(store=store, policy=_policy())
+
+    async def go() -> None:
+        task = asyncio.create_task(source.run(mailbox_intake(store, handler.process)))
+        await _until(lambda: source.health["INBOX"].contact is not None)
+        await asyncio.to_thread(dovecot.append, [_message(n) for n in range(300)])
+        await _until(lambda: _inbound_count(db_path) > 10)  # the sync is under way
+        await asyncio.to_thread(dovecot.append, [_message(300)])
+        # The server announced it in an answer during the sync, not in the next IDLE.
+        await _until(lambda: len(_correspondence(db_path)) == 301, timeout=15)
+        source.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(go())
+    assert dovecot.count("Processed") == 301
