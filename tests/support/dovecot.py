@@ -158,6 +158,7 @@ class Dovecot:
                         return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"dovecot did not answer on {self.port}: {self.log()}")
 
     def stop(self) -> None:
