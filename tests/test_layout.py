@@ -83,6 +83,10 @@ WRITES = {
     "rewrite_inbound",
     "purge_raw",
     "checkpoint",
+    "save_mailbox_folder",
+    "save_mailbox_cursor",
+    "take_mailbox_message",
+    "mark_mailbox_messages",
 }
 SERVICE = ROOT / "handlers" / "service"
 
