@@ -346,7 +346,9 @@ def test_idle_wakes_the_poller_within_a_second_and_reconnects_after_bye(
     handler = MailHandler(store=store, policy=_policy())
 
     async def go() -> tuple[float, float]:
-        task = asyncio.create_task(source.run(mailbox_intake(store, handler.process, handler.policy)))
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.sleep(0.3)  # idling now
         await asyncio.to_thread(dovecot.append, [_message(1)])
@@ -376,7 +378,9 @@ def test_a_server_that_goes_away_shows_in_health_and_is_reconnected(
     handler = MailHandler(store=store, policy=_policy())
 
     async def go() -> str | None:
-        task = asyncio.create_task(source.run(mailbox_intake(store, handler.process, handler.policy)))
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.to_thread(dovecot.stop)
         await _until(lambda: source.health["INBOX"].error is not None)
@@ -448,7 +452,9 @@ def _follow(source: MailboxSource, store: Store, db_path: Path, action) -> float
     handler = MailHandler(store=store, policy=_policy())
 
     async def go() -> float:
-        task = asyncio.create_task(source.run(mailbox_intake(store, handler.process, handler.policy)))
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
         await _until(lambda: source.health["INBOX"].contact is not None)
         await action()
         took = await _until(lambda: len(_correspondence(db_path)) == 1)
@@ -511,7 +517,9 @@ def test_mail_that_arrives_during_a_sync_is_not_left_for_the_next_idle(
     handler = MailHandler(store=store, policy=_policy())
 
     async def go() -> None:
-        task = asyncio.create_task(source.run(mailbox_intake(store, handler.process, handler.policy)))
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.to_thread(dovecot.append, [_message(n) for n in range(300)])
         await _until(lambda: _inbound_count(db_path) > 10)  # the sync is under way

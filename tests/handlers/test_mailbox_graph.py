@@ -165,7 +165,9 @@ def test_serve_polls_graph(
     handler = MailHandler(store=store, policy=MailPolicy(mail_domain="localhost", hash_key=b"k"))
 
     async def go() -> None:
-        task = asyncio.create_task(source.run(mailbox_intake(store, handler.process, handler.policy)))
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
         for _ in range(100):
             if source.health["Inbox"].contact is not None:
                 break
