@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
 from bot.config import Settings
 from handlers.mail import MailPolicy
+from handlers.mailbox import FolderRoute, MailboxConfig, MailboxSource, SourceBase
+from handlers.mailbox_auth import Login, MsalTokens, PasswordLogin, XOAuth2Login
+from handlers.mailbox_graph import GraphSource
+from handlers.mailbox_imap import ImapServer
 from handlers.service import stored_hash_key
 from store import Store
 
-__all__ = ["hash_key", "mail_policy"]
+__all__ = ["hash_key", "mail_policy", "mailbox_source"]
 
 
 def hash_key(settings: Settings, store: Store) -> bytes:
@@ -41,3 +46,48 @@ def mail_policy(
         fy_start_month=settings.fy_start_month,
         tz=settings.tz,
     )
+
+
+def mailbox_source(
+    settings: Settings, store: Store, *, clock: Callable[[], dt.datetime] | None = None
+) -> SourceBase | None:
+    """The office's own mailbox as a mail source, or ``None`` when ``MAILBOX_URL`` is unset."""
+    m = settings.mailbox
+    if m is None:
+        return None
+    login: Login
+    tokens: MsalTokens | None = None
+    if m.auth == "xoauth2":
+        assert m.tenant and m.client_id
+        tokens = MsalTokens(
+            tenant=m.tenant,
+            client_id=m.client_id,
+            secret=m.client_secret,
+            cert_file=m.client_cert,
+            authority=m.authority,
+            scope=m.scope,
+            ca_file=m.ca_file,
+        )
+        login = XOAuth2Login(m.user, tokens)
+    else:
+        login = PasswordLogin(m.user, m.password or "")
+    domain = settings.mail_domain
+    config = MailboxConfig(
+        server=ImapServer(m.host, m.port, m.tls, ca_file=m.ca_file),
+        account=f"{m.user}@{m.host}",
+        folders=tuple(FolderRoute(folder, f"{role}@{domain}") for folder, role in m.folders),
+        since=m.since,
+        after=m.after,
+        processed=m.processed_folder,
+        # IDLE is renewed well before the 29 minutes servers allow, and often enough that a
+        # silent connection shows on /healthz within the staleness limit.
+        idle_seconds=min(25 * 60.0, m.stale_minutes * 60 / 3),
+        poll_seconds=float(m.poll_seconds),
+        stale_after=dt.timedelta(minutes=m.stale_minutes),
+    )
+    now = clock or (lambda: dt.datetime.now(dt.UTC))
+    if m.api == "graph":
+        assert tokens is not None
+        config = dataclasses.replace(config, account=m.user)
+        return GraphSource(config, store=store, tokens=tokens, base_url=m.host, clock=now)
+    return MailboxSource(config, store=store, login=login, clock=now)

@@ -19,6 +19,7 @@ from typing import Any
 
 from handlers.mail_intake import PENDING_PAGE, GroupCommit, ParseQueue, storage_failure
 from handlers.mail_policy import MailPolicy, ProcessResult
+from handlers.mail_redirect import unaccounted_sender
 from handlers.mail_routing import (
     DIFFERS,
     LOCAL_PARTS,
@@ -28,7 +29,13 @@ from handlers.mail_routing import (
     redelivery,
 )
 from handlers.mail_smtp import DeliverabotSMTP, SessionCap
-from handlers.mail_trust import CodeThrottle, forget_codes, forgotten_copy, peer_host
+from handlers.mail_trust import (
+    CodeThrottle,
+    forget_codes,
+    forgotten_copy,
+    peer_host,
+    peer_trusted,
+)
 from handlers.mail_updates import process_update
 from handlers.mailparse import (
     Original,
@@ -292,10 +299,17 @@ def _classify(
     from_header = sender_address(msg)
     if row["source"] == "smtp" and envelope and from_header and envelope != from_header:
         # The allowlist is checked on the envelope; a From that names someone else could
-        # borrow an allowed sender's standing. Keep it for review rather than count it.
-        return ProcessResult(
-            "quarantined", f"From {from_header} and envelope sender {envelope} disagree"
+        # borrow an allowed sender's standing. Unless it is a redirect by the envelope
+        # sender or a trusted relay's forward, keep it for review rather than count it.
+        unaccounted = unaccounted_sender(
+            msg,
+            envelope=envelope,
+            from_header=from_header,
+            peer=row.get("peer"),
+            trusted_peers=policy.trusted_peers,
         )
+        if unaccounted:
+            return ProcessResult("quarantined", unaccounted)
     staff = {p.email.lower() for p in store.people()}
     return _process_correspondence(store, inbound_id, msg, plus, sender, received_at, policy, staff)
 
@@ -339,9 +353,12 @@ class MailHandler:
             return "550 5.1.1 No such mailbox here"
         mailbox, plus = found
         sender = (envelope.mail_from or "").strip("<>").lower()
+        peer = peer_host(session.peer)
+        # The office's own relay forwarding its correspondence inbox: any envelope sender.
+        relayed = mailbox == "correspondence" and peer_trusted(peer, self.policy.trusted_peers)
         try:
-            refused = await self.codes.screen(self.reader, peer_host(session.peer), mailbox, plus)
-            if mailbox != "postmaster" and sender and not refused:
+            refused = await self.codes.screen(self.reader, peer, mailbox, plus)
+            if mailbox != "postmaster" and sender and not refused and not relayed:
                 staff = await self.reader.call(
                     lambda: {p.email.lower() for p in self.reader.people()}
                 )

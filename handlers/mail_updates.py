@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from handlers.grammar import GrammarError, parse_update
 from handlers.mail_policy import MailPolicy, ProcessResult, auto_reply
 from handlers.mail_round import process_round_reply, round_reply_for
-from handlers.mail_trust import peer_trusted, relay_proof, split_update_address
+from handlers.mail_trust import MAILBOX_PEER, peer_trusted, relay_proof, split_update_address
 from handlers.mailparse import (
     header,
     strip_quoted,
@@ -36,9 +36,10 @@ def prove_sender(
             return None, "the personal code in the address is not valid (it may have been replaced)"
         return person, "personal address"
     unproven = "sender not proven: no personal code in the address, and "
-    if not (policy.trusted_peers and policy.trusted_relays):
+    from_mailbox = peer == MAILBOX_PEER  # read from the office's own mailbox
+    if not (policy.trusted_relays and (policy.trusted_peers or from_mailbox)):
         return None, unproven + "relay proof is off (SMTP_TRUSTED_PEERS, MAIL_TRUSTED_RELAYS)"
-    if not peer_trusted(peer, policy.trusted_peers):
+    if not from_mailbox and not peer_trusted(peer, policy.trusted_peers):
         where = f"from {peer}" if peer else "with no SMTP peer (imported)"
         return None, unproven + f"the message came {where}, not from SMTP_TRUSTED_PEERS"
     from_address, why = relay_proof(msg, policy.trusted_relays)

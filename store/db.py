@@ -21,6 +21,7 @@ from store.backup import is_corruption
 from store.base import utc_now
 from store.ledger_db import CLAIM_LEASE, LedgerQueries
 from store.mail_db import MailQueries
+from store.mailbox_db import MailboxQueries
 from store.plan_db import PlanQueries
 from store.round_db import RoundQueries
 from store.schema import migrations
@@ -90,7 +91,7 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     return Store(db, path=path)
 
 
-class Store(PlanQueries, MailQueries, LedgerQueries, RoundQueries):
+class Store(PlanQueries, MailQueries, MailboxQueries, LedgerQueries, RoundQueries):
     """The queries. One instance wraps one connection; use :meth:`transaction` for writes."""
 
     def __init__(self, db: Database, *, path: Path | None = None) -> None:
