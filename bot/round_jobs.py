@@ -13,6 +13,7 @@ Slack's listeners use.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -80,6 +81,37 @@ class RoundJobs:
         self.slack = slack_client
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._closed: dict[int, frozenset[dt.date]] = {}  # bank holidays around each year
+        self.inflight: set[asyncio.Task[Any]] = set()  # a shutdown waits for these
+
+    @classmethod
+    def for_process(cls, process: Any) -> RoundJobs:
+        """The rounds of a ``serve`` (a :class:`bot.server.BotProcess`): its store, mailer,
+        Slack client and clock; its Slack listeners' desk; its shutdown waits for a pass."""
+        jobs = cls(
+            settings=process.settings,
+            store=process.store,
+            mailer=process.mailer,
+            slack_client=process.slack_app.client if process.slack_app is not None else None,
+            clock=process.clock,
+        )
+        jobs.inflight = process._deliveries
+        if process.slack_deps is not None:
+            process.slack_deps.rounds = jobs
+        return jobs
+
+    async def tick(self) -> None:
+        """``serve``'s pass (at start and every minute): send what is owed, log each send."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight.add(task)
+        try:
+            for outcome in await self.deliver():
+                log.info("round %s to %s: %s", outcome.kind, outcome.destination, outcome.state)
+        except Exception:
+            log.exception("round delivery failed; the next minute will try again")
+        finally:
+            if task is not None:
+                self.inflight.discard(task)
 
     def _today(self) -> dt.date:
         return self.clock().astimezone(self.settings.tz).date()

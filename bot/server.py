@@ -116,15 +116,7 @@ class BotProcess:
             self.slack_deps.previews.update(
                 {"digest": self.digests.preview, "stats": self.digests.stats_preview}
             )
-        self.rounds = RoundJobs(
-            settings=settings,
-            store=store,
-            mailer=self.mailer,
-            slack_client=self.slack_app.client if self.slack_app is not None else None,
-            clock=self.clock,
-        )
-        if self.slack_deps is not None:
-            self.slack_deps.rounds = self.rounds
+        self.rounds = RoundJobs.for_process(self)  # the paper round: bot/round_jobs.py
 
     def _setup_slack(self) -> None:
         from bot.slack_app import build_slack_app, slack_events_handler
@@ -214,7 +206,7 @@ class BotProcess:
             self._mailbox_task = asyncio.get_running_loop().create_task(self.mailbox.run(submit))
             log.info("mailbox: reading %s", s.mailbox.describe() if s.mailbox else "")
         self._background(self._reconcile())
-        self._background(self._deliver_rounds())
+        self._background(self.rounds.tick())
         if self.slack_app is not None and self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -338,7 +330,7 @@ class BotProcess:
         )
         # The paper round: asks, reminders and notices owed (the ledger sends each once).
         self.scheduler.add_job(
-            self._deliver_rounds, "interval", minutes=1, id="rounds", coalesce=True, max_instances=1
+            self.rounds.tick, "interval", minutes=1, id="rounds", coalesce=True, max_instances=1
         )
 
     async def _connect_socket_mode(self, retry_seconds: float = 30) -> None:
@@ -365,19 +357,6 @@ class BotProcess:
                 log.info("scheduled delivery to %s: %s", outcome.destination, outcome.state)
         except Exception:
             log.exception("digest reconcile failed; the next wake-up will try again")
-        finally:
-            if task is not None:
-                self._deliveries.discard(task)
-
-    async def _deliver_rounds(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._deliveries.add(task)
-        try:
-            for outcome in await self.rounds.deliver():
-                log.info("round %s to %s: %s", outcome.kind, outcome.destination, outcome.state)
-        except Exception:
-            log.exception("round delivery failed; the next minute will try again")
         finally:
             if task is not None:
                 self._deliveries.discard(task)
