@@ -18,10 +18,11 @@ from pathlib import Path
 from common import EXAMPLE_PLAN, summarise
 
 from digests.digest import build_digest
-from digests.digest_render import render_digest, slack_message
+from digests.digest_render import render_digest
 from digests.report import build_report, render_docx, render_report
 from handlers.plan import load_plan
 from handlers.service import import_plan
+from handlers.slack.digest import slack_message
 from store import CORRESPONDENCE_CATEGORIES, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")

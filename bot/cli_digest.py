@@ -27,16 +27,17 @@ def _digest_service(ctx: Context) -> Any:
     from bot.mailer import Mailer
 
     settings = ctx.settings
-    client = None
+    slack = None
     if settings.slack_enabled:
-        from bot.slack_app import make_web_client
+        from bot.wiring import slack_web_client
+        from handlers.slack import SlackNotifier
 
-        client = make_web_client(settings)
+        slack = SlackNotifier(slack_web_client(settings))
     return DigestService(
         settings=settings,
         store=ctx.store,
         mailer=Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir),
-        slack_client=client,
+        slack=slack,
     )
 
 
@@ -73,7 +74,8 @@ def digest(
 ) -> None:
     """Preview, post or audit the weekly digest."""
     from digests.digest import parse_iso_week
-    from digests.digest_render import render_digest, slack_message
+    from digests.digest_render import render_digest
+    from handlers.slack.digest import slack_message
 
     ctx.existing_store  # noqa: B018 - refuse before anything is created
     service = _digest_service(ctx)

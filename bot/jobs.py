@@ -16,14 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.config import DigestSchedule, Settings
 from bot.mailer import Mailer, write_outbox
 from digests.chart import digest_chart
 from digests.digest import Digest, build_digest, parse_iso_week
-from digests.digest_render import digest_email, render_digest, slack_message
+from digests.digest_render import digest_email, render_digest
 from digests.stats import bank_holidays, correspondence_stats
 from handlers.service import (
     claim_delivery,
@@ -32,7 +29,9 @@ from handlers.service import (
     reclaim_delivery,
     warn_delivery,
 )
-from handlers.slack_notices import reminder_message, stats_message
+from handlers.slack.digest import slack_message
+from handlers.slack.notices import stats_message
+from handlers.slack.notifier import SlackNotifier, SlackPostFailed
 from store import Deliverable, Person, Store
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
@@ -76,13 +75,13 @@ class DigestService:
         settings: Settings,
         store: Store,
         mailer: Mailer,
-        slack_client: AsyncWebClient | None = None,
+        slack: SlackNotifier | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.mailer = mailer
-        self.slack = slack_client
+        self.slack = slack
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     # -- building ---------------------------------------------------------------------
@@ -207,24 +206,8 @@ class DigestService:
         """Deliver; returns the reference and, for Slack, the chart upload still to do."""
         kind, _, target = destination.partition(":")
         if kind == "slack" and self.slack is not None:
-            slack = self.slack
-            message = slack_message(digest)
-            posted = await slack.chat_postMessage(
-                channel=target, parse="none", link_names=False, **message
-            )
-            ts = str(posted.get("ts"))
-            channel = str(posted.get("channel") or target)
-
-            async def upload_chart() -> None:
-                await slack.files_upload_v2(
-                    channel=channel,
-                    thread_ts=ts,
-                    content=chart,
-                    filename=f"digest-{digest.year}-W{digest.week:02d}.png",
-                    title=f"Digest chart, week {digest.week}",
-                )
-
-            return f"slack ts {ts}", (upload_chart if chart else None)
+            posted = await self.slack.post_digest(target, digest, chart)
+            return posted.reference, posted.follow_up
         if kind == "email":
             recipients = target.split(",")
             msg = digest_email(
@@ -312,18 +295,17 @@ class DigestService:
         )
         if token is None:
             return None
-        message = reminder_message(person, items, stale_weeks=self.settings.stale_weeks)
         try:
-            posted = await self.slack.chat_postMessage(
-                channel=person.slack_id, parse="none", link_names=False, **message
+            posted = await self.slack.nudge(
+                person.slack_id, person, items, stale_weeks=self.settings.stale_weeks
             )
-        except SlackApiError as exc:
-            error = str(exc.response.status_code)
+        except SlackPostFailed as exc:
+            error = str(exc)
             await self.store.call(
                 mark_undelivered, self.store, "reminder", period, destination, error, token=token
             )
             return Outcome(destination, "failed", error)
-        reference = f"slack ts {posted.get('ts')}"
+        reference = posted.reference
         await self.store.call(
             mark_delivered, self.store, "reminder", period, destination, reference, token=token
         )

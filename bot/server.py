@@ -22,11 +22,17 @@ from bot.logs import MalformedHttpFilter
 from bot.mailer import Mailer
 from bot.maintenance import NIGHTLY_AT, Maintenance
 from bot.web_security import security_middleware
-from bot.wiring import mail_policy
+from bot.wiring import mail_policy, slack_web_client
 from handlers.mail import DeliverabotSMTP, MailHandler
 from handlers.outside import ReasonLog
 from handlers.service import checkpoint, purge_raw_mail
-from handlers.slack import SlackDeps
+from handlers.slack import (
+    SlackDeps,
+    SlackNotifier,
+    build_slack_app,
+    slack_events_handler,
+    socket_mode_handler,
+)
 from store import DatabaseLocked, ServeLock, Store, probe_commit
 
 __all__ = ["BotProcess", "StartupError", "serve"]
@@ -81,6 +87,7 @@ class BotProcess:
         )
         self.slack_app: Any = None
         self.slack_deps: SlackDeps | None = None
+        self.slack: SlackNotifier | None = None
         self.reader: Store | None = None  # Slack's read-only connection
         self.board_reader: Store | None = None  # the board's own, so it never delays Slack
         self._socket_handler: Any = None
@@ -91,7 +98,16 @@ class BotProcess:
             ReasonLog(log, "HTTP: refused a request", level=logging.INFO)
         )
         if settings.slack_enabled:
-            self._setup_slack()
+            self.slack = SlackNotifier(slack_web_client(settings))
+        self.digests = DigestService(
+            settings=settings,
+            store=store,
+            mailer=self.mailer,
+            slack=self.slack,
+            clock=self.clock,
+        )
+        if self.slack is not None:
+            self._setup_slack(self.slack)
         if settings.board_token:
             from bot.board import add_board_routes
 
@@ -99,21 +115,8 @@ class BotProcess:
             add_board_routes(
                 self.web_app, settings=settings, reader=self.board_reader, clock=self.clock
             )
-        self.digests = DigestService(
-            settings=settings,
-            store=store,
-            mailer=self.mailer,
-            slack_client=self.slack_app.client if self.slack_app is not None else None,
-            clock=self.clock,
-        )
-        if self.slack_deps is not None:
-            self.slack_deps.previews.update(
-                {"digest": self.digests.preview, "stats": self.digests.stats_preview}
-            )
 
-    def _setup_slack(self) -> None:
-        from bot.slack_app import build_slack_app, slack_events_handler
-
+    def _setup_slack(self, slack: SlackNotifier) -> None:
         self.reader = self.store.open_reader()
         deps = self.slack_deps = SlackDeps(
             store=self.store,
@@ -123,8 +126,15 @@ class BotProcess:
             stale_weeks=self.settings.stale_weeks,
             clock=self.clock,
             mail_domain=self.settings.mail_domain,
+            previews={"digest": self.digests.preview, "stats": self.digests.stats_preview},
         )
-        self.slack_app = build_slack_app(self.settings, deps=deps, failures=self.failures)
+        self.slack_app = build_slack_app(
+            deps=deps,
+            client=slack.client,
+            signing_secret=self.settings.slack_signing_secret,
+            socket_mode=self.settings.socket_mode,
+            failures=self.failures,
+        )
         if not self.settings.socket_mode:
             handler = slack_events_handler(
                 self.slack_app,
@@ -192,10 +202,8 @@ class BotProcess:
             self._background(self.mail_handler.process_pending())
         self._background(self._reconcile())
         if self.slack_app is not None and self.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            self._socket_handler = AsyncSocketModeHandler(
-                self.slack_app, app_token=self.settings.slack_app_token
+            self._socket_handler = socket_mode_handler(
+                self.slack_app, self.settings.slack_app_token
             )
             self._background(self._connect_socket_mode())
         elif self.slack_app is not None:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from bot.config import Settings
 from handlers.mail import MailPolicy
 from handlers.service import stored_hash_key
 from store import Store
 
-__all__ = ["hash_key", "mail_policy"]
+__all__ = ["hash_key", "mail_policy", "slack_web_client"]
+
+
+def slack_web_client(settings: Settings) -> Any:
+    """Slack's Web API client for ``SLACK_BOT_TOKEN`` at ``SLACK_API_URL`` (an
+    ``AsyncWebClient``: the one place ``bot`` reaches into Slack, through ``handlers.slack``)."""
+    from handlers.slack import make_web_client
+
+    return make_web_client(settings.slack_bot_token, settings.slack_api_url)
 
 
 def hash_key(settings: Settings, store: Store) -> bytes:

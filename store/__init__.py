@@ -48,7 +48,7 @@ from store.quarters import (
     mentions_span,
     parse_quarter_span,
 )
-from store.text import escape_mrkdwn, mrkdwn, one_paragraph
+from store.text import one_paragraph
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
@@ -78,12 +78,10 @@ __all__ = [
     "age_text",
     "check_database",
     "copy_database",
-    "escape_mrkdwn",
     "install_database",
     "is_corruption",
     "is_stale",
     "mentions_span",
-    "mrkdwn",
     "normalise_status",
     "one_paragraph",
     "open_store",

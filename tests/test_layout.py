@@ -1,4 +1,4 @@
-"""Imports flow downwards only: bot → handlers/digests → store."""
+"""Imports flow downwards only: bot → handlers → digests → store."""
 
 from __future__ import annotations
 
@@ -11,21 +11,25 @@ ROOT = Path(__file__).resolve().parent.parent
 OURS = {"bot", "handlers", "digests", "store"}
 ALLOWED = {
     "store": {"store"},
-    "handlers": {"handlers", "store"},
+    "handlers": {"handlers", "digests", "store"},
     "digests": {"digests", "store"},
     "bot": OURS,
 }
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+def _all_imports(source: str) -> set[str]:
+    """The top-level names of every absolute import in ``source`` (lazy ones too)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module.split(".")[0])
-    return names & OURS
+    return names
+
+
+def _imports(path: Path) -> set[str]:
+    return _all_imports(path.read_text(encoding="utf-8")) & OURS
 
 
 @pytest.mark.parametrize("package", sorted(OURS))
@@ -117,3 +121,37 @@ def test_only_the_service_writes_to_the_store() -> None:
 def test_the_write_rule_sees_writes() -> None:
     # The rule itself must be able to fail: the service's own modules are full of writes.
     assert any(_store_writes(p) for p in SERVICE.glob("*.py"))
+
+
+# Each channel's libraries are imported in its own room only.
+CHANNEL_LIBRARIES = {
+    "slack_bolt": "handlers/slack",
+    "slack_sdk": "handlers/slack",
+}
+
+
+def _library_trespass(path: Path, source: str) -> list[str]:
+    where = path.relative_to(ROOT).as_posix()
+    return [
+        f"{where} imports {library}"
+        for library, room in sorted(CHANNEL_LIBRARIES.items())
+        if library in _all_imports(source) and not where.startswith(room + "/")
+    ]
+
+
+def test_channel_libraries_stay_in_their_rooms() -> None:
+    offenders = [
+        hit
+        for package in sorted(OURS)
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for hit in _library_trespass(path, path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("library", sorted(CHANNEL_LIBRARIES))
+def test_the_library_rule_sees_a_trespass(library: str) -> None:
+    source = f"def late() -> None:\n    from {library} import x\n"
+    assert _library_trespass(ROOT / "digests" / "example.py", source)
+    room = ROOT / CHANNEL_LIBRARIES[library] / "example.py"
+    assert not _library_trespass(room, source)

@@ -33,9 +33,10 @@ from handlers.service import (
     save_pending,
     set_away,
 )
+from handlers.slack.blocks import esc
 from handlers.slack.queries import rows
 from handlers.slack.session import BUSY, Session, confirmation
-from handlers.slack_views import add_modal, ambiguity_message, esc, list_message, show_message
+from handlers.slack.views import add_modal, ambiguity_message, list_message, show_message
 from store import Source, Status, StoreUnavailable
 
 __all__ = ["deliverable_command"]

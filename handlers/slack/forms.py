@@ -22,6 +22,7 @@ from handlers.service import (
     recorded_outcome,
     search_deliverables,
 )
+from handlers.slack.blocks import esc, mrkdwn, plain
 from handlers.slack.keys import choice_key
 from handlers.slack.session import (
     BUSY,
@@ -31,8 +32,8 @@ from handlers.slack.session import (
     log,
     slack_error,
 )
-from handlers.slack_views import deliverable_options, esc, plain
-from store import Source, Status, StoreUnavailable, mrkdwn
+from handlers.slack.views import deliverable_options
+from store import Source, Status, StoreUnavailable
 
 __all__ = [
     "add_submitted",

@@ -10,7 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from handlers.service import mail_token, update_address
 from handlers.slack.queries import admin_hint, rows
 from handlers.slack.session import Session
-from handlers.slack_views import DeliverableRow, home_view
+from handlers.slack.views import DeliverableRow, home_view
 from store import Person, Status, StoreUnavailable, Theme
 
 __all__ = ["app_home_opened"]

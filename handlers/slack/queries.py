@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from handlers.slack_views import DeliverableRow, quarter_options
+from handlers.slack.views import DeliverableRow, quarter_options
 from store import FinancialYearQuarter, Role, Store, parse_quarter_span
 
 __all__ = ["admin_hint", "quarter_choices", "rows"]

@@ -25,9 +25,10 @@ from handlers.service import (
     record_update,
     resolve_deliverable,
 )
+from handlers.slack.blocks import esc, mrkdwn
 from handlers.slack.queries import admin_hint, quarter_choices
-from handlers.slack_views import confirmation_text, esc, update_modal
-from store import Deliverable, Person, Store, mrkdwn
+from handlers.slack.views import confirmation_text, update_modal
+from store import Deliverable, Person, Store
 
 __all__ = [
     "BUSY",

@@ -23,13 +23,19 @@ from fake_slack import FakeSlack
 from bot.config import DigestSchedule, load_settings
 from bot.jobs import DigestService, latest_schedule, period_for
 from bot.mailer import Mailer
+from bot.wiring import slack_web_client
 from digests.digest import build_digest, week_bounds
 from digests.report import build_report, render_docx
 from handlers.plan import load_plan
 from handlers.service import UpdateRequest, import_plan, record_update
+from handlers.slack import SlackNotifier
 from store import Source, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def slack_notifier(settings: Any) -> SlackNotifier:
+    return SlackNotifier(slack_web_client(settings))
 
 
 def _settings(tmp_path: Path, **env: str) -> Any:
@@ -66,7 +72,7 @@ def _service(
             settings=settings,
             store=store,
             mailer=Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir),
-            slack_client=slack,
+            slack=slack,
             clock=clock,
         ),
         store,
@@ -261,8 +267,6 @@ def test_a_stale_owner_cannot_mark_a_taken_over_claim(db: Path) -> None:
 
 def _slack_service(db: Path, tmp_path: Path, fake: FakeSlack) -> tuple[DigestService, Store]:
     """A digest service posting to ``fake`` (channel C0LEADERS) on Monday 19 September."""
-    from bot.slack_app import make_web_client
-
     settings = _settings(
         tmp_path,
         SLACK_BOT_TOKEN="xoxb-t",
@@ -271,7 +275,7 @@ def _slack_service(db: Path, tmp_path: Path, fake: FakeSlack) -> tuple[DigestSer
         DIGEST_CHANNEL="C0LEADERS",
     )
     clock = Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC))
-    return _service(db, settings, clock, make_web_client(settings))
+    return _service(db, settings, clock, slack_notifier(settings))
 
 
 async def test_a_failed_chart_upload_is_a_warning_not_a_second_post(
@@ -387,8 +391,6 @@ async def test_without_slack_the_channel_digest_goes_to_the_outbox(
 async def test_reminders_once_a_week_not_on_bank_holidays_nor_when_away(
     db: Path, tmp_path: Path
 ) -> None:
-    from bot.slack_app import make_web_client
-
     fake = FakeSlack()
     await fake.start()
     try:
@@ -396,7 +398,7 @@ async def test_reminders_once_a_week_not_on_bank_holidays_nor_when_away(
             tmp_path, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET="s", SLACK_API_URL=fake.api_url
         )
         clock = Clock(dt.datetime(2022, 9, 16, 9, 30, tzinfo=dt.UTC))  # Friday 10:30 BST
-        service, store = _service(db, settings, clock, make_web_client(settings))
+        service, store = _service(db, settings, clock, slack_notifier(settings))
         with store.transaction():
             store.set_person_away(
                 store.person_by_email("dan.hughes@example.org").id, dt.date(2022, 9, 30)

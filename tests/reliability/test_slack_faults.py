@@ -11,9 +11,9 @@ from fake_slack import FakeSlack
 from bot.config import load_settings
 from bot.jobs import DigestService
 from bot.mailer import Mailer
-from bot.slack_app import make_web_client
 from handlers.plan import load_plan
 from handlers.service import import_plan
+from handlers.slack import SlackNotifier, make_web_client
 from store import open_store
 
 
@@ -42,7 +42,9 @@ async def test_every_digest_is_posted_once_whatever_slack_does(
             settings=settings,
             store=store,
             mailer=Mailer(relay=None, outbox=settings.outbox_dir),
-            slack_client=make_web_client(settings, timeout=1),
+            slack=SlackNotifier(
+                make_web_client(settings.slack_bot_token, settings.slack_api_url, timeout=1)
+            ),
             clock=lambda: now,
         )
         faults = {

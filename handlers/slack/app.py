@@ -1,5 +1,6 @@
-"""Builds the Bolt ``AsyncApp``: the Web API client, retries, and our listeners; and the
-HTTP edge in front of it, which verifies a request before anything parses it."""
+"""Builds the Bolt ``AsyncApp``: the Web API client, retries, and our listeners; the HTTP
+edge in front of it, which verifies a request before anything parses it; and the Socket
+Mode connection."""
 
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import Settings
 from handlers.outside import ReasonLog
-from handlers.slack import SlackDeps, register_slack
+from handlers.slack.listeners import register_slack
+from handlers.slack.session import SlackDeps
 
-__all__ = ["build_slack_app", "make_web_client", "slack_events_handler"]
+__all__ = ["build_slack_app", "make_web_client", "slack_events_handler", "socket_mode_handler"]
 
 log = logging.getLogger("deliverabot.slack")
 
@@ -34,11 +35,11 @@ log = logging.getLogger("deliverabot.slack")
 SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
 
 
-def make_web_client(settings: Settings, *, timeout: int = 10) -> AsyncWebClient:
+def make_web_client(token: str | None, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
     """The Web API client: ``SLACK_API_URL`` as base, retrying connection errors and 429s."""
     return AsyncWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
+        token=token,
+        base_url=base_url,
         timeout=timeout,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -49,17 +50,18 @@ def make_web_client(settings: Settings, *, timeout: int = 10) -> AsyncWebClient:
 
 
 def build_slack_app(
-    settings: Settings,
     *,
     deps: SlackDeps,
-    client: AsyncWebClient | None = None,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    socket_mode: bool = False,
     failures: ReasonLog | None = None,
 ) -> AsyncApp:
     app = AsyncApp(
-        client=client or make_web_client(settings),
-        signing_secret=settings.slack_signing_secret,
+        client=client,
+        signing_secret=signing_secret,
         # Socket Mode connections are authenticated by the app token, not signatures.
-        request_verification_enabled=not settings.socket_mode,
+        request_verification_enabled=not socket_mode,
         logger=logging.getLogger("deliverabot.slack"),
     )
     register_slack(app, deps=deps)
@@ -160,3 +162,11 @@ def slack_events_handler(app: AsyncApp, *, signing_secret: str, refusals: Reason
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     return handle
+
+
+def socket_mode_handler(app: AsyncApp, app_token: str | None) -> Any:
+    """The Socket Mode connection out to Slack (``SLACK_APP_TOKEN``): an
+    ``AsyncSocketModeHandler``, imported only when Socket Mode is used."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    return AsyncSocketModeHandler(app, app_token=app_token)

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from handlers.slack.blocks import (
+    MAX_SECTION_CHARS,
+    context,
+    esc,
+    plain,
+    section,
+    sections,
+)
 from store import (
     Deliverable,
     FinancialYearQuarter,
@@ -21,8 +29,6 @@ from store import (
     Theme,
     Update,
     age_text,
-    escape_mrkdwn,
-    mrkdwn,
 )
 
 __all__ = [
@@ -43,8 +49,6 @@ __all__ = [
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
-MAX_SECTION_CHARS = 3000
-MAX_PLAIN_TEXT = 150  # option and button labels
 UPDATE_CALLBACK = "deliverable_update"
 ADD_CALLBACK = "deliverable_add"
 
@@ -55,42 +59,6 @@ STATUS_EMOJI = {
     Status.COMPLETED: ":white_check_mark:",
     Status.BAU: ":repeat:",
 }
-
-
-esc = escape_mrkdwn  # the one Slack escaper, shared with the digests
-
-
-def plain(text: str, limit: int = MAX_PLAIN_TEXT) -> dict[str, Any]:
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def _clip(text: str, limit: int = MAX_SECTION_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def section(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "section", "text": mrkdwn(_clip(text)), **extra}
-
-
-def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [mrkdwn(_clip(text))]}
-
-
-def _sections(lines: Iterable[str], header: str | None = None) -> list[dict[str, Any]]:
-    """Pack lines into as few sections as the 3,000-character limit allows."""
-    blocks: list[dict[str, Any]] = []
-    chunk = header + "\n" if header else ""
-    for line in lines:
-        line = _clip(line, MAX_SECTION_CHARS - 10)
-        if len(chunk) + len(line) + 1 > MAX_SECTION_CHARS:
-            blocks.append(section(chunk.rstrip("\n")))
-            chunk = ""
-        chunk += line + "\n"
-    if chunk.strip():
-        blocks.append(section(chunk.rstrip("\n")))
-    return blocks
 
 
 def _cap(blocks: list[dict[str, Any]], limit: int, fallback: str) -> list[dict[str, Any]]:
@@ -132,7 +100,7 @@ def list_message(rows: Sequence[DeliverableRow], *, now: dt.datetime, title: str
     for theme_rows in themes.values():
         theme = theme_rows[0].theme
         blocks.extend(
-            _sections(
+            sections(
                 (r.line(now) for r in theme_rows), header=f"*{esc(theme.code)} · {esc(theme.name)}*"
             )
         )
@@ -174,7 +142,7 @@ def show_message(
             change = _change_text(u)
             note = esc(u.note) if u.note else "_no note_"
             lines.append(f"• {when}, {esc(who)} ({age_text(u.recorded_at, now)}){change}: {note}")
-        blocks.extend(_sections(lines, header="*Last updates*"))
+        blocks.extend(sections(lines, header="*Last updates*"))
     else:
         blocks.append(context("No updates yet."))
     blocks.append(

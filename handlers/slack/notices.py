@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.slack_views import esc, plain, section
+from handlers.slack.blocks import esc, plain, section
 from store import Deliverable, Person
 
 __all__ = ["reminder_message", "stats_message"]
