@@ -24,7 +24,7 @@ def _last_complete_week(settings: Settings) -> str:
 
 def _digest_service(ctx: Context) -> Any:
     from bot.jobs import DigestService
-    from bot.mailer import Mailer
+    from handlers.mail import Mailer
 
     settings = ctx.settings
     slack = None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from handlers.mailparse import parse_category_rules
+from handlers.mail.parse import parse_category_rules
 from store import CORRESPONDENCE_CATEGORIES
 
 __all__ = ["ConfigError", "DigestSchedule", "Settings", "load_settings"]

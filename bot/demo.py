@@ -21,7 +21,7 @@ from digests.chart import digest_chart
 from digests.digest import build_digest
 from digests.digest_render import render_digest
 from digests.report import build_report, render_docx, render_report
-from handlers.mail import DeliverabotSMTP, MailHandler
+from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler
 from handlers.plan import parse_plan
 from handlers.service import UpdateRequest, import_plan, record_update
 from store import Source, Status, Store, open_store
@@ -268,7 +268,7 @@ def _letters(domain: str) -> list[tuple[str, str, bytes]]:
 
 
 async def _send_mail(store: Store, settings: Settings) -> dict[str, int]:
-    handler = MailHandler(store=store, policy=mail_policy(settings, store))
+    handler = MailHandler(InboundWorker(store, mail_policy(settings, store)))
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: DeliverabotSMTP(handler, hostname=settings.mail_domain), "127.0.0.1", 0
@@ -286,7 +286,7 @@ async def _send_mail(store: Store, settings: Settings) -> dict[str, int]:
 
     try:
         await asyncio.to_thread(send_all)
-        await handler.drain()
+        await handler.worker.drain()
     finally:
         server.close()
         await server.wait_closed()

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import DigestSchedule, Settings
-from bot.mailer import Mailer, write_outbox
 from digests.chart import digest_chart
 from digests.digest import Digest, build_digest, parse_iso_week
-from digests.digest_render import digest_email, render_digest
+from digests.digest_render import render_digest
 from digests.stats import bank_holidays, correspondence_stats
+from handlers.mail import Mailer, digest_email
+from handlers.outbox import write_outbox
 from handlers.service import (
     claim_delivery,
     mark_delivered,

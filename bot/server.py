@@ -19,11 +19,10 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.jobs import DigestService
 from bot.logs import MalformedHttpFilter
-from bot.mailer import Mailer
 from bot.maintenance import NIGHTLY_AT, Maintenance
 from bot.web_security import security_middleware
 from bot.wiring import mail_policy, slack_web_client
-from handlers.mail import DeliverabotSMTP, MailHandler
+from handlers.mail import DeliverabotSMTP, InboundWorker, Mailer, MailHandler
 from handlers.outside import ReasonLog
 from handlers.service import checkpoint, purge_raw_mail
 from handlers.slack import (
@@ -80,11 +79,11 @@ class BotProcess:
         self._lock = None if memory else ServeLock(settings.db_path)  # restore checks it
 
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
-        self.mail_handler = MailHandler(
-            store=store,
-            policy=mail_policy(settings, store, clock=self.clock),
-            send_mail=self.mailer.send,
+        # Mail from any source goes through the one inbound worker; SMTP is one source.
+        self.inbound = InboundWorker(
+            store, mail_policy(settings, store, clock=self.clock), send_mail=self.mailer.send
         )
+        self.mail_handler = MailHandler(self.inbound)
         self.slack_app: Any = None
         self.slack_deps: SlackDeps | None = None
         self.slack: SlackNotifier | None = None
@@ -199,7 +198,7 @@ class BotProcess:
         self._schedule()
         self.scheduler.start()
         if self.store.corrupt is None:
-            self._background(self.mail_handler.process_pending())
+            self._background(self.inbound.process_pending())
         self._background(self._reconcile())
         if self.slack_app is not None and self.settings.socket_mode:
             self._socket_handler = socket_mode_handler(
@@ -350,7 +349,7 @@ class BotProcess:
         """Retry messages left pending and purge raw copies past their retention."""
         if self.store.corrupt is not None:
             return  # nothing is written to a damaged database
-        await self.mail_handler.process_pending()
+        await self.inbound.process_pending()
 
         purged = await self.store.call(purge_raw_mail, self.store, self.clock())
         if purged:
@@ -379,7 +378,7 @@ class BotProcess:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._smtp_server.wait_closed(), 5)
             self._smtp_server = None
-        left = await self.mail_handler.finish()
+        left = await self.inbound.finish()
         if left:
             log.info("%d accepted message(s) left pending; the next start processes them", left)
         for task in list(self._tasks):

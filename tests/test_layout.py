@@ -127,6 +127,8 @@ def test_the_write_rule_sees_writes() -> None:
 CHANNEL_LIBRARIES = {
     "slack_bolt": "handlers/slack",
     "slack_sdk": "handlers/slack",
+    "aiosmtpd": "handlers/mail",
+    "aiosmtplib": "handlers/mail",
 }
 
 

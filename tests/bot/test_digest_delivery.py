@@ -22,10 +22,10 @@ from fake_slack import FakeSlack
 
 from bot.config import DigestSchedule, load_settings
 from bot.jobs import DigestService, latest_schedule, period_for
-from bot.mailer import Mailer
 from bot.wiring import slack_web_client
 from digests.digest import build_digest, week_bounds
 from digests.report import build_report, render_docx
+from handlers.mail import Mailer
 from handlers.plan import load_plan
 from handlers.service import UpdateRequest, import_plan, record_update
 from handlers.slack import SlackNotifier

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from bot.mailer import Mailer
+from handlers.mail import Mailer
 
 
 def _msg() -> EmailMessage:

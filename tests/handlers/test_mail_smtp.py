@@ -19,8 +19,8 @@ from aiosmtpd.controller import Controller
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
-from handlers.mailparse import parse_message, sender_address
+from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolicy
+from handlers.mail.parse import parse_message, sender_address
 from handlers.plan import load_plan
 from handlers.service import import_plan, mail_token
 from store import Status, Store, open_store
@@ -73,7 +73,9 @@ class Rig:
         return code, resp
 
     def drain(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.handler.drain(), self.controller.loop).result(30)
+        asyncio.run_coroutine_threadsafe(self.handler.worker.drain(), self.controller.loop).result(
+            30
+        )
 
     def store(self) -> Store:
         return open_store(self.db_path)
@@ -106,7 +108,7 @@ def rig(
         allowed_senders=("@partner.example.net",),
         category_rules=RULES,
     )
-    handler = MailHandler(store=store, policy=policy, send_mail=capture)
+    handler = MailHandler(InboundWorker(store, policy, send_mail=capture))
     controller = _Controller(
         handler,
         hostname="127.0.0.1",
@@ -305,7 +307,7 @@ def test_oversized_message_gets_552_5_3_4(rig: Rig) -> None:
 
 
 def test_store_failure_gets_451_and_the_retry_is_kept(rig: Rig) -> None:
-    rig.handler.store.db.execute("PRAGMA busy_timeout = 100")
+    rig.handler.worker.store.db.execute("PRAGMA busy_timeout = 100")
     blocker = sqlite3.connect(rig.db_path)
     blocker.execute("BEGIN IMMEDIATE")
     try:

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
-from handlers.mail_trust import CodeThrottle, peer_trusted
+from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolicy
+from handlers.mail.trust import CodeThrottle, peer_trusted
 from handlers.plan import load_plan
 from handlers.service import import_plan, mail_token
 from store import Status, Store, open_store
@@ -79,7 +79,9 @@ class Rig:
             if code != 250:
                 return code
             code, _ = client.data(raw)
-        asyncio.run_coroutine_threadsafe(self.handler.drain(), self.controller.loop).result(30)
+        asyncio.run_coroutine_threadsafe(self.handler.worker.drain(), self.controller.loop).result(
+            30
+        )
         return code
 
     def store(self) -> Store:
@@ -108,7 +110,7 @@ def rig(tmp_path: Path, example_plan: Path, free_port: int) -> Iterator[Rig]:
         trusted_relays=("mx.opcc.example",),
         trusted_peers=(ipaddress.ip_network(RELAY),),
     )
-    handler = MailHandler(store=store, policy=policy)
+    handler = MailHandler(InboundWorker(store, policy))
     controller = _Controller(
         handler,
         hostname="127.0.0.1",
@@ -123,7 +125,7 @@ def rig(tmp_path: Path, example_plan: Path, free_port: int) -> Iterator[Rig]:
         rig.replies.append(msg)
         return "captured"
 
-    handler.send_mail = capture
+    handler.worker.send_mail = capture
     handler.codes.clock = rig.clock
     controller.start()
     yield rig

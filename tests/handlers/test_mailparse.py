@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from handlers.mail import MailPolicy, classify_address, process_inbound
-from handlers.mailparse import (
+from handlers.mail.parse import (
     category_for,
     keyed_hash,
     normalise_subject,

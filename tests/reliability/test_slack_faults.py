@@ -10,7 +10,7 @@ from fake_slack import FakeSlack
 
 from bot.config import load_settings
 from bot.jobs import DigestService
-from bot.mailer import Mailer
+from handlers.mail import Mailer
 from handlers.plan import load_plan
 from handlers.service import import_plan
 from handlers.slack import SlackNotifier, make_web_client

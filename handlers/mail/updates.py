@@ -6,14 +6,14 @@ import re
 from email.message import EmailMessage
 
 from handlers.grammar import GrammarError, parse_update
-from handlers.mail_policy import MailPolicy, ProcessResult, auto_reply
-from handlers.mail_trust import peer_trusted, relay_proof, split_update_address
-from handlers.mailparse import (
+from handlers.mail.parse import (
     header,
     strip_quoted,
     strip_subject_prefixes,
     text_body,
 )
+from handlers.mail.policy import MailPolicy, ProcessResult, auto_reply
+from handlers.mail.trust import peer_trusted, relay_proof, split_update_address
 from handlers.service import ServiceError, UpdateRequest, record_update
 from store import Person, Source, Store
 

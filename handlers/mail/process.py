@@ -1,30 +1,20 @@
-"""Inbound mail: the aiosmtpd handler and the processing of stored messages.
+"""Processing a stored message, whatever brought it: route it by address, then count it as
+correspondence, record the update it carries, match the reply it is, or quarantine it.
 
-The SMTP conversation decides as early as it can (unknown mailbox and unknown sender at
-RCPT, size at MAIL/DATA) and answers ``250`` only once the raw message is committed; a
-store that cannot commit gets ``451 4.3.0`` so the sending server retries. Parsing happens
-afterwards, from the stored copy, so a message that cannot be parsed is kept in quarantine
-and never lost.
+Parsing happens from the stored copy, so a message that cannot be parsed is kept in
+quarantine and never lost. Runs on the store's thread, in one transaction per message.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import datetime as dt
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
-
-from handlers.mail_intake import PARSE_YIELD_SECONDS, GroupCommit, storage_failure
-from handlers.mail_policy import MailPolicy, ProcessResult
-from handlers.mail_trust import CodeThrottle, forget_codes, forgotten_copy, peer_host
-from handlers.mail_updates import process_update
-from handlers.mailparse import (
+from handlers.mail.parse import (
     Original,
     category_for,
     content_key,
@@ -42,6 +32,9 @@ from handlers.mailparse import (
     text_body,
     unreadable_reason,
 )
+from handlers.mail.policy import MailPolicy, ProcessResult
+from handlers.mail.trust import forget_codes, forgotten_copy
+from handlers.mail.updates import process_update
 from handlers.service import (
     CorrespondenceRequest,
     accept_inbound,
@@ -50,18 +43,16 @@ from handlers.service import (
     record_correspondence,
     settle_inbound,
 )
-from store import Store, StoreError, StoreUnavailable
+from store import Store, StoreUnavailable
 
 __all__ = [
+    "DONE_STATES",
     "LOCAL_PARTS",
-    "DeliverabotSMTP",
-    "GroupCommit",
-    "MailHandler",
-    "MailPolicy",
-    "ProcessResult",
+    "REVIEW_STATES",
     "accept_message",
     "classify_address",
     "process_inbound",
+    "sender_allowed",
 ]
 
 log = logging.getLogger(__name__)
@@ -293,182 +284,3 @@ def _classify(
         )
     staff = {p.email.lower() for p in store.people()}
     return _process_correspondence(store, inbound_id, msg, plus, sender, received_at, policy, staff)
-
-
-# -- the SMTP side ---------------------------------------------------------------------------
-
-
-class DeliverabotSMTP(SMTP):
-    """aiosmtpd's SMTP with RFC 3463 enhanced codes on size errors and a lenient line limit.
-
-    aiosmtpd reads DATA up to each CRLF, so a message with bare LF line ends is one "line"
-    as long as the message. Like Postfix, we accept it: the line limit is the message size
-    limit, which already bounds memory (command lines keep their own 512-byte limit).
-    """
-
-    line_length_limit = 100_000
-
-    def __init__(self, handler: Any, *args: Any, **kwargs: Any) -> None:
-        limit = kwargs.get("data_size_limit")
-        if limit:
-            # Read before the stream reader is made in ``SMTP.__init__``.
-            self.line_length_limit = max(self.line_length_limit, int(limit) + 1024)
-        super().__init__(handler, *args, **kwargs)
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        sessions = getattr(self.event_handler, "sessions", None)
-        if sessions is not None:
-            sessions.add(self)
-
-    def connection_lost(self, error: Exception | None) -> None:
-        sessions = getattr(self.event_handler, "sessions", None)
-        if sessions is not None:
-            sessions.discard(self)
-        super().connection_lost(error)
-
-    async def push(self, status: Any) -> None:
-        if isinstance(status, str) and status.startswith("552 Error"):
-            limit = self.data_size_limit or 0
-            status = f"552 5.3.4 Message too big; the limit is {limit} bytes"
-        await super().push(status)
-
-
-SendMail = Callable[[EmailMessage], Awaitable[str]]
-
-
-class MailHandler:
-    """aiosmtpd handler: duck-typed ``handle_*`` hooks."""
-
-    def __init__(
-        self,
-        *,
-        store: Store,
-        policy: MailPolicy,
-        send_mail: SendMail | None = None,
-        reader: Store | None = None,
-    ) -> None:
-        self.store = store
-        self.reader = reader or store
-        self.policy = policy
-        self.send_mail = send_mail
-        self._intake = GroupCommit(store)
-        # Accepted messages wait here to be parsed and counted, one at a time, so the store's
-        # thread is never queued up with parsing while an SMTP session waits for its commit.
-        self._backlog: collections.deque[int] = collections.deque()
-        self._worker: asyncio.Task[None] | None = None
-        self.sessions: set[DeliverabotSMTP] = set()  # open SMTP connections
-        self._committing = 0  # DATA commands waiting for their commit
-        self.codes = CodeThrottle()  # wrong personal codes per peer: 450 after 10 an hour
-
-    # -- SMTP hooks --------------------------------------------------------------
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        found = classify_address(address, self.policy.mail_domain)
-        if found is None:
-            return "550 5.1.1 No such mailbox here"
-        mailbox, plus = found
-        sender = (envelope.mail_from or "").strip("<>").lower()
-        try:
-            refused = await self.codes.screen(self.reader, peer_host(session.peer), mailbox, plus)
-            if mailbox != "postmaster" and sender and not refused:
-                staff = await self.reader.call(
-                    lambda: {p.email.lower() for p in self.reader.people()}
-                )
-                if not sender_allowed(sender, staff, self.policy.allowed_senders):
-                    refused = "550 5.7.1 Sender not allowed to use this mailbox"
-        except StoreError:
-            return "451 4.3.0 Temporary failure, please retry"
-        if refused:
-            return refused
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content or b""
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
-        self._committing += 1
-        try:
-            inbound_id = await self._intake.submit(
-                raw=raw,
-                mail_from=envelope.mail_from,
-                rcpt_tos=list(envelope.rcpt_tos),
-                peer=peer_host(session.peer),
-            )
-        except StoreError as exc:
-            log.warning("store unavailable (%s); asked the sender to retry", type(exc).__name__)
-            return storage_failure(exc)
-        finally:
-            self._committing -= 1
-        self._spawn(inbound_id)
-        return "250 2.0.0 Message accepted"
-
-    async def handle_exception(self, error: Exception) -> str:
-        log.error("SMTP session error: %s", type(error).__name__)
-        return "451 4.3.0 Temporary failure, please retry"
-
-    # -- after the commit --------------------------------------------------------
-    def _spawn(self, inbound_id: int) -> None:
-        self._backlog.append(inbound_id)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._work())
-
-    async def _work(self) -> None:
-        while self._backlog:
-            if self._intake.busy:
-                # Senders first: while a session waits for its commit, parsing pauses 20 ms
-                # before each message (never for good), so the 250s are not held up by it.
-                await asyncio.sleep(PARSE_YIELD_SECONDS)
-            await self.process(self._backlog.popleft())
-
-    async def process(self, inbound_id: int) -> ProcessResult | None:
-        try:
-            result = await self.store.call(process_inbound, self.store, inbound_id, self.policy)
-        except StoreUnavailable:
-            log.warning("inbound %s left pending: store unavailable", inbound_id)
-            return None
-        if result.reply is not None and self.send_mail is not None:
-            try:
-                where = await self.send_mail(result.reply)
-                log.info("replied to inbound %s via %s", inbound_id, where)
-            except Exception as exc:  # pragma: no cover - send_mail falls back itself
-                log.warning("reply to inbound %s failed: %s", inbound_id, type(exc).__name__)
-        return result
-
-    async def process_pending(self) -> int:
-        """Process messages left pending (a crash, or a busy store). Returns how many."""
-        rows = await self.store.call(self.store.inbound_list, ("pending",))
-        for row in rows:
-            await self.process(int(row["id"]))
-        return len(rows)
-
-    async def close_sessions(self, timeout: float = 5.0) -> int:
-        """Shutting down: let messages already in DATA finish their commit (and get their
-        answer), then tell every open session ``421`` and close it. Returns how many."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._committing and loop.time() < deadline:
-            await asyncio.sleep(0.01)
-        closed = 0
-        for session in list(self.sessions):
-            transport = session.transport
-            if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
-                transport.write(b"421 4.3.2 Service shutting down, please retry later\r\n")
-                transport.close()
-                closed += 1
-        return closed
-
-    async def finish(self) -> int:
-        """Shutting down: finish the message being parsed and leave the rest pending (they
-        are committed; the next start processes them). Returns how many were left."""
-        left = len(self._backlog)
-        self._backlog.clear()
-        await self.drain()
-        return left
-
-    async def drain(self) -> None:
-        """Wait for every message accepted so far to be processed."""
-        while self._worker is not None and not self._worker.done():
-            await asyncio.gather(self._worker, return_exceptions=True)

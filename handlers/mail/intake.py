@@ -1,11 +1,11 @@
-"""SMTP intake: the group commit that lets concurrent senders share the store's one writer."""
+"""The intake: the group commit that lets concurrent senders share the store's one writer."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from handlers.mailparse import message_id_of
+from handlers.mail.parse import message_id_of
 from handlers.service import accept_inbound_batch
 from store import Store
 
@@ -43,7 +43,13 @@ class GroupCommit:
         return bool(self._waiting) or (self._committer is not None and not self._committer.done())
 
     async def submit(
-        self, *, raw: bytes, mail_from: str | None, rcpt_tos: list[str], peer: str | None = None
+        self,
+        *,
+        raw: bytes,
+        mail_from: str | None,
+        rcpt_tos: list[str],
+        peer: str | None = None,
+        source: str = "smtp",
     ) -> int:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[int] = loop.create_future()
@@ -52,6 +58,7 @@ class GroupCommit:
             "mail_from": mail_from,
             "rcpt_tos": rcpt_tos,
             "peer": peer,
+            "source": source,
             "message_id": message_id_of(raw),
         }
         self._waiting.append((item, done))

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from handlers.mail_trust import Network
-from handlers.mailparse import header
+from handlers.mail.parse import header
+from handlers.mail.trust import Network
 
 __all__ = ["MailPolicy", "ProcessResult", "auto_reply"]
 

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import re
 from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
 
-__all__ = ["Mailer", "write_outbox"]
+from handlers.outbox import write_outbox
+
+__all__ = ["Mailer"]
 
 log = logging.getLogger(__name__)
-
-
-def write_outbox(outbox: Path, name: str, data: bytes | str, suffix: str) -> Path:
-    """Write one undeliverable item to the outbox folder; returns its path."""
-    outbox.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60] or "item"
-    path = outbox / f"{stamp}-{slug}{suffix}"
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_text(data, encoding="utf-8")
-    return path
 
 
 class Mailer:
