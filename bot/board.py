@@ -30,8 +30,9 @@ from bot.web_security import FailureThrottle, client_peer, is_https
 from digests.board import BoardFilters, board_rows, render_board, render_item
 from digests.chart import digest_chart
 from digests.digest import build_digest
+from digests.paper import build_paper, render_paper_docx, stored_wording
 from digests.plan_table import plan_rows, to_csv, to_xlsx
-from digests.report import build_report, render_docx, render_report
+from digests.report import build_report, render_report
 from store import Store
 
 __all__ = ["add_board_routes"]
@@ -228,8 +229,9 @@ class Board:
             data = build_report(
                 self.reader, day_from=day_from, day_to=day_to, tz=s.tz, start_month=s.fy_start_month
             )
-            if fmt == "docx":
-                return render_docx(data)
+            if fmt == "docx":  # the whole paper, as `deliverabot report --format docx`
+                paper = build_paper(self.reader, data, stored_wording(self.reader))
+                return render_paper_docx(data, paper)
             return render_report(data, "markdown" if fmt == "md" else "html")
 
         key = ("report", day_from, day_to, fmt)

@@ -27,13 +27,15 @@ from bot.cli_base import (
 )
 from bot.cli_digest import digest
 from bot.cli_mail import mail, stats
+from bot.cli_update import history, update
 from bot.config import ConfigError
 from bot.logs import setup_logging
 from digests.plan_table import plan_rows
-from digests.report import build_report, render_report
+from digests.report import Report, build_report, render_report
 from handlers.plan import PlanInvalid
 from handlers.service import import_plan
-from store import StoreError
+from store import Store, StoreError
+from store.paper import PaperWording
 
 __all__ = ["cli", "main"]
 
@@ -182,6 +184,17 @@ def plan_show(ctx: Context, as_json: bool) -> None:
     show_default=True,
     help="latest: the summary note (or the newest) of each deliverable; all: every note.",
 )
+@click.option(
+    "--section-only",
+    is_flag=True,
+    help="docx: section 5 alone, to paste into a paper (default: the whole paper).",
+)
+@click.option(
+    "--paper",
+    "paper_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="docx: a YAML of this paper's wording (over the plan file's paper: block).",
+)
 @click.option("--freeze", metavar="NAME", help="Store the exact data behind this report as NAME.")
 @click.option("--since-snapshot", metavar="NAME", help="Show what changed since snapshot NAME.")
 @click.option(
@@ -198,12 +211,14 @@ def report(
     output: Path | None,
     template: Path | None,
     notes: str,
+    section_only: bool,
+    paper_file: Path | None,
     freeze: str | None,
     since_snapshot: str | None,
     explain: bool,
 ) -> None:
-    """Draft the panel report section for a period, in the Forward Plan paper's format."""
-    from digests.report import render_docx
+    """Draft the panel report for a period, in the Forward Plan paper's format: section 5 in
+    Markdown, HTML or text; in Word, the whole paper (or --section-only)."""
     from digests.snapshots import changes_since, render_changes, report_to_data
     from handlers.service import freeze_report
 
@@ -213,6 +228,9 @@ def report(
             parse_day(value, option)  # a usage error comes before any look at the database
     if not since_snapshot and (not day_from or not day_to):
         raise click.UsageError("give the period with --from DATE --to DATE")
+    if (section_only or paper_file) and fmt != "docx":
+        raise click.UsageError("--section-only and --paper are for --format docx")
+    wording = _paper_wording(paper_file) if paper_file else None
     store = ctx.existing_store
     snapshot = None
     if since_snapshot:
@@ -257,17 +275,48 @@ def report(
     if fmt == "docx":
         if output is None:
             raise click.UsageError("--format docx writes a file: add -o report.docx")
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(render_docx(data, template=template))
-        click.echo(f"wrote {output}", err=True)
+        _write(output, _word(store, data, template, section_only, wording))
         return
     text = render_report(data, fmt)
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        _write(output, text.encode("utf-8"))
     else:
         click.echo(text, nl=False)
+
+
+def _write(output: Path, content: bytes) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(content)
+    click.echo(f"wrote {output}", err=True)
+
+
+def _paper_wording(path: Path) -> PaperWording:
+    from handlers.paper import load_paper
+
+    try:
+        return load_paper(path)
+    except PlanInvalid as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        fail(f"no report written: {len(exc.errors)} error(s) in {path}")
+        raise
+
+
+def _word(
+    store: Store,
+    data: Report,
+    template: Path | None,
+    section_only: bool,
+    wording: PaperWording | None,
+) -> bytes:
+    from digests.paper import build_paper, render_paper_docx, stored_wording
+    from digests.report import render_docx
+
+    if section_only:
+        return render_docx(data, template=template)
+    given = stored_wording(store)
+    paper = build_paper(store, data, wording.over(given) if wording else given)
+    return render_paper_docx(data, paper, template=template)
 
 
 @cli.command()
@@ -293,6 +342,8 @@ cli.add_command(restore)
 cli.add_command(digest)
 cli.add_command(mail)
 cli.add_command(stats)
+cli.add_command(history)
+cli.add_command(update)
 
 
 def main(argv: list[str] | None = None) -> None:

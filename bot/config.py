@@ -103,6 +103,8 @@ class Settings:
     def backups(self) -> Path:
         return self.backup_dir or Path(self.db_path).parent / "backups"
 
+    acting_as: str | None = None  # DELIVERABOT_AS: who `update` and `history import` act as
+
     def answer_target(self, category: str) -> int:
         return dict(self.answer_targets).get(category, self.answer_target_days)
 
@@ -267,6 +269,10 @@ def load_settings(
     if relay is not None and not re.fullmatch(r"[^\s:]+:\d{1,5}", relay):
         raise ConfigError(f"SMTP_RELAY={relay!r}: expected host:port, e.g. smtp.example.org:587")
 
+    acting_as = _opt(env, "DELIVERABOT_AS")
+    if acting_as is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", acting_as):
+        raise ConfigError(f"DELIVERABOT_AS={acting_as!r}: give the email of a person in the plan")
+
     for name in ("ALLOWED_SENDERS", "DIGEST_EMAILS"):
         for item in _list(env, name):
             if "@" not in item:
@@ -322,4 +328,5 @@ def load_settings(
         trust_proxy=_bool(env, "TRUST_PROXY", False),
         backup_dir=Path(raw_backup_dir) if (raw_backup_dir := _opt(env, "BACKUP_DIR")) else None,
         backup_keep=_int(env, "BACKUP_KEEP", 14, 0, 3650),
+        acting_as=acting_as,
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from store import CORRESPONDENCE_CATEGORIES, Store
 
-__all__ = ["PLAN_COLUMNS", "plan_rows", "to_csv", "to_xlsx"]
+__all__ = ["PLAN_COLUMNS", "UPDATE_COLUMNS", "plan_rows", "to_csv", "to_xlsx"]
 
 PLAN_COLUMNS = (
     "ref",
@@ -24,6 +24,20 @@ PLAN_COLUMNS = (
     "dependencies",
     "added_on",
     "last_update",
+    "note",
+)
+
+# The Updates sheet: what `deliverabot history import` reads back (handlers/history.py).
+UPDATE_COLUMNS = (
+    "ref",
+    "recorded_at",
+    "by",
+    "source",
+    "status",
+    "due",
+    "dependencies",
+    "summary",
+    "of_note",
     "note",
 )
 
@@ -83,7 +97,7 @@ def to_xlsx(store: Store, rows: list[dict[str, Any]], tz: Any) -> bytes:
     refs = {d.id: d.ref for d in store.deliverables()}
     people = {p.id: p.name for p in store.people()}
     updates = book.create_sheet("Updates")
-    updates.append(["ref", "recorded_at", "by", "source", "status", "due", "summary", "note"])
+    updates.append(list(UPDATE_COLUMNS))
     for u in store.updates():
         updates.append(
             [
@@ -93,7 +107,9 @@ def to_xlsx(store: Store, rows: list[dict[str, Any]], tz: Any) -> bytes:
                 str(u.source),
                 str(u.status_after) if u.status_after else None,
                 u.due_after,
+                u.dependencies,
                 u.summary,
+                u.of_note,
                 _cell(u.note),
             ]
         )

@@ -91,6 +91,7 @@ class Limits:
     part_factor: int = 4  # each part of a workbook inflates to at most 4 x max_bytes...
     sheet_factor: int = 20  # ...a worksheet (read a row at a time) and the whole to 20 x
     max_depth: int = 16  # YAML nesting; a plan needs 5
+    setting: str = "MAX_PLAN_BYTES"  # what errors call max_bytes
 
     @property
     def max_yaml_nodes(self) -> int:
@@ -109,7 +110,7 @@ DEFAULT_LIMITS = Limits()
 
 def _too_big(size: int, limits: Limits, exact: bool = True) -> str:
     amount = f"{size:,} bytes" if exact else f"more than {limits.max_bytes:,} bytes"
-    return f"{amount}; the limit is {limits.max_bytes:,} (MAX_PLAN_BYTES)"
+    return f"{amount}; the limit is {limits.max_bytes:,} ({limits.setting})"
 
 
 def read_bytes(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -371,7 +372,7 @@ def _check_zip(name: str, source: IO[bytes], limits: Limits) -> None:
                 0,
                 _clean(entry.filename, 80),
                 f"inflates to {entry.file_size:,} bytes; "
-                f"the limit is {cap:,} ({factor} x MAX_PLAN_BYTES)",
+                f"the limit is {cap:,} ({factor} x {limits.setting})",
             )
         total += entry.file_size
     cap = limits.sheet_factor * limits.max_bytes
@@ -381,7 +382,7 @@ def _check_zip(name: str, source: IO[bytes], limits: Limits) -> None:
             0,
             "file",
             f"inflates to {total:,} bytes in all; "
-            f"the limit is {cap:,} ({limits.sheet_factor} x MAX_PLAN_BYTES)",
+            f"the limit is {cap:,} ({limits.sheet_factor} x {limits.setting})",
         )
 
 

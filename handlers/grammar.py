@@ -3,7 +3,8 @@
 Pure functions, no I/O::
 
     help | list [THEME|mine|stale] | show REF | add THEME TITLE
-    update [REF [STATUS] [due QUARTER] [summary]] [: NOTE] | away until DATE | digest | stats
+    update [REF [STATUS] [due QUARTER] [deps|no deps] [summary]] [: NOTE]
+    | away until DATE | digest | stats
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ HELP_TEXT = """\
 • `/deliverable update CF-3 ongoing due Q3 2022/23: Market engagement event planned` \
 records an update at once
 • `/deliverable update CF-3 summary: …` marks the note as the summary for the panel paper
+• `/deliverable update CF-3 deps: …` says dependencies are identified (`no deps` clears it)
 • `/deliverable update CF-3` (or just `/deliverable update`) opens a form
 • `/deliverable list` · `list CF` · `list mine` · `list stale` shows the plan
 • `/deliverable show CF-3` shows a deliverable and its last five updates
@@ -77,11 +79,14 @@ class UpdateCommand:
     due: str | None = None  # canonical quarter text
     note: str = ""
     summary: bool = False  # the note is the summary for the panel paper
+    dependencies: bool | None = None  # `deps` / `no deps`; None leaves the flag alone
 
     @property
     def needs_form(self) -> bool:
         """Only a reference (or nothing): open the modal instead of recording."""
-        return self.ref is None or (self.status is None and self.due is None and not self.note)
+        return self.ref is None or (
+            self.status is None and self.due is None and self.dependencies is None and not self.note
+        )
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ Command = (
 )
 
 _REF = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}-\d{1,5}$")
-_DUE = re.compile(r"(?:^|\s)due\s+(?P<q>.+)$", re.IGNORECASE)
+_DEPS = ("deps", "dependencies", "dependency")
 
 
 def _split_status(words: list[str]) -> tuple[list[str], Status | None]:
@@ -118,8 +123,63 @@ def _split_status(words: list[str]) -> tuple[list[str], Status | None]:
     return words, None
 
 
+@dataclass
+class _Flags:
+    summary: bool = False
+    dependencies: bool | None = None
+
+
+def _split_flags(words: list[str], flags: _Flags) -> list[str]:
+    """Take ``summary``, ``deps`` and ``no deps`` off the end, in any order, while words stay
+    before them (so a title that ends in "dependencies" is still a title)."""
+    while len(words) > 1:
+        last = words[-1].lower()
+        if last == "summary":
+            flags.summary, words = True, words[:-1]
+        elif last in _DEPS and len(words) > 2 and words[-2].lower() == "no":
+            flags.dependencies, words = False, words[:-2]
+        elif last in _DEPS:
+            flags.dependencies, words = True, words[:-1]
+        else:
+            break
+    return words
+
+
+def _split_due(words: list[str], fy_start_month: int) -> tuple[list[str], str | None]:
+    """``due QUARTER`` (the quarter may be several words, "Q3/Q4, 2022/23") off the end."""
+    at = next((i for i, w in enumerate(words[:-1]) if w.lower() == "due"), None)
+    if at is None:
+        return words, None
+    quarter = " ".join(words[at + 1 :])
+    try:
+        return words[:at], str(parse_quarter_span(quarter, start_month=fy_start_month))
+    except QuarterParseError as exc:
+        raise GrammarError(f"{exc}.") from None
+
+
+def _split_words(
+    words: list[str], flags: _Flags, fy_start_month: int
+) -> tuple[list[str], Status | None, str | None]:
+    """The words after the reference (or the title), in any order: a status, ``due
+    QUARTER``, ``deps``/``no deps`` and ``summary``. Returns what is left of the words."""
+    status: Status | None = None
+    due: str | None = None
+    while True:
+        count = len(words)
+        words = _split_flags(words, flags)
+        if status is None:
+            rest, found = _split_status(words)
+            if found is not None and rest:
+                words, status = rest, found
+        if due is None:
+            words, due = _split_due(words, fy_start_month)
+        if len(words) == count:
+            return words, status, due
+
+
 def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
-    """Parse ``REF [STATUS] [due QUARTER] [: NOTE]`` (everything after ``update``)."""
+    """Parse ``REF [STATUS] [due QUARTER] [deps|no deps] [summary] [: NOTE]`` (everything
+    after ``update``)."""
     text = text.strip()
     head, _, note = text.partition(":")
     head = head.strip()
@@ -130,38 +190,33 @@ def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
                 "Say which deliverable before the note, e.g. `update CF-3: Event held`."
             )
         return UpdateCommand()
-    due: str | None = None
-    m = _DUE.search(head)
-    if m:
-        try:
-            due = str(parse_quarter_span(m["q"], start_month=fy_start_month))
-        except QuarterParseError as exc:
-            raise GrammarError(f"{exc}.") from None
-        head = head[: m.start()].strip()
-    words = head.split()
-    summary = False
-    if words and words[-1].lower() == "summary" and (len(words) > 1 and _REF.match(words[0])):
-        summary, words = True, words[:-1]
-    if summary and not note:
+    flags = _Flags()
+    words, status, due = _split_words(head.split(), flags, fy_start_month)
+    if flags.summary and not note:
         raise GrammarError(
             "A summary for the paper needs its text after a colon, e.g. "
             "`update CF-3 summary: Survey launched and 120 businesses replied`."
         )
     if words and _REF.match(words[0]):
-        ref = words[0].upper()
-        rest, status = _split_status(words[1:])
+        ref, rest = words[0].upper(), words[1:]
         if rest:
             raise GrammarError(
                 f"I did not understand {' '.join(rest)!r}. Statuses are not-started, ongoing, "
-                "on-hold, completed and bau; write the quarter as `due Q3 2022/23` and put the "
-                "note after a colon."
+                "on-hold, completed and bau; write the quarter as `due Q3 2022/23`, "
+                "dependencies as `deps` or `no deps`, and put the note after a colon."
             )
     else:
-        rest, status = _split_status(words)
-        if not rest:
+        if not words or (status is None and not _split_status(words)[0]):
             raise GrammarError("Say which deliverable: a reference such as CF-3, or title words.")
-        ref = " ".join(rest)
-    return UpdateCommand(ref=ref, status=status, due=due, note=note, summary=summary)
+        ref = " ".join(words)
+    return UpdateCommand(
+        ref=ref,
+        status=status,
+        due=due,
+        note=note,
+        summary=flags.summary,
+        dependencies=flags.dependencies,
+    )
 
 
 def _parse_date(text: str) -> dt.date:

@@ -26,6 +26,7 @@ from handlers.bounded import (
     read_text,
 )
 from store import QuarterParseError, Role, Status, parse_quarter_span
+from store.paper import PaperWording
 
 __all__ = [
     "REF_PATTERN",
@@ -43,7 +44,7 @@ __all__ = [
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[^@\s<>]+@localhost$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
 REF_PATTERN = re.compile(r"^([A-Z][A-Z0-9]{0,9})-(\d{1,5})$")
-_TOP_KEYS = {"plan", "office", "start", "people", "themes", "glossary"}
+_TOP_KEYS = {"plan", "office", "start", "people", "themes", "glossary", "paper"}
 _PERSON_KEYS = {"name", "email", "slack", "role"}
 _THEME_KEYS = {"code", "name", "aim", "deliverables"}
 _DELIVERABLE_KEYS = {
@@ -111,6 +112,7 @@ class PlanSpec:
     # glossary stays).
     glossary: dict[str, str] | None = None
     source: str = "<plan>"  # the file, for errors found against the store
+    paper: PaperWording | None = None  # the `paper:` block: the office's wording (paper.py)
 
 
 def _shown(value: object, most: int = 60) -> str:
@@ -463,6 +465,9 @@ def parse_plan(
     glossary = None
     if "glossary" in doc:
         glossary = check_glossary(parser, doc["glossary"] or {}, parser.line_of(doc, "glossary"))
+    from handlers.paper import parse_paper_block  # it builds on this module's checker
+
+    paper = parse_paper_block(parser, doc.get("paper"), line=parser.line_of(doc, "paper"))
     if parser.errors:
         raise PlanInvalid(parser.errors)
     return PlanSpec(
@@ -473,6 +478,7 @@ def parse_plan(
         themes=themes,
         glossary=glossary,
         source=filename,
+        paper=paper,
     )
 
 

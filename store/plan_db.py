@@ -240,6 +240,23 @@ class PlanQueries(Base):
         row = self._one("SELECT * FROM updates WHERE idempotency_key = ?", [idempotency_key])
         return _update(row) if row else None
 
+    def has_update(self, deliverable_id: int, recorded_at: dt.datetime, note: str) -> bool:
+        """Whether this deliverable has an update at this time (to the second) with this note:
+        how a history import knows a row is already recorded."""
+        row = self._one(
+            "SELECT 1 AS found FROM updates WHERE deliverable_id = ? AND recorded_at = ? "
+            "AND trim(note) = ? LIMIT 1",
+            [deliverable_id, iso(recorded_at), note],
+        )
+        return row is not None
+
+    def latest_update_at(self, deliverable_id: int) -> dt.datetime | None:
+        """When the deliverable's newest update was recorded (a dated update goes after it)."""
+        row = self._one(
+            "SELECT MAX(recorded_at) AS at FROM updates WHERE deliverable_id = ?", [deliverable_id]
+        )
+        return parse_ts(row["at"]) if row and row["at"] else None
+
     def updates(
         self,
         *,

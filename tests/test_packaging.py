@@ -27,4 +27,5 @@ def test_shipped_example_plan_matches_examples() -> None:
 
 
 def test_word_template_ships() -> None:
-    assert resources.files("digests").joinpath("templates/report.docx").read_bytes()[:2] == b"PK"
+    for name in ("report.docx", "paper.docx"):  # the section alone, and the whole paper
+        assert resources.files("digests").joinpath(f"templates/{name}").read_bytes()[:2] == b"PK"

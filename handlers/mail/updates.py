@@ -14,7 +14,8 @@ from handlers.mail.parse import (
 )
 from handlers.mail.policy import MailPolicy, ProcessResult, auto_reply
 from handlers.mail.trust import peer_trusted, relay_proof, split_update_address
-from handlers.service import ServiceError, UpdateRequest, record_update
+from handlers.service import ServiceError, UpdateOutcome, UpdateRequest, record_update
+from handlers.service.slip import keep_note, slip_named
 from store import Person, Source, Store
 
 __all__ = ["process_update", "prove_sender"]
@@ -83,6 +84,7 @@ def process_update(
                 status=cmd.status,
                 due=cmd.due,
                 summary=cmd.summary,
+                dependencies=cmd.dependencies,
             ),
             fy_start_month=policy.fy_start_month,
         )
@@ -97,19 +99,44 @@ def process_update(
                 body=(
                     f"Deliverabot could not record this update:\n\n{exc}\n\n"
                     "Write the subject like the Slack command, for example:\n"
-                    "  CF-3 ongoing due Q3 2022/23\n"
+                    "  CF-3 ongoing due Q3 2022/23 deps\n"
                     "and put the note in the body."
                 ),
             ),
         )
+    return ProcessResult(
+        "update",
+        f"{outcome.deliverable.ref} update {outcome.update_id} ({proof})",
+        auto_reply(
+            msg,
+            to=reply_to,
+            mail_domain=policy.mail_domain,
+            body=_confirmation(outcome, proof, note, policy),
+        ),
+    )
+
+
+def _confirmation(outcome: UpdateOutcome, proof: str, note: str, policy: MailPolicy) -> str:
     d = outcome.deliverable
     lines = [f"Recorded an update on {d.ref} {d.title} (sender proven by {proof})."]
     if outcome.status_changed:
         lines.append(f"Status: {outcome.status_before.label} -> {outcome.status_after.label}")
     if outcome.due_changed:
         lines.append(f"Due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
-    return ProcessResult(
-        "update",
-        f"{d.ref} update {outcome.update_id} ({proof})",
-        auto_reply(msg, to=reply_to, mail_domain=policy.mail_domain, body="\n".join(lines)),
-    )
+    if outcome.dependencies_changed:
+        lines.append(
+            "Dependencies: identified" if outcome.dependencies_after else "Dependencies: none"
+        )
+    on = policy.clock().astimezone(policy.tz).date()
+    slip = slip_named(outcome, note, on=on, start_month=policy.fy_start_month)
+    if slip is not None:
+        named, recorded = slip
+        lines += [
+            "",
+            f"Your note says {named}, later than the due quarter {recorded}, which this update "
+            "left as it was.",
+            f"To move it, send an update with the subject: {d.ref} due {named}",
+            "(and the reason in the body).",
+            f"If {recorded} stands, send the subject: {d.ref}: {keep_note(str(recorded))}",
+        ]
+    return "\n".join(lines)

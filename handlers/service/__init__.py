@@ -27,6 +27,12 @@ from handlers.service.errors import (
     UnknownDeliverable,
     ValidationError,
 )
+from handlers.service.history import (
+    HistoryRejected,
+    HistoryRow,
+    HistorySummary,
+    import_history,
+)
 from handlers.service.inbound import (
     accept_inbound,
     accept_inbound_batch,
@@ -59,6 +65,7 @@ from handlers.service.plan_shape import (
     find_theme,
     next_ref,
 )
+from handlers.service.slip import SlipQuestion, answer_slip, ask_about_slip
 from handlers.service.updates import (
     MAX_NOTE_CHARS,
     UpdateOutcome,
@@ -78,11 +85,15 @@ __all__ = [
     "BackupResult",
     "CorrespondenceOutcome",
     "CorrespondenceRequest",
+    "HistoryRejected",
+    "HistoryRow",
+    "HistorySummary",
     "ImportSummary",
     "NotAuthorised",
     "RestoreRefused",
     "RestoreResult",
     "ServiceError",
+    "SlipQuestion",
     "UnknownDeliverable",
     "UpdateOutcome",
     "UpdateRequest",
@@ -90,6 +101,8 @@ __all__ = [
     "accept_inbound",
     "accept_inbound_batch",
     "add_deliverable",
+    "answer_slip",
+    "ask_about_slip",
     "check_add",
     "check_update",
     "check_update_text",
@@ -98,6 +111,7 @@ __all__ = [
     "drop_pending",
     "find_theme",
     "freeze_report",
+    "import_history",
     "import_plan",
     "link_slack_id",
     "mail_token",

@@ -349,8 +349,13 @@ class _Import:
         glossary_changed = spec.glossary is not None and spec.glossary != store.glossary()
         if glossary_changed and spec.glossary is not None:
             self.note(f"glossary: {len(spec.glossary)} term(s)")
+        wording = spec.paper.to_json() if spec.paper is not None else None
+        if wording is not None and store.get_meta("paper") != wording:
+            self.note("paper: the office's wording for the paper updated")
         if not self.write:
             return
+        if wording is not None:  # the office's wording for the whole paper
+            store.set_meta("paper", wording)
         if glossary_changed and spec.glossary is not None:
             store.set_glossary(spec.glossary)
         store.set_meta("plan", spec.plan)

@@ -47,12 +47,13 @@ class UpdateRequest:
     due: str | None = None  # any quarter form the papers use
     dependencies: bool | None = None
     link: str | None = None
-    recorded_at: dt.datetime | None = None
+    recorded_at: dt.datetime | None = None  # a dated update (history import, demo)
     summary: bool = False  # the note is the summary for the panel paper
     # The request that asked for it (a Slack command's signature, a form's view and values):
     # a second request with the same key records nothing and gets the first one's outcome.
     idempotency_key: str | None = None
     of_note: bool = False  # the note is of note for the panel paper (the report joins it)
+    author: Person | None = None  # who wrote it, when an editor records it for them
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,12 @@ class UpdateOutcome:
     due_before: str | None
     due_after: str | None
     replayed: bool = False  # the request had been recorded already; nothing new was written
+    dependencies_before: bool = False
+    dependencies_after: bool = False
+
+    @property
+    def dependencies_changed(self) -> bool:
+        return self.dependencies_before != self.dependencies_after
 
     @property
     def status_changed(self) -> bool:
@@ -177,6 +184,7 @@ def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _
         fy_start_month=fy_start_month,
     )
     deliverable = resolve_deliverable(store, request.deliverable)
+    _check_author(request)
     if not deliverable.can_be_updated_by(request.actor):
         owner = store.person(deliverable.owner_id) if deliverable.owner_id else None
         raise NotAuthorised(
@@ -212,6 +220,16 @@ def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _
     return _Plan(deliverable, note, status_before, status_after, due_before, due_after, deps)
 
 
+def _check_author(request: UpdateRequest) -> None:
+    """Recording an update in someone else's name is an editor's job (history imports)."""
+    on_behalf = request.author is not None and request.author.id != request.actor.id
+    if on_behalf and not request.actor.can_edit_any:
+        raise NotAuthorised(
+            "Only an editor or admin can record an update on someone else's behalf.",
+            field="deliverable",
+        )
+
+
 def check_update(store: Store, request: UpdateRequest, *, fy_start_month: int = 4) -> Deliverable:
     """Run every check :func:`record_update` would, without writing; returns the target.
 
@@ -236,7 +254,7 @@ def record_update(
         deliverable = plan.deliverable
         update_id = store.append_update(
             deliverable_id=deliverable.id,
-            person_id=request.actor.id,
+            person_id=(request.author or request.actor).id,
             source=request.source,
             note=plan.note,
             status_before=plan.status_before,
@@ -268,6 +286,8 @@ def record_update(
         status_after=plan.status_after,
         due_before=plan.due_before,
         due_after=plan.due_after,
+        dependencies_before=deliverable.dependencies,
+        dependencies_after=after.dependencies,
     )
 
 

@@ -35,7 +35,7 @@ from handlers.service import (
 )
 from handlers.slack.blocks import esc
 from handlers.slack.queries import rows
-from handlers.slack.session import BUSY, Session, confirmation
+from handlers.slack.session import BUSY, Session
 from handlers.slack.views import add_modal, ambiguity_message, list_message, show_message
 from store import Source, Status, StoreUnavailable
 
@@ -168,9 +168,10 @@ async def run_update(session: Session, cmd: Command) -> Reply:
         due=cmd.due,
         summary=cmd.summary,
         idempotency_key=session.request_key,
+        dependencies=cmd.dependencies,
     )
     try:
-        return confirmation(await session.record(request))
+        return await session.confirm(await session.record(request), request)
     except AmbiguousDeliverable as exc:
         payload = {
             "user": session.user_id,
@@ -178,6 +179,7 @@ async def run_update(session: Session, cmd: Command) -> Reply:
             "due": cmd.due,
             "note": cmd.note,
             "summary": cmd.summary,
+            "dependencies": cmd.dependencies,
         }
         token = await session.store.call(save_pending, session.store, "update", payload)
         return ambiguity_message(cmd.ref, exc.candidates, token)

@@ -17,6 +17,7 @@ from handlers.service import (
     ServiceError,
     UpdateRequest,
     add_deliverable,
+    answer_slip,
     check_update_text,
     drop_pending,
     recorded_outcome,
@@ -37,6 +38,7 @@ from store import Source, Status, StoreUnavailable
 
 __all__ = [
     "add_submitted",
+    "answer_slip_button",
     "choose_deliverable",
     "deliverable_picker",
     "open_update",
@@ -82,6 +84,7 @@ async def choose_deliverable(
         due=payload.get("due"),
         summary=bool(payload.get("summary")),
         idempotency_key=key,
+        dependencies=payload.get("dependencies"),
     )
     try:
         outcome = await session.record(request)
@@ -93,6 +96,36 @@ async def choose_deliverable(
         await respond(response_type="ephemeral", replace_original=True, text=text)
         return
     await session.store.call(drop_pending, session.store, token)
+    reply = await session.confirm(outcome, request)
+    await respond(response_type="ephemeral", replace_original=True, **reply)
+
+
+async def answer_slip_button(
+    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """ "Move due to Q3 2022/23" / "Keep Q2 2022/23": the answer is an update like any other."""
+    await ack()
+    session = Session.of(context)
+    person = await session.person()
+    if person is None:
+        await respond(response_type="ephemeral", text=await session.refusal())
+        return
+    try:
+        outcome = await session.store.call(
+            answer_slip,
+            session.store,
+            action.get("value") or "",
+            actor=person,
+            move=action.get("action_id") == "slip_move",
+            fy_start_month=session.deps.fy_start_month,
+        )
+    except StoreUnavailable:
+        await respond(response_type="ephemeral", text=BUSY)
+        return
+    except ServiceError as exc:
+        text = f":warning: {esc(str(exc))}"
+        await respond(response_type="ephemeral", replace_original=True, text=text)
+        return
     await respond(response_type="ephemeral", replace_original=True, **confirmation(outcome))
 
 
@@ -220,7 +253,7 @@ async def _record_form(session: Session, fields: dict[str, Any]) -> dict[str, An
         actor=person, source=Source.SLACK, idempotency_key=session.request_key, **fields
     )
     try:
-        return confirmation(await session.record(request))
+        return await session.confirm(await session.record(request), request)
     except StoreUnavailable:
         return {"text": BUSY + _kept(note)}
     except ServiceError as exc:

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.slack.commands import deliverable_command
 from handlers.slack.forms import (
     add_submitted,
+    answer_slip_button,
     choose_deliverable,
     deliverable_picker,
     open_update,
@@ -44,6 +45,7 @@ LISTENERS: list[tuple[str, str | re.Pattern[str], Listener]] = [
     ("action", re.compile(r"^choose_deliverable_\d+$"), choose_deliverable),
     ("options", "deliverable_picker", deliverable_picker),
     ("action", "open_update", open_update),
+    ("action", re.compile(r"^slip_(?:move|keep)$"), answer_slip_button),
     ("shortcut", "record_update_shortcut", record_update_shortcut),
     ("view", UPDATE_CALLBACK, update_submitted),
     ("view", ADD_CALLBACK, add_submitted),

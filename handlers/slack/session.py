@@ -19,16 +19,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.outside import ReasonLog
 from handlers.service import (
     ServiceError,
+    SlipQuestion,
     UpdateOutcome,
     UpdateRequest,
+    ask_about_slip,
     link_slack_id,
     record_update,
     resolve_deliverable,
 )
-from handlers.slack.blocks import esc, mrkdwn
+from handlers.slack.blocks import esc, mrkdwn, plain, section
 from handlers.slack.queries import admin_hint, quarter_choices
 from handlers.slack.views import confirmation_text, update_modal
-from store import Deliverable, Person, Store
+from store import Deliverable, Person, Store, StoreUnavailable
 
 __all__ = [
     "BUSY",
@@ -37,6 +39,7 @@ __all__ = [
     "Session",
     "SlackDeps",
     "slack_error",
+    "slip_blocks",
     "tracked",
 ]
 
@@ -195,6 +198,27 @@ class Session:
             record_update, self.store, request, fy_start_month=self.deps.fy_start_month
         )
 
+    async def confirm(self, outcome: UpdateOutcome, request: UpdateRequest) -> dict[str, Any]:
+        """The reply to a recorded update; when its note names a later quarter than the due
+        one it left in place, the reply asks once whether to move it."""
+        reply = confirmation(outcome)
+        try:
+            question = await self.store.call(
+                ask_about_slip,
+                self.store,
+                outcome,
+                actor=request.actor,
+                note=request.note,
+                on=self.today(),
+                fy_start_month=self.deps.fy_start_month,
+            )
+        except StoreUnavailable:  # the update is recorded; only the question is lost
+            log.warning("could not keep the due-quarter question for %s", outcome.deliverable.ref)
+            question = None
+        if question is not None:
+            reply["blocks"] += slip_blocks(question)
+        return reply
+
     async def open_update_form(
         self,
         trigger_id: str,
@@ -230,8 +254,34 @@ def confirmation(outcome: UpdateOutcome) -> dict[str, Any]:
         outcome.status_after,
         outcome.due_before,
         outcome.due_after,
+        (outcome.dependencies_before, outcome.dependencies_after),
     )
     return {
         "text": f"Recorded an update on {esc(outcome.deliverable.ref)}.",
         "blocks": [{"type": "section", "text": mrkdwn(text)}],
     }
+
+
+def slip_blocks(question: SlipQuestion) -> list[dict[str, Any]]:
+    """The question under a confirmation: move the due quarter to the one the note names,
+    or keep it. Each button carries only the token of the waiting question."""
+    ask = (
+        f":calendar: Your note says *{esc(question.named)}*, later than the due quarter "
+        f"*{esc(question.recorded)}*. Move the due quarter?"
+    )
+    buttons = [
+        {
+            "type": "button",
+            "action_id": "slip_move",
+            "style": "primary",
+            "text": plain(f"Move due to {question.named}"),
+            "value": question.token,
+        },
+        {
+            "type": "button",
+            "action_id": "slip_keep",
+            "text": plain(f"Keep {question.recorded}"),
+            "value": question.token,
+        },
+    ]
+    return [section(ask), {"type": "actions", "block_id": "slip", "elements": buttons}]

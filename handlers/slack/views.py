@@ -181,6 +181,7 @@ def confirmation_text(
     status_after: Status,
     due_before: str | None,
     due_after: str | None,
+    dependencies: tuple[bool, bool] = (False, False),
 ) -> str:
     """The reply after an update: what changed, before → after (mrkdwn, escaped)."""
     lines = [f":white_check_mark: Recorded an update on *{esc(ref)}* {esc(title)}."]
@@ -192,6 +193,10 @@ def confirmation_text(
         lines.append(f"Due: {due_before or 'none'} → *{due_after or 'none'}*")
     elif due_after:
         lines.append(f"Due: {due_after} (unchanged)")
+    if dependencies[0] != dependencies[1]:
+        lines.append(
+            "Dependencies: *identified*" if dependencies[1] else "Dependencies: *none any more*"
+        )
     return "\n".join(lines)
 
 

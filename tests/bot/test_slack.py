@@ -579,3 +579,93 @@ async def test_shutdown_waits_for_work_already_acknowledged(rig: Rig) -> None:
     assert not rig.process.slack_deps.inflight
     d = rig.store().deliverable_by_ref("CF-10")
     assert rig.store().updates(deliverable_id=d.id, newest_first=True)[0].note == "Venue confirmed"
+
+
+# -- dependencies in the grammar (issue 16) --------------------------------------------
+
+
+async def test_deps_on_the_slash_command_sets_and_clears_the_flag(rig: Rig) -> None:
+    await rig.command("update CF-10 deps: Waiting on the venue", name="on")
+    text = _texts((await rig.response("on"))["blocks"])
+    assert "Dependencies: *identified*" in text
+    store = rig.store()
+    d = store.deliverable_by_ref("CF-10")
+    assert d.dependencies is True
+    newest = store.updates(deliverable_id=d.id, newest_first=True)[0]
+    assert (newest.dependencies, newest.note) == (True, "Waiting on the venue")
+    await rig.command("update CF-10 no deps", name="off")
+    assert "Dependencies: *none any more*" in _texts((await rig.response("off"))["blocks"])
+    assert rig.store().deliverable_by_ref("CF-10").dependencies is False
+
+
+# -- a note that names a later quarter asks once (issue 16) ----------------------------
+
+
+def _slip_buttons(reply: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    actions = [b for b in reply["blocks"] if b["type"] == "actions" and b["block_id"] == "slip"]
+    return {e["text"]["text"]: e for b in actions for e in b["elements"]}
+
+
+async def _click(rig: Rig, button: dict[str, Any], user: str, name: str) -> dict[str, Any]:
+    status, _ = await rig.interact(
+        {
+            "type": "block_actions",
+            "user": {"id": user},
+            "response_url": rig.fake.response_url(name),
+            "trigger_id": "t3",
+            "actions": [{**button, "block_id": "slip", "action_ts": "1"}],
+        }
+    )
+    assert status == 200
+    return await rig.response(name)
+
+
+async def test_a_slip_in_the_note_asks_once_and_move_records_the_due(rig: Rig) -> None:
+    await rig.command("update CF-10: slipping to Q4 - venue closed for works")
+    reply = await rig.response()
+    assert "Your note says *Q4 2022/23*, later than the due quarter *Q3 2022/23*" in _texts(
+        reply["blocks"]
+    )
+    buttons = _slip_buttons(reply)
+    assert set(buttons) == {"Move due to Q4 2022/23", "Keep Q3 2022/23"}
+    store = rig.store()
+    d = store.deliverable_by_ref("CF-10")
+    assert d.due == "Q3 2022/23"  # nothing moves until someone answers
+    before = len(store.updates(deliverable_id=d.id))
+    done = await _click(rig, buttons["Move due to Q4 2022/23"], "U0COMMUNITY", "move")
+    assert done["replace_original"] is True
+    assert "Due: Q3 2022/23 → *Q4 2022/23*" in _texts(done["blocks"])
+    assert not _slip_buttons(done)  # the answer asks nothing more
+    ups = store.updates(deliverable_id=d.id)
+    assert len(ups) == before + 1
+    answer = ups[-1]
+    assert (answer.due_before, answer.due_after) == ("Q3 2022/23", "Q4 2022/23")
+    assert answer.note == "slipping to Q4 - venue closed for works"  # the reason, again
+    assert answer.person_id == store.person_by_email("priya.shah@example.org").id
+    assert store.deliverable_by_ref("CF-10").due == "Q4 2022/23"
+    again = await _click(rig, buttons["Keep Q3 2022/23"], "U0COMMUNITY", "again")
+    assert "answered already" in again["text"]
+    assert len(store.updates(deliverable_id=d.id)) == before + 1
+
+
+async def test_keep_records_that_the_quarter_stands(rig: Rig) -> None:
+    await rig.command("update CF-10: pushed back to Q4 2022/23?")
+    buttons = _slip_buttons(await rig.response())
+    stranger = await _click(rig, buttons["Keep Q3 2022/23"], "U0PREVENT", "tom")
+    assert "Only the person who wrote the note, or an editor, can answer" in stranger["text"]
+    done = await _click(rig, buttons["Keep Q3 2022/23"], "U0COMMUNITY", "keep")
+    assert "Due: Q3 2022/23 (unchanged)" in _texts(done["blocks"])
+    store = rig.store()
+    d = store.deliverable_by_ref("CF-10")
+    newest = store.updates(deliverable_id=d.id, newest_first=True)[0]
+    assert newest.note == "No change to the due quarter: Q3 2022/23 stands."
+    assert (d.due, newest.due_after) == ("Q3 2022/23", "Q3 2022/23")
+
+
+async def test_no_question_when_the_update_sets_due_or_names_no_later_quarter(rig: Rig) -> None:
+    await rig.command("update CF-10 due Q4 2022/23: slipping to Q4 - venue closed", name="set")
+    assert not _slip_buttons(await rig.response("set"))
+    await rig.command("update CF-10: event still planned for Q4 2022/23", name="plain")
+    assert not _slip_buttons(await rig.response("plain"))
+    await rig.command("update CF-9: now Q1 2023/24", name="nodue")  # CF-9 has no due quarter
+    assert not _slip_buttons(await rig.response("nodue"))

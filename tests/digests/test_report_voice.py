@@ -183,8 +183,8 @@ def test_a_note_with_line_breaks_is_one_paragraph_in_every_format(
     assert "w:br" not in paragraph._p.xml
 
 
-def test_word_draft_needs_no_hand_edits(plan_store: Store) -> None:
-    doc = Document(io.BytesIO(render_docx(_report(plan_store))))
+def test_word_draft_needs_no_hand_edits(digest_store: Store) -> None:
+    doc = Document(io.BytesIO(render_docx(_report(digest_store))))  # with letters: a table
     for name in ("Heading 1", "Heading 2", "Title"):
         style = doc.styles[name]
         assert str(style.font.color.rgb) == "000000", name  # not Word's default blue

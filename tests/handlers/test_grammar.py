@@ -59,6 +59,33 @@ def test_update_grammar(text: str, expected: UpdateCommand) -> None:
     assert parse_command(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "dependencies", "due", "summary", "ref"),
+    [
+        ("update CF-3 deps: waiting on the MoJ", True, None, False, "CF-3"),
+        ("update CF-3 dependencies", True, None, False, "CF-3"),
+        ("update CF-3 no deps: MoJ steer received", False, None, False, "CF-3"),
+        ("update CF-3 no dependencies", False, None, False, "CF-3"),
+        ("update CF-3 ongoing due Q3 2022/23 deps summary: x", True, "Q3 2022/23", True, "CF-3"),
+        ("update CF-3 due Q3/Q4, 2022/23 no deps: x", False, "Q3/Q4 2022/23", False, "CF-3"),
+        ("update CF-3 deps due Q4 2022/23: x", True, "Q4 2022/23", False, "CF-3"),
+        ("update CF-3 summary deps: x", True, None, True, "CF-3"),
+        ("update CF-3 no deps completed: x", False, None, False, "CF-3"),  # any order
+        ("update CF-3 due Q4 2022/23 ongoing deps: x", True, "Q4 2022/23", False, "CF-3"),
+        ("update business crime survey deps: x", True, None, False, "business crime survey"),
+        ("update dependencies: x", None, None, False, "dependencies"),  # a title, not a flag
+        ("update CF-3 ongoing: no deps yet", None, None, False, "CF-3"),  # the note is the note
+    ],
+)
+def test_dependencies_in_the_grammar(
+    text: str, dependencies: bool | None, due: str | None, summary: bool, ref: str
+) -> None:
+    cmd = parse_command(text)
+    assert isinstance(cmd, UpdateCommand)
+    assert (cmd.ref, cmd.dependencies, cmd.due, cmd.summary) == (ref, dependencies, due, summary)
+    assert not cmd.needs_form or dependencies is None
+
+
 def test_needs_form() -> None:
     assert parse_command("update").needs_form
     assert parse_command("update CF-3").needs_form
@@ -69,6 +96,8 @@ def test_needs_form() -> None:
     ("text", "message"),
     [
         ("update CF-3 sideways", "I did not understand 'sideways'"),
+        ("update CF-3 deps sideways", "dependencies as `deps` or `no deps`"),
+        ("update CF-3 done ongoing", "I did not understand 'done'"),
         ("update CF-3 due soon", "is not a quarter"),
         ("update : a note", "Say which deliverable before the note"),
         ("update done", "Say which deliverable"),

@@ -410,6 +410,41 @@ def test_update_by_mail_grammar_in_subject_with_a_trusted_relay(rig: Rig) -> Non
     assert "DMARC/DKIM pass for example.org" in rig.replies[0].get_content()
 
 
+def test_update_by_mail_sets_dependencies_from_the_subject(rig: Rig) -> None:
+    _trusting(rig)
+    assert rig.store().deliverable_by_ref("CF-9").dependencies is True
+    raw = (
+        AR_PASS
+        + b"From: priya.shah@example.org\r\nSubject: CF-9 no deps\r\nMessage-ID: <u4@example.org>\r\n\r\nSoftware supplier confirmed.\r\n"
+    )
+    rig.send(raw, to="updates@localhost")
+    store = rig.store()
+    d = store.deliverable_by_ref("CF-9")
+    assert d.dependencies is False
+    assert store.updates(deliverable_id=d.id, newest_first=True)[0].dependencies is False
+    assert "Dependencies: none" in rig.replies[0].get_content()
+
+
+def test_update_by_mail_that_names_a_later_quarter_says_how_to_set_it(rig: Rig) -> None:
+    _trusting(rig)
+    raw = (
+        AR_PASS
+        + b"From: priya.shah@example.org\r\nSubject: CF-10\r\nMessage-ID: <u5@example.org>\r\n\r\nslipping to Q4 2022/23 - venue closed for works\r\n"
+    )
+    rig.send(raw, to="updates@localhost")
+    assert rig.store().deliverable_by_ref("CF-10").due == "Q3 2022/23"  # nothing guessed
+    body = rig.replies[0].get_content()
+    assert (
+        "Your note says Q4 2022/23, later than the due quarter Q3 2022/23, which this update "
+        "left as it was." in body
+    )
+    assert "To move it, send an update with the subject: CF-10 due Q4 2022/23" in body
+    assert (
+        "If Q3 2022/23 stands, send the subject: CF-10: No change to the due quarter: "
+        "Q3 2022/23 stands." in body
+    )
+
+
 def test_update_by_mail_errors_are_explained_once(rig: Rig) -> None:
     token = _token(rig, "tom.fletcher@example.org")
     raw = b"From: tom.fletcher@example.org\r\nSubject: CF-9 done\r\nMessage-ID: <u3@example.org>\r\n\r\nnot mine\r\n"
