@@ -30,6 +30,7 @@ from bot.web_security import FailureThrottle, client_peer, is_https
 from digests.board import BoardFilters, board_rows, render_board, render_item
 from digests.chart import digest_chart
 from digests.digest import build_digest
+from digests.formats import REPORT_FORMATS
 from digests.paper import build_paper, render_paper_docx, stored_wording
 from digests.plan_table import plan_rows, to_csv, to_xlsx
 from digests.report import build_report, render_report
@@ -213,39 +214,40 @@ class Board:
         return web.Response(text=text, content_type="text/html")
 
     async def report(self, request: web.Request) -> web.Response:
-        fmt = request.query.get("format", "md")
+        fmt = REPORT_FORMATS.find(request.query.get("format", "markdown"))
+        choices = "|".join(REPORT_FORMATS.choices)
         try:
             day_from = parse_day_text(request.query.get("from", ""))
             day_to = parse_day_text(request.query.get("to", ""))
         except ValueError as exc:
             raise web.HTTPBadRequest(
-                text=f"{exc}. Give the period as ?from=YYYY-MM-DD&to=YYYY-MM-DD&format=md|html|docx"
+                text=f"{exc}. Give the period as ?from=YYYY-MM-DD&to=YYYY-MM-DD&format={choices}"
             ) from None
-        if fmt not in ("md", "html", "docx") or day_to < day_from:
-            raise web.HTTPBadRequest(text="format is md, html or docx; to is not before from")
+        if fmt is None or day_to < day_from:
+            raise web.HTTPBadRequest(
+                text=f"format is {REPORT_FORMATS.spoken()}; to is not before from"
+            )
         s = self.settings
 
         def draft() -> bytes | str:
             data = build_report(
                 self.reader, day_from=day_from, day_to=day_to, tz=s.tz, start_month=s.fy_start_month
             )
-            if fmt == "docx":  # the whole paper, as `deliverabot report --format docx`
+            if fmt.binary:  # the whole paper, as `deliverabot report --format docx`
                 paper = build_paper(self.reader, data, stored_wording(self.reader))
                 return render_paper_docx(data, paper)
-            return render_report(data, "markdown" if fmt == "md" else "html")
+            return render_report(data, fmt.name)
 
-        key = ("report", day_from, day_to, fmt)
+        key = ("report", day_from, day_to, fmt.name)
         body = await self.reader.call(self.cache.get, key, draft)
-        name = f"report-{day_from}-{day_to}"
         if isinstance(body, bytes):
+            name = f"report-{day_from}-{day_to}{fmt.suffix}"
             return web.Response(
                 body=body,
-                content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                headers={"Content-Disposition": f'attachment; filename="{name}.docx"'},
+                content_type=fmt.media_type,
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )
-        if fmt == "md":
-            return web.Response(text=body, content_type="text/markdown", charset="utf-8")
-        return web.Response(text=body, content_type="text/html")
+        return web.Response(text=body, content_type=fmt.media_type, charset="utf-8")
 
     async def export_csv(self, request: web.Request) -> web.Response:
         text = await self.reader.call(lambda: to_csv(plan_rows(self.reader, self.settings.tz)))

@@ -30,6 +30,7 @@ from bot.cli_mail import mail, stats
 from bot.cli_update import history, update
 from bot.config import ConfigError
 from bot.logs import setup_logging
+from digests.formats import REPORT_FORMATS
 from digests.plan_table import plan_rows
 from digests.report import Report, build_report, render_report
 from handlers.plan import PlanInvalid
@@ -164,7 +165,8 @@ def plan_show(ctx: Context, as_json: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["markdown", "html", "text", "docx"]),
+    type=click.Choice(REPORT_FORMATS.choices),
+    callback=lambda _ctx, _param, value: REPORT_FORMATS.canonical(value),
     default="markdown",
     show_default=True,
     help="Output format; docx needs -o.",

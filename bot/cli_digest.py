@@ -12,6 +12,7 @@ import click
 from bot.cli_base import Context, db_option, pass_ctx
 from bot.config import Settings
 from bot.dates import within_range
+from digests.formats import DIGEST_FORMATS
 
 __all__ = ["digest"]
 
@@ -23,22 +24,12 @@ def _last_complete_week(settings: Settings) -> str:
 
 
 def _digest_service(ctx: Context) -> Any:
-    from bot.jobs import DigestService
-    from handlers.mail import Mailer
+    from bot.wiring import digest_service, slack_web_client
+    from handlers.slack import SlackNotifier
 
     settings = ctx.settings
-    slack = None
-    if settings.slack_enabled:
-        from bot.wiring import slack_web_client
-        from handlers.slack import SlackNotifier
-
-        slack = SlackNotifier(slack_web_client(settings))
-    return DigestService(
-        settings=settings,
-        store=ctx.store,
-        mailer=Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir),
-        slack=slack,
-    )
+    slack = SlackNotifier(slack_web_client(settings)) if settings.slack_enabled else None
+    return digest_service(settings, ctx.store, slack=slack)
 
 
 @click.command()
@@ -47,7 +38,8 @@ def _digest_service(ctx: Context) -> Any:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "slack", "html"]),
+    type=click.Choice(DIGEST_FORMATS.choices),
+    callback=lambda _ctx, _param, value: DIGEST_FORMATS.canonical(value),
     default="text",
     show_default=True,
     help="Preview format; slack prints the Block Kit JSON.",

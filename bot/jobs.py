@@ -1,19 +1,17 @@
 """The scheduler's jobs: the weekly digest and the reminders, each delivered exactly once.
 
-APScheduler is only the wake-up call. Every delivery is first claimed in the digest ledger
-(``INSERT … ON CONFLICT DO NOTHING`` on kind, period and destination) and made only if the
-claim succeeded, so a restart, a catch-up run, or a second ``serve`` process on the same
-database never posts twice. A crash between claim and post leaves a visible "claimed, not
-sent" row that ``deliverabot digest --status`` shows and ``--retry`` resends.
+APScheduler is only the wake-up call: what is due, and to whom, is decided here, and every
+delivery goes through :func:`handlers.service.delivery.deliver` (claim → send → mark), so a
+restart, a catch-up run, or a second ``serve`` process on the same database never posts
+twice. A crash between claim and post leaves a visible "claimed, not sent" row that
+``deliverabot digest --status`` shows and ``--retry`` resends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.config import DigestSchedule, Settings
@@ -21,18 +19,18 @@ from digests.chart import digest_chart
 from digests.digest import Digest, build_digest, parse_iso_week
 from digests.digest_render import render_digest
 from digests.stats import bank_holidays, correspondence_stats
-from handlers.mail import Mailer, digest_email
-from handlers.outbox import write_outbox
-from handlers.service import (
-    claim_delivery,
-    mark_delivered,
-    mark_undelivered,
-    reclaim_delivery,
-    warn_delivery,
+from handlers.outbox import Outbox
+from handlers.service.delivery import (
+    Delivery,
+    Destination,
+    DigestPoster,
+    Notifier,
+    Outcome,
+    Sent,
+    deliver,
 )
 from handlers.slack.digest import slack_message
 from handlers.slack.notices import stats_message
-from handlers.slack.notifier import SlackNotifier, SlackPostFailed
 from store import Deliverable, Person, Store
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
@@ -62,27 +60,42 @@ def period_for(moment: dt.datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    destination: str
-    state: str  # sent | skipped | failed
-    reference: str = ""
+class _Built:
+    """The digest and its chart for one period, built once, on first use (after a claim)."""
+
+    def __init__(self, service: DigestService, period: str) -> None:
+        self.service = service
+        self.period = period
+        self.digest: Digest | None = None
+        self.chart = b""
+
+    async def get(self) -> tuple[Digest, bytes]:
+        if self.digest is None:
+            store = self.service.store
+            digest = await store.call(self.service.build, self.period)
+            weekly = digest.correspondence.weekly if digest.correspondence else []
+            self.digest, self.chart = digest, digest_chart(weekly, digest.status_counts)
+        return self.digest, self.chart
 
 
 class DigestService:
+    """The digest and the reminders, built from the store and delivered through each
+    channel's notifier (``notifiers``, by channel); a channel that is off (no Slack
+    credentials) is stood in for by the ``outbox``."""
+
     def __init__(
         self,
         *,
         settings: Settings,
         store: Store,
-        mailer: Mailer,
-        slack: SlackNotifier | None = None,
+        notifiers: Mapping[str, Notifier],
+        outbox: Outbox,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.mailer = mailer
-        self.slack = slack
+        self.notifiers = dict(notifiers)
+        self.outbox = outbox
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     # -- building ---------------------------------------------------------------------
@@ -100,33 +113,32 @@ class DigestService:
             nation=s.bank_holidays,
         )
 
-    def destinations(self) -> list[str]:
+    def destinations(self) -> list[Destination]:
         s = self.settings
         found = []
         if s.digest_channel:
-            found.append(f"slack:{s.digest_channel}")
+            found.append(Destination("slack", s.digest_channel))
         if s.digest_emails:
-            found.append("email:" + ",".join(s.digest_emails))
-        if not found:
-            found.append("outbox")
-        return found
+            found.append(Destination("email", ",".join(s.digest_emails)))
+        return found or [Destination("outbox")]
+
+    def _poster(self, destination: Destination) -> DigestPoster:
+        if destination.channel == self.outbox.channel:
+            return self.outbox
+        return self.notifiers.get(destination.channel) or self.outbox.for_channel(
+            destination.channel
+        )
 
     # -- delivering ---------------------------------------------------------------------
-    async def send(self, period: str, *, destinations: list[str] | None = None) -> list[Outcome]:
+    async def send(
+        self, period: str, *, destinations: list[Destination] | None = None
+    ) -> list[Outcome]:
         """Claim and deliver the digest for ``period`` to each destination, once."""
+        built = _Built(self, period)
         outcomes = []
-        digest: Digest | None = None
-        chart: bytes = b""
         for destination in destinations or self.destinations():
-            token = await self.store.call(
-                claim_delivery, self.store, "digest", period, destination, now=self.clock()
-            )
-            if token is None:
-                outcomes.append(Outcome(destination, "skipped", "already claimed"))
-                continue
-            if digest is None:
-                digest, chart = await self._build_with_chart(period)
-            outcomes.append(await self._deliver(period, destination, digest, chart, token))
+            outcome = await self._deliver(built, destination)
+            outcomes.append(outcome or Outcome(str(destination), "skipped", "already claimed"))
         return outcomes
 
     async def retry(self) -> list[Outcome]:
@@ -140,98 +152,44 @@ class DigestService:
         for row in rows:
             if row["kind"] != "digest":
                 continue
-
-            token = await self.store.call(
-                reclaim_delivery, self.store, int(row["id"]), now=self.clock()
-            )
-            if token is None:
-                continue
-            digest, chart = await self._build_with_chart(row["period"])
-            outcomes.append(
-                await self._deliver(row["period"], row["destination"], digest, chart, token)
-            )
+            destination = Destination.parse(row["destination"])
+            built = _Built(self, row["period"])
+            outcome = await self._deliver(built, destination, ledger_id=int(row["id"]))
+            if outcome is not None:
+                outcomes.append(outcome)
         return outcomes
 
-    async def _build_with_chart(self, period: str) -> tuple[Digest, bytes]:
-        digest = await self.store.call(self.build, period)
-        weekly = digest.correspondence.weekly if digest.correspondence else []
-        return digest, digest_chart(weekly, digest.status_counts)
-
     async def _deliver(
-        self, period: str, destination: str, digest: Digest, chart: bytes | None, token: str
-    ) -> Outcome:
-        try:
-            reference, extra = await self._post(destination, digest, chart)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        self, built: _Built, destination: Destination, *, ledger_id: int | None = None
+    ) -> Outcome | None:
+        poster = self._poster(destination)
+
+        async def send() -> Sent:
+            digest, chart = await built.get()
+            return await poster.post_digest(destination.target, digest, chart)
+
+        def keep(exc: Exception) -> None:
             # Nothing is lost: keep what could not be delivered, and say where.
-            kept = write_outbox(
-                self.settings.outbox_dir,
-                f"undelivered-digest-{period}",
-                render_digest(digest, "markdown"),
-                ".md",
-            )
+            kept = "nowhere (it could not be built)"
+            if built.digest is not None:
+                markdown = render_digest(built.digest, "markdown")
+                kept = str(self.outbox.keep(f"undelivered-digest-{built.period}", markdown, ".md"))
             log.warning(
                 "digest %s to %s failed (%s); kept in %s; `deliverabot digest --retry` resends",
-                period,
+                built.period,
                 destination,
                 type(exc).__name__,
                 kept,
             )
 
-            await self.store.call(
-                mark_undelivered, self.store, "digest", period, destination, error, token=token
-            )
-            return Outcome(destination, "failed", error)
-
-        # The digest is out: record it before anything else can fail.
-        await self.store.call(
-            mark_delivered, self.store, "digest", period, destination, reference, token=token
+        return await deliver(
+            self.store,
+            Delivery("digest", built.period, destination),
+            send,
+            now=self.clock(),
+            ledger_id=ledger_id,
+            on_failure=keep,
         )
-        log.info("digest %s sent to %s (%s)", period, destination, reference)
-        if extra is not None:
-            try:
-                await extra()
-            except Exception as exc:  # the chart is extra: a warning, never a second post
-                warning = f"chart not attached: {type(exc).__name__}"
-                log.warning("digest %s to %s: %s", period, destination, warning)
-
-                await self.store.call(
-                    warn_delivery, self.store, "digest", period, destination, warning
-                )
-        return Outcome(destination, "sent", reference)
-
-    async def _post(
-        self, destination: str, digest: Digest, chart: bytes | None
-    ) -> tuple[str, Callable[[], Awaitable[Any]] | None]:
-        """Deliver; returns the reference and, for Slack, the chart upload still to do."""
-        kind, _, target = destination.partition(":")
-        if kind == "slack" and self.slack is not None:
-            posted = await self.slack.post_digest(target, digest, chart)
-            return posted.reference, posted.follow_up
-        if kind == "email":
-            recipients = target.split(",")
-            msg = digest_email(
-                digest,
-                sender=f"Deliverabot <digest@{self.settings.mail_domain}>",
-                recipients=recipients,
-                chart_png=chart,
-                domain=self.settings.mail_domain,
-            )
-            where = await self.mailer.send(msg)
-            return f"{msg['Message-ID']} via {where}", None
-        # No Slack configured, or no destination at all: keep what would have been posted.
-        name = f"digest-{digest.year}-W{digest.week:02d}"
-        outbox = self.settings.outbox_dir
-        if kind == "slack":
-            payload = {"channel": target, **slack_message(digest)}
-            path = write_outbox(outbox, name + "-slack", json.dumps(payload, indent=2), ".json")
-        else:
-            path = write_outbox(outbox, name, render_digest(digest, "markdown"), ".md")
-        if chart:
-            write_outbox(outbox, name + "-chart", chart, ".png")
-        log.info("digest written to the outbox: %s", path)
-        return f"outbox {path}", None
 
     # -- the wake-up call ----------------------------------------------------------------
     async def reconcile(self) -> list[Outcome]:
@@ -261,10 +219,11 @@ class DigestService:
         return f"{year}-W{week:02d}", local_day
 
     async def remind(self) -> list[Outcome]:
-        """Friday nudges (``REMINDER_SCHEDULE``): one DM a week to each owner of stale work."""
+        """Friday nudges (``REMINDER_SCHEDULE``): one a week to each owner of stale work."""
         now = self.clock()
-        due = self._reminder_period(now) if self.slack is not None else None
-        if due is None:
+        slack = self.notifiers.get("slack")
+        due = self._reminder_period(now) if slack is not None else None
+        if slack is None or due is None:
             return []
         period, local_day = due
         weeks = self.settings.stale_weeks
@@ -280,37 +239,19 @@ class DigestService:
         for person, items in (await self.store.call(owners)).values():
             if not person.slack_id or (person.away_until and person.away_until >= local_day):
                 continue
-            outcome = await self._remind_one(period, person, items, now)
+
+            async def nudge(
+                address: str = person.slack_id,
+                person: Person = person,
+                items: list[Deliverable] = items,
+            ) -> Sent:
+                return await slack.nudge(address, person, items, stale_weeks=weeks)
+
+            delivery = Delivery("reminder", period, Destination("person", str(person.id)))
+            outcome = await deliver(self.store, delivery, nudge, now=now)
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
-
-    async def _remind_one(
-        self, period: str, person: Person, items: list[Deliverable], now: dt.datetime
-    ) -> Outcome | None:
-        """Claim, post and record one person's reminder; ``None`` if already claimed."""
-        assert self.slack is not None and person.slack_id
-        destination = f"person:{person.id}"
-        token = await self.store.call(
-            claim_delivery, self.store, "reminder", period, destination, now=now
-        )
-        if token is None:
-            return None
-        try:
-            posted = await self.slack.nudge(
-                person.slack_id, person, items, stale_weeks=self.settings.stale_weeks
-            )
-        except SlackPostFailed as exc:
-            error = str(exc)
-            await self.store.call(
-                mark_undelivered, self.store, "reminder", period, destination, error, token=token
-            )
-            return Outcome(destination, "failed", error)
-        reference = posted.reference
-        await self.store.call(
-            mark_delivered, self.store, "reminder", period, destination, reference, token=token
-        )
-        return Outcome(destination, "sent", reference)
 
     # -- previews for Slack ------------------------------------------------------------------
     async def preview(self) -> dict[str, Any]:

@@ -17,11 +17,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
-from bot.jobs import DigestService
 from bot.logs import MalformedHttpFilter
 from bot.maintenance import NIGHTLY_AT, Maintenance
 from bot.web_security import security_middleware
-from bot.wiring import mail_policy, slack_web_client
+from bot.wiring import digest_service, mail_policy, slack_web_client
 from handlers.mail import DeliverabotSMTP, InboundWorker, Mailer, MailHandler
 from handlers.outside import ReasonLog
 from handlers.service import checkpoint, purge_raw_mail
@@ -98,12 +97,8 @@ class BotProcess:
         )
         if settings.slack_enabled:
             self.slack = SlackNotifier(slack_web_client(settings))
-        self.digests = DigestService(
-            settings=settings,
-            store=store,
-            mailer=self.mailer,
-            slack=self.slack,
-            clock=self.clock,
+        self.digests = digest_service(
+            settings, store, slack=self.slack, mailer=self.mailer, clock=self.clock
         )
         if self.slack is not None:
             self._setup_slack(self.slack)

@@ -7,11 +7,37 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.config import Settings
-from handlers.mail import MailPolicy
+from bot.jobs import DigestService
+from handlers.mail import Mailer, MailNotifier, MailPolicy
+from handlers.outbox import Outbox
 from handlers.service import stored_hash_key
+from handlers.service.delivery import Notifier
+from handlers.slack.digest import slack_draft
 from store import Store
 
-__all__ = ["hash_key", "mail_policy", "slack_web_client"]
+__all__ = ["digest_service", "hash_key", "mail_policy", "slack_web_client"]
+
+
+def digest_service(
+    settings: Settings,
+    store: Store,
+    *,
+    slack: Notifier | None = None,
+    mailer: Mailer | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> DigestService:
+    """The digest and reminders, with a notifier per channel that is on (mail always, Slack
+    with its credentials) and the outbox standing in for the rest."""
+    mailer = mailer or Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
+    notifiers: dict[str, Notifier] = {
+        "email": MailNotifier(mailer, mail_domain=settings.mail_domain)
+    }
+    if slack is not None:
+        notifiers["slack"] = slack
+    outbox = Outbox(settings.outbox_dir, drafts={"slack": slack_draft})
+    return DigestService(
+        settings=settings, store=store, notifiers=notifiers, outbox=outbox, clock=clock
+    )
 
 
 def slack_web_client(settings: Settings) -> Any:

@@ -15,6 +15,7 @@ Nothing outside this package imports ``aiosmtpd`` or ``aiosmtplib``
 from handlers.mail.digest import digest_email
 from handlers.mail.inbound import Envelope, InboundWorker, SendMail
 from handlers.mail.intake import GroupCommit
+from handlers.mail.notifier import MailNotifier
 from handlers.mail.outgoing import Mailer
 from handlers.mail.parse import parse_category_rules
 from handlers.mail.policy import MailPolicy, ProcessResult
@@ -35,6 +36,7 @@ __all__ = [
     "GroupCommit",
     "InboundWorker",
     "MailHandler",
+    "MailNotifier",
     "MailPolicy",
     "Mailer",
     "ProcessResult",

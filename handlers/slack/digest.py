@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 import jinja2
@@ -11,7 +12,7 @@ from digests.digest import Digest
 from digests.render import escaping_environment
 from handlers.slack.blocks import MAX_SECTION_CHARS, esc, mrkdwn
 
-__all__ = ["digest_mrkdwn", "slack_message"]
+__all__ = ["digest_mrkdwn", "slack_draft", "slack_message"]
 
 MAX_BLOCKS = 50
 
@@ -69,3 +70,9 @@ def slack_message(digest: Digest) -> dict[str, Any]:
         digest.quiet_line if digest.quiet else f"{digest.headline}."
     )
     return {"text": fallback, "blocks": blocks}
+
+
+def slack_draft(target: str, digest: Digest) -> tuple[str, str]:
+    """What would have been posted to channel ``target``, kept in the outbox while Slack is
+    off: the message as JSON, and its file suffix."""
+    return json.dumps({"channel": target, **slack_message(digest)}, indent=2), ".json"

@@ -3,35 +3,26 @@ and direct messages (the Friday reminder, a note to one person)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from digests.digest import Digest
+from handlers.service.delivery import DeliveryFailed, Sent
 from handlers.slack.blocks import mrkdwn
 from handlers.slack.digest import slack_message
 from handlers.slack.notices import reminder_message
 from store import Deliverable, Person
 
-__all__ = ["SlackNotifier", "SlackPostFailed"]
-
-
-class SlackPostFailed(Exception):
-    """Slack refused a direct message; the text is what the ledger keeps."""
-
-
-@dataclass(frozen=True)
-class Posted:
-    reference: str  # "slack ts 1663…"
-    follow_up: Callable[[], Awaitable[Any]] | None = None  # extra, after it is recorded
+__all__ = ["SlackNotifier"]
 
 
 class SlackNotifier:
-    """Posts through the Web API client. Staff text is escaped by the messages themselves;
-    every post also asks Slack not to parse names or links (``parse="none"``)."""
+    """Slack's :class:`~handlers.service.delivery.Notifier`, through the Web API client.
+    Staff text is escaped by the messages themselves; every post also asks Slack not to
+    parse names or links (``parse="none"``)."""
 
     channel = "slack"
 
@@ -43,7 +34,7 @@ class SlackNotifier:
             channel=channel, parse="none", link_names=False, **message
         )
 
-    async def post_digest(self, target: str, digest: Digest, chart: bytes | None) -> Posted:
+    async def post_digest(self, target: str, digest: Digest, chart: bytes | None) -> Sent:
         """Post to channel ``target``; the chart upload is left as the follow-up."""
         posted = await self._post(target, slack_message(digest))
         ts = str(posted.get("ts"))
@@ -59,21 +50,25 @@ class SlackNotifier:
                 title=f"Digest chart, week {digest.week}",
             )
 
-        return Posted(f"slack ts {ts}", upload_chart if chart else None)
+        return Sent(f"slack ts {ts}", upload_chart if chart else None)
 
     async def nudge(
         self, address: str, person: Person, items: Sequence[Deliverable], *, stale_weeks: int
-    ) -> Posted:
+    ) -> Sent:
         """The Friday reminder, as a DM to the person's Slack id ``address``."""
-        return await self.direct(address, reminder_message(person, items, stale_weeks=stale_weeks))
+        return await self.message(address, reminder_message(person, items, stale_weeks=stale_weeks))
 
-    async def direct(self, address: str, message: dict[str, Any] | str) -> Posted:
-        """A direct message (Block Kit, or mrkdwn text) to the Slack user ``address``."""
-        if isinstance(message, str):
-            message = {"text": message, "blocks": [{"type": "section", "text": mrkdwn(message)}]}
+    async def direct(self, address: str, message: str) -> Sent:
+        """A direct message in mrkdwn (staff text in it escaped) to the Slack user ``address``."""
+        blocks = [{"type": "section", "text": mrkdwn(message)}]
+        return await self.message(address, {"text": message, "blocks": blocks})
+
+    async def message(self, address: str, message: dict[str, Any]) -> Sent:
+        """A Block Kit message to a user or channel; Slack's refusal is
+        :class:`DeliveryFailed` with its HTTP status."""
         try:
             posted = await self._post(address, message)
         except SlackApiError as exc:
             status = exc.response.status_code if exc.response is not None else "?"
-            raise SlackPostFailed(str(status)) from exc
-        return Posted(f"slack ts {posted.get('ts')}")
+            raise DeliveryFailed(str(status)) from exc
+        return Sent(f"slack ts {posted.get('ts')}")

@@ -22,10 +22,9 @@ from fake_slack import FakeSlack
 
 from bot.config import DigestSchedule, load_settings
 from bot.jobs import DigestService, latest_schedule, period_for
-from bot.wiring import slack_web_client
+from bot.wiring import digest_service, slack_web_client
 from digests.digest import build_digest, week_bounds
 from digests.report import build_report, render_docx
-from handlers.mail import Mailer
 from handlers.plan import load_plan
 from handlers.service import UpdateRequest, import_plan, record_update
 from handlers.slack import SlackNotifier
@@ -68,13 +67,7 @@ def _service(
 ) -> tuple[DigestService, Store]:
     store = open_store(db)
     return (
-        DigestService(
-            settings=settings,
-            store=store,
-            mailer=Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir),
-            slack=slack,
-            clock=clock,
-        ),
+        digest_service(settings, store, slack=slack, clock=clock),
         store,
     )
 
