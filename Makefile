@@ -37,15 +37,17 @@ bench: install
 	$(BIN)/python bench/run.py
 
 # The fault suite at full size (tests/reliability; `make test` runs its fast part): kill -9,
-# store and Slack faults, two processes, SIGTERM, 10,000 mutated messages and fuzzed
-# commands, replayed Slack requests, 10 s of garbage at 500/s, forms under board load, import
-# bombs and a 5,000-row import under live mail, a 10-minute soak; then the mail corpus and
-# property tests at length.
+# store and Slack faults, two processes, SIGTERM, the backlog a crash leaves (7,000
+# messages), 30 unfinished 9 MB DATA sessions, 10,000 mutated messages and fuzzed commands,
+# replayed Slack requests, 10 s of garbage at 500/s, forms under board load, import bombs and
+# a 5,000-row import under live mail, a 10-minute soak; then the mail corpus and property
+# tests at length.
 reliability: $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
 	RELIABILITY_FUZZ=10000 RELIABILITY_SOAK_SECONDS=600 RELIABILITY_LOAD_SECONDS=5 \
 		RELIABILITY_GARBAGE_SECONDS=10 RELIABILITY_FORMS=40 RELIABILITY_REPLAYS=50 \
-		RELIABILITY_IMPORT_ROWS=5000 $(BIN)/pytest -s tests/reliability
+		RELIABILITY_IMPORT_ROWS=5000 RELIABILITY_BACKLOG=7000 RELIABILITY_DATA_SESSIONS=30 \
+		RELIABILITY_DATA_MB=9 $(BIN)/pytest -s tests/reliability
 	FUZZ_EXAMPLES=2000 HYPOTHESIS_PROFILE=reliability $(BIN)/pytest tests/handlers tests/store -k "corpus or broken or garbage or never or round_trip or ordering or contains"
 
 clean:

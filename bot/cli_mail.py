@@ -68,7 +68,7 @@ def mail_import(ctx: Context, path: Path, progress: bool) -> None:
                 mail_from=None,
                 rcpt_tos=[mailbox_address],
                 source="import",
-                skip_seen=True,
+                skip_seen=policy,
             )
             state = (
                 "duplicate"

@@ -81,6 +81,7 @@ class Settings:
     fy_start_month: int = 4
     max_message_bytes: int = 10 * 1024 * 1024
     max_plan_bytes: int = 5 * 1024 * 1024  # largest plan file or spreadsheet imported
+    smtp_max_sessions: int = 50  # open SMTP sessions at once; one more hears 421 at connect
     log_level: str = "INFO"
     mail_retention_days: int = 30
     keep_raw_mail: bool = False
@@ -241,6 +242,20 @@ def _categories(
     return rules, tuple(targets)
 
 
+def _check_addresses(env: Mapping[str, str]) -> None:
+    for name in ("ALLOWED_SENDERS", "DIGEST_EMAILS"):
+        for item in _list(env, name):
+            if "@" not in item:
+                raise ConfigError(f"{name}: {item!r} is not an address or @domain")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = (_opt(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
 def _board_token(env: Mapping[str, str]) -> str | None:
     token = _opt(env, "BOARD_TOKEN")
     if token is not None and len(token) < 16:
@@ -273,14 +288,8 @@ def load_settings(
     if acting_as is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", acting_as):
         raise ConfigError(f"DELIVERABOT_AS={acting_as!r}: give the email of a person in the plan")
 
-    for name in ("ALLOWED_SENDERS", "DIGEST_EMAILS"):
-        for item in _list(env, name):
-            if "@" not in item:
-                raise ConfigError(f"{name}: {item!r} is not an address or @domain")
-
-    level = (_opt(env, "LOG_LEVEL") or "INFO").upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+    _check_addresses(env)
+    level = _log_level(env)
     token, secret, app_token, api_url = _slack(env)
     rules, targets = _categories(env)
     nation = (_opt(env, "BANK_HOLIDAYS") or "ENG").upper()
@@ -310,6 +319,7 @@ def load_settings(
         fy_start_month=_int(env, "FY_START_MONTH", 4, 1, 12),
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
         max_plan_bytes=_int(env, "MAX_PLAN_BYTES", 5 * 1024 * 1024, 1024, 1024**3),
+        smtp_max_sessions=_int(env, "SMTP_MAX_SESSIONS", 50, 1, 10_000),
         log_level=level,
         mail_retention_days=_int(env, "MAIL_RETENTION_DAYS", 30, 0, 3650),
         keep_raw_mail=_bool(env, "KEEP_RAW_MAIL", False),

@@ -37,7 +37,7 @@ __all__ = ["BotProcess", "StartupError", "serve"]
 
 log = logging.getLogger("deliverabot")
 
-SMTP_COMMAND_LIMIT = 100  # commands per session before aiosmtpd answers 421
+SMTP_COMMAND_LIMIT = 100  # commands per session, whatever the verbs; the 101st gets 421
 DELIVERY_GRACE = 20.0  # seconds a digest in flight may take to finish at shutdown
 HEALTH_DEADLINE = 0.08  # /healthz answers within 100 ms, whatever the store is doing
 
@@ -82,7 +82,7 @@ class BotProcess:
         self.inbound = InboundWorker(
             store, mail_policy(settings, store, clock=self.clock), send_mail=self.mailer.send
         )
-        self.mail_handler = MailHandler(self.inbound)
+        self.mail_handler = MailHandler(self.inbound, max_sessions=settings.smtp_max_sessions)
         self.slack_app: Any = None
         self.slack_deps: SlackDeps | None = None
         self.slack: SlackNotifier | None = None
@@ -245,7 +245,7 @@ class BotProcess:
                 handler,
                 hostname=s.mail_domain,  # fixed name: no DNS lookup blocks the loop
                 data_size_limit=s.max_message_bytes,
-                command_call_limit=SMTP_COMMAND_LIMIT,
+                command_limit=SMTP_COMMAND_LIMIT,
                 enable_SMTPUTF8=True,
             )
 
@@ -341,7 +341,8 @@ class BotProcess:
         task.add_done_callback(self._tasks.discard)
 
     async def _mail_housekeeping(self) -> None:
-        """Retry messages left pending and purge raw copies past their retention."""
+        """Queue messages left pending (the parser drains them all, continuously) and purge
+        raw copies past their retention."""
         if self.store.corrupt is not None:
             return  # nothing is written to a damaged database
         await self.inbound.process_pending()

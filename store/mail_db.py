@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import io
+from typing import IO, Any
 
 from store.base import Base, iso, utc_now
 
 __all__ = ["MailQueries"]
+
+_COPY_BYTES = 64 * 1024  # a spooled message is copied into its row this much at a time
+
+# States of a message that delivered nothing, so a later one with its Message-ID is no
+# redelivery: not parsed yet, quarantined, a refused update, kept for review.
+_NOT_DELIVERED = "('pending', 'quarantined', 'update_refused', 'redelivery_differs')"
 
 
 class MailQueries(Base):
@@ -67,7 +74,7 @@ class MailQueries(Base):
     def insert_inbound(
         self,
         *,
-        raw: bytes,
+        raw: bytes | IO[bytes],
         mail_from: str | None,
         rcpt_tos: list[str],
         source: str = "smtp",
@@ -75,7 +82,11 @@ class MailQueries(Base):
         received_at: dt.datetime | None = None,
         peer: str | None = None,
     ) -> int:
-        return self._insert(
+        """Store a raw message, pending. ``raw`` may be a file positioned at the message's
+        start (SMTP's spool): it is copied in pieces, never read into memory whole."""
+        spool = None if isinstance(raw, bytes) else raw
+        size = len(raw) if isinstance(raw, bytes) else raw.seek(0, io.SEEK_END)
+        inbound_id = self._insert(
             "inbound",
             {
                 "received_at": iso(received_at or utc_now()),
@@ -84,11 +95,18 @@ class MailQueries(Base):
                 "mail_from": mail_from,
                 "rcpt_tos": ",".join(rcpt_tos),
                 "message_id": message_id,
-                "size": len(raw),
-                "raw": raw,
+                "size": size,
+                "raw": raw if spool is None else b"",
                 "state": "pending",
             },
         )
+        if spool is not None and size:
+            self.db.execute("UPDATE inbound SET raw = zeroblob(?) WHERE id = ?", [size, inbound_id])
+            spool.seek(0)
+            with self.db.conn.blobopen("inbound", "raw", inbound_id) as blob:
+                while chunk := spool.read(_COPY_BYTES):
+                    blob.write(chunk)
+        return inbound_id
 
     def inbound(self, inbound_id: int) -> dict[str, Any] | None:
         return self._one("SELECT * FROM inbound WHERE id = ?", [inbound_id])
@@ -102,23 +120,36 @@ class MailQueries(Base):
             [*states, limit],
         )
 
-    def inbound_seen(self, message_id: str) -> bool:
-        """Whether a message with this Message-ID was already processed."""
-        return (
-            self._one(
-                "SELECT 1 AS x FROM inbound WHERE message_id = ? "
-                "AND state NOT IN ('pending', 'quarantined') LIMIT 1",
-                [message_id],
-            )
-            is not None
-        )
+    def pending_inbound_ids(self, *, after: int = 0, limit: int = 1000) -> list[int]:
+        """Ids of messages waiting to be parsed, oldest first, from ``after`` on (a page)."""
+        return [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT id FROM inbound WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+                [after, limit],
+            ).fetchall()
+        ]
 
-    def earlier_delivery(self, inbound_id: int, message_id: str) -> dict[str, Any] | None:
-        """An earlier, already processed delivery of the same Message-ID."""
+    def delivered_fingerprints(self, message_id: str, purpose: str) -> list[str]:
+        """Fingerprints of the processed messages with this Message-ID and purpose."""
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT fingerprint FROM inbound WHERE message_id = ? AND purpose = ? "
+                f"AND fingerprint IS NOT NULL AND state NOT IN {_NOT_DELIVERED}",
+                [message_id, purpose],
+            ).fetchall()
+        ]
+
+    def earlier_delivery(
+        self, inbound_id: int, message_id: str, purpose: str
+    ) -> dict[str, Any] | None:
+        """The first earlier message with the same Message-ID and purpose that was processed
+        (a quarantined one, a refused update, one kept for review do not count)."""
         return self._one(
-            "SELECT id, state FROM inbound WHERE message_id = ? AND id < ? "
-            "AND state NOT IN ('pending', 'quarantined') ORDER BY id LIMIT 1",
-            [message_id, inbound_id],
+            "SELECT id, state, fingerprint FROM inbound WHERE message_id = ? AND purpose = ? "
+            f"AND id < ? AND state NOT IN {_NOT_DELIVERED} ORDER BY id LIMIT 1",
+            [message_id, purpose, inbound_id],
         )
 
     def set_inbound_state(
@@ -129,16 +160,21 @@ class MailQueries(Base):
         reason: str | None = None,
         correspondence_id: int | None = None,
         purge_after: dt.datetime | None = None,
+        purpose: str | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         self.db.execute(
             "UPDATE inbound SET state = ?, reason = ?, correspondence_id = ?, purge_after = ?, "
-            "processed_at = ?, attempts = attempts + 1 WHERE id = ?",
+            "processed_at = ?, attempts = attempts + 1, purpose = coalesce(?, purpose), "
+            "fingerprint = coalesce(?, fingerprint) WHERE id = ?",
             [
                 state,
                 reason,
                 correspondence_id,
                 iso(purge_after) if purge_after else None,
                 iso(utc_now()),
+                purpose,
+                fingerprint,
                 inbound_id,
             ],
         )
@@ -152,7 +188,12 @@ class MailQueries(Base):
         )
 
     def requeue_inbound(self, inbound_id: int) -> None:
-        self.db.execute("UPDATE inbound SET state = 'pending' WHERE id = ?", [inbound_id])
+        """Back to pending, remembering what it was (a retried ``redelivery_differs`` is
+        then processed as a message of its own)."""
+        self.db.execute(
+            "UPDATE inbound SET retried_from = state, state = 'pending' WHERE id = ?",
+            [inbound_id],
+        )
 
     def checkpoint(self) -> None:
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

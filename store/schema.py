@@ -252,9 +252,32 @@ def m008_update_idempotency(db: Database) -> None:
 
 
 @migrations()
-def m012_paper_words(db: Database) -> None:
-    """Notes staff mark "of note" for the panel paper (the report's rule for its lines)."""
-    db.table("updates").add_column("of_note", int)
+def m009_inbound_purpose(db: Database) -> None:
+    """Message-ID dedup within a purpose: each message's purpose (correspondence, updates,
+    postmaster) and the fingerprint of what was delivered; and, for a message retried from
+    review, the state it was retried from. Messages already processed get their purpose
+    from their first mailbox of ours; their fingerprint is worked out when first needed."""
+    table = db.table("inbound")
+    table.add_column("purpose", str)
+    table.add_column("fingerprint", str)
+    table.add_column("retried_from", str)
+    purposes = {
+        "correspondence": "correspondence",
+        "updates": "updates",
+        "update": "updates",
+        "postmaster": "postmaster",
+    }
+    for inbound_id, rcpt_tos in db.execute(
+        "SELECT id, rcpt_tos FROM inbound WHERE state != 'pending'"
+    ).fetchall():
+        for address in (rcpt_tos or "").split(","):
+            local = address.strip().strip("<>").partition("@")[0].partition("+")[0].lower()
+            if local in purposes:
+                db.execute(
+                    "UPDATE inbound SET purpose = ? WHERE id = ?", [purposes[local], inbound_id]
+                )
+                break
+    table.create_index(["message_id", "purpose"])
 
 
 @migrations()
@@ -265,3 +288,9 @@ def m010_import(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS deliverables_ref_upper ON deliverables (upper(ref))")
     db.execute("CREATE INDEX IF NOT EXISTS people_email_lower ON people (lower(email))")
     db.table("deliverables").create_index(["theme_id"], if_not_exists=True)
+
+
+@migrations()
+def m012_paper_words(db: Database) -> None:
+    """Notes staff mark "of note" for the panel paper (the report's rule for its lines)."""
+    db.table("updates").add_column("of_note", int)

@@ -157,3 +157,24 @@ def test_the_library_rule_sees_a_trespass(library: str) -> None:
     assert _library_trespass(ROOT / "digests" / "example.py", source)
     room = ROOT / CHANNEL_LIBRARIES[library] / "example.py"
     assert not _library_trespass(room, source)
+
+
+def _sizes() -> list[str]:
+    """Modules over 500 lines and functions over 80, in the four packages."""
+    found = []
+    for package in sorted(OURS):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            name = path.relative_to(ROOT)
+            if len(text.splitlines()) > 500:
+                found.append(f"{name}: {len(text.splitlines())} lines")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > 80:
+                        found.append(f"{name}:{node.lineno} {node.name}: {length} lines")
+    return found
+
+
+def test_no_module_over_500_lines_and_no_function_over_80() -> None:
+    assert _sizes() == []

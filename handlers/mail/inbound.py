@@ -8,17 +8,16 @@ a time, so the store's thread is never queued up with parsing while a sender wai
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import IO
 
-from handlers.mail.intake import PARSE_YIELD_SECONDS, GroupCommit
+from handlers.mail.intake import PENDING_PAGE, GroupCommit, ParseQueue
 from handlers.mail.policy import MailPolicy, ProcessResult
 from handlers.mail.process import process_inbound
-from store import Store, StoreUnavailable
+from store import Store, StoreError
 
 __all__ = ["Envelope", "InboundWorker", "SendMail"]
 
@@ -47,13 +46,14 @@ class InboundWorker:
         self.policy = policy
         self.send_mail = send_mail
         self.intake = GroupCommit(store)
-        # Accepted messages wait here to be parsed and counted, one at a time.
-        self._backlog: collections.deque[int] = collections.deque()
-        self._worker: asyncio.Task[None] | None = None
+        # Accepted messages wait here to be parsed and counted, one at a time, so the store's
+        # thread is never queued up with parsing while a sender waits for its commit.
+        self._backlog = ParseQueue(self._parse, lambda: self.intake.busy)
 
-    async def submit(self, raw: bytes, envelope: Envelope) -> int:
-        """Store ``raw``; its id once committed. Raises ``StoreError`` when the store cannot
-        commit (the source keeps the message and tries again later)."""
+    async def submit(self, raw: bytes | IO[bytes], envelope: Envelope) -> int:
+        """Store ``raw`` (its bytes, or a file at its start, copied in pieces); its id once
+        committed. Raises ``StoreError`` when the store cannot commit (the source keeps the
+        message and tries again later)."""
         inbound_id = await self.intake.submit(
             raw=raw,
             mail_from=envelope.mail_from,
@@ -61,27 +61,19 @@ class InboundWorker:
             peer=envelope.peer,
             source=envelope.source,
         )
-        self._spawn(inbound_id)
+        self._backlog.add(inbound_id)
         return inbound_id
 
-    def _spawn(self, inbound_id: int) -> None:
-        self._backlog.append(inbound_id)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._work())
-
-    async def _work(self) -> None:
-        while self._backlog:
-            if self.intake.busy:
-                # Senders first: while a session waits for its commit, parsing pauses 20 ms
-                # before each message (never for good), so the 250s are not held up by it.
-                await asyncio.sleep(PARSE_YIELD_SECONDS)
-            await self.process(self._backlog.popleft())
+    async def _parse(self, inbound_id: int) -> bool:
+        return await self.process(inbound_id) is not None
 
     async def process(self, inbound_id: int) -> ProcessResult | None:
+        """Process one message and send its reply; ``None`` when the store cannot (the
+        message stays pending)."""
         try:
             result = await self.store.call(process_inbound, self.store, inbound_id, self.policy)
-        except StoreUnavailable:
-            log.warning("inbound %s left pending: store unavailable", inbound_id)
+        except StoreError as exc:
+            log.warning("inbound %s left pending: %s", inbound_id, type(exc).__name__)
             return None
         if result.reply is not None and self.send_mail is not None:
             try:
@@ -92,21 +84,24 @@ class InboundWorker:
         return result
 
     async def process_pending(self) -> int:
-        """Process messages left pending (a crash, or a busy store). Returns how many."""
-        rows = await self.store.call(self.store.inbound_list, ("pending",))
-        for row in rows:
-            await self.process(int(row["id"]))
-        return len(rows)
+        """Queue every message left pending (by a crash, or a store that could not commit),
+        oldest first; the queue parses them all, continuously, pausing while a live sender
+        waits for its commit. Returns how many were queued."""
+        queued, after = 0, 0
+        while True:
+            ids = await self.store.call(
+                self.store.pending_inbound_ids, after=after, limit=PENDING_PAGE
+            )
+            if not ids:
+                return queued
+            queued += sum(self._backlog.add(i) for i in ids)
+            after = ids[-1]
 
     async def finish(self) -> int:
         """Shutting down: finish the message being parsed and leave the rest pending (they
         are committed; the next start processes them). Returns how many were left."""
-        left = len(self._backlog)
-        self._backlog.clear()
-        await self.drain()
-        return left
+        return await self._backlog.close()
 
     async def drain(self) -> None:
         """Wait for every message accepted so far to be processed."""
-        while self._worker is not None and not self._worker.done():
-            await asyncio.gather(self._worker, return_exceptions=True)
+        await self._backlog.drain()

@@ -33,6 +33,14 @@ from handlers.mail.parse import (
     unreadable_reason,
 )
 from handlers.mail.policy import MailPolicy, ProcessResult
+from handlers.mail.routing import (
+    DIFFERS,
+    LOCAL_PARTS,
+    Delivery,
+    classify_address,
+    delivery_of,
+    redelivery,
+)
 from handlers.mail.trust import forget_codes, forgotten_copy
 from handlers.mail.updates import process_update
 from handlers.service import (
@@ -49,15 +57,16 @@ __all__ = [
     "DONE_STATES",
     "LOCAL_PARTS",
     "REVIEW_STATES",
+    "Delivery",
     "accept_message",
     "classify_address",
+    "delivery_of",
     "process_inbound",
     "sender_allowed",
 ]
 
 log = logging.getLogger(__name__)
 
-LOCAL_PARTS = ("correspondence", "updates", "update", "postmaster")
 DONE_STATES = (
     "counted",
     "duplicate",
@@ -68,21 +77,7 @@ DONE_STATES = (
     "postmaster",
     "redelivered",
 )
-REVIEW_STATES = ("quarantined", "unmatched_reply")
-
-
-def classify_address(address: str, mail_domain: str) -> tuple[str, str | None] | None:
-    """``(mailbox, plus)`` for one of our addresses, e.g. ``("correspondence", "mp")``."""
-    m = re.fullmatch(r"\s*<?([^@<>\s]+)@([^@<>\s]+?)>?\s*", address or "")
-    if not m or m.group(2).lower() != mail_domain.lower():
-        return None
-    local, _, plus = m.group(1).partition("+")
-    local = local.lower()
-    if local not in LOCAL_PARTS:
-        return None
-    if local == "update" and not plus:
-        local = "updates"
-    return local, (plus or None)
+REVIEW_STATES = ("quarantined", "unmatched_reply", DIFFERS)
 
 
 def sender_allowed(address: str, staff: set[str], allowed: Iterable[str]) -> bool:
@@ -188,17 +183,20 @@ def accept_message(
     mail_from: str | None,
     rcpt_tos: list[str],
     source: str = "smtp",
-    skip_seen: bool = False,
+    skip_seen: MailPolicy | None = None,
 ) -> int | None:
     """The one way mail comes in, for SMTP and ``mail import`` alike: commit the raw
     message, pending, and return its id for :func:`process_inbound`.
 
-    With ``skip_seen`` (backfills run again), a message whose Message-ID was already
-    processed is not stored twice, and ``None`` is returned.
+    With ``skip_seen`` (a backfill run again, with its policy), a message already processed
+    in the same mailbox, with the same Message-ID and content, is not stored twice: ``None``.
     """
     message_id = message_id_of(raw)
-    if skip_seen and message_id and store.inbound_seen(message_id):
-        return None
+    if skip_seen is not None and message_id:
+        delivery = delivery_of(raw, rcpt_tos, skip_seen)
+        seen = store.delivered_fingerprints(message_id, delivery.purpose) if delivery else []
+        if delivery is not None and delivery.fingerprint in seen:
+            return None
     return accept_inbound(
         store,
         raw=raw,
@@ -212,17 +210,23 @@ def accept_message(
 def process_inbound(
     store: Store, inbound_id: int, policy: MailPolicy, *, now: dt.datetime | None = None
 ) -> ProcessResult:
-    """Parse one stored message and count it, apply it, or quarantine it. Never raises for
-    bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later)."""
+    """Parse one pending message and count it, apply it, or quarantine it. Never raises for
+    bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later).
+    A message already processed (queued twice) is left as it is."""
     now = now or policy.clock()
-    row = store.inbound(inbound_id)
-    if row is None:
-        return ProcessResult("missing", f"no inbound message {inbound_id}")
-    if row["raw"] is None:
-        return ProcessResult(row["state"], "raw copy already purged")
+    row: dict[str, Any] | None = None
     try:
         with processing(store):
-            result = _classify(store, inbound_id, row, policy)
+            row = store.inbound(inbound_id)
+            if row is None:
+                return ProcessResult("missing", f"no inbound message {inbound_id}")
+            if row["state"] != "pending":
+                return ProcessResult(row["state"], "already processed")
+            if row["raw"] is None:
+                return ProcessResult(row["state"], "raw copy already purged")
+            recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
+            delivery = delivery_of(row["raw"], recipients, policy)
+            result = _classify(store, inbound_id, row, policy, delivery)
             purge = None
             if result.state in DONE_STATES and not policy.keep_raw:
                 purge = now + dt.timedelta(days=policy.retention_days)
@@ -234,6 +238,8 @@ def process_inbound(
                 correspondence_id=result.correspondence_id,
                 purge_after=purge,
                 forget=forgotten_copy(row["rcpt_tos"], row["raw"]),
+                purpose=delivery.purpose if delivery else None,
+                fingerprint=delivery.fingerprint if delivery else None,
             )
         return result
     except StoreUnavailable:
@@ -241,33 +247,33 @@ def process_inbound(
     except Exception as exc:  # a bug or mail we cannot read: keep it for review
         log.warning("quarantined inbound %s: %s", inbound_id, type(exc).__name__)
         reason = forget_codes(f"cannot process: {type(exc).__name__}: {exc}")[:500]
-        forget = forgotten_copy(row["rcpt_tos"], row["raw"])
+        forget = forgotten_copy(row["rcpt_tos"], row["raw"]) if row is not None else None
         settle_inbound(store, inbound_id, "quarantined", reason=reason, forget=forget)
         return ProcessResult("quarantined", reason)
 
 
 def _classify(
-    store: Store, inbound_id: int, row: dict[str, Any], policy: MailPolicy
+    store: Store,
+    inbound_id: int,
+    row: dict[str, Any],
+    policy: MailPolicy,
+    delivery: Delivery | None,
 ) -> ProcessResult:
     raw: bytes = row["raw"]
     msg = parse_message(raw)
     unreadable = unreadable_reason(msg)
     if unreadable:
         return ProcessResult("quarantined", unreadable)
-    message_id = (row["message_id"] or "").lower()
-    if message_id:
-        earlier = store.earlier_delivery(inbound_id, message_id)
-        if earlier is not None:
-            return ProcessResult("redelivered", f"same Message-ID as inbound {earlier['id']}")
     mail_from = row["mail_from"]
     noise = noise_reason(msg, mail_from)
     if noise:
         return ProcessResult("noise", noise)
-    recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
-    routed = [c for c in (classify_address(r, policy.mail_domain) for r in recipients) if c]
-    if not routed:
-        return ProcessResult("quarantined", f"no mailbox of ours among {recipients}")
-    mailbox, plus = routed[0]
+    if delivery is None:
+        return ProcessResult("quarantined", f"no mailbox of ours among {row['rcpt_tos']}")
+    again = redelivery(store, row, delivery, policy)
+    if again is not None:
+        return again
+    mailbox, plus = delivery.mailbox, delivery.plus
     sender = sender_address(msg) or (mail_from or "").lower()
     received_at = dt.datetime.fromisoformat(row["received_at"])
     if mailbox == "postmaster":

@@ -69,10 +69,13 @@ def settle_inbound(
     correspondence_id: int | None = None,
     purge_after: dt.datetime | None = None,
     forget: tuple[str, bytes | None] | None = None,
+    purpose: str | None = None,
+    fingerprint: str | None = None,
 ) -> None:
-    """Record what became of a message (counted, quarantined, …), in the caller's
-    transaction when there is one, so the outcome and its effects commit together.
-    ``forget`` is its recipients and raw copy without the personal codes they held."""
+    """Record what became of a message (counted, quarantined, …) and, for Message-ID
+    dedup, its purpose and fingerprint, in the caller's transaction when there is one, so
+    the outcome and its effects commit together. ``forget`` is its recipients and raw copy
+    without the personal codes they held."""
     with store.transaction():
         store.set_inbound_state(
             inbound_id,
@@ -80,6 +83,8 @@ def settle_inbound(
             reason=reason,
             correspondence_id=correspondence_id,
             purge_after=purge_after,
+            purpose=purpose,
+            fingerprint=fingerprint,
         )
         if forget is not None:
             store.rewrite_inbound(inbound_id, rcpt_tos=forget[0], raw=forget[1])

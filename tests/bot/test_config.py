@@ -117,3 +117,11 @@ def test_socket_mode_needs_no_signing_secret(tmp_path: Path) -> None:
         {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-x"}, env_file=tmp_path / "n"
     )
     assert s.slack_enabled and s.socket_mode
+
+
+def test_smtp_max_sessions_defaults_to_50_and_is_checked(tmp_path: Path) -> None:
+    none = tmp_path / "none.env"
+    assert load_settings({}, env_file=none).smtp_max_sessions == 50
+    assert load_settings({"SMTP_MAX_SESSIONS": "200"}, env_file=none).smtp_max_sessions == 200
+    with pytest.raises(ConfigError, match=r"SMTP_MAX_SESSIONS='0': must be between 1 and 10000"):
+        load_settings({"SMTP_MAX_SESSIONS": "0"}, env_file=none)

@@ -3,7 +3,8 @@
 Each test prints its figure ("accepted N, found N", ...). Sizes come from the environment,
 so CI runs the fast part and `make reliability` the long one:
 RELIABILITY_MESSAGES, RELIABILITY_FUZZ, RELIABILITY_SOAK_SECONDS, RELIABILITY_GARBAGE_SECONDS,
-RELIABILITY_FORMS, RELIABILITY_REPLAYS, RELIABILITY_IMPORT_ROWS.
+RELIABILITY_FORMS, RELIABILITY_REPLAYS, RELIABILITY_IMPORT_ROWS, RELIABILITY_BACKLOG,
+RELIABILITY_DATA_SESSIONS, RELIABILITY_DATA_MB.
 """
 
 from __future__ import annotations
@@ -71,6 +72,37 @@ def send(port: int, raw: bytes, timeout: float = 30) -> int:
             return client.getreply()[0]
     except (OSError, smtplib.SMTPException):
         return 0
+
+
+def seed_pending(db: Path, n: int, tag: str) -> None:
+    """What a crash leaves behind: ``n`` raw messages committed and answered ``250`` but
+    never parsed (state ``pending``), as the SMTP group commit stores them."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    rows = [
+        (
+            now,
+            "smtp",
+            "priya.shah@example.org",
+            "correspondence@localhost",
+            f"<{tag}-{i}@example.org>",
+            len(raw),
+            raw,
+        )
+        for i, raw in ((i, message(i, tag)) for i in range(n))
+    ]
+    with sqlite3.connect(db, timeout=10) as conn:
+        conn.executemany(
+            "INSERT INTO inbound (received_at, source, mail_from, rcpt_tos, message_id, size, "
+            "raw, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+            rows,
+        )
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
 
 
 @dataclass

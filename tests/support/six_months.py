@@ -1,9 +1,10 @@
 """The six-month case: the example plan as at 1 March 2022, then 175 weekly updates typed the
 way busy staff type, each following what section 5 of the Forward Plan paper says happened.
 
-``load_six_months`` imports ``tests/fixtures/six_months/plan-2022-03-01.yaml`` and appends
-``updates.csv`` (the columns of the export's Updates sheet, plus ``dependencies``) through the
-service's ``record_update``, at the times in the file (Europe/London).
+``load_six_months`` imports ``tests/fixtures/six_months/plan-2022-03-01.yaml`` and then
+``updates.csv`` (the columns of the export's Updates sheet) the way an office brings in its
+tracker: ``history import`` (the file reader and the service), as an editor, at the times in
+the file (Europe/London).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import yaml
 
+from handlers.history import load_history
 from handlers.plan import load_plan
-from handlers.service import UpdateRequest, import_plan, record_update
-from store import Source, Status, Store
+from handlers.service import import_history, import_plan
+from store import Store
 
 HERE = Path(__file__).resolve().parent.parent / "fixtures" / "six_months"
 PLAN = HERE / "plan-2022-03-01.yaml"
@@ -34,24 +36,10 @@ def update_rows() -> list[dict[str, str]]:
 
 def load_six_months(store: Store, *, plan: Path = PLAN) -> None:
     import_plan(store, load_plan(plan), today=PERIOD[0])
-    people = {p.name: p for p in store.people()}
-    for row in update_rows():
-        when = dt.datetime.fromisoformat(row["recorded_at"]).replace(tzinfo=LONDON)
-        deps = row["dependencies"].strip().lower()
-        record_update(
-            store,
-            UpdateRequest(
-                deliverable=row["ref"],
-                actor=people[row["by"]],
-                source=Source(row["source"]),
-                note=row["note"],
-                status=Status(row["status"]) if row["status"] else None,
-                due=row["due"] or None,
-                dependencies=None if not deps else deps == "true",
-                summary=row["summary"].strip().lower() == "true",
-                recorded_at=when,
-            ),
-        )
+    editor = next(p for p in store.people() if p.can_edit_any)
+    rows = load_history(UPDATES, tz=LONDON)
+    summary = import_history(store, rows, actor=editor)
+    assert summary.added == len(update_rows()), summary
 
 
 def paper_lists() -> dict[str, str]:
