@@ -18,7 +18,7 @@ from handlers.history import HistoryInvalid, load_history
 from handlers.service import (
     HistoryRejected,
     ServiceError,
-    UpdateRequest,
+    command_request,
     import_history,
     record_update,
 )
@@ -70,16 +70,7 @@ def update(ctx: Context, as_email: str | None, words: tuple[str, ...]) -> None:
         return
     store = ctx.existing_store
     person = _acting(ctx, store, as_email)
-    request = UpdateRequest(
-        deliverable=cmd.ref,
-        actor=person,
-        source=Source.CLI,
-        note=cmd.note,
-        status=cmd.status,
-        due=cmd.due,
-        dependencies=cmd.dependencies,
-        summary=cmd.summary,
-    )
+    request = command_request(cmd, actor=person, source=Source.CLI)
     try:
         outcome = record_update(store, request, fy_start_month=settings.fy_start_month)
     except ServiceError as exc:

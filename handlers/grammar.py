@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from store import QuarterParseError, Status, normalise_status, parse_quarter_span
 
@@ -60,6 +61,11 @@ class HelpCommand:
 class ListCommand:
     scope: str | None = None  # None (everything), "mine", "stale", or a theme code/name
 
+    @property
+    def mine(self) -> bool:
+        """The caller's own: the answer depends on who is asking."""
+        return (self.scope or "").lower() == "mine"
+
 
 @dataclass(frozen=True)
 class ShowCommand:
@@ -86,6 +92,30 @@ class UpdateCommand:
         """Only a reference (or nothing): open the modal instead of recording."""
         return self.ref is None or (
             self.status is None and self.due is None and self.dependencies is None and not self.note
+        )
+
+    def payload(self) -> dict[str, Any]:
+        """What it asks for, without the reference, as JSON (kept while a person chooses
+        which of several deliverables they meant)."""
+        return {
+            "status": self.status.value if self.status else None,
+            "due": self.due,
+            "note": self.note,
+            "summary": self.summary,
+            "dependencies": self.dependencies,
+        }
+
+    @classmethod
+    def chosen(cls, ref: str, payload: dict[str, Any]) -> UpdateCommand:
+        """The command kept as :meth:`payload`, for the deliverable ``ref`` chosen."""
+        status = payload.get("status")
+        return cls(
+            ref=ref,
+            status=Status(status) if status else None,
+            due=payload.get("due"),
+            note=payload.get("note") or "",
+            summary=bool(payload.get("summary")),
+            dependencies=payload.get("dependencies"),
         )
 
 

@@ -14,7 +14,7 @@ from handlers.mail.parse import (
 )
 from handlers.mail.policy import MailPolicy, ProcessResult, auto_reply
 from handlers.mail.trust import peer_trusted, relay_proof, split_update_address
-from handlers.service import ServiceError, UpdateOutcome, UpdateRequest, record_update
+from handlers.service import ServiceError, UpdateOutcome, command_request, record_update
 from handlers.service.slip import keep_note, slip_named
 from store import Person, Source, Store
 
@@ -76,16 +76,7 @@ def process_update(
         note = "\n\n".join(n for n in (cmd.note, body_note) if n)
         outcome = record_update(
             store,
-            UpdateRequest(
-                deliverable=cmd.ref,
-                actor=person,
-                source=Source.EMAIL,
-                note=note,
-                status=cmd.status,
-                due=cmd.due,
-                summary=cmd.summary,
-                dependencies=cmd.dependencies,
-            ),
+            command_request(cmd, actor=person, source=Source.EMAIL, note=note),
             fy_start_month=policy.fy_start_month,
         )
     except (GrammarError, ServiceError) as exc:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from handlers.service.errors import ValidationError
 from store import Person, Store
 
 __all__ = [
+    "Away",
     "drop_pending",
     "link_slack_id",
     "mail_token",
@@ -37,12 +39,21 @@ def update_address(token: str, mail_domain: str, ref: str | None = None) -> str:
     return f"updates+{token}@{mail_domain}"
 
 
-def set_away(store: Store, *, actor: Person, until: dt.date | None, today: dt.date) -> None:
+@dataclass(frozen=True)
+class Away:
+    """``away``'s result: no reminders for ``person`` until ``until`` (``None``: back)."""
+
+    person: Person
+    until: dt.date | None
+
+
+def set_away(store: Store, *, actor: Person, until: dt.date | None, today: dt.date) -> Away:
     """Mark a person away (no reminders) until a date, or clear it with ``None``."""
     if until is not None and until < today:
         raise ValidationError(f"{until.isoformat()} is in the past.", field="until")
     with store.transaction():
         store.set_person_away(actor.id, until)
+    return Away(actor, until)
 
 
 def link_slack_id(store: Store, *, person: Person, slack_id: str) -> None:

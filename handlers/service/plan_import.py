@@ -32,6 +32,7 @@ from handlers.plan import (
     PlanSpec,
     ThemeSpec,
 )
+from handlers.service.plan_shape import create_deliverable
 from store import Deliverable, Person, Source, Store, StoreError, Theme
 
 __all__ = ["BATCH_PAUSE", "BATCH_ROWS", "BATCH_SECONDS", "ImportSummary", "import_plan"]
@@ -252,27 +253,20 @@ class _Import:
         owner_id = self.people.get(item.owner) if item.owner else None
         did = next(self.fake_ids)
         if self.write:
-            did = self.store.insert_deliverable(
+            did = create_deliverable(
+                self.store,
                 ref=ref,
                 theme_id=self.theme_id,
                 title=item.title,
                 status=item.status,
                 owner_id=owner_id,
                 due=item.due,
-                dependencies=item.dependencies,
                 added_on=added_on,
                 position=position,
-            )
-            self.store.append_update(
-                deliverable_id=did,
                 person_id=None,
                 source=Source.CLI,
-                note=item.note or "",
-                status_before=None,
-                status_after=item.status,
-                due_before=None,
-                due_after=item.due,
                 dependencies=item.dependencies,
+                note=item.note or "",
                 recorded_at=_stamp(item.updated or added_on, self.now),
                 summary=item.summary,
             )

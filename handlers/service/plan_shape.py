@@ -17,7 +17,14 @@ from store import (
     parse_quarter_span,
 )
 
-__all__ = ["MAX_TITLE_CHARS", "add_deliverable", "check_add", "find_theme", "next_ref"]
+__all__ = [
+    "MAX_TITLE_CHARS",
+    "add_deliverable",
+    "check_add",
+    "create_deliverable",
+    "find_theme",
+    "next_ref",
+]
 
 
 def next_ref(
@@ -45,6 +52,56 @@ def find_theme(store: Store, text: str) -> Theme:
         return matches[0]
     codes = ", ".join(f"{t.code} ({t.name})" for t in themes)
     raise ValidationError(f"No single theme matches {query!r}. Themes: {codes}.", field="theme")
+
+
+def create_deliverable(
+    store: Store,
+    *,
+    ref: str,
+    theme_id: int,
+    title: str,
+    status: Status,
+    owner_id: int | None,
+    due: str | None,
+    added_on: dt.date,
+    position: int,
+    person_id: int | None,
+    source: Source,
+    dependencies: bool | None = None,
+    note: str = "",
+    recorded_at: dt.datetime | None = None,
+    summary: bool = False,
+    idempotency_key: str | None = None,
+) -> int:
+    """A new deliverable and the update that starts its history (by ``person_id``, or the
+    plan import), in the caller's transaction; its id. ``dependencies`` is the flag when the
+    creator says it (a plan file does; ``add`` leaves it unsaid)."""
+    did = store.insert_deliverable(
+        ref=ref,
+        theme_id=theme_id,
+        title=title,
+        status=status,
+        owner_id=owner_id,
+        due=due,
+        dependencies=bool(dependencies),
+        added_on=added_on,
+        position=position,
+    )
+    store.append_update(
+        deliverable_id=did,
+        person_id=person_id,
+        source=source,
+        note=note,
+        status_before=None,
+        status_after=status,
+        due_before=None,
+        due_after=due,
+        dependencies=dependencies,
+        recorded_at=recorded_at,
+        summary=summary,
+        idempotency_key=idempotency_key,
+    )
+    return did
 
 
 def _plan_add(store: Store, theme: str, title: str) -> tuple[Theme, str, list[Deliverable]]:
@@ -99,27 +156,18 @@ def add_deliverable(
             assert added is not None
             return added
         found, title, existing = _plan_add(store, theme, title)
-        ref = next_ref(store, found.id, found.code)
-        did = store.insert_deliverable(
-            ref=ref,
+        did = create_deliverable(
+            store,
+            ref=next_ref(store, found.id, found.code),
             theme_id=found.id,
             title=title,
             status=Status.NOT_STARTED,
             owner_id=actor.id,
             due=due_text,
-            dependencies=False,
             added_on=today,
             position=max((d.position for d in existing), default=0) + 1,
-        )
-        store.append_update(
-            deliverable_id=did,
             person_id=actor.id,
             source=source,
-            note="",
-            status_before=None,
-            status_after=Status.NOT_STARTED,
-            due_before=None,
-            due_after=due_text,
             idempotency_key=idempotency_key,
         )
         created = store.deliverable(did)

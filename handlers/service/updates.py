@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.bounded import MAX_NOTE_CHARS
+from handlers.grammar import UpdateCommand
 from handlers.service.errors import (
     AmbiguousDeliverable,
     NotAuthorised,
@@ -30,6 +31,7 @@ __all__ = [
     "UpdateRequest",
     "check_update",
     "check_update_text",
+    "command_request",
     "record_update",
     "recorded_outcome",
     "resolve_deliverable",
@@ -54,6 +56,30 @@ class UpdateRequest:
     idempotency_key: str | None = None
     of_note: bool = False  # the note is of note for the panel paper (the report joins it)
     author: Person | None = None  # who wrote it, when an editor records it for them
+
+
+def command_request(
+    cmd: UpdateCommand,
+    *,
+    actor: Person,
+    source: Source,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+) -> UpdateRequest:
+    """The one step from a parsed ``update`` command (Slack, a mail subject, the CLI) to
+    the request the service records; ``note`` replaces the command's (mail adds its body)."""
+    assert cmd.ref is not None, "a command without a reference opens the form instead"
+    return UpdateRequest(
+        deliverable=cmd.ref,
+        actor=actor,
+        source=source,
+        note=cmd.note if note is None else note,
+        status=cmd.status,
+        due=cmd.due,
+        dependencies=cmd.dependencies,
+        summary=cmd.summary,
+        idempotency_key=idempotency_key,
+    )
 
 
 @dataclass(frozen=True)

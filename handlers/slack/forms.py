@@ -12,6 +12,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
+from handlers.grammar import UpdateCommand
 from handlers.service import (
     MAX_TITLE_CHARS,
     ServiceError,
@@ -19,6 +20,7 @@ from handlers.service import (
     add_deliverable,
     answer_slip,
     check_update_text,
+    command_request,
     drop_pending,
     recorded_outcome,
     search_deliverables,
@@ -75,16 +77,8 @@ async def choose_deliverable(
     if person is None:
         await respond(response_type="ephemeral", text=await session.refusal())
         return
-    request = UpdateRequest(
-        deliverable=ref,
-        actor=person,
-        source=Source.SLACK,
-        note=payload.get("note") or "",
-        status=Status(payload["status"]) if payload.get("status") else None,
-        due=payload.get("due"),
-        summary=bool(payload.get("summary")),
-        idempotency_key=key,
-        dependencies=payload.get("dependencies"),
+    request = command_request(
+        UpdateCommand.chosen(ref, payload), actor=person, source=Source.SLACK, idempotency_key=key
     )
     try:
         outcome = await session.record(request)

@@ -5,23 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from handlers.slack.views import DeliverableRow, quarter_options
+from handlers.slack.views import quarter_options
 from store import FinancialYearQuarter, Role, Store, parse_quarter_span
 
-__all__ = ["admin_hint", "quarter_choices", "rows"]
-
-
-def rows(store: Store, now: dt.datetime, stale_weeks: int) -> list[DeliverableRow]:
-    return [
-        DeliverableRow(
-            deliverable=v.deliverable,
-            theme=v.theme,
-            owner=v.owner,
-            last_update=v.last_update,
-            stale=v.stale(now, weeks=stale_weeks),
-        )
-        for v in store.overview()
-    ]
+__all__ = ["admin_hint", "quarter_choices"]
 
 
 def admin_hint(store: Store) -> str:

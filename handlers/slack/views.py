@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from handlers.service.listing import DeliverableRow, Shown
 from handlers.slack.blocks import (
     MAX_SECTION_CHARS,
     context,
@@ -35,7 +35,6 @@ __all__ = [
     "MAX_MESSAGE_BLOCKS",
     "MAX_SECTION_CHARS",
     "STATUS_EMOJI",
-    "DeliverableRow",
     "add_modal",
     "ambiguity_message",
     "confirmation_text",
@@ -69,22 +68,12 @@ def _cap(blocks: list[dict[str, Any]], limit: int, fallback: str) -> list[dict[s
     return kept
 
 
-@dataclass(frozen=True)
-class DeliverableRow:
-    deliverable: Deliverable
-    theme: Theme
-    owner: Person | None
-    last_update: Update | None
-    stale: bool
-
-    def line(self, now: dt.datetime) -> str:
-        d = self.deliverable
-        due = f" · due {d.due}" if d.due else ""
-        when = age_text(self.last_update.recorded_at if self.last_update else None, now)
-        stale = " · :hourglass: *stale*" if self.stale else ""
-        return (
-            f"{STATUS_EMOJI[d.status]} *{esc(d.ref)}* {esc(d.title)}{due} · updated {when}{stale}"
-        )
+def row_line(row: DeliverableRow, now: dt.datetime) -> str:
+    d = row.deliverable
+    due = f" · due {d.due}" if d.due else ""
+    when = age_text(row.last_update.recorded_at if row.last_update else None, now)
+    stale = " · :hourglass: *stale*" if row.stale else ""
+    return f"{STATUS_EMOJI[d.status]} *{esc(d.ref)}* {esc(d.title)}{due} · updated {when}{stale}"
 
 
 def list_message(rows: Sequence[DeliverableRow], *, now: dt.datetime, title: str) -> dict[str, Any]:
@@ -101,7 +90,8 @@ def list_message(rows: Sequence[DeliverableRow], *, now: dt.datetime, title: str
         theme = theme_rows[0].theme
         blocks.extend(
             sections(
-                (r.line(now) for r in theme_rows), header=f"*{esc(theme.code)} · {esc(theme.name)}*"
+                (row_line(r, now) for r in theme_rows),
+                header=f"*{esc(theme.code)} · {esc(theme.name)}*",
             )
         )
     blocks.append(context(_legend()))
@@ -113,17 +103,14 @@ def _legend() -> str:
     return "  ".join(f"{emoji} {status.label}" for status, emoji in STATUS_EMOJI.items())
 
 
-def show_message(
-    deliverable: Deliverable,
-    theme: Theme,
-    owner: Person | None,
-    updates: Sequence[Update],
-    people: dict[int, Person],
-    *,
-    now: dt.datetime,
-    tz: dt.tzinfo,
-) -> dict[str, Any]:
-    d = deliverable
+def show_message(shown: Shown, *, now: dt.datetime, tz: dt.tzinfo) -> dict[str, Any]:
+    d, theme, owner, updates, people = (
+        shown.deliverable,
+        shown.theme,
+        shown.owner,
+        shown.updates,
+        shown.people,
+    )
     facts = [
         f"{STATUS_EMOJI[d.status]} *{d.status.label}*",
         f"due {d.due}" if d.due else "no due quarter",
@@ -404,7 +391,7 @@ def home_view(
         for row in mine:
             blocks.append(
                 section(
-                    row.line(now),
+                    row_line(row, now),
                     accessory={
                         "type": "button",
                         "text": plain("Update"),
