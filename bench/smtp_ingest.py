@@ -19,6 +19,7 @@ from common import EXAMPLE_PLAN, ROOT, summarise
 from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolicy
 from handlers.plan import load_plan
 from handlers.service import import_plan
+from handlers.service.writer import Writer
 from store import open_store
 
 MESSAGES = 1000
@@ -68,7 +69,7 @@ def main() -> None:
         seed.close()
         store = open_store(db)
         handler = MailHandler(
-            InboundWorker(store, MailPolicy(mail_domain="localhost", hash_key=b"k"))
+            InboundWorker(Writer(store), MailPolicy(mail_domain="localhost", hash_key=b"k"))
         )
         ours = _Controller(handler, hostname="127.0.0.1", port=_port(), server_hostname="localhost")
         ours.start()

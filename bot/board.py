@@ -34,7 +34,7 @@ from digests.formats import REPORT_FORMATS
 from digests.paper import build_paper, render_paper_docx, stored_wording
 from digests.plan_table import plan_rows, to_csv, to_xlsx
 from digests.report import build_report, render_report
-from store import Store
+from store import Reader
 
 __all__ = ["add_board_routes"]
 
@@ -145,7 +145,7 @@ class VersionCache:
 
     Used only on the reader's own thread (inside ``reader.call``), so it needs no lock."""
 
-    def __init__(self, reader: Store, size: int = CACHE_ENTRIES) -> None:
+    def __init__(self, reader: Reader, size: int = CACHE_ENTRIES) -> None:
         self.reader = reader
         self.size = size
         self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
@@ -167,7 +167,7 @@ class VersionCache:
 
 class Board:
     def __init__(
-        self, *, settings: Settings, reader: Store, clock: Callable[[], dt.datetime]
+        self, *, settings: Settings, reader: Reader, clock: Callable[[], dt.datetime]
     ) -> None:
         self.settings = settings
         self.reader = reader
@@ -291,7 +291,7 @@ def add_board_routes(
     app: web.Application,
     *,
     settings: Settings,
-    reader: Store,
+    reader: Reader,
     clock: Callable[[], dt.datetime],
 ) -> None:
     """Register /board and its pages (GET only: nothing on the board can write)."""

@@ -35,7 +35,7 @@ from digests.plan_table import plan_rows
 from digests.report import Report, build_report, render_report
 from handlers.plan import PlanInvalid
 from handlers.service import import_plan
-from store import Store, StoreError
+from store import Reader, StoreError
 from store.paper import PaperWording
 
 __all__ = ["cli", "main"]
@@ -305,7 +305,7 @@ def _paper_wording(path: Path) -> PaperWording:
 
 
 def _word(
-    store: Store,
+    store: Reader,
     data: Report,
     template: Path | None,
     section_only: bool,

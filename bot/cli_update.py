@@ -23,14 +23,14 @@ from handlers.service import (
     record_update,
 )
 from handlers.service.slip import keep_note, slip_named
-from store import Person, Source, Store
+from store import Person, Reader, Source
 
 __all__ = ["history", "update"]
 
 _AS_HELP = "Act as this person of the plan (default: DELIVERABOT_AS)."
 
 
-def _acting(ctx: Context, store: Store, email: str | None) -> Person:
+def _acting(ctx: Context, store: Reader, email: str | None) -> Person:
     wanted = email or ctx.settings.acting_as
     if not wanted:
         fail(

@@ -24,6 +24,7 @@ from digests.report import build_report, render_docx, render_report
 from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler
 from handlers.plan import parse_plan
 from handlers.service import UpdateRequest, import_plan, record_update
+from handlers.service.writer import Writer
 from store import Source, Status, Store, open_store
 
 __all__ = ["run_demo"]
@@ -268,7 +269,7 @@ def _letters(domain: str) -> list[tuple[str, str, bytes]]:
 
 
 async def _send_mail(store: Store, settings: Settings) -> dict[str, int]:
-    handler = MailHandler(InboundWorker(store, mail_policy(settings, store)))
+    handler = MailHandler(InboundWorker(Writer(store), mail_policy(settings, store)))
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: DeliverabotSMTP(handler, hostname=settings.mail_domain), "127.0.0.1", 0

@@ -29,9 +29,10 @@ from handlers.service.delivery import (
     Sent,
     deliver,
 )
+from handlers.service.writer import Writer
 from handlers.slack.digest import slack_message
 from handlers.slack.notices import stats_message
-from store import Deliverable, Person, Store
+from store import Deliverable, Person
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
 
@@ -71,8 +72,8 @@ class _Built:
 
     async def get(self) -> tuple[Digest, bytes]:
         if self.digest is None:
-            store = self.service.store
-            digest = await store.call(self.service.build, self.period)
+            reader = self.service.reader
+            digest = await reader.call(self.service.build, self.period)
             weekly = digest.correspondence.weekly if digest.correspondence else []
             self.digest, self.chart = digest, digest_chart(weekly, digest.status_counts)
         return self.digest, self.chart
@@ -87,13 +88,14 @@ class DigestService:
         self,
         *,
         settings: Settings,
-        store: Store,
+        writer: Writer,
         notifiers: Mapping[str, Notifier],
         outbox: Outbox,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.writer = writer
+        self.reader = writer.reader  # the writer's own connection: it sees its own claims
         self.notifiers = dict(notifiers)
         self.outbox = outbox
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -103,7 +105,7 @@ class DigestService:
         year, week = parse_iso_week(period)
         s = self.settings
         return build_digest(
-            self.store,
+            self.reader,
             year=year,
             week=week,
             tz=s.tz,
@@ -147,7 +149,7 @@ class DigestService:
         A claim still within its lease is a post in flight and is left alone, so a retry
         beside a running post, or two retries at once, never post twice.
         """
-        rows = await self.store.call(self.store.ledger, states=("claimed", "failed"))
+        rows = await self.reader.call(self.reader.ledger, states=("claimed", "failed"))
         outcomes = []
         for row in rows:
             if row["kind"] != "digest":
@@ -183,7 +185,7 @@ class DigestService:
             )
 
         return await deliver(
-            self.store,
+            self.writer,
             Delivery("digest", built.period, destination),
             send,
             now=self.clock(),
@@ -230,13 +232,13 @@ class DigestService:
 
         def owners() -> dict[int, tuple[Person, list[Deliverable]]]:
             found: dict[int, tuple[Person, list[Deliverable]]] = {}
-            for view in self.store.overview():
+            for view in self.reader.overview():
                 if view.owner is not None and view.stale(now, weeks=weeks):
                     found.setdefault(view.owner.id, (view.owner, []))[1].append(view.deliverable)
             return found
 
         outcomes = []
-        for person, items in (await self.store.call(owners)).values():
+        for person, items in (await self.reader.call(owners)).values():
             if not person.slack_id or (person.away_until and person.away_until >= local_day):
                 continue
 
@@ -248,7 +250,7 @@ class DigestService:
                 return await slack.nudge(address, person, items, stale_weeks=weeks)
 
             delivery = Delivery("reminder", period, Destination("person", str(person.id)))
-            outcome = await deliver(self.store, delivery, nudge, now=now)
+            outcome = await deliver(self.writer, delivery, nudge, now=now)
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
@@ -257,7 +259,7 @@ class DigestService:
     async def preview(self) -> dict[str, Any]:
         """This week's digest so far, for ``/deliverable digest``."""
         year, week, _ = self.clock().astimezone(self.settings.tz).date().isocalendar()
-        digest = await self.store.call(self.build, f"{year}-W{week:02d}")
+        digest = await self.reader.call(self.build, f"{year}-W{week:02d}")
         return slack_message(digest)
 
     async def stats_preview(self) -> dict[str, Any]:
@@ -265,7 +267,7 @@ class DigestService:
         s = self.settings
         today = self.clock().astimezone(s.tz).date()
         since = today - dt.timedelta(weeks=12)
-        rows = await self.store.call(self.store.correspondence_rows, since=since, until=today)
+        rows = await self.reader.call(self.reader.correspondence_rows, since=since, until=today)
         stats = correspondence_stats(
             rows, by="category", target_for=s.answer_target, nation=s.bank_holidays, today=today
         )

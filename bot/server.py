@@ -24,6 +24,7 @@ from bot.wiring import digest_service, mail_policy, slack_web_client
 from handlers.mail import DeliverabotSMTP, InboundWorker, Mailer, MailHandler
 from handlers.outside import ReasonLog
 from handlers.service import checkpoint, purge_raw_mail
+from handlers.service.writer import Writer
 from handlers.slack import (
     SlackDeps,
     SlackNotifier,
@@ -31,7 +32,7 @@ from handlers.slack import (
     slack_events_handler,
     socket_mode_handler,
 )
-from store import DatabaseLocked, ServeLock, Store, probe_commit
+from store import DatabaseLocked, Reader, ServeLock, Store, probe_commit
 
 __all__ = ["BotProcess", "StartupError", "serve"]
 
@@ -58,6 +59,7 @@ class BotProcess:
     ) -> None:
         self.settings = settings
         self.store = store
+        self.writer = Writer(store)  # what everything the process runs records through
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.web_app = web.Application(
             client_max_size=1024 * 1024,
@@ -80,14 +82,14 @@ class BotProcess:
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
         # Mail from any source goes through the one inbound worker; SMTP is one source.
         self.inbound = InboundWorker(
-            store, mail_policy(settings, store, clock=self.clock), send_mail=self.mailer.send
+            self.writer, mail_policy(settings, store, clock=self.clock), send_mail=self.mailer.send
         )
         self.mail_handler = MailHandler(self.inbound, max_sessions=settings.smtp_max_sessions)
         self.slack_app: Any = None
         self.slack_deps: SlackDeps | None = None
         self.slack: SlackNotifier | None = None
-        self.reader: Store | None = None  # Slack's read-only connection
-        self.board_reader: Store | None = None  # the board's own, so it never delays Slack
+        self.reader: Reader | None = None  # Slack's read-only connection
+        self.board_reader: Reader | None = None  # the board's own, so it never delays Slack
         self._socket_handler: Any = None
         # Requests refused at the edge, and listener failures: counted, one line a minute.
         self.refusals = ReasonLog(log, "Slack: refused a request", level=logging.INFO)
@@ -113,7 +115,7 @@ class BotProcess:
     def _setup_slack(self, slack: SlackNotifier) -> None:
         self.reader = self.store.open_reader()
         deps = self.slack_deps = SlackDeps(
-            store=self.store,
+            writer=self.writer,
             reader=self.reader,
             tz=self.settings.tz,
             fy_start_month=self.settings.fy_start_month,
@@ -347,12 +349,12 @@ class BotProcess:
             return  # nothing is written to a damaged database
         await self.inbound.process_pending()
 
-        purged = await self.store.call(purge_raw_mail, self.store, self.clock())
+        purged = await self.writer.call(purge_raw_mail, self.clock())
         if purged:
             log.info("purged %d raw messages past their retention", purged)
 
     async def _checkpoint(self) -> None:
-        await self.store.call(checkpoint, self.store)
+        await self.writer.call(checkpoint)
 
     async def stop(self) -> None:
         if self._socket_handler is not None:

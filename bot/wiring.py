@@ -12,6 +12,7 @@ from handlers.mail import Mailer, MailNotifier, MailPolicy
 from handlers.outbox import Outbox
 from handlers.service import stored_hash_key
 from handlers.service.delivery import Notifier
+from handlers.service.writer import Writer
 from handlers.slack.digest import slack_draft
 from store import Store
 
@@ -36,7 +37,7 @@ def digest_service(
         notifiers["slack"] = slack
     outbox = Outbox(settings.outbox_dir, drafts={"slack": slack_draft})
     return DigestService(
-        settings=settings, store=store, notifiers=notifiers, outbox=outbox, clock=clock
+        settings=settings, writer=Writer(store), notifiers=notifiers, outbox=outbox, clock=clock
     )
 
 

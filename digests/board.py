@@ -15,8 +15,8 @@ from digests.render import render
 from store import (
     FinancialYearQuarter,
     QuarterParseError,
+    Reader,
     Status,
-    Store,
     Update,
     age_text,
     one_paragraph,
@@ -102,7 +102,7 @@ def _overdue(status: Status, due: str | None, today: dt.date, start_month: int) 
 
 
 def board_rows(
-    store: Store, *, now: dt.datetime, tz: dt.tzinfo, stale_weeks: int = 4, start_month: int = 4
+    store: Reader, *, now: dt.datetime, tz: dt.tzinfo, stale_weeks: int = 4, start_month: int = 4
 ) -> list[BoardRow]:
     today = now.astimezone(tz).date()
     rows = []
@@ -154,7 +154,7 @@ class _Theme:
     rows: list[BoardRow] = field(default_factory=list)
 
 
-def render_board(store: Store, rows: list[BoardRow], f: BoardFilters, *, generated: str) -> str:
+def render_board(store: Reader, rows: list[BoardRow], f: BoardFilters, *, generated: str) -> str:
     shown = filter_rows(rows, f)
     themes: list[_Theme] = []
     for r in shown:
@@ -182,7 +182,7 @@ def render_board(store: Store, rows: list[BoardRow], f: BoardFilters, *, generat
 
 
 def render_item(
-    store: Store, row: BoardRow, history: list[Update], *, tz: dt.tzinfo, generated: str
+    store: Reader, row: BoardRow, history: list[Update], *, tz: dt.tzinfo, generated: str
 ) -> str:
     people = {p.id: p.name for p in store.people()}
     entries = [

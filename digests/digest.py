@@ -15,8 +15,8 @@ from store import (
     Deliverable,
     FinancialYearQuarter,
     QuarterParseError,
+    Reader,
     Status,
-    Store,
     Theme,
     Update,
     parse_quarter_span,
@@ -283,7 +283,7 @@ def _attention(
 
 
 def build_digest(
-    store: Store,
+    store: Reader,
     *,
     year: int,
     week: int,
@@ -340,7 +340,7 @@ def build_digest(
 
 
 def _correspondence(
-    store: Store,
+    store: Reader,
     monday: dt.date,
     sunday: dt.date,
     target_for: Callable[[str], int],

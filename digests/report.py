@@ -30,9 +30,9 @@ from digests.render import render
 from store import (
     CORRESPONDENCE_CATEGORIES,
     Deliverable,
+    Reader,
     State,
     Status,
-    Store,
     Theme,
     Update,
     replay,
@@ -154,7 +154,7 @@ def _bounds(
     return start, end
 
 
-def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> CorrespondenceSummary:
+def _correspondence(store: Reader, day_from: dt.date, day_to: dt.date) -> CorrespondenceSummary:
     days = (day_to - day_from).days + 1
     weeks = max(1, round(days / 7))
     daily = store.correspondence_daily(since=day_from, until=day_to)
@@ -200,7 +200,7 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
     )
 
 
-def _history_note(store: Store, day_from: dt.date) -> str:
+def _history_note(store: Reader, day_from: dt.date) -> str:
     starts = store.history_starts()
     if starts is None or day_from >= starts:
         return ""
@@ -229,7 +229,7 @@ class _Draft:
 class _Paper:
     """What building the paper needs from the store, read once."""
 
-    store: Store
+    store: Reader
     tz: zoneinfo.ZoneInfo
     start_month: int
     mode: str
@@ -338,7 +338,7 @@ def _listed(
 
 
 def build_report(
-    store: Store,
+    store: Reader,
     *,
     day_from: dt.date,
     day_to: dt.date,

@@ -109,7 +109,7 @@ def correspondence_stats(
     for key in sorted(groups):
         group = groups[key]
         answered = [(r, c, a) for r, c, a in group if a is not None]
-        days = [working_days_between(r, a, closed) for r, _, a in answered]  # type: ignore[arg-type]
+        days = [working_days_between(r, a, closed) for r, _, a in answered]
         within = sum(1 for (r, c, a), d in zip(answered, days, strict=True) if d <= target_for(c))
         overdue = sum(
             1

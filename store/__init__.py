@@ -14,6 +14,7 @@ from store.backup import (
     is_corruption,
 )
 from store.db import (
+    Reader,
     Store,
     StoreCorrupt,
     StoreError,
@@ -64,6 +65,7 @@ __all__ = [
     "Person",
     "QuarterParseError",
     "QuarterSpan",
+    "Reader",
     "Role",
     "ServeLock",
     "Source",

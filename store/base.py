@@ -89,12 +89,12 @@ def _update(row: dict[str, Any]) -> Update:
 
 
 class Base:
-    """One connection (``db``) and the small helpers every group of queries uses."""
+    """One connection (``_db``) and the small helpers every group of queries uses."""
 
-    db: Database
+    _db: Database
 
     def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+        return list(self._db.query(sql, params))
 
     def _one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
@@ -103,14 +103,14 @@ class Base:
     def _insert(self, table: str, record: dict[str, Any]) -> int:
         cols = ", ".join(record)
         marks = ", ".join("?" for _ in record)
-        cur = self.db.execute(
+        cur = self._db.execute(
             f"INSERT INTO [{table}] ({cols}) VALUES ({marks})", list(record.values())
         )
         return int(cur.lastrowid or 0)
 
     def _set(self, table: str, row_id: int, values: dict[str, Any]) -> None:
         sets = ", ".join(f"{k} = ?" for k in values)
-        self.db.execute(f"UPDATE [{table}] SET {sets} WHERE id = ?", [*values.values(), row_id])
+        self._db.execute(f"UPDATE [{table}] SET {sets} WHERE id = ?", [*values.values(), row_id])
 
     def _upsert(
         self,

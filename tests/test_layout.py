@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,7 @@ WRITES = {
     "insert_correspondence",
     "append_update",
     "set_meta",
+    "set_glossary",
     "set_deliverable_fields",
     "set_person_slack_id",
     "set_person_away",
@@ -121,6 +124,47 @@ def test_only_the_service_writes_to_the_store() -> None:
 def test_the_write_rule_sees_writes() -> None:
     # The rule itself must be able to fail: the service's own modules are full of writes.
     assert any(_store_writes(p) for p in SERVICE.glob("*.py"))
+
+
+def test_a_reader_has_no_write_and_the_store_has_every_one() -> None:
+    from store import Reader, Store
+
+    assert not set(dir(Reader)) & WRITES
+    assert WRITES - {"execute", "executescript"} <= set(dir(Store))
+
+
+def test_the_type_checker_refuses_a_write_through_a_reader(tmp_path: Path) -> None:
+    """What listeners, digests, the board and jobs hold is a ``Reader`` (or a ``Writer``,
+    which runs a service function): mypy refuses a write through it."""
+    snippet = tmp_path / "listener.py"
+    snippet.write_text(
+        "from handlers.service.writer import Writer\n"
+        "from store import Reader\n\n\n"
+        "def reads(reader: Reader) -> int:\n"
+        "    return len(reader.people())\n\n\n"
+        "def writes(reader: Reader, writer: Writer) -> None:\n"
+        "    reader.set_person_away(1, None)\n"
+        "    writer.reader.append_update()\n",
+        encoding="utf-8",
+    )
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(snippet),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    errors = [line for line in found.stdout.splitlines() if ": error:" in line]
+    assert [e.split(":")[1] for e in errors] == ["10", "11"], found.stdout
+    assert '"Reader" has no attribute "set_person_away"' in errors[0]
+    assert '"Reader" has no attribute "append_update"' in errors[1]
 
 
 # Each channel's libraries are imported in its own room only.

@@ -17,7 +17,8 @@ from typing import IO
 from handlers.mail.intake import PENDING_PAGE, GroupCommit, ParseQueue
 from handlers.mail.policy import MailPolicy, ProcessResult
 from handlers.mail.process import process_inbound
-from store import Store, StoreError
+from handlers.service.writer import Writer
+from store import StoreError
 
 __all__ = ["Envelope", "InboundWorker", "SendMail"]
 
@@ -40,12 +41,13 @@ class InboundWorker:
     """Commits what a source hands over, then parses, counts and answers it."""
 
     def __init__(
-        self, store: Store, policy: MailPolicy, *, send_mail: SendMail | None = None
+        self, writer: Writer, policy: MailPolicy, *, send_mail: SendMail | None = None
     ) -> None:
-        self.store = store
+        self.writer = writer
+        self.reader = writer.reader
         self.policy = policy
         self.send_mail = send_mail
-        self.intake = GroupCommit(store)
+        self.intake = GroupCommit(writer)
         # Accepted messages wait here to be parsed and counted, one at a time, so the store's
         # thread is never queued up with parsing while a sender waits for its commit.
         self._backlog = ParseQueue(self._parse, lambda: self.intake.busy)
@@ -71,7 +73,7 @@ class InboundWorker:
         """Process one message and send its reply; ``None`` when the store cannot (the
         message stays pending)."""
         try:
-            result = await self.store.call(process_inbound, self.store, inbound_id, self.policy)
+            result = await self.writer.call(process_inbound, inbound_id, self.policy)
         except StoreError as exc:
             log.warning("inbound %s left pending: %s", inbound_id, type(exc).__name__)
             return None
@@ -89,8 +91,8 @@ class InboundWorker:
         waits for its commit. Returns how many were queued."""
         queued, after = 0, 0
         while True:
-            ids = await self.store.call(
-                self.store.pending_inbound_ids, after=after, limit=PENDING_PAGE
+            ids = await self.reader.call(
+                self.reader.pending_inbound_ids, after=after, limit=PENDING_PAGE
             )
             if not ids:
                 return queued

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from handlers.mail.parse import message_id_of
 from handlers.service import accept_inbound_batch
-from store import Store
+from handlers.service.writer import Writer
 
 __all__ = [
     "PARSE_YIELD_SECONDS",
@@ -47,8 +47,8 @@ class GroupCommit:
     message is what lets twenty senders share the store's one writer.
     """
 
-    def __init__(self, store: Store, *, max_batch: int = 200) -> None:
-        self.store = store
+    def __init__(self, writer: Writer, *, max_batch: int = 200) -> None:
+        self.writer = writer
         self.max_batch = max_batch
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
         self._committer: asyncio.Task[None] | None = None
@@ -94,9 +94,7 @@ class GroupCommit:
             batch = self._waiting[: self.max_batch]
             del self._waiting[: self.max_batch]
             try:
-                ids = await self.store.call(
-                    accept_inbound_batch, self.store, [item for item, _ in batch]
-                )
+                ids = await self.writer.call(accept_inbound_batch, [item for item, _ in batch])
             except Exception as exc:  # StoreUnavailable above all: every sender retries
                 for _, done in batch:
                     if not done.done():

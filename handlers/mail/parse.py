@@ -265,9 +265,10 @@ def _parse_loose_date(text: str) -> dt.datetime | None:
         r"\b(BST|GMT|UTC)\b", lambda m: "+0100" if m.group(1) == "BST" else "+0000", cleaned
     )
     try:
-        return dateparser.parse(cleaned, fuzzy=True, dayfirst=True)
+        parsed: dt.datetime | None = dateparser.parse(cleaned, fuzzy=True, dayfirst=True)
     except (ValueError, OverflowError, TypeError):
         return None
+    return parsed
 
 
 def _inline_original(body: str) -> Original | None:
@@ -423,7 +424,8 @@ def category_for(
     """Plus address, then a [tag] in the subject, then sender-domain rules, else public."""
     if plus and plus.lower() in CATEGORIES:
         return plus.lower()
-    for tag in re.findall(r"\[([A-Za-z]+)\]", subject or ""):
+    tags: list[str] = re.findall(r"\[([A-Za-z]+)\]", subject or "")
+    for tag in tags:
         if tag.lower() in CATEGORIES:
             return tag.lower()
     if sender_domain:

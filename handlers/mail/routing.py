@@ -18,7 +18,7 @@ from typing import Any
 
 from handlers.mail.policy import MailPolicy, ProcessResult
 from handlers.mail.trust import forget_codes, split_update_address
-from store import Store
+from store import Reader
 
 __all__ = [
     "DIFFERS",
@@ -125,7 +125,7 @@ def fingerprint(raw: bytes, route: str, key: bytes) -> str:
 
 
 def redelivery(
-    store: Store, row: dict[str, Any], delivery: Delivery, policy: MailPolicy
+    store: Reader, row: dict[str, Any], delivery: Delivery, policy: MailPolicy
 ) -> ProcessResult | None:
     """An earlier message in the same mailbox with this Message-ID: a redelivery changes
     nothing; other content under the same Message-ID is kept for review, never dropped."""

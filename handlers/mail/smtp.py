@@ -30,7 +30,7 @@ from handlers.mail.policy import MailPolicy
 from handlers.mail.process import sender_allowed
 from handlers.mail.routing import classify_address
 from handlers.mail.trust import CodeThrottle, peer_host
-from store import Store, StoreError
+from store import Reader, StoreError
 
 __all__ = [
     "COMMANDS_PER_SESSION",
@@ -189,7 +189,7 @@ class DeliverabotSMTP(SMTP):
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
             if not await self._read_data(spool):
                 await self.push("552 Error: Too much mail data")
-                self._set_post_data_state()
+                self._data_done()
                 return
             spool.seek(0)
             envelope.spool = spool
@@ -197,8 +197,12 @@ class DeliverabotSMTP(SMTP):
                 status = await self._call_handler_hook("DATA")
             finally:
                 envelope.spool = None
-        self._set_post_data_state()
+        self._data_done()
         await self.push("250 OK" if status is MISSING else status)
+
+    def _data_done(self) -> None:
+        """aiosmtpd's own reset after DATA (it has no type hints)."""
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
 
     async def _read_data(self, spool: IO[bytes]) -> bool:
         """Read up to the lone dot into ``spool``, unstuffing dots; ``False`` when the data
@@ -245,11 +249,11 @@ class MailHandler:
         self,
         worker: inbound.InboundWorker,
         *,
-        reader: Store | None = None,
+        reader: Reader | None = None,
         max_sessions: int | None = None,
     ) -> None:
         self.worker = worker
-        self.reader = reader or worker.store
+        self.reader = reader or worker.reader
         self.sessions = SessionCap(max_sessions)  # open SMTP connections, and their cap
         self._committing = 0  # DATA commands waiting for their commit
         self.codes = CodeThrottle()  # wrong personal codes per peer: 450 after 10 an hour

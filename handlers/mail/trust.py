@@ -17,7 +17,7 @@ from typing import Any
 
 import authres
 
-from store import Store
+from store import Reader
 
 __all__ = [
     "CODE_REMOVED",
@@ -279,7 +279,7 @@ class CodeThrottle:
         return False
 
     async def screen(
-        self, reader: Store, peer: str | None, mailbox: str, plus: str | None
+        self, reader: Reader, peer: str | None, mailbox: str, plus: str | None
     ) -> str | None:
         """At RCPT: ``450`` for update mail from a peer that guessed too many codes (valid
         codes included, so the answer says nothing about a code), else ``None``; counts a

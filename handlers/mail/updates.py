@@ -16,13 +16,13 @@ from handlers.mail.policy import MailPolicy, ProcessResult, auto_reply
 from handlers.mail.trust import peer_trusted, relay_proof, split_update_address
 from handlers.service import ServiceError, UpdateOutcome, command_request, record_update
 from handlers.service.slip import keep_note, slip_named
-from store import Person, Source, Store
+from store import Person, Reader, Source, Store
 
 __all__ = ["process_update", "prove_sender"]
 
 
 def prove_sender(
-    store: Store, msg: EmailMessage, token: str | None, policy: MailPolicy, peer: str | None
+    store: Reader, msg: EmailMessage, token: str | None, policy: MailPolicy, peer: str | None
 ) -> tuple[Person | None, str]:
     """Who sent an update, proven: by the secret in the address, or by a trusted relay's
     DMARC/DKIM pass for the From domain on a connection from a trusted peer.

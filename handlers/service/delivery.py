@@ -24,7 +24,8 @@ from handlers.service.ledger import (
     reclaim_delivery,
     warn_delivery,
 )
-from store import Deliverable, Person, Store
+from handlers.service.writer import Writer
+from store import Deliverable, Person
 
 __all__ = [
     "Delivery",
@@ -115,7 +116,7 @@ def failure_text(exc: BaseException) -> str:
 
 
 async def deliver(
-    store: Store,
+    writer: Writer,
     delivery: Delivery,
     send: Callable[[], Awaitable[Sent]],
     *,
@@ -128,9 +129,9 @@ async def deliver(
     ``on_failure`` hears of a failed send first (to keep what could not be sent)."""
     kind, period, where = delivery.kind, delivery.period, str(delivery.destination)
     if ledger_id is None:
-        token = await store.call(claim_delivery, store, kind, period, where, now=now)
+        token = await writer.call(claim_delivery, kind, period, where, now=now)
     else:
-        token = await store.call(reclaim_delivery, store, ledger_id, now=now)
+        token = await writer.call(reclaim_delivery, ledger_id, now=now)
     if token is None:
         return None
     try:
@@ -139,10 +140,10 @@ async def deliver(
         error = failure_text(exc)
         if on_failure is not None:
             on_failure(exc)
-        await store.call(mark_undelivered, store, kind, period, where, error, token=token)
+        await writer.call(mark_undelivered, kind, period, where, error, token=token)
         return Outcome(where, "failed", error)
     # It is out: record it before anything else can fail.
-    await store.call(mark_delivered, store, kind, period, where, sent.reference, token=token)
+    await writer.call(mark_delivered, kind, period, where, sent.reference, token=token)
     log.info("%s %s sent to %s (%s)", kind, period, where, sent.reference)
     if sent.follow_up is not None:
         try:
@@ -150,5 +151,5 @@ async def deliver(
         except Exception as exc:  # extra: a warning, never a second send
             warning = f"{sent.follow_up_name} not attached: {type(exc).__name__}"
             log.warning("%s %s to %s: %s", kind, period, where, warning)
-            await store.call(warn_delivery, store, kind, period, where, warning)
+            await writer.call(warn_delivery, kind, period, where, warning)
     return Outcome(where, "sent", sent.reference)

@@ -11,7 +11,7 @@ from handlers.grammar import ListCommand
 from handlers.service.errors import ServiceError
 from handlers.service.plan_shape import find_theme
 from handlers.service.updates import resolve_deliverable
-from store import Deliverable, Person, Store, Theme, Update
+from store import Deliverable, Person, Reader, Theme, Update
 
 __all__ = [
     "DeliverableRow",
@@ -54,7 +54,7 @@ class Shown:
     people: dict[int, Person]
 
 
-def deliverable_rows(store: Store, now: dt.datetime, stale_weeks: int) -> list[DeliverableRow]:
+def deliverable_rows(store: Reader, now: dt.datetime, stale_weeks: int) -> list[DeliverableRow]:
     """Every deliverable in plan order, with its theme, owner, newest update, staleness."""
     return [
         DeliverableRow(
@@ -69,7 +69,7 @@ def deliverable_rows(store: Store, now: dt.datetime, stale_weeks: int) -> list[D
 
 
 def list_deliverables(
-    store: Store, cmd: ListCommand, *, actor: Person | None, now: dt.datetime, stale_weeks: int
+    store: Reader, cmd: ListCommand, *, actor: Person | None, now: dt.datetime, stale_weeks: int
 ) -> Listing:
     """``list``: the open deliverables, ``mine`` (the actor's), ``stale``, ``all``, or a
     theme's. Raises :class:`Unidentified` for ``mine`` without an actor, and a
@@ -94,7 +94,7 @@ def list_deliverables(
     return Listing(f"{theme.code} · {theme.name}", [r for r in found if r.theme.id == theme.id])
 
 
-def show_deliverable(store: Store, ref: str, *, updates: int = 5) -> Shown:
+def show_deliverable(store: Reader, ref: str, *, updates: int = 5) -> Shown:
     """``show``: one deliverable and its last ``updates`` updates."""
     d = resolve_deliverable(store, ref)
     theme = next(t for t in store.themes() if t.id == d.theme_id)

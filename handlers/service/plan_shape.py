@@ -10,6 +10,7 @@ from store import (
     Deliverable,
     Person,
     QuarterParseError,
+    Reader,
     Source,
     Status,
     Store,
@@ -28,7 +29,7 @@ __all__ = [
 
 
 def next_ref(
-    store: Store, theme_id: int, code: str, *, reserved: set[int] | frozenset[int] = frozenset()
+    store: Reader, theme_id: int, code: str, *, reserved: set[int] | frozenset[int] = frozenset()
 ) -> str:
     """The next free reference in a theme, ``CODE-n``: one more than any number in use (in
     the store, or ``reserved`` by the file being imported)."""
@@ -40,7 +41,7 @@ def next_ref(
     return f"{code}-{max(numbers | set(reserved), default=0) + 1}"
 
 
-def find_theme(store: Store, text: str) -> Theme:
+def find_theme(store: Reader, text: str) -> Theme:
     """A theme by code (``CF``) or by an unambiguous start of its name."""
     query = text.strip()
     theme = store.theme_by_code(query)
@@ -104,7 +105,7 @@ def create_deliverable(
     return did
 
 
-def _plan_add(store: Store, theme: str, title: str) -> tuple[Theme, str, list[Deliverable]]:
+def _plan_add(store: Reader, theme: str, title: str) -> tuple[Theme, str, list[Deliverable]]:
     """Every check of a new deliverable, reading only."""
     title = " ".join(title.split())
     if not title:
@@ -122,7 +123,7 @@ def _plan_add(store: Store, theme: str, title: str) -> tuple[Theme, str, list[De
     return found, title, existing
 
 
-def check_add(store: Store, *, theme: str, title: str) -> Theme:
+def check_add(store: Reader, *, theme: str, title: str) -> Theme:
     """The checks :func:`add_deliverable` makes, without writing (for inline form errors)."""
     return _plan_add(store, theme, title)[0]
 

@@ -18,6 +18,7 @@ from store import (
     Deliverable,
     Person,
     QuarterParseError,
+    Reader,
     Source,
     Status,
     Store,
@@ -119,14 +120,14 @@ def _matches(deliverable: Deliverable, wanted: list[str]) -> bool:
     return all(any(w.startswith(q) for w in words) for q in wanted)
 
 
-def search_deliverables(store: Store, query: str) -> list[Deliverable]:
+def search_deliverables(store: Reader, query: str) -> list[Deliverable]:
     """Deliverables whose reference and title words start with every word of ``query``, in
     plan order (the form's type-ahead and the command's title lookup use the same rule)."""
     wanted = _words(query)
     return [d for d in store.deliverables() if _matches(d, wanted)]
 
 
-def resolve_deliverable(store: Store, text: str) -> Deliverable:
+def resolve_deliverable(store: Reader, text: str) -> Deliverable:
     """Find a deliverable by reference, or by an unambiguous match on words of its title.
 
     Raises :class:`UnknownDeliverable` or :class:`AmbiguousDeliverable`; it never guesses.
@@ -200,7 +201,7 @@ def check_update_text(
     return note, due_after_text
 
 
-def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _Plan:
+def _plan_update(store: Reader, request: UpdateRequest, fy_start_month: int) -> _Plan:
     """Every check of an update, reading only: resolve, authorise, validate."""
     note, due_after_text = check_update_text(
         request.note,
@@ -256,7 +257,7 @@ def _check_author(request: UpdateRequest) -> None:
         )
 
 
-def check_update(store: Store, request: UpdateRequest, *, fy_start_month: int = 4) -> Deliverable:
+def check_update(store: Reader, request: UpdateRequest, *, fy_start_month: int = 4) -> Deliverable:
     """Run every check :func:`record_update` would, without writing; returns the target.
 
     Forms use it to show errors inline before closing, without waiting for the write lock.
@@ -317,13 +318,13 @@ def record_update(
     )
 
 
-def recorded_outcome(store: Store, idempotency_key: str) -> UpdateOutcome | None:
+def recorded_outcome(store: Reader, idempotency_key: str) -> UpdateOutcome | None:
     """The outcome of the update a request with this key made, or ``None`` (reads only)."""
     earlier = store.update_by_key(idempotency_key)
     return _replayed(store, earlier) if earlier is not None else None
 
 
-def _replayed(store: Store, earlier: Update) -> UpdateOutcome:
+def _replayed(store: Reader, earlier: Update) -> UpdateOutcome:
     deliverable = store.deliverable(earlier.deliverable_id)
     assert deliverable is not None
     return UpdateOutcome(

@@ -142,7 +142,7 @@ async def run_update(session: Session, cmd: Command) -> Reply:
         return await session.confirm(await session.record(request), request)
     except AmbiguousDeliverable as exc:
         payload = {"user": session.user_id, **cmd.payload()}
-        token = await session.store.call(save_pending, session.store, "update", payload)
+        token = await session.writer.call(save_pending, "update", payload)
         return ambiguity_message(cmd.ref, exc.candidates, token)
     except ServiceError as exc:
         return _warning(exc)
@@ -154,9 +154,8 @@ async def run_add(session: Session, cmd: Command) -> Reply:
     if person is None:
         return {"text": await session.refusal()}
     try:
-        created = await session.store.call(
+        created = await session.writer.call(
             add_deliverable,
-            session.store,
             theme=cmd.theme,
             title=cmd.title,
             actor=person,
@@ -181,8 +180,8 @@ async def run_away(session: Session, cmd: Command) -> Reply:
     if person is None:
         return {"text": await session.refusal()}
     try:
-        away = await session.store.call(
-            set_away, session.store, actor=person, until=cmd.until, today=session.today()
+        away = await session.writer.call(
+            set_away, actor=person, until=cmd.until, today=session.today()
         )
     except ServiceError as exc:
         return _warning(exc)

@@ -89,7 +89,7 @@ async def choose_deliverable(
         text = f":warning: {esc(str(exc))}"
         await respond(response_type="ephemeral", replace_original=True, text=text)
         return
-    await session.store.call(drop_pending, session.store, token)
+    await session.writer.call(drop_pending, token)
     reply = await session.confirm(outcome, request)
     await respond(response_type="ephemeral", replace_original=True, **reply)
 
@@ -105,9 +105,8 @@ async def answer_slip_button(
         await respond(response_type="ephemeral", text=await session.refusal())
         return
     try:
-        outcome = await session.store.call(
+        outcome = await session.writer.call(
             answer_slip,
-            session.store,
             action.get("value") or "",
             actor=person,
             move=action.get("action_id") == "slip_move",
@@ -313,9 +312,8 @@ async def add_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltC
         await _dm(session, await session.refusal() + f" The title was: {esc(title)}")
         return
     try:
-        created = await session.store.call(
+        created = await session.writer.call(
             add_deliverable,
-            session.store,
             theme=theme,
             title=title,
             actor=person,

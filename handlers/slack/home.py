@@ -34,7 +34,7 @@ async def _mail_address(session: Session, person: Person | None) -> str | None:
     if person is None or not domain:
         return None
     try:
-        token = await session.store.call(mail_token, session.store, person=person)
+        token = await session.writer.call(mail_token, person=person)
     except StoreUnavailable:
         return None  # shown next time; the rest of the Home tab still renders
     return update_address(token, domain)

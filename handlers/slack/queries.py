@@ -1,4 +1,4 @@
-"""Reads the listeners run on the store's thread (pure functions of a ``Store``)."""
+"""Reads the listeners run on the reader's thread (pure functions of a ``Reader``)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import datetime as dt
 from typing import Any
 
 from handlers.slack.views import quarter_options
-from store import FinancialYearQuarter, Role, Store, parse_quarter_span
+from store import FinancialYearQuarter, Reader, Role, parse_quarter_span
 
 __all__ = ["admin_hint", "quarter_choices"]
 
 
-def admin_hint(store: Store) -> str:
+def admin_hint(store: Reader) -> str:
     people = store.people()
     admins = [p for p in people if p.role is Role.ADMIN] or [
         p for p in people if p.role is Role.EDITOR
@@ -22,7 +22,7 @@ def admin_hint(store: Store) -> str:
     return f"Ask {names} to add your Slack ID (or your email) to the plan's people."
 
 
-def quarter_choices(store: Store, today: dt.date, start_month: int) -> list[dict[str, Any]]:
+def quarter_choices(store: Reader, today: dt.date, start_month: int) -> list[dict[str, Any]]:
     """The quarters the form offers: from the plan's start (or two back) to two years on,
     or to the latest due quarter in the plan."""
     current = FinancialYearQuarter.of_date(today, start_month=start_month)

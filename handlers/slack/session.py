@@ -27,10 +27,11 @@ from handlers.service import (
     record_update,
     resolve_deliverable,
 )
+from handlers.service.writer import Writer
 from handlers.slack.blocks import esc, mrkdwn, plain, section
 from handlers.slack.queries import admin_hint, quarter_choices
 from handlers.slack.views import confirmation_text, update_modal
-from store import Deliverable, Person, Store, StoreUnavailable
+from store import Deliverable, Person, Reader, StoreUnavailable
 
 __all__ = [
     "BUSY",
@@ -70,9 +71,9 @@ def slack_error(exc: SlackApiError) -> str:
 class SlackDeps:
     """What the listeners need, passed in by the wiring in ``bot``."""
 
-    store: Store
+    writer: Writer
     tz: dt.tzinfo
-    reader: Store | None = None  # a read-only connection; defaults to ``store``
+    reader: Reader | None = None  # its own read-only connection; else the writer's
     fy_start_month: int = 4
     stale_weeks: int = 4
     clock: Callable[[], dt.datetime] = _utc_now
@@ -84,8 +85,8 @@ class SlackDeps:
     notices: ReasonLog = field(default_factory=lambda: ReasonLog(log, "Slack", level=logging.INFO))
 
     @property
-    def read(self) -> Store:
-        return self.reader or self.store
+    def read(self) -> Reader:
+        return self.reader or self.writer.reader
 
     async def drain(self, timeout: float = 15) -> None:
         """Let work acknowledged to Slack finish before the store closes."""
@@ -143,11 +144,11 @@ class Session:
         return session
 
     @property
-    def store(self) -> Store:
-        return self.deps.store
+    def writer(self) -> Writer:
+        return self.deps.writer
 
     @property
-    def reader(self) -> Store:
+    def reader(self) -> Reader:
         return self.deps.read
 
     def today(self) -> dt.date:
@@ -184,7 +185,7 @@ class Session:
             return None
         person = await reader.call(reader.person_by_email, email)
         if person is not None:
-            await self.store.call(link_slack_id, self.store, person=person, slack_id=self.user_id)
+            await self.writer.call(link_slack_id, person=person, slack_id=self.user_id)
         return person
 
     async def refusal(self) -> str:
@@ -194,8 +195,8 @@ class Session:
         return f":no_entry: I don't know who you are in the plan yet. {esc(hint)}"
 
     async def record(self, request: UpdateRequest) -> UpdateOutcome:
-        return await self.store.call(
-            record_update, self.store, request, fy_start_month=self.deps.fy_start_month
+        return await self.writer.call(
+            record_update, request, fy_start_month=self.deps.fy_start_month
         )
 
     async def confirm(self, outcome: UpdateOutcome, request: UpdateRequest) -> dict[str, Any]:
@@ -203,9 +204,8 @@ class Session:
         one it left in place, the reply asks once whether to move it."""
         reply = confirmation(outcome)
         try:
-            question = await self.store.call(
+            question = await self.writer.call(
                 ask_about_slip,
-                self.store,
                 outcome,
                 actor=request.actor,
                 note=request.note,

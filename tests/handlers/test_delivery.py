@@ -20,6 +20,7 @@ from handlers.service.delivery import (
     Sent,
     deliver,
 )
+from handlers.service.writer import Writer
 from handlers.slack.digest import slack_draft
 from store import Store
 
@@ -45,8 +46,8 @@ async def test_a_delivery_is_claimed_sent_and_marked_once(plan_store: Store) -> 
         return Sent("slack ts 1.2")
 
     delivery = Delivery("digest", "2022-W37", Destination("slack", "C1"))
-    first = await deliver(plan_store, delivery, send, now=NOW)
-    again = await deliver(plan_store, delivery, send, now=NOW)
+    first = await deliver(Writer(plan_store), delivery, send, now=NOW)
+    again = await deliver(Writer(plan_store), delivery, send, now=NOW)
     assert first is not None and (first.destination, first.state) == ("slack:C1", "sent")
     assert again is None and sends == [1]
     [row] = plan_store.ledger()
@@ -65,7 +66,11 @@ async def test_a_refusal_is_kept_as_the_error_and_heard_first(plan_store: Store)
 
     delivery = Delivery("reminder", "2022-W37", Destination("person", "3"))
     outcome = await deliver(
-        plan_store, delivery, refused, now=NOW, on_failure=lambda exc: heard.append(str(exc))
+        Writer(plan_store),
+        delivery,
+        refused,
+        now=NOW,
+        on_failure=lambda exc: heard.append(str(exc)),
     )
     assert outcome is not None and (outcome.state, outcome.reference) == ("failed", "429")
     assert heard == ["429"]
@@ -73,10 +78,12 @@ async def test_a_refusal_is_kept_as_the_error_and_heard_first(plan_store: Store)
     assert (row["state"], row["error"]) == ("failed", "429")
     # --retry takes the failed row over, once.
     retried = await deliver(
-        plan_store, delivery, _ok, now=NOW + dt.timedelta(hours=1), ledger_id=int(row["id"])
+        Writer(plan_store), delivery, _ok, now=NOW + dt.timedelta(hours=1), ledger_id=int(row["id"])
     )
     assert retried is not None and retried.state == "sent"
-    assert await deliver(plan_store, delivery, _ok, now=NOW, ledger_id=int(row["id"])) is None
+    assert (
+        await deliver(Writer(plan_store), delivery, _ok, now=NOW, ledger_id=int(row["id"])) is None
+    )
 
 
 async def _ok() -> Sent:
@@ -91,7 +98,7 @@ async def test_a_failed_follow_up_is_a_warning_not_a_second_send(plan_store: Sto
         return Sent("slack ts 9", follow_up=chart)
 
     delivery = Delivery("digest", "2022-W37", Destination("slack", "C1"))
-    outcome = await deliver(plan_store, delivery, send, now=NOW)
+    outcome = await deliver(Writer(plan_store), delivery, send, now=NOW)
     assert outcome is not None and outcome.state == "sent"
     [row] = plan_store.ledger()
     assert (row["state"], row["warning"]) == ("sent", "chart not attached: OSError")

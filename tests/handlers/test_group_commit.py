@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from handlers.mail import GroupCommit
+from handlers.service.writer import Writer
 from store import Store, StoreUnavailable, open_store
 
 
@@ -22,7 +23,7 @@ async def test_concurrent_messages_share_commits_and_all_are_stored(fresh_store:
     fresh_store.db.conn.set_trace_callback(
         lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None
     )
-    intake = GroupCommit(fresh_store)
+    intake = GroupCommit(Writer(fresh_store))
     ids = await asyncio.gather(
         *(
             intake.submit(raw=_raw(i), mail_from="a@example.org", rcpt_tos=["c@x"])
@@ -41,7 +42,7 @@ async def test_a_failed_batch_fails_every_sender_in_it_and_stores_none(tmp_path:
     locker = sqlite3.connect(tmp_path / "gc.db")
     locker.execute("BEGIN EXCLUSIVE")
     try:
-        intake = GroupCommit(store)
+        intake = GroupCommit(Writer(store))
         results = await asyncio.gather(
             *(intake.submit(raw=_raw(i), mail_from=None, rcpt_tos=["c@x"]) for i in range(5)),
             return_exceptions=True,
@@ -52,11 +53,13 @@ async def test_a_failed_batch_fails_every_sender_in_it_and_stores_none(tmp_path:
     assert all(isinstance(r, StoreUnavailable) for r in results)
     assert store.db.execute("SELECT COUNT(*) FROM inbound").fetchone()[0] == 0
     # The next message, once the lock is gone, is committed as usual.
-    assert await GroupCommit(store).submit(raw=_raw(9), mail_from=None, rcpt_tos=["c@x"]) == 1
+    assert (
+        await GroupCommit(Writer(store)).submit(raw=_raw(9), mail_from=None, rcpt_tos=["c@x"]) == 1
+    )
     store.close()
 
 
 @pytest.mark.parametrize("n", [1])
 async def test_one_message_alone_is_committed_at_once(fresh_store: Store, n: int) -> None:
-    intake = GroupCommit(fresh_store)
+    intake = GroupCommit(Writer(fresh_store))
     assert await intake.submit(raw=_raw(0), mail_from=None, rcpt_tos=["c@x"]) == n

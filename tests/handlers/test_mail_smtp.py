@@ -23,6 +23,7 @@ from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolic
 from handlers.mail.parse import parse_message, sender_address
 from handlers.plan import load_plan
 from handlers.service import import_plan, mail_token
+from handlers.service.writer import Writer
 from store import Status, Store, open_store
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
@@ -108,7 +109,7 @@ def rig(
         allowed_senders=("@partner.example.net",),
         category_rules=RULES,
     )
-    handler = MailHandler(InboundWorker(store, policy, send_mail=capture))
+    handler = MailHandler(InboundWorker(Writer(store), policy, send_mail=capture))
     controller = _Controller(
         handler,
         hostname="127.0.0.1",
@@ -307,7 +308,7 @@ def test_oversized_message_gets_552_5_3_4(rig: Rig) -> None:
 
 
 def test_store_failure_gets_451_and_the_retry_is_kept(rig: Rig) -> None:
-    rig.handler.worker.store.db.execute("PRAGMA busy_timeout = 100")
+    rig.handler.worker.reader.db.execute("PRAGMA busy_timeout = 100")
     blocker = sqlite3.connect(rig.db_path)
     blocker.execute("BEGIN IMMEDIATE")
     try:

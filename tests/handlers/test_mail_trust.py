@@ -25,6 +25,7 @@ from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolic
 from handlers.mail.trust import CodeThrottle, peer_trusted
 from handlers.plan import load_plan
 from handlers.service import import_plan, mail_token
+from handlers.service.writer import Writer
 from store import Status, Store, open_store
 
 UNTRUSTED = "127.0.0.1"
@@ -110,7 +111,7 @@ def rig(tmp_path: Path, example_plan: Path, free_port: int) -> Iterator[Rig]:
         trusted_relays=("mx.opcc.example",),
         trusted_peers=(ipaddress.ip_network(RELAY),),
     )
-    handler = MailHandler(InboundWorker(store, policy))
+    handler = MailHandler(InboundWorker(Writer(store), policy))
     controller = _Controller(
         handler,
         hostname="127.0.0.1",

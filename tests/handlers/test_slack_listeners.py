@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from handlers.grammar import ListCommand
+from handlers.service.writer import Writer
 from handlers.slack import LISTENERS, Session, SlackDeps
 from handlers.slack.commands import deliverable_command, run_list
 from store import Status, Store
@@ -29,7 +30,7 @@ class Recorder:
 
 def _context(store: Store, user_id: str) -> AsyncBoltContext:
     deps = SlackDeps(
-        store=store,
+        writer=Writer(store),
         tz=dt.UTC,
         clock=lambda: dt.datetime(2022, 9, 16, 10, tzinfo=dt.UTC),
     )

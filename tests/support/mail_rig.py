@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolicy
 from handlers.plan import load_plan
 from handlers.service import import_plan, mail_token
+from handlers.service.writer import Writer
 from store import Store, open_store
 
 
@@ -46,7 +47,7 @@ class MailRig:
 
         extra = {"max_sessions": smtp.pop("max_sessions")} if "max_sessions" in smtp else {}
         self.worker = InboundWorker(
-            self.store,
+            Writer(self.store),
             MailPolicy(mail_domain="localhost", hash_key=b"test-key"),
             send_mail=capture,
         )
