@@ -17,7 +17,7 @@ import logging
 import re
 import time
 import urllib.parse
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from importlib import resources
 from typing import Any, TypeVar
@@ -27,14 +27,23 @@ from aiohttp import web
 from bot.config import Settings
 from bot.dates import parse_day_text
 from bot.web_security import FailureThrottle, client_peer, is_https
-from digests.board import BoardFilters, board_rows, render_board, render_item
+from digests.board import BoardFilters, board_period, board_rows, end_of_day
+from digests.board_pages import (
+    Page,
+    render_board,
+    render_item,
+    render_report_page,
+    render_statement,
+    report_body,
+)
 from digests.chart import digest_chart
-from digests.digest import build_digest
+from digests.digest import CorrespondenceWeek
+from digests.digest_week import weekly_correspondence
 from digests.formats import REPORT_FORMATS
 from digests.paper import build_paper, render_paper_docx, stored_wording
 from digests.plan_table import plan_rows, to_csv, to_xlsx
 from digests.report import build_report, render_report
-from store import Reader
+from store import Reader, Status
 
 __all__ = ["add_board_routes"]
 
@@ -45,6 +54,9 @@ SESSION_SECONDS = 12 * 3600
 EXPIRY = re.compile(r"[0-9]{1,12}")  # ASCII digits only: str.isdigit() takes "²" and "٣"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
+# A public body must publish its accessibility statement: it (and the stylesheet it uses)
+# needs no token; it names the office and the plan, nothing of the board's data.
+PUBLIC = frozenset({"/board/accessibility", "/board/board.css"})
 CACHE_ENTRIES = 32  # charts and reports kept (a few MB at most)
 
 
@@ -87,7 +99,7 @@ def board_guard(token: str, *, trust_proxy: bool = False, throttle: FailureThrot
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith("/board"):
+        if not request.path.startswith("/board") or request.path in PUBLIC:
             return await handler(request)
         now = time.time()
         peer = client_peer(request, trust_proxy)
@@ -174,7 +186,27 @@ class Board:
         self.clock = clock
         self.cache = VersionCache(reader)
 
-    def _rows(self) -> list[Any]:
+    def _today(self) -> dt.date:
+        return self.clock().astimezone(self.settings.tz).date()
+
+    def _filters(self, request: web.Request) -> BoardFilters:
+        return BoardFilters.parse(request.query, today=self._today())
+
+    def _page(self, request: web.Request, as_of: dt.date | None) -> Page:
+        """What every page shares (read on the reader's thread: it reads the plan's name)."""
+        s = self.settings
+        base = s.board_url or f"{request.scheme}://{request.host}/board"
+        return Page(
+            plan=self.reader.get_meta("plan") or "Delivery Plan",
+            office=self.reader.get_meta("office") or "",
+            generated=self._generated(),
+            period=board_period(as_of or self._today(), s.panel_dates, s.fy_start_month),
+            base=base,
+            as_of=as_of,
+            stale_weeks=s.stale_weeks,
+        )
+
+    def _rows(self, page: Page) -> list[Any]:
         s = self.settings
         return board_rows(
             self.reader,
@@ -182,51 +214,77 @@ class Board:
             tz=s.tz,
             stale_weeks=s.stale_weeks,
             start_month=s.fy_start_month,
+            as_of=page.as_of,
+            new_since=page.period.since,
+        )
+
+    def _mail(self, day: dt.date) -> CorrespondenceWeek:
+        """The 12 weeks of correspondence to the week of ``day``."""
+        s = self.settings
+        monday = day - dt.timedelta(days=day.weekday())
+        return weekly_correspondence(
+            self.reader, monday, monday + dt.timedelta(days=6), s.answer_target, s.bank_holidays
         )
 
     def _generated(self) -> str:
-        return f"as at {self.clock().astimezone(self.settings.tz):%-d %B %Y, %H:%M}"
+        return f"As at {self.clock().astimezone(self.settings.tz):%-d %B %Y, %H:%M}"
 
     async def index(self, request: web.Request) -> web.Response:
-        filters = BoardFilters.parse(request.query)
+        filters = self._filters(request)
 
-        def page() -> str:
-            return render_board(self.reader, self._rows(), filters, generated=self._generated())
+        def html() -> str:
+            page = self._page(request, filters.as_of)
+            mail = self._mail(filters.as_of or self._today())
+            return render_board(page, self._rows(page), filters, mail)
 
-        return web.Response(text=await self.reader.call(page), content_type="text/html")
+        return web.Response(text=await self.reader.call(html), content_type="text/html")
 
     async def item(self, request: web.Request) -> web.Response:
         ref = request.match_info["ref"]
+        as_of = self._filters(request).as_of
 
-        def page() -> str | None:
-            found = [r for r in self._rows() if r.ref.upper() == ref.upper()]
+        def html() -> str | None:
+            page = self._page(request, as_of)
+            found = [r for r in self._rows(page) if r.ref.upper() == ref.upper()]
             d = self.reader.deliverable_by_ref(ref)
             if not found or d is None:
                 return None
-            history = self.reader.updates(deliverable_id=d.id, newest_first=True)
-            return render_item(
-                self.reader, found[0], history, tz=self.settings.tz, generated=self._generated()
-            )
+            until = end_of_day(as_of, self.settings.tz) if as_of else None
+            history = self.reader.updates(deliverable_id=d.id, until=until, newest_first=True)
+            people = {p.id: p.name for p in self.reader.people()}
+            return render_item(page, found[0], history, people)
 
-        text = await self.reader.call(page)
+        text = await self.reader.call(html)
         if text is None:
-            raise web.HTTPNotFound(text=f"No deliverable {ref}.")
+            when = f" on {as_of:%-d %B %Y}" if as_of else ""
+            raise web.HTTPNotFound(text=f"No deliverable {ref}{when}.")
         return web.Response(text=text, content_type="text/html")
 
-    async def report(self, request: web.Request) -> web.Response:
-        fmt = REPORT_FORMATS.find(request.query.get("format", "markdown"))
-        choices = "|".join(REPORT_FORMATS.choices)
+    def _period(self, request: web.Request, as_of: dt.date | None) -> tuple[dt.date, dt.date]:
+        """The report's period from ?from=&to=, or by default from the start of the board's
+        period to today (or the past day being viewed)."""
+        s = self.settings
+        day_to = as_of or self._today()
+        default_from = board_period(day_to, s.panel_dates, s.fy_start_month).since
+        text_from, text_to = request.query.get("from"), request.query.get("to")
         try:
-            day_from = parse_day_text(request.query.get("from", ""))
-            day_to = parse_day_text(request.query.get("to", ""))
+            day_from = parse_day_text(text_from) if text_from else default_from
+            day_to = parse_day_text(text_to) if text_to else day_to
         except ValueError as exc:
+            choices = "|".join(REPORT_FORMATS.choices)
             raise web.HTTPBadRequest(
                 text=f"{exc}. Give the period as ?from=YYYY-MM-DD&to=YYYY-MM-DD&format={choices}"
             ) from None
-        if fmt is None or day_to < day_from:
-            raise web.HTTPBadRequest(
-                text=f"format is {REPORT_FORMATS.spoken()}; to is not before from"
-            )
+        if day_to < day_from:
+            raise web.HTTPBadRequest(text="The period's end (to) is before its start (from).")
+        return day_from, day_to
+
+    async def report(self, request: web.Request) -> web.Response:
+        fmt = REPORT_FORMATS.find(request.query.get("format", "html"))
+        if fmt is None:
+            raise web.HTTPBadRequest(text=f"format is {REPORT_FORMATS.spoken()}")
+        as_of = self._filters(request).as_of
+        day_from, day_to = self._period(request, as_of)
         s = self.settings
 
         def draft() -> bytes | str:
@@ -236,9 +294,13 @@ class Board:
             if fmt.binary:  # the whole paper, as `deliverabot report --format docx`
                 paper = build_paper(self.reader, data, stored_wording(self.reader))
                 return render_paper_docx(data, paper)
-            return render_report(data, fmt.name)
+            if fmt.name != "html":
+                return render_report(data, fmt.name)
+            body = report_body(render_report(data, "html"))
+            page = self._page(request, as_of)
+            return render_report_page(page, day_from=day_from, day_to=day_to, body=body)
 
-        key = ("report", day_from, day_to, fmt.name)
+        key = ("report", day_from, day_to, fmt.name, as_of)
         body = await self.reader.call(self.cache.get, key, draft)
         if isinstance(body, bytes):
             name = f"report-{day_from}-{day_to}{fmt.suffix}"
@@ -248,6 +310,17 @@ class Board:
                 headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )
         return web.Response(text=body, content_type=fmt.media_type, charset="utf-8")
+
+    async def accessibility(self, request: web.Request) -> web.Response:
+        as_of = self._filters(request).as_of
+        s = self.settings
+
+        def html() -> str:
+            page = self._page(request, as_of)
+            contact = s.accessibility_contact
+            return render_statement(page, contact=contact, reply_days=s.answer_target_days)
+
+        return web.Response(text=await self.reader.call(html), content_type="text/html")
 
     async def export_csv(self, request: web.Request) -> web.Response:
         text = await self.reader.call(lambda: to_csv(plan_rows(self.reader, self.settings.tz)))
@@ -268,18 +341,17 @@ class Board:
         )
 
     async def chart(self, request: web.Request) -> web.Response:
-        s = self.settings
-
-        year, week, _ = self.clock().astimezone(s.tz).date().isocalendar()
+        as_of = self._filters(request).as_of
+        # The chart follows the day being viewed, and today's changes with the week.
+        year, week, _ = (as_of or self._today()).isocalendar()
 
         def png() -> bytes:
-            digest = build_digest(
-                self.reader, year=year, week=week, tz=s.tz, start_month=s.fy_start_month
-            )
-            weekly = digest.correspondence.weekly if digest.correspondence else []
-            return digest_chart(weekly, digest.status_counts)
+            page = self._page(request, as_of)
+            counts = Counter(r.status for r in self._rows(page))
+            mail = self._mail(as_of or self._today())
+            return digest_chart(mail.weekly, {st: counts.get(st, 0) for st in Status})
 
-        body = await self.reader.call(self.cache.get, ("chart", year, week), png)
+        body = await self.reader.call(self.cache.get, ("chart", as_of, year, week), png)
         return web.Response(body=body, content_type="image/png")
 
     async def stylesheet(self, request: web.Request) -> web.Response:
@@ -308,4 +380,5 @@ def add_board_routes(
     app.router.add_get("/board/report", board.report)
     app.router.add_get("/board/export.csv", board.export_csv)
     app.router.add_get("/board/export.xlsx", board.export_xlsx)
+    app.router.add_get("/board/accessibility", board.accessibility)
     app.router.add_get("/board/{ref}", board.item)

@@ -148,6 +148,8 @@ def plan_show(ctx: Context, as_json: bool) -> None:
         fail("no plan imported yet; run: deliverabot plan import FILE.yaml")
     office = store.get_meta("office")
     click.echo(f"{name}" + (f" — {office}" if office else ""))
+    click.echo("")
+    click.echo(f"  {'ref':<6} {'status':<11} {'due':<14} {'owner':<18} {'updated':<10}  title")
     for theme in store.themes():
         click.echo("")
         click.secho(f"{theme.code}  {theme.name}", bold=True)

@@ -65,7 +65,7 @@ def digest(
     as_json: bool,
 ) -> None:
     """Preview, post or audit the weekly digest."""
-    from digests.digest import parse_iso_week
+    from digests.digest import parse_iso_week, week_label
     from digests.digest_render import render_digest
     from handlers.slack.digest import slack_message
 
@@ -103,6 +103,12 @@ def digest(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--week") from None
     period = f"{year}-W{number:02d}"
+    if week is None:  # say which week (on stderr, so the digest itself stays clean)
+        label = week_label(year, number, start_month=ctx.settings.fy_start_month)
+        click.echo(
+            f"deliverabot: {period}, the last complete week ({label}); choose with --week",
+            err=True,
+        )
     if post:
         for o in asyncio.run(service.send(period)):
             click.echo(f"{o.destination}: {o.state} {o.reference}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -190,7 +191,26 @@ def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_js
         nation=settings.bank_holidays,
         today=today(settings),
     )
+    if not (day_from and day_to):
+        click.echo(_period_said(rows, since, until, today(settings)), err=True)
     if as_json:
         click.echo(json.dumps([r.as_json(by) for r in result], indent=2))
     else:
         click.echo(render_stats_text(result, by=by), nl=False)
+
+
+def _period_said(
+    rows: list[dict[str, Any]], since: dt.date | None, until: dt.date | None, now: dt.date
+) -> str:
+    """Which period ``stats`` shows when --from or --to was left out (on stderr, so --json
+    stays clean)."""
+    days = [dt.date.fromisoformat(str(r["received_on"])) for r in rows]
+    if not days and not (since or until):
+        return "deliverabot: period: all correspondence recorded (none yet)"
+    first = since or (min(days) if days else until or now)
+    last = until or (max(days) if days else now)
+    what = "all correspondence recorded, " if not (since or until) else ""
+    return (
+        f"deliverabot: period: {what}{first:%-d %B %Y} to {last:%-d %B %Y} "
+        "(choose with --from and --to)"
+    )

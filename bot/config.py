@@ -105,6 +105,9 @@ class Settings:
         return self.backup_dir or Path(self.db_path).parent / "backups"
 
     acting_as: str | None = None  # DELIVERABOT_AS: who `update` and `history import` act as
+    board_url: str | None = None  # the board's public address, for links in the digest
+    panel_dates: tuple[dt.date, ...] = ()  # panel meetings: the digest counts down to the next
+    accessibility_contact: str | None = None  # who to tell about an accessibility problem
 
     def answer_target(self, category: str) -> int:
         return dict(self.answer_targets).get(category, self.answer_target_days)
@@ -263,6 +266,38 @@ def _board_token(env: Mapping[str, str]) -> str | None:
     return token
 
 
+def _board_url(env: Mapping[str, str]) -> str | None:
+    url = _opt(env, "BOARD_URL")
+    if url is None:
+        return None
+    if not re.fullmatch(r"https?://[^\s/|<>\"'()]+(/[^\s|<>\"'()?#]*)?", url):
+        raise ConfigError(
+            f"BOARD_URL={url!r}: give the board's address, e.g. https://deliverabot.example.org/board"
+        )
+    return url.rstrip("/")
+
+
+def _panel_dates(env: Mapping[str, str]) -> tuple[dt.date, ...]:
+    days = []
+    for item in _list(env, "PANEL_DATES"):
+        try:
+            days.append(dt.date.fromisoformat(item))
+        except ValueError:
+            raise ConfigError(
+                f"PANEL_DATES: {item!r} is not a date; write YYYY-MM-DD, separated by commas"
+            ) from None
+    return tuple(sorted(set(days)))
+
+
+def _contact(env: Mapping[str, str]) -> str | None:
+    contact = _opt(env, "ACCESSIBILITY_CONTACT")
+    if contact is not None and not re.fullmatch(r"[^\s@<>\"']+@[^\s@<>\"']+|https?://\S+", contact):
+        raise ConfigError(
+            f"ACCESSIBILITY_CONTACT={contact!r}: give an email address or a web address"
+        )
+    return contact
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = ".env"
 ) -> Settings:
@@ -339,4 +374,7 @@ def load_settings(
         backup_dir=Path(raw_backup_dir) if (raw_backup_dir := _opt(env, "BACKUP_DIR")) else None,
         backup_keep=_int(env, "BACKUP_KEEP", 14, 0, 3650),
         acting_as=acting_as,
+        board_url=_board_url(env),
+        panel_dates=_panel_dates(env),
+        accessibility_contact=_contact(env),
     )

@@ -340,6 +340,8 @@ def run_demo(settings: Settings, folder: Path, echo: object = print) -> Path:
             stale_weeks=settings.stale_weeks,
             target_for=settings.answer_target,
             nation=settings.bank_holidays,
+            board_url=settings.board_url,
+            panels=settings.panel_dates,
         )
         say("3. The digest leaders would get on Monday 19 September 2022:\n")
         say(render_digest(digest, "text"))

@@ -74,8 +74,10 @@ class _Built:
         if self.digest is None:
             reader = self.service.reader
             digest = await reader.call(self.service.build, self.period)
-            weekly = digest.correspondence.weekly if digest.correspondence else []
-            self.digest, self.chart = digest, digest_chart(weekly, digest.status_counts)
+            self.digest = digest
+            # The chart only when the week had mail (never an empty chart).
+            if digest.wants_chart and digest.correspondence is not None:
+                self.chart = digest_chart(digest.correspondence.weekly, digest.status_counts)
         return self.digest, self.chart
 
 
@@ -113,6 +115,8 @@ class DigestService:
             stale_weeks=s.stale_weeks,
             target_for=s.answer_target,
             nation=s.bank_holidays,
+            board_url=s.board_url,
+            panels=s.panel_dates,
         )
 
     def destinations(self) -> list[Destination]:

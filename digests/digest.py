@@ -1,4 +1,12 @@
-"""The weekly digest: built from the store as plain data for one ISO week, then rendered."""
+"""The weekly digest: built from the store as plain data for one ISO week, then rendered.
+
+It leads with the news. A one-line headline (what changed this week, and the plan's counts
+against last week's), then the week's completions, slips and holds with their reasons, then
+the other updates, then who needs chasing (grouped by owner, at most five lines), then
+correspondence. Each deliverable appears in one list only. The lines are built here from
+parts that know who wrote them (:mod:`digests.rich`), so every format escapes staff text and
+never the bot's own words or links.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +14,29 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from digests.stats import correspondence_stats
-from store import (
-    AsOf,
-    Deliverable,
-    FinancialYearQuarter,
-    QuarterParseError,
-    Reader,
-    Status,
-    Theme,
-    Update,
-    parse_quarter_span,
-    stale_status,
-)
+from digests.rich import Line, Link, Staff, Words, line
+from store import FinancialYearQuarter, Reader, Status
 
 __all__ = [
-    "Change",
+    "MAX_OWNER_LINES",
+    "CorrespondenceWeek",
+    "Countdown",
     "Digest",
-    "DigestItem",
-    "NoteGroup",
+    "Entry",
+    "Held",
+    "OwnerGroup",
     "build_digest",
     "parse_iso_week",
+    "ref_part",
     "week_bounds",
     "week_label",
 ]
+
+MAX_OWNER_LINES = 5
+TITLE_CHARS = 60
 
 
 def parse_iso_week(text: str) -> tuple[int, int]:
@@ -56,76 +60,148 @@ def week_bounds(year: int, week: int, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetim
     return start, end
 
 
+def day_span(first: dt.date, last: dt.date) -> str:
+    """ "12–18 September 2022", "26 September–2 October 2022", across years in full."""
+    if first.year != last.year:
+        return f"{first.day} {first:%B %Y}–{last.day} {last:%B %Y}"
+    if first.month != last.month:
+        return f"{first.day} {first:%B}–{last.day} {last:%B %Y}"
+    return f"{first.day}–{last.day} {last:%B %Y}"
+
+
 def week_label(year: int, week: int, *, start_month: int = 4) -> str:
     """ "Week 37, 12–18 September 2022 · Q2 2022/23"."""
     monday = dt.date.fromisocalendar(year, week, 1)
     sunday = monday + dt.timedelta(days=6)
-    if monday.month == sunday.month:
-        span = f"{monday.day}–{sunday.day} {sunday:%B %Y}"
-    elif monday.year == sunday.year:
-        span = f"{monday.day} {monday:%B}–{sunday.day} {sunday:%B %Y}"
-    else:
-        span = f"{monday.day} {monday:%B %Y}–{sunday.day} {sunday:%B %Y}"
     quarter = FinancialYearQuarter.of_date(sunday, start_month=start_month)
-    return f"Week {week}, {span} · {quarter}"
+    return f"Week {week}, {day_span(monday, sunday)} · {quarter}"
+
+
+def short_title(title: str, limit: int = TITLE_CHARS) -> str:
+    """A title cut at a word before ``limit`` characters, with an ellipsis."""
+    title = " ".join(title.split())
+    if len(title) <= limit:
+        return title
+    cut = title.rfind(" ", 0, limit)
+    return title[: cut if cut > limit // 2 else limit].rstrip(" ,.;:-") + "…"
+
+
+def ref_part(ref: str, board_url: str | None) -> Staff | Link:
+    """A reference, linked to its page on the board when the board's address is known."""
+    return Link(f"{board_url}/{ref}", (Staff(ref),)) if board_url else Staff(ref)
 
 
 @dataclass(frozen=True)
-class DigestItem:
+class Entry:
+    """One deliverable's week: what changed and what staff said about it."""
+
     ref: str
     title: str
-    theme: str
-    status: Status
-    due: str | None
-    owner: str | None
-    detail: str = ""  # e.g. "no update for 6 weeks", "due Q1 2022/23"
-
-    @property
-    def line(self) -> str:
-        """Plain text; each format escapes it."""
-        owner = f" · {self.owner}" if self.owner else ""
-        return f"{self.ref} {self.title} · {self.status.label}{owner} · {self.detail}"
-
-
-@dataclass(frozen=True)
-class Change:
-    ref: str
-    title: str
-    kind: str  # completed | new | status | slipped
-    before: str | None
-    after: str | None
-    note: str
     who: str | None
+    kind: str  # completed | slipped | held | new | update
+    change: str = ""  # the bot's words: "Ongoing → On hold", "due Q3 2022/23 → Q4 2022/23"
+    notes: tuple[str, ...] = ()
+    url: str | None = None
 
     @property
-    def line(self) -> str:
-        """Plain text; each format escapes it."""
-        text = f"{self.ref} {self.title}"
-        if self.kind == "status":
-            text += f": {self.before} → {self.after}"
-        elif self.kind == "slipped":
-            text += f": due {self.before} → {self.after}"
+    def resumed(self) -> bool:
+        return self.change.startswith(f"{Status.ON_HOLD.label} →")
+
+    @functools.cached_property
+    def line(self) -> Line:
+        ref = Link(self.url, (Staff(self.ref),)) if self.url else Staff(self.ref)
+        parts: list[object] = [ref, " ", Staff(short_title(self.title))]
         if self.who:
-            text += f" ({self.who})"
-        if self.note:
-            text += f". {self.note}"
-        return text
+            parts += [" (", Staff(self.who), ")"]
+        if self.change or self.notes:
+            parts.append(":")
+        if self.change:
+            parts += [" ", self.change + "."]
+        for note in self.notes:
+            parts += [" ", Staff(note)]
+        return line(*parts)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
-class NoteGroup:
-    theme: str
-    notes: list[tuple[str, str, str, str]]  # (ref, title, who, note)
+class OwnerGroup:
+    """One owner's deliverables that need chasing, as at the week's end."""
+
+    owner: str
+    overdue: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+    due_soon: tuple[str, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.overdue) + len(self.stale) + len(self.due_soon)
+
+    def line(self, board_url: str | None) -> Line:
+        parts: list[object] = [Staff(self.owner), ": "]
+        kinds = [
+            (self.overdue, "overdue"),
+            (self.stale, "stale"),
+            (self.due_soon, "due this quarter"),
+        ]
+        first = True
+        for refs, word in kinds:
+            if not refs:
+                continue
+            if not first:
+                parts.append("; ")
+            first = False
+            for i, ref in enumerate(refs):
+                parts += [", " if i else "", ref_part(ref, board_url)]
+            parts.append(f" {word}")
+        return line(*parts)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Held:
+    ref: str
+    since: dt.date | None
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """The next panel, and how many of the paper's lines have no update since the last."""
+
+    panel: dt.date
+    days: int  # from the Monday the digest goes out
+    pending: int
+    lines: int
+    since: dt.date | None  # the last panel, or where the record starts
+
+    @property
+    def text(self) -> str:
+        when = "today" if self.days == 0 else f"in {self.days} day{'s' if self.days != 1 else ''}"
+        since = f" since {self.since:%-d %B %Y}" if self.since else ""
+        return (
+            f"Next panel {self.panel:%A %-d %B %Y}, {when}: {self.pending} of {self.lines} "
+            f"lines for the paper have no update{since}."
+        )
 
 
 @dataclass(frozen=True)
 class CorrespondenceWeek:
     this_week: int
+    last_week: int
     avg_4: float
     avg_12: float
     by_category: dict[str, int]
-    weekly: list[tuple[str, int]]  # (week label "W37", count) for the last 12 weeks
-    answered_in_target: str | None  # e.g. "3 of 4 answered within target (75%)"
+    weekly: list[tuple[dt.date, int]]  # (Monday, count) for the last 12 weeks
+    answered_in_target: str | None  # e.g. "Last 4 weeks: 3 of 4 answered, ..."
+
+    @property
+    def line(self) -> str:
+        """The bot's own sentence about the week's mail (no staff text in it)."""
+        if not self.this_week:
+            average = f" (4-week average {self.avg_4:.1f})" if self.avg_4 else ""
+            return f"No correspondence recorded this week{average}."
+        cats = ", ".join(f"{c} {n}" for c, n in self.by_category.items())
+        return (
+            f"This week {self.this_week} (last week {self.last_week}, 4-week average "
+            f"{self.avg_4:.1f}, 12-week {self.avg_12:.1f})" + (f" · {cats}" if cats else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -137,149 +213,131 @@ class Digest:
     label: str
     generated_for: dt.date  # the Sunday that ends the week
     status_counts: dict[Status, int]
-    completed: list[Change] = field(default_factory=list)
-    new: list[Change] = field(default_factory=list)
-    status_changes: list[Change] = field(default_factory=list)
-    slipped: list[Change] = field(default_factory=list)
-    notes: list[NoteGroup] = field(default_factory=list)
-    stale: list[DigestItem] = field(default_factory=list)
-    overdue: list[DigestItem] = field(default_factory=list)
-    due_this_quarter: list[DigestItem] = field(default_factory=list)
+    counts_before: dict[Status, int] = field(default_factory=dict)
+    imported: int = 0  # deliverables a first plan import recorded this week
+    completed: list[Entry] = field(default_factory=list)
+    slipped: list[Entry] = field(default_factory=list)
+    held: list[Entry] = field(default_factory=list)
+    new: list[Entry] = field(default_factory=list)
+    updates: list[Entry] = field(default_factory=list)
+    owners: list[OwnerGroup] = field(default_factory=list)
+    on_hold: list[Held] = field(default_factory=list)
+    countdown: Countdown | None = None
     correspondence: CorrespondenceWeek | None = None
     stale_weeks: int = 4
+    board_url: str | None = None
+
+    @property
+    def entries(self) -> list[Entry]:
+        return [*self.completed, *self.slipped, *self.held, *self.new, *self.updates]
+
+    @property
+    def news(self) -> list[tuple[str, list[Entry]]]:
+        """The week's lists, in the order the digest shows them."""
+        return [
+            ("Completed", self.completed),
+            ("Slipped", self.slipped),
+            ("Put on hold", self.held),
+            ("New deliverables", self.new),
+            ("Other updates", self.updates),
+        ]
 
     @property
     def quiet(self) -> bool:
-        """Nothing recorded, nothing received: the digest is one line."""
-        return not (
-            self.completed
-            or self.new
-            or self.status_changes
-            or self.slipped
-            or self.notes
-            or (self.correspondence and self.correspondence.this_week)
-        )
+        """Nothing recorded, nothing received."""
+        mail = self.correspondence.this_week if self.correspondence else 0
+        return not (self.entries or self.imported or mail)
 
     @property
-    def headline(self) -> str:
-        parts = [f"{n} {s.label.lower()}" for s, n in self.status_counts.items() if n]
-        return ", ".join(parts) if parts else "no deliverables"
+    def wants_chart(self) -> bool:
+        """A chart only when the week had mail: never an empty one."""
+        return bool(self.correspondence and self.correspondence.this_week)
 
     @property
     def attention(self) -> int:
-        """How many deliverables need attention: one that is stale and overdue counts once."""
-        return len({i.ref for i in (*self.stale, *self.overdue)})
+        """How many deliverables need chasing (each counted once)."""
+        return sum(g.size for g in self.owners)
+
+    @property
+    def changes_text(self) -> str:
+        if self.quiet:
+            return "A quiet week: no updates and no correspondence recorded"
+        resumed = sum(1 for e in self.updates if e.resumed)
+        parts = [
+            f"{len(self.completed)} completed" if self.completed else "",
+            f"{len(self.slipped)} slipped" if self.slipped else "",
+            f"{len(self.held)} put on hold" if self.held else "",
+            f"{resumed} resumed" if resumed else "",
+            f"{len(self.new)} new" if self.new else "",
+        ]
+        others = len(self.updates) - resumed
+        if others:
+            parts.append(f"{others} other update{'s' if others != 1 else ''}")
+        text = ", ".join(p for p in parts if p)
+        if self.imported:
+            return "Plan imported" + (f"; this week also {text}" if text else "")
+        return f"This week: {text}" if text else "No updates this week"
+
+    @property
+    def counts_text(self) -> str:
+        total = sum(self.status_counts.values())
+        compare = bool(sum(self.counts_before.values())) and not self.imported
+        parts = []
+        for s, n in self.status_counts.items():
+            if not n and not (compare and self.counts_before.get(s)):
+                continue
+            delta = n - self.counts_before.get(s, 0) if compare else 0
+            sign = f" ({'+' if delta > 0 else '−'}{abs(delta)})" if delta else ""
+            parts.append(f"{n} {s.label.lower()}{sign}")
+        if not parts:
+            return "no deliverables"
+        if self.imported:
+            return f"{self.imported} deliverables ({', '.join(parts)})"
+        return f"{total} deliverables: " + ", ".join(parts)
+
+    @property
+    def headline(self) -> str:
+        """One line: what changed this week, and the plan's counts against last week's."""
+        if self.imported:  # "Plan imported: 43 deliverables (…); this week also 2 new."
+            head, _, also = self.changes_text.partition("; ")
+            return f"{head}: {self.counts_text}" + (f"; {also}" if also else "") + "."
+        return f"{self.changes_text} · {self.counts_text}."
 
     @property
     def quiet_line(self) -> str:
-        attention = self.attention
-        tail = f"; {attention} need attention" if attention else ""
+        tail = f"; {self.attention} need attention" if self.attention else ""
         return f"A quiet week: no updates and no correspondence recorded{tail}."
 
+    @property
+    def owner_lines(self) -> list[Line]:
+        return [g.line(self.board_url) for g in self.owners[:MAX_OWNER_LINES]]
 
-@functools.lru_cache(maxsize=4096)
-def _span_end(due: str | None, start_month: int) -> dt.date | None:
-    if not due:
-        return None
-    try:
-        return parse_quarter_span(due, start_month=start_month).last_day
-    except QuarterParseError:
-        return None
+    @property
+    def more_line(self) -> Line | None:
+        rest = self.owners[MAX_OWNER_LINES:]
+        if not rest:
+            return None
+        n = sum(g.size for g in rest)
+        text = f"and {n} more for {len(rest)} other owner{'s' if len(rest) != 1 else ''}"
+        if self.board_url:
+            return line(Link(f"{self.board_url}?attention=1", (Words(text),)), " on the board")
+        return line(text)
 
+    @property
+    def hold_line(self) -> Line | None:
+        if not self.on_hold:
+            return None
+        parts: list[object] = ["On hold: "]
+        for i, h in enumerate(self.on_hold):
+            parts += [", " if i else "", ref_part(h.ref, self.board_url)]
+            if h.since:
+                parts.append(f" since {h.since:%-d %B %Y}")
+        return line(*parts)  # type: ignore[arg-type]
 
-@dataclass
-class _Week:
-    """One week's digest in the making: the plan as it stood at the week's end."""
-
-    start: dt.datetime
-    end: dt.datetime
-    sunday: dt.date
-    start_month: int
-    themes: dict[int, Theme]
-    people: dict[int, str]  # person id -> name
-    deliverables: dict[int, Deliverable]  # those that existed by the week's end
-    history: list[Update]  # the week's own updates, in sequence
-    state: dict[int, tuple[Status, str | None]] = field(default_factory=dict)
-    last_at: dict[int, dt.datetime] = field(default_factory=dict)
-
-    def load_state(self, as_of: dict[int, AsOf]) -> None:
-        """The state at the week's end, from the store's per-deliverable summary of the
-        history (one row each, not the years of updates behind it)."""
-        for did, s in as_of.items():
-            if did in self.deliverables:
-                self.state[did] = (s.status, s.due)
-                if s.last_at is not None:
-                    self.last_at[did] = s.last_at
-
-    def who(self, person_id: int | None) -> str | None:
-        return self.people.get(person_id) if person_id is not None else None
-
-    def now_of(self, d: Deliverable) -> tuple[Status, str | None]:
-        return self.state.get(d.id, (d.status, d.due))
-
-    def item(self, d: Deliverable, detail: str) -> DigestItem:
-        status, due = self.now_of(d)
-        return DigestItem(
-            d.ref, d.title, self.themes[d.theme_id].name, status, due, self.who(d.owner_id), detail
-        )
-
-
-def _changes(week: _Week) -> tuple[list[Change], list[Change], list[Change], list[NoteGroup]]:
-    """The week's completions, status changes, slipped due quarters and notes by theme."""
-    completed: list[Change] = []
-    status_changes: list[Change] = []
-    slipped: list[Change] = []
-    notes_by_theme: dict[int, list[tuple[str, str, str, str]]] = {}
-    for u in week.history:
-        if u.recorded_at < week.start or u.deliverable_id not in week.deliverables:
-            continue
-        d = week.deliverables[u.deliverable_id]
-        who = week.who(u.person_id)
-        if u.note:
-            notes_by_theme.setdefault(d.theme_id, []).append(
-                (d.ref, d.title, who or "plan import", u.note)
-            )
-        if u.status_before is None:
-            continue  # the row that created it: its state is reported under "new"
-        if u.changed_status and u.status_after is not None:
-            kind = "completed" if u.status_after is Status.COMPLETED else "status"
-            target = completed if kind == "completed" else status_changes
-            after = "Completed" if kind == "completed" else u.status_after.label
-            target.append(Change(d.ref, d.title, kind, u.status_before.label, after, u.note, who))
-        before_end = _span_end(u.due_before, week.start_month)
-        after_end = _span_end(u.due_after, week.start_month)
-        if before_end and after_end and after_end > before_end:
-            slipped.append(
-                Change(d.ref, d.title, "slipped", u.due_before, u.due_after, u.note, who)
-            )
-    groups = [
-        NoteGroup(week.themes[tid].name, notes)
-        for tid, notes in sorted(notes_by_theme.items(), key=lambda kv: week.themes[kv[0]].position)
-    ]
-    return completed, status_changes, slipped, groups
-
-
-def _attention(
-    week: _Week, stale_weeks: int
-) -> tuple[list[DigestItem], list[DigestItem], list[DigestItem]]:
-    """Stale deliverables, overdue ones, and those due this quarter, as at the week's end."""
-    stale: list[DigestItem] = []
-    overdue: list[DigestItem] = []
-    due_now: list[DigestItem] = []
-    quarter = FinancialYearQuarter.of_date(week.sunday, start_month=week.start_month)
-    for d in week.deliverables.values():
-        status, due = week.now_of(d)
-        last = week.last_at.get(d.id)
-        if stale_status(status, d.added_on, last, week.end, weeks=stale_weeks):
-            weeks = (week.end - last).days // 7 if last else None
-            stale.append(week.item(d, f"no update for {weeks} weeks" if weeks else "never updated"))
-        due_end = _span_end(due, week.start_month)
-        if status is not Status.COMPLETED and due_end is not None:
-            if due_end < week.sunday and due_end < quarter.first_day:
-                overdue.append(week.item(d, f"was due {due}"))
-            elif due_end <= quarter.last_day:
-                due_now.append(week.item(d, f"due {due}"))
-    return stale, overdue, due_now
+    @property
+    def week_notes(self) -> list[tuple[str, str | None, str]]:
+        """(ref, who, note) for every note of the week, list by list."""
+        return [(e.ref, e.who, n) for e in self.entries for n in e.notes]
 
 
 def build_digest(
@@ -292,95 +350,21 @@ def build_digest(
     stale_weeks: int = 4,
     target_for: Callable[[str], int] = lambda _c: 20,
     nation: str = "ENG",
+    board_url: str | None = None,
+    panels: Sequence[dt.date] = (),
 ) -> Digest:
     """The digest for one ISO week, as the plan stood at the end of it."""
-    start, end = week_bounds(year, week, tz)
-    sunday = (end - dt.timedelta(days=1)).date()
-    the_week = _Week(
-        start=start,
-        end=end,
-        sunday=sunday,
-        start_month=start_month,
-        themes={t.id: t for t in store.themes()},
-        people={p.id: p.name for p in store.people()},
-        deliverables={d.id: d for d in store.deliverables() if d.added_on <= sunday},
-        history=store.updates(since=start, until=end),
-    )
-    the_week.load_state(store.states_at(end))
-    counts = {s: 0 for s in Status}
-    for d in the_week.deliverables.values():
-        counts[the_week.now_of(d)[0]] += 1
-    origin = store.origin()  # the plan's own deliverables are never new (as in the report)
-    new = [
-        Change(d.ref, d.title, "new", None, d.status.label, "", the_week.who(d.owner_id))
-        for d in the_week.deliverables.values()
-        if start.date() <= d.added_on <= sunday and not (origin and origin.owns(d))
-    ]
-    completed, status_changes, slipped, notes = _changes(the_week)
-    stale, overdue, due_now = _attention(the_week, stale_weeks)
-    return Digest(
-        plan=store.get_meta("plan") or "Delivery Plan",
-        office=store.get_meta("office") or "",
+    from digests.digest_week import build_week  # the week's lists, in their own module
+
+    return build_week(
+        store,
         year=year,
         week=week,
-        label=week_label(year, week, start_month=start_month),
-        generated_for=sunday,
-        status_counts=counts,
-        completed=completed,
-        new=new,
-        status_changes=status_changes,
-        slipped=slipped,
-        notes=notes,
-        stale=stale,
-        overdue=overdue,
-        due_this_quarter=due_now,
-        correspondence=_correspondence(store, start.date(), sunday, target_for, nation),
+        tz=tz,
+        start_month=start_month,
         stale_weeks=stale_weeks,
-    )
-
-
-def _correspondence(
-    store: Reader,
-    monday: dt.date,
-    sunday: dt.date,
-    target_for: Callable[[str], int],
-    nation: str,
-) -> CorrespondenceWeek:
-    first = monday - dt.timedelta(weeks=11)
-    weekly_counts = [0] * 12
-    by_category: dict[str, int] = {}
-    for day, category, n in store.correspondence_daily(since=first, until=sunday):
-        index = (dt.date.fromisoformat(day) - first).days // 7
-        weekly_counts[index] += n
-        if index == 11:
-            by_category[category] = by_category.get(category, 0) + n
-    weekly = [
-        (f"W{(first + dt.timedelta(weeks=i)).isocalendar()[1]:02d}", weekly_counts[i])
-        for i in range(12)
-    ]
-    this_week = weekly[-1][1]
-    trailing_4 = [n for _, n in weekly[-5:-1]]
-    trailing_12 = [n for _, n in weekly[:-1]] or [0]
-    answered_line = None
-    window_start = sunday - dt.timedelta(weeks=4)
-    if store.any_answered(since=window_start, until=sunday):
-        window = store.correspondence_rows(since=window_start, until=sunday)
-        stats = correspondence_stats(
-            window, by="month", target_for=target_for, nation=nation, today=sunday
-        )
-        received = sum(s.received for s in stats)
-        within = sum(s.within_target for s in stats)
-        answered = sum(s.answered for s in stats)
-        decided = sum(s.decided for s in stats)
-        share = f" ({round(100 * within / decided)}%)" if decided else ""
-        answered_line = (
-            f"Last 4 weeks: {answered} of {received} answered, {within} within target{share}."
-        )
-    return CorrespondenceWeek(
-        this_week=this_week,
-        avg_4=sum(trailing_4) / len(trailing_4) if trailing_4 else 0.0,
-        avg_12=sum(trailing_12) / len(trailing_12),
-        by_category=dict(sorted(by_category.items())),
-        weekly=weekly,
-        answered_in_target=answered_line,
+        target_for=target_for,
+        nation=nation,
+        board_url=board_url.rstrip("/") if board_url else None,
+        panels=tuple(sorted(panels)),
     )

@@ -116,7 +116,16 @@ def get_environment(fmt: str) -> jinja2.Environment:
     else:
         raise ValueError(f"unknown format {fmt!r}")
     env.filters["html_escape"] = html.escape
+    # A line built from parts (digests.rich): staff text escaped for this format, the bot's
+    # own words and links as written.
+    env.filters["rich"] = functools.partial(_rich, fmt=fmt)
     return env
+
+
+def _rich(value: Any, *, fmt: str) -> Markup:
+    from digests.rich import render_line
+
+    return render_line(value, fmt)
 
 
 def render(fmt: str, template: str, **context: Any) -> str:

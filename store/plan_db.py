@@ -214,6 +214,22 @@ class PlanReads(Base):
             for r in rows
         }
 
+    def held_since(self, ids: list[int], until: dt.datetime) -> dict[int, dt.datetime]:
+        """For these deliverables, the last time (before ``until``) each was put on hold."""
+        found: dict[int, dt.datetime] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._db.execute(
+                "SELECT deliverable_id, MAX(recorded_at) FROM updates "
+                f"WHERE deliverable_id IN ({marks}) AND recorded_at < ? "
+                "AND status_after = 'on-hold' AND COALESCE(status_before, '') != 'on-hold' "
+                "GROUP BY deliverable_id",
+                [*chunk, iso(until)],
+            ).fetchall()
+            found.update({r[0]: parse_ts(r[1]) for r in rows})
+        return found
+
     def latest_notes(
         self, since: dt.datetime, until: dt.datetime
     ) -> dict[int, tuple[Update | None, Update | None]]:
@@ -278,12 +294,15 @@ class PlanReads(Base):
             ]
         return found
 
-    def last_updates(self) -> dict[int, Update]:
-        """The newest update of every deliverable that has one."""
+    def last_updates(self, *, until: dt.datetime | None = None) -> dict[int, Update]:
+        """The newest update of every deliverable that has one (recorded before ``until``,
+        when given: the board as it stood on a past day)."""
+        where, params = ("WHERE recorded_at < ? ", [iso(until)]) if until else ("", [])
         rows = self._rows(
             "SELECT u.* FROM updates u JOIN ("
-            "  SELECT MAX(id) AS id FROM updates GROUP BY deliverable_id"
-            ") m ON m.id = u.id"
+            f"  SELECT MAX(id) AS id FROM updates {where}GROUP BY deliverable_id"
+            ") m ON m.id = u.id",
+            params,
         )
         return {r["deliverable_id"]: _update(r) for r in rows}
 

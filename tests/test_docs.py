@@ -53,3 +53,27 @@ def test_every_setting_is_in_the_readme() -> None:
 def test_quick_start_is_the_two_commands() -> None:
     quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     assert "make run" in quick and "make test" in quick
+
+
+def test_the_readme_names_no_file_outside_the_repository() -> None:
+    assert "DESIGN.md" not in README and "../" not in README
+    targets = re.findall(r"\]\(([^)#]+)\)", README)
+    local = [t for t in targets if not t.startswith(("http://", "https://", "mailto:"))]
+    assert "docs/plan-format.md" in local and "docs/board-desktop.png" in local
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert not missing, f"README links to files the repository lacks: {missing}"
+    for path in re.findall(r"`((?:docs|examples|scripts|bench)/[\w./-]+)`", README):
+        assert (ROOT / path).exists(), path
+
+
+def test_the_readme_digest_sample_is_what_the_demo_prints(tmp_path: Path) -> None:
+    from bot.config import load_settings
+    from bot.demo import run_demo
+
+    printed: list[str] = []
+    run_demo(load_settings({}, env_file=None), tmp_path / "demo", echo=printed.append)
+    out = "\n".join(printed)
+    digest = out.split("on Monday 19 September 2022:\n\n", 1)[1].split("\n4. Wrote", 1)[0]
+    section = README.split("### The weekly digest", 1)[1]
+    sample = section.split("```text\n", 1)[1].split("\n```", 1)[0]
+    assert sample == digest.strip("\n")

@@ -10,6 +10,7 @@ import jinja2
 
 from digests.digest import Digest
 from digests.render import escaping_environment
+from digests.rich import LineFormat, register_line_format, render_line
 from handlers.slack.blocks import MAX_SECTION_CHARS, esc, mrkdwn
 
 __all__ = ["digest_mrkdwn", "slack_draft", "slack_message"]
@@ -17,9 +18,16 @@ __all__ = ["digest_mrkdwn", "slack_draft", "slack_message"]
 MAX_BLOCKS = 50
 
 
+# A digest line's parts in mrkdwn: staff text escaped, the bot's words and emoji codes as
+# written, a link to the board as Slack writes links.
+register_line_format("mrkdwn", LineFormat(esc, link=lambda url, label: f"<{url}|{label}>"))
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
-    return escaping_environment(jinja2.PackageLoader("handlers.slack", "templates"), esc)
+    env = escaping_environment(jinja2.PackageLoader("handlers.slack", "templates"), esc)
+    env.filters["rich"] = functools.partial(render_line, fmt="mrkdwn")
+    return env
 
 
 def digest_mrkdwn(digest: Digest) -> str:
@@ -50,7 +58,8 @@ def slack_message(digest: Digest) -> dict[str, Any]:
             "type": "header",
             "text": {"type": "plain_text", "text": f"{digest.plan} – weekly digest"[:150]},
         },
-        {"type": "context", "elements": [mrkdwn(esc(digest.label))]},
+        # The label is the bot's own words ("Week 37, 12–18 September 2022 · Q2 2022/23").
+        {"type": "context", "elements": [mrkdwn(digest.label)]},
     ]
     sections = _pack(chunks)
     room = MAX_BLOCKS - len(blocks)
@@ -66,8 +75,9 @@ def slack_message(digest: Digest) -> dict[str, Any]:
             }
         )
     blocks += sections
+    # The plan's name is staff text (escaped); the rest is the bot's own words.
     fallback = f"{esc(digest.plan)} weekly digest, {digest.label}: " + (
-        digest.quiet_line if digest.quiet else f"{digest.headline}."
+        digest.quiet_line if digest.quiet else digest.headline
     )
     return {"text": fallback, "blocks": blocks}
 

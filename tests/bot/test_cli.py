@@ -284,3 +284,29 @@ def test_spreadsheet_errors_name_the_row(
     assert f"{sheet}:3: CF.deliverables[1].status: unknown status 'frozen'" in result.stderr
     assert f"{sheet}:3: CF.deliverables[1].due: unparseable quarter" in result.stderr
     assert not Path(cli_env["DELIVERABOT_DB"]).exists() or "nothing was written" in result.stderr
+
+
+def test_plan_show_has_column_headers_and_digest_and_stats_say_their_period(
+    deliverabot_exe: str, cli_env: dict[str, str], example_plan: Path
+) -> None:
+    assert run(deliverabot_exe, cli_env, "plan", "import", str(example_plan)).returncode == 0
+    lines = run(deliverabot_exe, cli_env, "plan", "show").stdout.splitlines()
+    header = lines[2].split()
+    assert header == ["ref", "status", "due", "owner", "updated", "title"]
+    cf10 = next(line for line in lines if line.strip().startswith("CF-10 "))
+    assert lines[2].index("owner") == cf10.index("Priya Shah")  # the columns line up
+
+    digest = run(deliverabot_exe, cli_env, "digest")
+    assert digest.returncode == 0, digest.stderr
+    said = digest.stderr.strip()
+    assert said.startswith("deliverabot: ") and ", the last complete week (Week " in said
+    assert said.endswith("; choose with --week")
+    assert run(deliverabot_exe, cli_env, "digest", "--week", "2022-W37").stderr == ""
+
+    stats = run(deliverabot_exe, cli_env, "stats", "--json")
+    assert stats.returncode == 0 and json.loads(stats.stdout) == []
+    assert stats.stderr.strip() == "deliverabot: period: all correspondence recorded (none yet)"
+    ranged = run(deliverabot_exe, cli_env, "stats", "--from", "2022-01-01", "--to", "2022-02-01")
+    assert ranged.stderr == ""
+    half = run(deliverabot_exe, cli_env, "stats", "--from", "2022-01-01")
+    assert half.stderr.startswith("deliverabot: period: 1 January 2022 to ")

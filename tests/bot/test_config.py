@@ -125,3 +125,34 @@ def test_smtp_max_sessions_defaults_to_50_and_is_checked(tmp_path: Path) -> None
     assert load_settings({"SMTP_MAX_SESSIONS": "200"}, env_file=none).smtp_max_sessions == 200
     with pytest.raises(ConfigError, match=r"SMTP_MAX_SESSIONS='0': must be between 1 and 10000"):
         load_settings({"SMTP_MAX_SESSIONS": "0"}, env_file=none)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BOARD_URL": "deliverabot.example.org/board"}, "BOARD_URL="),
+        ({"BOARD_URL": "https://x.example.org/board|<!channel>"}, "BOARD_URL="),
+        ({"BOARD_URL": "https://x.example.org/my board"}, "BOARD_URL="),
+        ({"PANEL_DATES": "2022-09-14,14/02/2023"}, "PANEL_DATES: '14/02/2023' is not a date"),
+        ({"ACCESSIBILITY_CONTACT": "the office"}, "ACCESSIBILITY_CONTACT="),
+    ],
+)
+def test_board_and_panel_settings_are_checked(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("|", r"\|")):
+        load_settings(env, env_file=None)
+
+
+def test_board_and_panel_settings(tmp_path: Path) -> None:
+    s = load_settings(
+        {
+            "BOARD_URL": "https://deliverabot.example.org/board/",
+            "PANEL_DATES": "2023-02-08, 2022-09-14",
+            "ACCESSIBILITY_CONTACT": "access@opcc.example.org",
+        },
+        env_file=None,
+    )
+    assert s.board_url == "https://deliverabot.example.org/board"
+    assert s.panel_dates == (dt.date(2022, 9, 14), dt.date(2023, 2, 8))
+    assert s.accessibility_contact == "access@opcc.example.org"
+    unset = load_settings({}, env_file=None)
+    assert (unset.board_url, unset.panel_dates, unset.accessibility_contact) == (None, (), None)

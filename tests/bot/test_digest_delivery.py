@@ -26,7 +26,13 @@ from bot.wiring import digest_service, slack_web_client
 from digests.digest import build_digest, week_bounds
 from digests.report import build_report, render_docx
 from handlers.plan import load_plan
-from handlers.service import UpdateRequest, import_plan, record_update
+from handlers.service import (
+    CorrespondenceRequest,
+    UpdateRequest,
+    import_plan,
+    record_correspondence,
+    record_update,
+)
 from handlers.slack import SlackNotifier
 from store import Source, Store, open_store
 
@@ -47,9 +53,13 @@ def _settings(tmp_path: Path, **env: str) -> Any:
 
 @pytest.fixture
 def db(tmp_path: Path, example_plan: Path) -> Path:
+    """The example plan, and one letter in week 37 (so the digest has a chart)."""
     path = tmp_path / "d.db"
     store = open_store(path)
     import_plan(store, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    record_correspondence(
+        store, CorrespondenceRequest(dedup_key="w37-letter", received_on=dt.date(2022, 9, 13))
+    )
     store.close()
     return path
 
@@ -112,7 +122,7 @@ def test_updates_fall_in_the_local_week_across_dst(db: Path) -> None:
             ),
         )
     w43 = build_digest(store, year=2022, week=43, tz=LONDON)
-    notes = [n for g in w43.notes for _, _, _, n in g.notes]
+    notes = [n for _, _, n in w43.week_notes]
     assert notes == ["first minutes of week 43", "last minutes of week 43 (GMT)"]
 
 
@@ -322,6 +332,38 @@ async def test_slack_digest_posts_blocks_and_uploads_the_chart(db: Path, tmp_pat
         await fake.stop()
 
 
+async def test_a_week_without_mail_gets_one_line_and_no_chart(
+    tmp_path: Path, example_plan: Path
+) -> None:
+    path = tmp_path / "quiet.db"
+    store = open_store(path)
+    import_plan(store, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    record_update(
+        store,
+        UpdateRequest(
+            deliverable="CF-10",
+            actor=store.person_by_email("priya.shah@example.org"),
+            source=Source.SLACK,
+            note="Venue booked.",
+            recorded_at=dt.datetime(2022, 9, 13, 9, tzinfo=dt.UTC),
+        ),
+    )
+    store.close()
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        service, _ = _slack_service(path, tmp_path, fake)
+        outcomes = await service.send("2022-W37")
+        assert [o.state for o in outcomes] == ["sent"]
+        post = fake.calls_to("chat.postMessage")[0]
+        blocks = post["blocks"] if isinstance(post["blocks"], list) else json.loads(post["blocks"])
+        text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+        assert ":envelope: *Correspondence:* No correspondence recorded this week." in text
+        assert fake.calls_to("files.getUploadURLExternal") == [] and fake.uploads == {}
+    finally:
+        await fake.stop()
+
+
 class _Capture:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
@@ -447,9 +489,11 @@ def test_docx_reopens_and_holds_every_deliverable(db: Path) -> None:
         "Update: Activities ongoing. <!channel> <script>alert(1)</script> {{ 7*7 }} *bold* & <w:p/>."
         in text
     )
-    # No letters: one sentence, not a table of zeros (the table: tests/digests/test_paper.py).
-    assert document.tables == []
-    assert "No correspondence was recorded in the 28 weeks to 14 September 2022." in text
+    # The fixture's one letter (13 September): a table by month and category (with none, one
+    # sentence instead: tests/digests/test_paper.py).
+    table = document.tables[0]
+    assert table.rows[0].cells[0].text == "Month"
+    assert table.rows[1].cells[0].text == "Mar 2022"
 
 
 def test_demo_runs_end_to_end(
@@ -501,3 +545,23 @@ async def test_failed_slack_post_is_kept_in_the_outbox_and_retried(
         assert len(fake.calls_to("chat.postMessage")) == 1
     finally:
         await fake.stop()
+
+
+async def test_the_posted_digest_links_to_the_board_and_counts_down_to_the_panel(
+    db: Path, tmp_path: Path
+) -> None:
+    settings = _settings(
+        tmp_path,
+        DIGEST_CHANNEL="C0LEADERS",
+        BOARD_URL="https://deliverabot.example.org/board",
+        PANEL_DATES="2022-09-14,2023-02-08",
+    )
+    service, _ = _service(db, settings, Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)))
+    await service.send("2022-W37")
+    [saved] = list((tmp_path / "outbox").glob("*-slack.json"))
+    text = "\n".join(
+        b["text"]["text"] for b in json.loads(saved.read_text())["blocks"] if b["type"] == "section"
+    )
+    assert "<https://deliverabot.example.org/board/CF-8|CF-8>" in text  # on hold
+    assert ":calendar: Next panel Wednesday 8 February 2023, in 142 days: " in text
+    assert text.rstrip().endswith("<https://deliverabot.example.org/board|Open the board>")

@@ -31,22 +31,31 @@ def _check(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
 
+BOARD = "https://deliverabot.example.org/board"
+PANELS = (dt.date(2022, 9, 14), dt.date(2023, 2, 8))
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["plain", "board"])
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html", "mrkdwn"])
-def test_digest_renderers(digest_store: Store, fmt: str) -> None:
-    digest = build_digest(digest_store, year=2022, week=37, tz=LONDON)
+def test_digest_renderers(digest_store: Store, fmt: str, linked: bool) -> None:
+    """Without BOARD_URL and PANEL_DATES, and with them (links and the countdown)."""
+    extra = {"board_url": BOARD, "panels": PANELS} if linked else {}
+    digest = build_digest(digest_store, year=2022, week=37, tz=LONDON, **extra)
     suffix = {"text": "txt", "markdown": "md", "html": "html", "mrkdwn": "mrkdwn"}[fmt]
     _check(
-        f"digest-2022-W37.{suffix}",
+        f"digest-2022-W37{'-board' if linked else ''}.{suffix}",
         digest_mrkdwn(digest)
         if fmt == "mrkdwn"
         else render_digest(digest, fmt, chart_cid="chart@x" if fmt == "html" else None),
     )
 
 
-def test_digest_block_kit(digest_store: Store) -> None:
-    digest = build_digest(digest_store, year=2022, week=37, tz=LONDON)
+@pytest.mark.parametrize("linked", [False, True], ids=["plain", "board"])
+def test_digest_block_kit(digest_store: Store, linked: bool) -> None:
+    extra = {"board_url": BOARD, "panels": PANELS} if linked else {}
+    digest = build_digest(digest_store, year=2022, week=37, tz=LONDON, **extra)
     _check(
-        "digest-2022-W37.slack.json",
+        f"digest-2022-W37{'-board' if linked else ''}.slack.json",
         json.dumps(slack_message(digest), indent=2, ensure_ascii=False) + "\n",
     )
 
@@ -66,9 +75,11 @@ def test_quiet_week_is_one_line(digest_store: Store) -> None:
     text = render_digest(digest, "text")
     assert digest.quiet
     body = text.split("\n\n", 1)[1].strip().splitlines()
-    attention = len({i.ref for i in (*digest.stale, *digest.overdue)})
+    attention = digest.attention
+    assert attention and attention == sum(g.size for g in digest.owners)
     assert (
         body[0]
         == f"A quiet week: no updates and no correspondence recorded; {attention} need attention."
     )
-    assert "Notes this week" not in text and "Correspondence" not in text
+    assert "Other updates" not in text and "Correspondence" not in text
+    assert not digest.wants_chart  # no empty chart either

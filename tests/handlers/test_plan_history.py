@@ -57,7 +57,7 @@ def test_an_update_made_on_the_import_day_is_not_hidden(fresh_store: Store) -> N
     item = report.themes[0].current[0] if report.themes[0].current else report.themes[0].new[0]
     assert item.due == "Q4 2022/23" and item.notes == ("Survey closes in January.",)
     digest = build_digest(fresh_store, year=2022, week=37, tz=LONDON)
-    assert any("Survey closes" in n[3] for g in digest.notes for n in g.notes)
+    assert any("Survey closes" in note for _, _, note in digest.week_notes)
 
 
 def test_history_is_ordered_by_sequence_even_when_clocks_disagree(fresh_store: Store) -> None:
@@ -132,9 +132,12 @@ def test_imported_notes_count_as_the_weeks_updates(plan_store: Store) -> None:
     # 27 notes in the example plan are dated 31 August 2022 (week 35).
     digest = build_digest(plan_store, year=2022, week=35, tz=LONDON)
     assert not digest.quiet
-    notes = [n for g in digest.notes for n in g.notes]
+    notes = digest.week_notes
     assert len(notes) == 27
-    assert all(who == "plan import" for _, _, who, _ in notes)
+    assert len(digest.updates) == 27  # one line each, in "Other updates"
+    # Imported rows have no author: the line names the deliverable's owner.
+    owners = {d.ref: plan_store.person(d.owner_id).name for d in plan_store.deliverables()}
+    assert all(who == owners[ref] for ref, who, _ in notes)
 
 
 def test_stale_and_overdue_deliverable_needs_attention_once(fresh_store: Store) -> None:
@@ -144,8 +147,9 @@ def test_stale_and_overdue_deliverable_needs_attention_once(fresh_store: Store) 
         today=dt.date(2022, 4, 1),
     )
     digest = build_digest(fresh_store, year=2022, week=50, tz=LONDON)
-    refs = [i.ref for i in digest.stale] + [i.ref for i in digest.overdue]
-    assert refs.count("CF-1") == 2  # both stale and overdue
-    assert digest.attention == len(set(refs))
-    assert digest.quiet_line.endswith(f"; {len(set(refs))} need attention.")
+    refs = [r for g in digest.owners for r in (*g.overdue, *g.stale, *g.due_soon)]
+    assert refs.count("CF-1") == 1  # both stale and overdue: named once, as overdue
+    assert any("CF-1" in g.overdue for g in digest.owners)
+    assert digest.attention == len(refs) == len(set(refs))
+    assert digest.quiet_line.endswith(f"; {len(refs)} need attention.")
     assert Status.ONGOING  # the deliverable stays ongoing

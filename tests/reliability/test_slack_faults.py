@@ -11,7 +11,7 @@ from fake_slack import FakeSlack
 from bot.config import load_settings
 from bot.wiring import digest_service
 from handlers.plan import load_plan
-from handlers.service import import_plan
+from handlers.service import CorrespondenceRequest, import_plan, record_correspondence
 from handlers.slack import SlackNotifier, make_web_client
 from store import open_store
 
@@ -22,6 +22,9 @@ async def test_every_digest_is_posted_once_whatever_slack_does(
     db = tmp_path / "d.db"
     store = open_store(db)
     import_plan(store, load_plan(example_plan), today=dt.date(2022, 9, 14))
+    for week in (33, 34, 35, 36):  # a letter each week: every digest has a chart to upload
+        day = dt.date.fromisocalendar(2022, week, 2)
+        record_correspondence(store, CorrespondenceRequest(dedup_key=f"w{week}", received_on=day))
     fake = FakeSlack()
     await fake.start()
     try:

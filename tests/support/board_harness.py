@@ -11,10 +11,41 @@ from pathlib import Path
 from bot.config import load_settings
 from bot.server import BotProcess
 from handlers.plan import load_plan
-from handlers.service import UpdateRequest, import_plan, record_update
-from store import Source, open_store
+from handlers.service import (
+    CorrespondenceRequest,
+    UpdateRequest,
+    import_plan,
+    record_correspondence,
+    record_update,
+)
+from store import Source, Store, open_store
 
 NOW = dt.datetime(2022, 9, 16, 12, tzinfo=dt.UTC)
+# Correspondence in the 12 weeks to NOW: (Monday, pieces), as the papers' counts run.
+LETTERS = [
+    (dt.date(2022, 6, 27) + dt.timedelta(weeks=i), n)
+    for i, n in enumerate([28, 31, 25, 34, 22, 19, 27, 30, 36, 29, 33, 17])
+]
+CATEGORIES = ["public", "public", "complaint", "mp", "public", "councillor", "partner", "media"]
+
+
+def add_letters(store: Store) -> int:
+    """Forwarded correspondence, counted through the service: ``LETTERS`` a week."""
+    count = 0
+    for monday, n in LETTERS:
+        for i in range(n):
+            record_correspondence(
+                store,
+                CorrespondenceRequest(
+                    dedup_key=f"board-{monday}-{i}",
+                    received_on=monday + dt.timedelta(days=i % 5),
+                    category=CATEGORIES[(i + monday.day) % len(CATEGORIES)],
+                    forwarder="priya.shah@example.org",
+                    sender_domain="example.com",
+                ),
+            )
+            count += 1
+    return count
 
 
 @contextlib.asynccontextmanager
@@ -39,6 +70,7 @@ async def board_process(
             recorded_at=dt.datetime(2022, 9, 15, 9, tzinfo=dt.UTC),
         ),
     )
+    add_letters(seed)
     seed.close()
     settings = load_settings(
         {
