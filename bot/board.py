@@ -43,7 +43,7 @@ from digests.formats import REPORT_FORMATS
 from digests.paper import build_paper, render_paper_docx, stored_wording
 from digests.plan_table import plan_rows, to_csv, to_xlsx
 from digests.report import build_report, render_report
-from store import Reader, Status
+from store import Office, Reader, Status
 
 __all__ = ["add_board_routes"]
 
@@ -178,16 +178,14 @@ class VersionCache:
 
 
 class Board:
-    def __init__(
-        self, *, settings: Settings, reader: Reader, clock: Callable[[], dt.datetime]
-    ) -> None:
+    def __init__(self, *, settings: Settings, reader: Reader, office: Office) -> None:
         self.settings = settings
         self.reader = reader
-        self.clock = clock
+        self.office = office
         self.cache = VersionCache(reader)
 
     def _today(self) -> dt.date:
-        return self.clock().astimezone(self.settings.tz).date()
+        return self.office.today()
 
     def _filters(self, request: web.Request) -> BoardFilters:
         return BoardFilters.parse(request.query, today=self._today())
@@ -200,34 +198,29 @@ class Board:
             plan=self.reader.get_meta("plan") or "Delivery Plan",
             office=self.reader.get_meta("office") or "",
             generated=self._generated(),
-            period=board_period(as_of or self._today(), s.panel_dates, s.fy_start_month),
+            period=board_period(as_of or self._today(), s.panel_dates, self.office),
             base=base,
             as_of=as_of,
-            stale_weeks=s.stale_weeks,
+            stale_weeks=self.office.stale_weeks,
         )
 
     def _rows(self, page: Page) -> list[Any]:
-        s = self.settings
         return board_rows(
             self.reader,
-            now=self.clock(),
-            tz=s.tz,
-            stale_weeks=s.stale_weeks,
-            start_month=s.fy_start_month,
+            office=self.office,
             as_of=page.as_of,
             new_since=page.period.since,
         )
 
     def _mail(self, day: dt.date) -> CorrespondenceWeek:
         """The 12 weeks of correspondence to the week of ``day``."""
-        s = self.settings
         monday = day - dt.timedelta(days=day.weekday())
         return weekly_correspondence(
-            self.reader, monday, monday + dt.timedelta(days=6), s.answer_target, s.bank_holidays
+            self.reader, monday, monday + dt.timedelta(days=6), self.office
         )
 
     def _generated(self) -> str:
-        return f"As at {self.clock().astimezone(self.settings.tz):%-d %B %Y, %H:%M}"
+        return f"As at {self.office.local(self.office.now()):%-d %B %Y, %H:%M}"
 
     async def index(self, request: web.Request) -> web.Response:
         filters = self._filters(request)
@@ -249,7 +242,7 @@ class Board:
             d = self.reader.deliverable_by_ref(ref)
             if not found or d is None:
                 return None
-            until = end_of_day(as_of, self.settings.tz) if as_of else None
+            until = end_of_day(as_of, self.office.tz) if as_of else None
             history = self.reader.updates(deliverable_id=d.id, until=until, newest_first=True)
             people = {p.id: p.name for p in self.reader.people()}
             return render_item(page, found[0], history, people)
@@ -265,7 +258,7 @@ class Board:
         period to today (or the past day being viewed)."""
         s = self.settings
         day_to = as_of or self._today()
-        default_from = board_period(day_to, s.panel_dates, s.fy_start_month).since
+        default_from = board_period(day_to, s.panel_dates, self.office).since
         text_from, text_to = request.query.get("from"), request.query.get("to")
         try:
             day_from = parse_day_text(text_from) if text_from else default_from
@@ -285,12 +278,9 @@ class Board:
             raise web.HTTPBadRequest(text=f"format is {REPORT_FORMATS.spoken()}")
         as_of = self._filters(request).as_of
         day_from, day_to = self._period(request, as_of)
-        s = self.settings
 
         def draft() -> bytes | str:
-            data = build_report(
-                self.reader, day_from=day_from, day_to=day_to, tz=s.tz, start_month=s.fy_start_month
-            )
+            data = build_report(self.reader, day_from=day_from, day_to=day_to, office=self.office)
             if fmt.binary:  # the whole paper, as `deliverabot report --format docx`
                 paper = build_paper(self.reader, data, stored_wording(self.reader))
                 return render_paper_docx(data, paper)
@@ -323,7 +313,7 @@ class Board:
         return web.Response(text=await self.reader.call(html), content_type="text/html")
 
     async def export_csv(self, request: web.Request) -> web.Response:
-        text = await self.reader.call(lambda: to_csv(plan_rows(self.reader, self.settings.tz)))
+        text = await self.reader.call(lambda: to_csv(plan_rows(self.reader, self.office.tz)))
         return web.Response(
             text=text,
             content_type="text/csv",
@@ -332,7 +322,7 @@ class Board:
         )
 
     async def export_xlsx(self, request: web.Request) -> web.Response:
-        tz = self.settings.tz
+        tz = self.office.tz
         body = await self.reader.call(lambda: to_xlsx(self.reader, plan_rows(self.reader, tz), tz))
         return web.Response(
             body=body,
@@ -364,11 +354,11 @@ def add_board_routes(
     *,
     settings: Settings,
     reader: Reader,
-    clock: Callable[[], dt.datetime],
+    office: Office,
 ) -> None:
     """Register /board and its pages (GET only: nothing on the board can write)."""
     assert settings.board_token
-    board = Board(settings=settings, reader=reader, clock=clock)
+    board = Board(settings=settings, reader=reader, office=office)
     app.middlewares.append(
         board_guard(
             settings.board_token, trust_proxy=settings.trust_proxy, throttle=FailureThrottle()

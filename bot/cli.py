@@ -6,7 +6,6 @@ User mistakes end in one clear line on stderr and a non-zero exit, never a trace
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import os
 import sqlite3
@@ -102,7 +101,7 @@ def plan_import(ctx: Context, file: Path, dry_run: bool, move: bool) -> None:
         file,
         plan=plan_name,
         office=office,
-        fy_start_month=settings.fy_start_month,
+        calendar=settings.office,
         limits=Limits(max_bytes=settings.max_plan_bytes),
     )
     summary = import_plan(ctx.store, spec, today=today(settings), dry_run=dry_run, move=move)
@@ -248,7 +247,7 @@ def report(
     if snapshot is not None and not day_from:
         day_from = snapshot["data"]["period_from"]
     if snapshot is not None and not day_to:
-        day_to = dt.datetime.now(settings.tz).date().isoformat()
+        day_to = settings.office.today().isoformat()
     if not day_from or not day_to:
         raise click.UsageError("give the period with --from DATE --to DATE")
     start, end = parse_day(day_from, "--from"), parse_day(day_to, "--to")
@@ -258,8 +257,7 @@ def report(
         store,
         day_from=start,
         day_to=end,
-        tz=settings.tz,
-        start_month=settings.fy_start_month,
+        office=settings.office,
         notes=notes,
     )
     if snapshot is not None:

@@ -18,7 +18,7 @@ __all__ = ["digest"]
 
 
 def _last_complete_week(settings: Settings) -> str:
-    today = dt.datetime.now(settings.tz).date()
+    today = settings.office.today()
     year, week, _ = (today - dt.timedelta(days=today.isoweekday())).isocalendar()
     return f"{year}-W{week:02d}"
 
@@ -78,7 +78,7 @@ def digest(
             return
         if not rows:
             click.echo("Nothing sent yet.")
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        now = ctx.settings.office.now().isoformat(timespec="seconds")
         for r in rows:
             note = r["reference"] or r["error"] or ""
             if r.get("warning"):
@@ -104,7 +104,7 @@ def digest(
         raise click.BadParameter(str(exc), param_hint="--week") from None
     period = f"{year}-W{number:02d}"
     if week is None:  # say which week (on stderr, so the digest itself stays clean)
-        label = week_label(year, number, start_month=ctx.settings.fy_start_month)
+        label = week_label(year, number, office=ctx.settings.office)
         click.echo(
             f"deliverabot: {period}, the last complete week ({label}); choose with --week",
             err=True,

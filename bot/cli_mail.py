@@ -187,8 +187,7 @@ def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_js
     result = correspondence_stats(
         rows,
         by=by,
-        target_for=settings.answer_target,
-        nation=settings.bank_holidays,
+        office=settings.office,
         today=today(settings),
     )
     if not (day_from and day_to):

@@ -61,7 +61,7 @@ def update(ctx: Context, as_email: str | None, words: tuple[str, ...]) -> None:
     """
     settings = ctx.settings
     try:
-        cmd = parse_update(" ".join(words), fy_start_month=settings.fy_start_month)
+        cmd = parse_update(" ".join(words), office=settings.office)
     except GrammarError as exc:
         fail(str(exc).replace("`", "'"))
         return
@@ -72,7 +72,7 @@ def update(ctx: Context, as_email: str | None, words: tuple[str, ...]) -> None:
     person = _acting(ctx, store, as_email)
     request = command_request(cmd, actor=person, source=Source.CLI)
     try:
-        outcome = record_update(store, request, fy_start_month=settings.fy_start_month)
+        outcome = record_update(store, request, office=settings.office)
     except ServiceError as exc:
         fail(str(exc).replace("`", "'"))
         return
@@ -84,7 +84,7 @@ def update(ctx: Context, as_email: str | None, words: tuple[str, ...]) -> None:
         click.echo(f"due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
     if outcome.dependencies_changed:
         click.echo("dependencies: " + ("identified" if outcome.dependencies_after else "none"))
-    slip = slip_named(outcome, cmd.note, on=today(settings), start_month=settings.fy_start_month)
+    slip = slip_named(outcome, cmd.note, on=today(settings), office=settings.office)
     if slip is not None:
         named, recorded = slip
         click.echo(
@@ -112,10 +112,8 @@ def history_import(ctx: Context, file: Path, as_email: str | None, dry_run: bool
     store = ctx.existing_store
     actor = _acting(ctx, store, as_email)
     try:
-        rows = load_history(file, tz=settings.tz, fy_start_month=settings.fy_start_month)
-        summary = import_history(
-            store, rows, actor=actor, fy_start_month=settings.fy_start_month, dry_run=dry_run
-        )
+        rows = load_history(file, office=settings.office)
+        summary = import_history(store, rows, actor=actor, office=settings.office, dry_run=dry_run)
     except HistoryInvalid as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bot.config import DigestSchedule, Settings
@@ -32,7 +32,7 @@ from handlers.service.delivery import (
 from handlers.service.writer import Writer
 from handlers.slack.digest import slack_message
 from handlers.slack.notices import stats_message
-from store import Deliverable, Person
+from store import Deliverable, Office, Person
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
 
@@ -90,17 +90,17 @@ class DigestService:
         self,
         *,
         settings: Settings,
+        office: Office,
         writer: Writer,
         notifiers: Mapping[str, Notifier],
         outbox: Outbox,
-        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.settings = settings
+        self.office = office
         self.writer = writer
         self.reader = writer.reader  # the writer's own connection: it sees its own claims
         self.notifiers = dict(notifiers)
         self.outbox = outbox
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     # -- building ---------------------------------------------------------------------
     def build(self, period: str) -> Digest:
@@ -110,11 +110,7 @@ class DigestService:
             self.reader,
             year=year,
             week=week,
-            tz=s.tz,
-            start_month=s.fy_start_month,
-            stale_weeks=s.stale_weeks,
-            target_for=s.answer_target,
-            nation=s.bank_holidays,
+            office=self.office,
             board_url=s.board_url,
             panels=s.panel_dates,
         )
@@ -192,7 +188,7 @@ class DigestService:
             self.writer,
             Delivery("digest", built.period, destination),
             send,
-            now=self.clock(),
+            now=self.office.now(),
             ledger_id=ledger_id,
             on_failure=keep,
         )
@@ -203,9 +199,9 @@ class DigestService:
 
         Called by the cron trigger, at start-up (catch-up after downtime) and periodically.
         """
-        now = self.clock()
+        now = self.office.now()
         s = self.settings
-        moment = latest_schedule(s.digest_schedule, now, s.tz)
+        moment = latest_schedule(s.digest_schedule, now, self.office.tz)
         if now - moment > dt.timedelta(days=s.digest_grace_days):
             return []
         outcomes = await self.send(period_for(moment))
@@ -215,24 +211,24 @@ class DigestService:
     def _reminder_period(self, now: dt.datetime) -> tuple[str, dt.date] | None:
         """The ISO week and day of today's reminders, or ``None`` when none are due today
         (not the reminder day, or a bank holiday). Reminders catch up within their day."""
-        s = self.settings
-        local_day = latest_schedule(s.reminder_schedule, now, s.tz).date()
-        if now.astimezone(s.tz).date() != local_day:
+        office = self.office
+        local_day = latest_schedule(self.settings.reminder_schedule, now, office.tz).date()
+        if office.local(now).date() != local_day:
             return None
-        if local_day in bank_holidays(s.bank_holidays, local_day.year, local_day.year):
+        if local_day in bank_holidays(office.bank_holidays, local_day.year, local_day.year):
             return None
         year, week, _ = local_day.isocalendar()
         return f"{year}-W{week:02d}", local_day
 
     async def remind(self) -> list[Outcome]:
         """Friday nudges (``REMINDER_SCHEDULE``): one a week to each owner of stale work."""
-        now = self.clock()
+        now = self.office.now()
         slack = self.notifiers.get("slack")
         due = self._reminder_period(now) if slack is not None else None
         if slack is None or due is None:
             return []
         period, local_day = due
-        weeks = self.settings.stale_weeks
+        weeks = self.office.stale_weeks
 
         def owners() -> dict[int, tuple[Person, list[Deliverable]]]:
             found: dict[int, tuple[Person, list[Deliverable]]] = {}
@@ -262,17 +258,14 @@ class DigestService:
     # -- previews for Slack ------------------------------------------------------------------
     async def preview(self) -> dict[str, Any]:
         """This week's digest so far, for ``/deliverable digest``."""
-        year, week, _ = self.clock().astimezone(self.settings.tz).date().isocalendar()
+        year, week, _ = self.office.today().isocalendar()
         digest = await self.reader.call(self.build, f"{year}-W{week:02d}")
         return slack_message(digest)
 
     async def stats_preview(self) -> dict[str, Any]:
         """The last 12 weeks of correspondence by category, for ``/deliverable stats``."""
-        s = self.settings
-        today = self.clock().astimezone(s.tz).date()
+        today = self.office.today()
         since = today - dt.timedelta(weeks=12)
         rows = await self.reader.call(self.reader.correspondence_rows, since=since, until=today)
-        stats = correspondence_stats(
-            rows, by="category", target_for=s.answer_target, nation=s.bank_holidays, today=today
-        )
+        stats = correspondence_stats(rows, by="category", office=self.office, today=today)
         return stats_message(stats, since=since, today=today)

@@ -60,7 +60,9 @@ class BotProcess:
         self.settings = settings
         self.store = store
         self.writer = Writer(store)  # what everything the process runs records through
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        # The office (time zone, year, habits) with this process's clock, for everything.
+        self.office = settings.office.with_clock(clock)
+        self.clock = self.office.now
         self.web_app = web.Application(
             client_max_size=1024 * 1024,
             middlewares=[security_middleware(trust_proxy=settings.trust_proxy)],
@@ -81,9 +83,8 @@ class BotProcess:
 
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
         # Mail from any source goes through the one inbound worker; SMTP is one source.
-        self.inbound = InboundWorker(
-            self.writer, mail_policy(settings, store, clock=self.clock), send_mail=self.mailer.send
-        )
+        policy = mail_policy(settings, store, office=self.office)
+        self.inbound = InboundWorker(self.writer, policy, send_mail=self.mailer.send)
         self.mail_handler = MailHandler(self.inbound, max_sessions=settings.smtp_max_sessions)
         self.slack_app: Any = None
         self.slack_deps: SlackDeps | None = None
@@ -100,7 +101,7 @@ class BotProcess:
         if settings.slack_enabled:
             self.slack = SlackNotifier(slack_web_client(settings))
         self.digests = digest_service(
-            settings, store, slack=self.slack, mailer=self.mailer, clock=self.clock
+            settings, store, slack=self.slack, mailer=self.mailer, office=self.office
         )
         if self.slack is not None:
             self._setup_slack(self.slack)
@@ -109,7 +110,7 @@ class BotProcess:
 
             self.board_reader = store.open_reader()
             add_board_routes(
-                self.web_app, settings=settings, reader=self.board_reader, clock=self.clock
+                self.web_app, settings=settings, reader=self.board_reader, office=self.office
             )
 
     def _setup_slack(self, slack: SlackNotifier) -> None:
@@ -117,10 +118,7 @@ class BotProcess:
         deps = self.slack_deps = SlackDeps(
             writer=self.writer,
             reader=self.reader,
-            tz=self.settings.tz,
-            fy_start_month=self.settings.fy_start_month,
-            stale_weeks=self.settings.stale_weeks,
-            clock=self.clock,
+            office=self.office,
             mail_domain=self.settings.mail_domain,
             previews={"digest": self.digests.preview, "stats": self.digests.stats_preview},
         )

@@ -14,7 +14,7 @@ from handlers.service import stored_hash_key
 from handlers.service.delivery import Notifier
 from handlers.service.writer import Writer
 from handlers.slack.digest import slack_draft
-from store import Store
+from store import Office, Store
 
 __all__ = ["digest_service", "hash_key", "mail_policy", "slack_web_client"]
 
@@ -25,6 +25,7 @@ def digest_service(
     *,
     slack: Notifier | None = None,
     mailer: Mailer | None = None,
+    office: Office | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> DigestService:
     """The digest and reminders, with a notifier per channel that is on (mail always, Slack
@@ -37,7 +38,11 @@ def digest_service(
         notifiers["slack"] = slack
     outbox = Outbox(settings.outbox_dir, drafts={"slack": slack_draft})
     return DigestService(
-        settings=settings, writer=Writer(store), notifiers=notifiers, outbox=outbox, clock=clock
+        settings=settings,
+        office=(office or settings.office).with_clock(clock),
+        writer=Writer(store),
+        notifiers=notifiers,
+        outbox=outbox,
     )
 
 
@@ -60,11 +65,9 @@ def hash_key(settings: Settings, store: Store) -> bytes:
     return stored_hash_key(store).encode()
 
 
-def mail_policy(
-    settings: Settings, store: Store, *, clock: Callable[[], dt.datetime] | None = None
-) -> MailPolicy:
+def mail_policy(settings: Settings, store: Store, *, office: Office | None = None) -> MailPolicy:
     return MailPolicy(
-        clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+        office=office or settings.office,
         mail_domain=settings.mail_domain,
         hash_key=hash_key(settings, store),
         allowed_senders=settings.allowed_senders,
@@ -74,6 +77,4 @@ def mail_policy(
         keep_subjects=settings.store_subjects,
         keep_raw=settings.keep_raw_mail,
         retention_days=settings.mail_retention_days,
-        fy_start_month=settings.fy_start_month,
-        tz=settings.tz,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,8 +27,10 @@ from digests.paper_words import (
 )
 from digests.render import render
 from store import (
+    AN_OFFICE,
     CORRESPONDENCE_CATEGORIES,
     Deliverable,
+    Office,
     Reader,
     State,
     Status,
@@ -147,7 +148,7 @@ def _new_line(sentences: list[str] | tuple[str, ...], dependencies: bool) -> str
 
 
 def _bounds(
-    day_from: dt.date, day_to: dt.date, tz: zoneinfo.ZoneInfo
+    day_from: dt.date, day_to: dt.date, tz: dt.tzinfo
 ) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
@@ -230,7 +231,7 @@ class _Paper:
     """What building the paper needs from the store, read once."""
 
     store: Reader
-    tz: zoneinfo.ZoneInfo
+    tz: dt.tzinfo
     start_month: int
     mode: str
     start: dt.datetime
@@ -342,11 +343,11 @@ def build_report(
     *,
     day_from: dt.date,
     day_to: dt.date,
-    tz: zoneinfo.ZoneInfo,
-    start_month: int = 4,
+    office: Office = AN_OFFICE,
     notes: str = "latest",
 ) -> Report:
-    """The report's data as at the end of ``day_to``, from the append-only update history.
+    """The report's data as at the end of ``day_to`` (the office's time zone and financial
+    year), from the append-only update history.
 
     ``notes`` is ``latest`` (the paper's rule: see :mod:`digests.paper_lines`) or ``all``.
     """
@@ -354,6 +355,7 @@ def build_report(
         raise ValueError(f"--to {day_to} is before --from {day_from}")
     if notes not in NOTE_MODES:
         raise ValueError(f"unknown notes mode {notes!r}; use {' or '.join(NOTE_MODES)}")
+    tz, start_month = office.tz, office.fy_start_month
     start, end = _bounds(day_from, day_to, tz)
     baseline, origin = store.baseline(), store.origin()
     states = store.states_at(end)

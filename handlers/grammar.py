@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from store import QuarterParseError, Status, normalise_status, parse_quarter_span
+from store import AN_OFFICE, Office, QuarterParseError, Status, normalise_status
 
 __all__ = [
     "AddCommand",
@@ -175,20 +175,20 @@ def _split_flags(words: list[str], flags: _Flags) -> list[str]:
     return words
 
 
-def _split_due(words: list[str], fy_start_month: int) -> tuple[list[str], str | None]:
+def _split_due(words: list[str], office: Office) -> tuple[list[str], str | None]:
     """``due QUARTER`` (the quarter may be several words, "Q3/Q4, 2022/23") off the end."""
     at = next((i for i, w in enumerate(words[:-1]) if w.lower() == "due"), None)
     if at is None:
         return words, None
     quarter = " ".join(words[at + 1 :])
     try:
-        return words[:at], str(parse_quarter_span(quarter, start_month=fy_start_month))
+        return words[:at], str(office.quarter(quarter))
     except QuarterParseError as exc:
         raise GrammarError(f"{exc}.") from None
 
 
 def _split_words(
-    words: list[str], flags: _Flags, fy_start_month: int
+    words: list[str], flags: _Flags, office: Office
 ) -> tuple[list[str], Status | None, str | None]:
     """The words after the reference (or the title), in any order: a status, ``due
     QUARTER``, ``deps``/``no deps`` and ``summary``. Returns what is left of the words."""
@@ -202,12 +202,12 @@ def _split_words(
             if found is not None and rest:
                 words, status = rest, found
         if due is None:
-            words, due = _split_due(words, fy_start_month)
+            words, due = _split_due(words, office)
         if len(words) == count:
             return words, status, due
 
 
-def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
+def parse_update(text: str, *, office: Office = AN_OFFICE) -> UpdateCommand:
     """Parse ``REF [STATUS] [due QUARTER] [deps|no deps] [summary] [: NOTE]`` (everything
     after ``update``)."""
     text = text.strip()
@@ -221,7 +221,7 @@ def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
             )
         return UpdateCommand()
     flags = _Flags()
-    words, status, due = _split_words(head.split(), flags, fy_start_month)
+    words, status, due = _split_words(head.split(), flags, office)
     if flags.summary and not note:
         raise GrammarError(
             "A summary for the paper needs its text after a colon, e.g. "
@@ -262,7 +262,7 @@ def _parse_date(text: str) -> dt.date:
     raise GrammarError(f"{text.strip()!r} is not a date; write it like 2022-09-30.")
 
 
-def parse_command(text: str, *, fy_start_month: int = 4) -> Command:
+def parse_command(text: str, *, office: Office = AN_OFFICE) -> Command:
     """Parse the text after ``/deliverable``."""
     text = (text or "").strip()
     if not text:
@@ -273,7 +273,7 @@ def parse_command(text: str, *, fy_start_month: int = 4) -> Command:
     if verb in ("help", "?", "-h", "--help"):
         return HelpCommand()
     if verb in ("update", "u"):
-        return parse_update(rest, fy_start_month=fy_start_month)
+        return parse_update(rest, office=office)
     if verb in ("list", "ls"):
         return ListCommand(rest or None)
     if verb == "show":

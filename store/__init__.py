@@ -42,6 +42,7 @@ from store.model import (
     replay,
     stale_status,
 )
+from store.office import AN_OFFICE, Office, utc_now
 from store.quarters import (
     FinancialYearQuarter,
     QuarterParseError,
@@ -52,6 +53,7 @@ from store.quarters import (
 from store.text import one_paragraph
 
 __all__ = [
+    "AN_OFFICE",
     "CORRESPONDENCE_CATEGORIES",
     "AsOf",
     "BackupFailed",
@@ -61,6 +63,7 @@ __all__ = [
     "Deliverable",
     "DeliverableView",
     "FinancialYearQuarter",
+    "Office",
     "Origin",
     "Person",
     "QuarterParseError",
@@ -91,4 +94,5 @@ __all__ = [
     "probe_commit",
     "replay",
     "stale_status",
+    "utc_now",
 ]

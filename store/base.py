@@ -16,12 +16,9 @@ from store.model import (
     Theme,
     Update,
 )
+from store.office import utc_now
 
 __all__ = ["Base", "iso", "parse_ts", "utc_now"]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def iso(value: dt.datetime) -> str:

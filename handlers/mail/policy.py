@@ -3,20 +3,15 @@ one plain auto-reply it may send."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from handlers.mail.parse import header
 from handlers.mail.trust import Network
+from store import AN_OFFICE, Office
 
 __all__ = ["MailPolicy", "ProcessResult", "auto_reply"]
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -32,9 +27,7 @@ class MailPolicy:
     keep_subjects: bool = True
     keep_raw: bool = False
     retention_days: int = 30
-    fy_start_month: int = 4
-    tz: dt.tzinfo = dt.UTC
-    clock: Callable[[], dt.datetime] = field(default=_utc_now)
+    office: Office = AN_OFFICE  # the time zone for received days, the FY, the clock
 
 
 @dataclass(frozen=True)

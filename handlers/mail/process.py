@@ -124,7 +124,7 @@ def _process_correspondence(
         )
         if target is None:
             return ProcessResult("unmatched_reply", "a reply that matches no correspondence")
-        day = _received_day(message_date(msg), received_at, policy.tz)
+        day = _received_day(message_date(msg), received_at, policy.office.tz)
         record_answer(store, int(target["id"]), day)
         return ProcessResult("reply", f"answered on {day}", correspondence_id=int(target["id"]))
 
@@ -157,7 +157,7 @@ def _process_correspondence(
         store,
         CorrespondenceRequest(
             dedup_key=key,
-            received_on=_received_day(original.date, received_at, policy.tz),
+            received_on=_received_day(original.date, received_at, policy.office.tz),
             category=category,
             forwarder=forwarder,
             sender_domain=sender_domain,
@@ -167,7 +167,7 @@ def _process_correspondence(
             message_id=original.message_id,
             inbound_id=inbound_id,
             flags=tuple(flags),
-            recorded_at=policy.clock(),
+            recorded_at=policy.office.now(),
         ),
     )
     state = "duplicate" if outcome.duplicate else "counted"
@@ -213,7 +213,7 @@ def process_inbound(
     """Parse one pending message and count it, apply it, or quarantine it. Never raises for
     bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later).
     A message already processed (queued twice) is left as it is."""
-    now = now or policy.clock()
+    now = now or policy.office.now()
     row: dict[str, Any] | None = None
     try:
         with processing(store):

@@ -67,7 +67,7 @@ def process_update(
     text = f"{ref_in_address} {subject}".strip() if ref_in_address else subject
     body_note = strip_quoted(text_body(msg))
     try:
-        cmd = parse_update(text, fy_start_month=policy.fy_start_month)
+        cmd = parse_update(text, office=policy.office)
         if cmd.ref is None:
             raise GrammarError(
                 "Say which deliverable in the subject, e.g. 'CF-3 ongoing', or send to "
@@ -77,7 +77,7 @@ def process_update(
         outcome = record_update(
             store,
             command_request(cmd, actor=person, source=Source.EMAIL, note=note),
-            fy_start_month=policy.fy_start_month,
+            office=policy.office,
         )
     except (GrammarError, ServiceError) as exc:
         return ProcessResult(
@@ -118,8 +118,7 @@ def _confirmation(outcome: UpdateOutcome, proof: str, note: str, policy: MailPol
         lines.append(
             "Dependencies: identified" if outcome.dependencies_after else "Dependencies: none"
         )
-    on = policy.clock().astimezone(policy.tz).date()
-    slip = slip_named(outcome, note, on=on, start_month=policy.fy_start_month)
+    slip = slip_named(outcome, note, on=policy.office.today(), office=policy.office)
     if slip is not None:
         named, recorded = slip
         lines += [

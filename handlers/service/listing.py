@@ -3,7 +3,6 @@ each channel renders (Slack as Block Kit; another chat platform its own way)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ from handlers.grammar import ListCommand
 from handlers.service.errors import ServiceError
 from handlers.service.plan_shape import find_theme
 from handlers.service.updates import resolve_deliverable
-from store import Deliverable, Person, Reader, Theme, Update
+from store import Deliverable, Office, Person, Reader, Theme, Update
 
 __all__ = [
     "DeliverableRow",
@@ -54,8 +53,10 @@ class Shown:
     people: dict[int, Person]
 
 
-def deliverable_rows(store: Reader, now: dt.datetime, stale_weeks: int) -> list[DeliverableRow]:
-    """Every deliverable in plan order, with its theme, owner, newest update, staleness."""
+def deliverable_rows(store: Reader, office: Office) -> list[DeliverableRow]:
+    """Every deliverable in plan order, with its theme, owner, newest update, staleness
+    (no update for the office's ``stale_weeks``, as of its clock)."""
+    now, stale_weeks = office.now(), office.stale_weeks
     return [
         DeliverableRow(
             deliverable=v.deliverable,
@@ -69,12 +70,12 @@ def deliverable_rows(store: Reader, now: dt.datetime, stale_weeks: int) -> list[
 
 
 def list_deliverables(
-    store: Reader, cmd: ListCommand, *, actor: Person | None, now: dt.datetime, stale_weeks: int
+    store: Reader, cmd: ListCommand, *, actor: Person | None, office: Office
 ) -> Listing:
     """``list``: the open deliverables, ``mine`` (the actor's), ``stale``, ``all``, or a
     theme's. Raises :class:`Unidentified` for ``mine`` without an actor, and a
     ``ValidationError`` for a theme that matches nothing."""
-    found = deliverable_rows(store, now, stale_weeks)
+    found = deliverable_rows(store, office)
     scope = (cmd.scope or "").lower()
     if not scope:
         open_rows = [r for r in found if r.deliverable.status.is_open]
@@ -86,7 +87,7 @@ def list_deliverables(
             "Your deliverables", [r for r in found if r.deliverable.owner_id == actor.id]
         )
     if scope == "stale":
-        title = f"Stale deliverables (no update for {stale_weeks} weeks)"
+        title = f"Stale deliverables (no update for {office.stale_weeks} weeks)"
         return Listing(title, [r for r in found if r.stale])
     if scope == "all":
         return Listing("All deliverables", found)

@@ -7,7 +7,9 @@ import datetime as dt
 from handlers.bounded import MAX_TITLE_CHARS
 from handlers.service.errors import ValidationError
 from store import (
+    AN_OFFICE,
     Deliverable,
+    Office,
     Person,
     QuarterParseError,
     Reader,
@@ -15,7 +17,6 @@ from store import (
     Status,
     Store,
     Theme,
-    parse_quarter_span,
 )
 
 __all__ = [
@@ -137,7 +138,7 @@ def add_deliverable(
     source: Source,
     today: dt.date,
     due: str | None = None,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
     idempotency_key: str | None = None,
 ) -> Deliverable:
     """Add a new deliverable (status not-started, counted as new today), owned by ``actor``.
@@ -147,7 +148,7 @@ def add_deliverable(
     due_text = None
     if due:
         try:
-            due_text = str(parse_quarter_span(due, start_month=fy_start_month))
+            due_text = str(office.quarter(due))
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
     with store.transaction():

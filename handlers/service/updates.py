@@ -15,7 +15,9 @@ from handlers.service.errors import (
     ValidationError,
 )
 from store import (
+    AN_OFFICE,
     Deliverable,
+    Office,
     Person,
     QuarterParseError,
     Reader,
@@ -23,7 +25,6 @@ from store import (
     Status,
     Store,
     Update,
-    parse_quarter_span,
 )
 
 __all__ = [
@@ -178,7 +179,7 @@ def check_update_text(
     *,
     summary: bool = False,
     of_note: bool = False,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
 ) -> tuple[str, str | None]:
     """The checks of :func:`record_update` that need no store (note, summary, due quarter):
     a form shows them before it acknowledges, without waiting for the database. Returns the
@@ -195,20 +196,20 @@ def check_update_text(
     due_after_text: str | None = None
     if due is not None and due.strip():
         try:
-            due_after_text = str(parse_quarter_span(due, start_month=fy_start_month))
+            due_after_text = str(office.quarter(due))
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
     return note, due_after_text
 
 
-def _plan_update(store: Reader, request: UpdateRequest, fy_start_month: int) -> _Plan:
+def _plan_update(store: Reader, request: UpdateRequest, office: Office) -> _Plan:
     """Every check of an update, reading only: resolve, authorise, validate."""
     note, due_after_text = check_update_text(
         request.note,
         request.due,
         summary=request.summary,
         of_note=request.of_note,
-        fy_start_month=fy_start_month,
+        office=office,
     )
     deliverable = resolve_deliverable(store, request.deliverable)
     _check_author(request)
@@ -238,7 +239,7 @@ def _plan_update(store: Reader, request: UpdateRequest, fy_start_month: int) -> 
         raise ValidationError(
             "Putting a deliverable on hold needs a note explaining why.", field="note"
         )
-    if not note and _slipped(due_before, due_after, fy_start_month):
+    if not note and _slipped(due_before, due_after, office):
         raise ValidationError(
             f"Moving the due quarter later ({due_before} → {due_after}) needs a note "
             "explaining why.",
@@ -257,16 +258,18 @@ def _check_author(request: UpdateRequest) -> None:
         )
 
 
-def check_update(store: Reader, request: UpdateRequest, *, fy_start_month: int = 4) -> Deliverable:
+def check_update(
+    store: Reader, request: UpdateRequest, *, office: Office = AN_OFFICE
+) -> Deliverable:
     """Run every check :func:`record_update` would, without writing; returns the target.
 
     Forms use it to show errors inline before closing, without waiting for the write lock.
     """
-    return _plan_update(store, request, fy_start_month).deliverable
+    return _plan_update(store, request, office).deliverable
 
 
 def record_update(
-    store: Store, request: UpdateRequest, *, fy_start_month: int = 4
+    store: Store, request: UpdateRequest, *, office: Office = AN_OFFICE
 ) -> UpdateOutcome:
     """Validate, authorise and append one update, changing status and due quarter with it.
 
@@ -277,7 +280,7 @@ def record_update(
             earlier = store.update_by_key(request.idempotency_key)
             if earlier is not None and earlier.person_id == request.actor.id:
                 return _replayed(store, earlier)
-        plan = _plan_update(store, request, fy_start_month)
+        plan = _plan_update(store, request, office)
         deliverable = plan.deliverable
         update_id = store.append_update(
             deliverable_id=deliverable.id,
@@ -338,12 +341,10 @@ def _replayed(store: Reader, earlier: Update) -> UpdateOutcome:
     )
 
 
-def _slipped(before: str | None, after: str | None, start_month: int) -> bool:
+def _slipped(before: str | None, after: str | None, office: Office) -> bool:
     if not before or not after or before == after:
         return False
     try:
-        return parse_quarter_span(after, start_month=start_month) > parse_quarter_span(
-            before, start_month=start_month
-        )
+        return office.quarter(after) > office.quarter(before)
     except QuarterParseError:
         return False

@@ -52,7 +52,7 @@ async def deliverable_command(
     """Parse, acknowledge within Slack's 3 seconds, then answer through ``respond``."""
     session = Session.of(context)
     try:
-        cmd = parse_command(command.get("text") or "", fy_start_month=session.deps.fy_start_month)
+        cmd = parse_command(command.get("text") or "", office=session.office)
     except GrammarError as exc:
         await ack(
             response_type="ephemeral", text=f":warning: {esc(str(exc))}\nSee `/deliverable help`."
@@ -96,11 +96,11 @@ async def open_add_form(session: Session, trigger_id: str, theme_text: str | Non
 
 async def run_list(session: Session, cmd: Command) -> Reply:
     assert isinstance(cmd, ListCommand)
-    deps, reader, now = session.deps, session.reader, session.deps.clock()
+    reader, now = session.reader, session.office.now()
     person = await session.person() if cmd.mine else None
     try:
         listing = await reader.call(
-            list_deliverables, reader, cmd, actor=person, now=now, stale_weeks=deps.stale_weeks
+            list_deliverables, reader, cmd, actor=person, office=session.office
         )
     except Unidentified:
         return {"text": await session.refusal()}
@@ -111,7 +111,7 @@ async def run_list(session: Session, cmd: Command) -> Reply:
 
 async def run_show(session: Session, cmd: Command) -> Reply:
     assert isinstance(cmd, ShowCommand)
-    reader, now, tz = session.reader, session.deps.clock(), session.deps.tz
+    reader, now, tz = session.reader, session.office.now(), session.office.tz
     try:
         shown = await reader.call(show_deliverable, reader, cmd.ref)
     except AmbiguousDeliverable as exc:
@@ -161,7 +161,7 @@ async def run_add(session: Session, cmd: Command) -> Reply:
             actor=person,
             source=Source.SLACK,
             today=session.today(),
-            fy_start_month=session.deps.fy_start_month,
+            office=session.office,
             idempotency_key=session.request_key,
         )
     except ServiceError as exc:

@@ -110,7 +110,7 @@ async def answer_slip_button(
             action.get("value") or "",
             actor=person,
             move=action.get("action_id") == "slip_move",
-            fy_start_month=session.deps.fy_start_month,
+            office=session.office,
         )
     except StoreUnavailable:
         await respond(response_type="ephemeral", text=BUSY)
@@ -267,7 +267,7 @@ async def update_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBo
             fields["due"],
             summary=fields["summary"],
             of_note=fields["of_note"],
-            fy_start_month=session.deps.fy_start_month,
+            office=session.office,
         )
     except FormProblem as problem:
         await ack(response_action="errors", errors={problem.block: problem.message})
@@ -319,7 +319,7 @@ async def add_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltC
             actor=person,
             source=Source.SLACK,
             today=session.today(),
-            fy_start_month=session.deps.fy_start_month,
+            office=session.office,
             idempotency_key=session.request_key,
         )
         text = f":new: Added *{esc(created.ref)}* {esc(created.title)} (not started)."

@@ -44,9 +44,9 @@ async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext) -> N
     if event.get("tab", "home") != "home":
         return
     session = Session.of(context)
-    reader, now = session.reader, session.deps.clock()
+    reader, now = session.reader, session.office.now()
     person = await session.person()
-    found = await reader.call(deliverable_rows, reader, now, session.deps.stale_weeks)
+    found = await reader.call(deliverable_rows, reader, session.office)
     mine = []
     if person is not None:
         mine = [

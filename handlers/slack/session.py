@@ -31,7 +31,7 @@ from handlers.service.writer import Writer
 from handlers.slack.blocks import esc, mrkdwn, plain, section
 from handlers.slack.queries import admin_hint, quarter_choices
 from handlers.slack.views import confirmation_text, update_modal
-from store import Deliverable, Person, Reader, StoreUnavailable
+from store import AN_OFFICE, Deliverable, Office, Person, Reader, StoreUnavailable
 
 __all__ = [
     "BUSY",
@@ -72,11 +72,8 @@ class SlackDeps:
     """What the listeners need, passed in by the wiring in ``bot``."""
 
     writer: Writer
-    tz: dt.tzinfo
+    office: Office = AN_OFFICE  # the time zone, the financial year, stale weeks, the clock
     reader: Reader | None = None  # its own read-only connection; else the writer's
-    fy_start_month: int = 4
-    stale_weeks: int = 4
-    clock: Callable[[], dt.datetime] = _utc_now
     previews: dict[str, Preview] = field(default_factory=dict)  # "digest", "stats"
     mail_domain: str | None = None  # shows each person's address for updates by mail
     # Listener work still running after its ack; shutdown waits for it (see ``drain``).
@@ -151,8 +148,12 @@ class Session:
     def reader(self) -> Reader:
         return self.deps.read
 
+    @property
+    def office(self) -> Office:
+        return self.deps.office
+
     def today(self) -> dt.date:
-        return self.deps.clock().astimezone(self.deps.tz).date()
+        return self.office.today()
 
     async def person(self) -> Person | None:
         """The caller as a person of the plan: by Slack id, else by their Slack email (and
@@ -195,9 +196,7 @@ class Session:
         return f":no_entry: I don't know who you are in the plan yet. {esc(hint)}"
 
     async def record(self, request: UpdateRequest) -> UpdateOutcome:
-        return await self.writer.call(
-            record_update, request, fy_start_month=self.deps.fy_start_month
-        )
+        return await self.writer.call(record_update, request, office=self.office)
 
     async def confirm(self, outcome: UpdateOutcome, request: UpdateRequest) -> dict[str, Any]:
         """The reply to a recorded update; when its note names a later quarter than the due
@@ -210,7 +209,7 @@ class Session:
                 actor=request.actor,
                 note=request.note,
                 on=self.today(),
-                fy_start_month=self.deps.fy_start_month,
+                office=self.office,
             )
         except StoreUnavailable:  # the update is recorded; only the question is lost
             log.warning("could not keep the due-quarter question for %s", outcome.deliverable.ref)
@@ -227,7 +226,7 @@ class Session:
         note: str = "",
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        reader, today, start_month = self.reader, self.today(), self.deps.fy_start_month
+        reader, office = self.reader, self.office
 
         def load() -> tuple[Deliverable | None, list[dict[str, Any]]]:
             chosen = None
@@ -236,7 +235,7 @@ class Session:
                     chosen = resolve_deliverable(reader, ref)
                 except ServiceError:
                     chosen = None
-            return chosen, quarter_choices(reader, today, start_month)
+            return chosen, quarter_choices(reader, office)
 
         chosen, quarters = await reader.call(load)
         await self.client.views_open(

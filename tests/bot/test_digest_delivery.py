@@ -34,7 +34,7 @@ from handlers.service import (
     record_update,
 )
 from handlers.slack import SlackNotifier
-from store import Source, Store, open_store
+from store import Office, Source, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
@@ -121,7 +121,7 @@ def test_updates_fall_in_the_local_week_across_dst(db: Path) -> None:
                 deliverable="CF-9", actor=alex, source=Source.CLI, note=note, recorded_at=at
             ),
         )
-    w43 = build_digest(store, year=2022, week=43, tz=LONDON)
+    w43 = build_digest(store, year=2022, week=43, office=Office(tz=LONDON))
     notes = [n for _, _, n in w43.week_notes]
     assert notes == ["first minutes of week 43", "last minutes of week 43 (GMT)"]
 
@@ -474,7 +474,7 @@ def test_docx_reopens_and_holds_every_deliverable(db: Path) -> None:
         ),
     )
     report = build_report(
-        store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 14), tz=LONDON
+        store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 14), office=Office(tz=LONDON)
     )
     document = docx.Document(io.BytesIO(render_docx(report)))
     text = "\n".join(p.text for p in document.paragraphs)

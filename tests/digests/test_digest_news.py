@@ -35,7 +35,7 @@ from digests.digest_render import render_digest
 from digests.rich import staff_texts
 from handlers.slack.blocks import escape_mrkdwn
 from handlers.slack.digest import digest_mrkdwn, slack_message
-from store import Status, Store, open_store
+from store import Office, Status, Store, open_store
 
 
 def _render(digest: Digest, fmt: str) -> str:
@@ -69,7 +69,7 @@ def _weeks() -> list[tuple[int, int]]:
 
 
 def _digest(store: Store, week: tuple[int, int], **extra: object) -> Digest:
-    return build_digest(store, year=week[0], week=week[1], tz=LONDON, **extra)  # type: ignore[arg-type]
+    return build_digest(store, year=week[0], week=week[1], office=Office(tz=LONDON), **extra)  # type: ignore[arg-type]
 
 
 def _lines(text: str) -> int:

@@ -22,13 +22,13 @@ from handlers.service.delivery import (
 )
 from handlers.service.writer import Writer
 from handlers.slack.digest import slack_draft
-from store import Store
+from store import Office, Store
 
 NOW = dt.datetime(2022, 9, 19, 9, tzinfo=dt.UTC)
 
 
 def _digest(store: Store) -> Digest:
-    return build_digest(store, year=2022, week=37, tz=dt.UTC)
+    return build_digest(store, year=2022, week=37, office=Office(tz=dt.UTC))
 
 
 def test_destinations_are_values_whose_text_is_the_ledger_key() -> None:

@@ -15,7 +15,7 @@ from handlers.grammar import ListCommand
 from handlers.service.writer import Writer
 from handlers.slack import LISTENERS, Session, SlackDeps
 from handlers.slack.commands import deliverable_command, run_list
-from store import Status, Store
+from store import Office, Status, Store
 
 
 class Recorder:
@@ -31,8 +31,7 @@ class Recorder:
 def _context(store: Store, user_id: str) -> AsyncBoltContext:
     deps = SlackDeps(
         writer=Writer(store),
-        tz=dt.UTC,
-        clock=lambda: dt.datetime(2022, 9, 16, 10, tzinfo=dt.UTC),
+        office=Office(tz=dt.UTC, clock=lambda: dt.datetime(2022, 9, 16, 10, tzinfo=dt.UTC)),
     )
     context = AsyncBoltContext()
     context[Session.KEY] = Session(deps, client=None, user_id=user_id)  # type: ignore[arg-type]

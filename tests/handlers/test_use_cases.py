@@ -10,7 +10,7 @@ import pytest
 from handlers.grammar import ListCommand, parse_update
 from handlers.service import add_deliverable, command_request, record_update, set_away
 from handlers.service.listing import Unidentified, list_deliverables, show_deliverable
-from store import Source, Status, Store
+from store import Office, Source, Status, Store
 
 NOW = dt.datetime(2022, 9, 14, 12, tzinfo=dt.UTC)
 
@@ -21,25 +21,46 @@ def _refs(listing) -> list[str]:
 
 def test_list_scopes(plan_store: Store, person) -> None:
     priya = person("priya.shah@example.org")
-    every = list_deliverables(plan_store, ListCommand("all"), actor=None, now=NOW, stale_weeks=4)
+    every = list_deliverables(
+        plan_store, ListCommand("all"), actor=None, office=Office(clock=lambda: NOW, stale_weeks=4)
+    )
     assert every.title == "All deliverables" and len(every.rows) == len(plan_store.deliverables())
-    opened = list_deliverables(plan_store, ListCommand(), actor=None, now=NOW, stale_weeks=4)
+    opened = list_deliverables(
+        plan_store, ListCommand(), actor=None, office=Office(clock=lambda: NOW, stale_weeks=4)
+    )
     assert all(r.deliverable.status is not Status.COMPLETED for r in opened.rows)
     assert opened.title == "Open deliverables" and 0 < len(opened.rows) < len(every.rows)
-    mine = list_deliverables(plan_store, ListCommand("mine"), actor=priya, now=NOW, stale_weeks=4)
+    mine = list_deliverables(
+        plan_store,
+        ListCommand("mine"),
+        actor=priya,
+        office=Office(clock=lambda: NOW, stale_weeks=4),
+    )
     assert mine.rows and {r.deliverable.owner_id for r in mine.rows} == {priya.id}
-    theme = list_deliverables(plan_store, ListCommand("cf"), actor=None, now=NOW, stale_weeks=4)
+    theme = list_deliverables(
+        plan_store, ListCommand("cf"), actor=None, office=Office(clock=lambda: NOW, stale_weeks=4)
+    )
     assert theme.title.startswith("CF · ") and all(
         r.deliverable.ref.startswith("CF-") for r in theme.rows
     )
-    stale = list_deliverables(plan_store, ListCommand("stale"), actor=None, now=NOW, stale_weeks=4)
+    stale = list_deliverables(
+        plan_store,
+        ListCommand("stale"),
+        actor=None,
+        office=Office(clock=lambda: NOW, stale_weeks=4),
+    )
     assert stale.title == "Stale deliverables (no update for 4 weeks)"
     assert all(r.stale for r in stale.rows)
 
 
 def test_list_mine_needs_to_know_who_asks(plan_store: Store) -> None:
     with pytest.raises(Unidentified):
-        list_deliverables(plan_store, ListCommand("MINE"), actor=None, now=NOW, stale_weeks=4)
+        list_deliverables(
+            plan_store,
+            ListCommand("MINE"),
+            actor=None,
+            office=Office(clock=lambda: NOW, stale_weeks=4),
+        )
 
 
 def test_show_gives_the_newest_updates_first(plan_store: Store, person) -> None:

@@ -26,7 +26,7 @@ from handlers.service import (
     record_update,
 )
 from handlers.slack.digest import slack_message
-from store import Source, open_store
+from store import Office, Source, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 EMOJI = {
@@ -77,7 +77,7 @@ def demo_message(board_url: str = "https://deliverabot.example.org/board") -> di
                 store,
                 year=2022,
                 week=37,
-                tz=zoneinfo.ZoneInfo("Europe/London"),
+                office=Office(tz=zoneinfo.ZoneInfo("Europe/London")),
                 board_url=board_url,
                 panels=(dt.date(2022, 9, 14), dt.date(2023, 2, 8)),
             )
