@@ -19,7 +19,6 @@ import time
 import urllib.parse
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from importlib import resources
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -35,6 +34,7 @@ from digests.board_pages import (
     render_report_page,
     render_statement,
     report_body,
+    stylesheet,
 )
 from digests.chart import digest_chart
 from digests.digest import CorrespondenceWeek
@@ -345,8 +345,7 @@ class Board:
         return web.Response(body=body, content_type="image/png")
 
     async def stylesheet(self, request: web.Request) -> web.Response:
-        css = resources.files("digests").joinpath("templates/board.css").read_text()
-        return web.Response(text=css, content_type="text/css")
+        return web.Response(text=stylesheet(), content_type="text/css")
 
 
 def add_board_routes(

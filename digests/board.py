@@ -203,7 +203,7 @@ def board_rows(
         due = then.due if then else d.due
         u: Update | None = last.get(d.id)
         due_end = _quarter_end(due, start_month)
-        open_ = status not in (Status.COMPLETED, Status.BAU)
+        open_ = not status.exempt_from_overdue
         overdue = bool(open_ and due_end and due_end < quarter.first_day)
         rows.append(
             BoardRow(

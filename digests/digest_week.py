@@ -141,13 +141,13 @@ def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]
         due_end = _span_end(week.due(d), week.start_month)
         s = week.state.get(d.id)
         kind = ""
-        if status is not Status.BAU and due_end and due_end < quarter.first_day:
+        if not status.exempt_from_overdue and due_end and due_end < quarter.first_day:
             kind = "overdue"
         elif stale_status(
             status, d.added_on, s.last_at if s else None, week.end, weeks=stale_weeks
         ):
             kind = "stale"
-        elif status is not Status.BAU and due_end and due_end <= quarter.last_day:
+        elif not status.exempt_from_overdue and due_end and due_end <= quarter.last_day:
             kind = "due_soon"
         if kind:
             owner = week.owner(d) or "No owner"

@@ -147,9 +147,7 @@ def _new_line(sentences: list[str] | tuple[str, ...], dependencies: bool) -> str
     return body
 
 
-def _bounds(
-    day_from: dt.date, day_to: dt.date, tz: dt.tzinfo
-) -> tuple[dt.datetime, dt.datetime]:
+def _bounds(day_from: dt.date, day_to: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     return start, end

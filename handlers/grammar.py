@@ -43,9 +43,11 @@ records an update at once
 • `/deliverable away until 2022-09-30` pauses your reminders
 • `/deliverable digest` previews this week's digest · \
 `/deliverable stats` shows correspondence counts
-Statuses: not-started, ongoing, on-hold, completed, bau \
-(also: done, started, in progress, paused, business as usual).
-REF is a reference like CF-3 or a few words of the title."""
+Statuses: {statuses} (also: {typed}).
+REF is a reference like CF-3 or a few words of the title.""".format(
+    statuses=Status.spoken(last=", "),
+    typed=", ".join(word for s in Status for word in s.traits.shown),
+)
 
 
 class GrammarError(ValueError):
@@ -231,8 +233,8 @@ def parse_update(text: str, *, office: Office = AN_OFFICE) -> UpdateCommand:
         ref, rest = words[0].upper(), words[1:]
         if rest:
             raise GrammarError(
-                f"I did not understand {' '.join(rest)!r}. Statuses are not-started, ongoing, "
-                "on-hold, completed and bau; write the quarter as `due Q3 2022/23`, "
+                f"I did not understand {' '.join(rest)!r}. Statuses are {Status.spoken()}; "
+                "write the quarter as `due Q3 2022/23`, "
                 "dependencies as `deps` or `no deps`, and put the note after a colon."
             )
     else:

@@ -16,7 +16,7 @@ from typing import Any
 
 from handlers.bounded import DEFAULT_LIMITS, FileInvalid, Limits, read_csv, read_xlsx
 from handlers.service import MAX_NOTE_CHARS, MAX_TITLE_CHARS, HistoryRow
-from store import AN_OFFICE, Office, QuarterParseError, Source, normalise_status
+from store import AN_OFFICE, Office, QuarterParseError, Source, Status, normalise_status
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -191,7 +191,7 @@ def _row(line: int, row: dict[str, Any], office: Office) -> HistoryRow:
     if status_text and status is None:
         raise _CellError(
             "status",
-            f"unknown status {status_text!r}; use not-started, ongoing, on-hold, completed, bau",
+            f"unknown status {status_text!r}; use {Status.spoken(last=', ')}",
         )
     due_text = _text(row.get("due"))
     due = None

@@ -235,9 +235,10 @@ def _plan_update(store: Reader, request: UpdateRequest, office: Office) -> _Plan
             "Add a note saying what happened, e.g. `: Market engagement event planned`.",
             field="note",
         )
-    if not note and status_after == Status.ON_HOLD and status_before != Status.ON_HOLD:
+    if not note and status_after != status_before and status_after.needs_note_when_entered:
         raise ValidationError(
-            "Putting a deliverable on hold needs a note explaining why.", field="note"
+            f"Putting a deliverable {status_after.label.lower()} needs a note explaining why.",
+            field="note",
         )
     if not note and _slipped(due_before, due_after, office):
         raise ValidationError(

@@ -34,7 +34,6 @@ from store import (
 __all__ = [
     "MAX_MESSAGE_BLOCKS",
     "MAX_SECTION_CHARS",
-    "STATUS_EMOJI",
     "add_modal",
     "ambiguity_message",
     "confirmation_text",
@@ -51,14 +50,6 @@ MAX_VIEW_BLOCKS = 100
 UPDATE_CALLBACK = "deliverable_update"
 ADD_CALLBACK = "deliverable_add"
 
-STATUS_EMOJI = {
-    Status.NOT_STARTED: ":white_circle:",
-    Status.ONGOING: ":large_blue_circle:",
-    Status.ON_HOLD: ":double_vertical_bar:",
-    Status.COMPLETED: ":white_check_mark:",
-    Status.BAU: ":repeat:",
-}
-
 
 def _cap(blocks: list[dict[str, Any]], limit: int, fallback: str) -> list[dict[str, Any]]:
     if len(blocks) <= limit:
@@ -73,7 +64,7 @@ def row_line(row: DeliverableRow, now: dt.datetime) -> str:
     due = f" · due {d.due}" if d.due else ""
     when = age_text(row.last_update.recorded_at if row.last_update else None, now)
     stale = " · :hourglass: *stale*" if row.stale else ""
-    return f"{STATUS_EMOJI[d.status]} *{esc(d.ref)}* {esc(d.title)}{due} · updated {when}{stale}"
+    return f"{d.status.emoji} *{esc(d.ref)}* {esc(d.title)}{due} · updated {when}{stale}"
 
 
 def list_message(rows: Sequence[DeliverableRow], *, now: dt.datetime, title: str) -> dict[str, Any]:
@@ -100,7 +91,7 @@ def list_message(rows: Sequence[DeliverableRow], *, now: dt.datetime, title: str
 
 
 def _legend() -> str:
-    return "  ".join(f"{emoji} {status.label}" for status, emoji in STATUS_EMOJI.items())
+    return "  ".join(f"{status.emoji} {status.label}" for status in Status)
 
 
 def show_message(shown: Shown, *, now: dt.datetime, tz: dt.tzinfo) -> dict[str, Any]:
@@ -112,7 +103,7 @@ def show_message(shown: Shown, *, now: dt.datetime, tz: dt.tzinfo) -> dict[str, 
         shown.people,
     )
     facts = [
-        f"{STATUS_EMOJI[d.status]} *{d.status.label}*",
+        f"{d.status.emoji} *{d.status.label}*",
         f"due {d.due}" if d.due else "no due quarter",
         f"owner {esc(owner.name)}" if owner else "no owner",
     ]
@@ -412,7 +403,7 @@ def home_view(
     blocks.append({"type": "header", "text": plain("Plan overview")})
     for theme, counts in overview:
         summary = (
-            "  ".join(f"{STATUS_EMOJI[s]} {counts[s]}" for s in Status if counts.get(s))
+            "  ".join(f"{s.emoji} {counts[s]}" for s in Status if counts.get(s))
             or "no deliverables"
         )
         blocks.append(section(f"*{esc(theme.code)} · {esc(theme.name)}*\n{summary}"))
