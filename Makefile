@@ -21,6 +21,7 @@ run: install
 test: $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-dovecot.sh
 	$(BIN)/pytest
 
 lint: $(BIN)/python

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import backup_copy
 import digest_scale
+import mailbox_sync
 import plan_import
 import report_build
 import slack_ack
@@ -23,4 +24,5 @@ if __name__ == "__main__":
     digest_scale.main()
     backup_copy.main()
     plan_import.main()
+    mailbox_sync.main()
     print_summary()

@@ -78,6 +78,11 @@ def mail_import(ctx: Context, path: Path, progress: bool) -> None:
             )
             counts[state] = counts.get(state, 0) + 1
             bar.update(1)
+    _summary(total, counts, str(path))
+
+
+def _summary(total: int, counts: dict[str, int], where: str) -> None:
+    """What became of the messages read, as ``mail import`` and ``mail sync`` print it."""
     summary = {
         "counted": counts.get("counted", 0),
         "duplicates": counts.get("duplicate", 0) + counts.get("redelivered", 0),
@@ -85,13 +90,74 @@ def mail_import(ctx: Context, path: Path, progress: bool) -> None:
         "quarantined": counts.get("quarantined", 0),
         "replies matched": counts.get("reply", 0),
         "unmatched replies": counts.get("unmatched_reply", 0),
+        "updates": counts.get("update", 0),
+        "updates refused": counts.get("update_refused", 0),
     }
-    click.echo(f"{total} messages read from {path}")
+    click.echo(f"{total} messages read from {where}")
     for label, n in summary.items():
         if n or label in ("counted", "duplicates", "skipped as noise", "quarantined"):
             click.echo(f"  {label:<18} {n}")
     if summary["quarantined"]:
         click.echo("Run 'deliverabot mail review' to see the quarantined messages.")
+
+
+@mail.command("sync")
+@db_option
+@click.option(
+    "--progress/--no-progress", default=True, help="Show a progress bar with rate and ETA."
+)
+@pass_ctx
+def mail_sync(ctx: Context, progress: bool) -> None:
+    """Read the office's mailbox once (MAILBOX_URL): every folder, mail since MAILBOX_SINCE.
+
+    The first run on a large mailbox belongs here rather than in serve: it shows progress
+    and a count at the end. Each message is taken once, then moved to the Processed folder
+    (or flagged Seen); running it again, or serve after it, takes only what is new.
+    """
+    import asyncio
+
+    from tqdm import tqdm
+
+    from bot.wiring import mail_policy, mailbox_source
+    from handlers.mail import InboundWorker
+    from handlers.mail.mailbox_auth import SignInError, server_text
+    from handlers.service.writer import Writer
+
+    store = ctx.store
+    writer = Writer(store)
+    source = mailbox_source(ctx.settings, writer)
+    if source is None:
+        fail("MAILBOX_URL is not set: say which mailbox to read (see the README)")
+        return
+    worker = InboundWorker(writer, mail_policy(ctx.settings, store))
+    counts: dict[str, int] = {}
+
+    async def run(bar: Any) -> int:
+        async def submit(raw: bytes, envelope: Any) -> tuple[bool, int | None]:
+            taken, inbound_id = await worker.take(raw, envelope)
+            if taken and inbound_id is None:  # its Message-ID was already counted
+                counts["duplicate"] = counts.get("duplicate", 0) + 1
+            elif inbound_id is not None:
+                row = await worker.reader.call(worker.reader.inbound, inbound_id)
+                state = row["state"] if row else "missing"
+                counts[state] = counts.get(state, 0) + 1
+            return taken, inbound_id
+
+        return await source.sync_once(submit, progress=bar)
+
+    where = source.config.account
+    problem = None
+    with tqdm(total=0, unit="msg", disable=not progress, file=sys.stderr) as bar:
+        try:
+            total = asyncio.run(run(bar))
+        except SignInError as exc:
+            problem = str(exc)
+        except Exception as exc:  # network, TLS, a refused folder: one clear line
+            problem = f"cannot read the mailbox: {server_text(exc)}"
+    if problem is not None:
+        fail(f"{where}: {problem}")
+        return
+    _summary(total, counts, where)
 
 
 @mail.command("token")

@@ -18,14 +18,19 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.config_base import ConfigError, _bool, _int, _opt
+from bot.config_mailbox import MailboxSettings, SmtpTls, _mailbox, _smtp_tls
 from handlers.mail.parse import parse_category_rules
 from store import CORRESPONDENCE_CATEGORIES, Office
 
-__all__ = ["ConfigError", "DigestSchedule", "Settings", "load_settings"]
-
-
-class ConfigError(Exception):
-    """A setting has a value that cannot be used; the message names the variable."""
+__all__ = [
+    "ConfigError",
+    "DigestSchedule",
+    "MailboxSettings",
+    "Settings",
+    "SmtpTls",
+    "load_settings",
+]
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -100,6 +105,8 @@ class Settings:
     trust_proxy: bool = False
     backup_dir: Path | None = None  # None: backups/ beside the database
     backup_keep: int = 14  # nightly backups kept; 0 turns the nightly backup off
+    mailbox: MailboxSettings | None = None  # the office's own mailbox (off without MAILBOX_URL)
+    smtp_tls: SmtpTls | None = None  # STARTTLS on the SMTP port
 
     @property
     def backups(self) -> Path:
@@ -150,31 +157,9 @@ class Settings:
             "outbox": str(self.outbox_dir),
             "board": "on" if self.board_token else "off",
             "backups": f"{self.backups} (keep {self.backup_keep})",
+            "mailbox": self.mailbox.describe() if self.mailbox else "off",
+            "smtp_tls": "starttls" if self.smtp_tls else "off",
         }
-
-
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: must be a whole number") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name}={raw!r}: must be between {lo} and {hi}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name}={raw!r}: use true or false")
 
 
 def _pairs(env: Mapping[str, str], name: str) -> list[tuple[str, str]]:
@@ -207,11 +192,6 @@ def _networks(
                 "10.1.0.0/16"
             ) from None
     return tuple(networks)
-
-
-def _opt(env: Mapping[str, str], name: str) -> str | None:
-    raw = env.get(name)
-    return raw.strip() if raw and raw.strip() else None
 
 
 def _slack(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None, str]:
@@ -254,6 +234,31 @@ def _categories(
             raise ConfigError(f"ANSWER_TARGETS: {category}={days}: write category=working-days")
         targets.append((category, int(days)))
     return rules, tuple(targets)
+
+
+def _tz_name(env: Mapping[str, str]) -> str:
+    tz_name = _opt(env, "DELIVERABOT_TZ") or "Europe/London"
+    try:
+        zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"DELIVERABOT_TZ={tz_name!r}: unknown time zone, e.g. Europe/London"
+        ) from None
+    return tz_name
+
+
+def _relay(env: Mapping[str, str]) -> str | None:
+    relay = _opt(env, "SMTP_RELAY")
+    if relay is not None and not re.fullmatch(r"[^\s:]+:\d{1,5}", relay):
+        raise ConfigError(f"SMTP_RELAY={relay!r}: expected host:port, e.g. smtp.example.org:587")
+    return relay
+
+
+def _acting_as(env: Mapping[str, str]) -> str | None:
+    acting_as = _opt(env, "DELIVERABOT_AS")
+    if acting_as is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", acting_as):
+        raise ConfigError(f"DELIVERABOT_AS={acting_as!r}: give the email of a person in the plan")
+    return acting_as
 
 
 def _check_addresses(env: Mapping[str, str]) -> None:
@@ -318,21 +323,8 @@ def load_settings(
         env.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     env.update(os.environ if environ is None else environ)
 
-    tz_name = _opt(env, "DELIVERABOT_TZ") or "Europe/London"
-    try:
-        zoneinfo.ZoneInfo(tz_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"DELIVERABOT_TZ={tz_name!r}: unknown time zone, e.g. Europe/London"
-        ) from None
-
-    relay = _opt(env, "SMTP_RELAY")
-    if relay is not None and not re.fullmatch(r"[^\s:]+:\d{1,5}", relay):
-        raise ConfigError(f"SMTP_RELAY={relay!r}: expected host:port, e.g. smtp.example.org:587")
-
-    acting_as = _opt(env, "DELIVERABOT_AS")
-    if acting_as is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+", acting_as):
-        raise ConfigError(f"DELIVERABOT_AS={acting_as!r}: give the email of a person in the plan")
+    tz_name = _tz_name(env)
+    relay, acting_as = _relay(env), _acting_as(env)
 
     _check_addresses(env)
     level = _log_level(env)
@@ -341,6 +333,7 @@ def load_settings(
     nation = (_opt(env, "BANK_HOLIDAYS") or "ENG").upper()
     if nation not in ("ENG", "SCT", "WLS", "NIR"):
         raise ConfigError(f"BANK_HOLIDAYS={nation!r}: use ENG, SCT, WLS or NIR")
+    fy_start_month = _int(env, "FY_START_MONTH", 4, 1, 12)
 
     return Settings(
         db_path=Path(_opt(env, "DELIVERABOT_DB") or "data/deliverabot.db"),
@@ -362,7 +355,7 @@ def load_settings(
         smtp_relay=relay,
         tz_name=tz_name,
         outbox_dir=Path(_opt(env, "OUTBOX_DIR") or "data/outbox"),
-        fy_start_month=_int(env, "FY_START_MONTH", 4, 1, 12),
+        fy_start_month=fy_start_month,
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
         max_plan_bytes=_int(env, "MAX_PLAN_BYTES", 5 * 1024 * 1024, 1024, 1024**3),
         smtp_max_sessions=_int(env, "SMTP_MAX_SESSIONS", 50, 1, 10_000),
@@ -388,4 +381,6 @@ def load_settings(
         board_url=_board_url(env),
         panel_dates=_panel_dates(env),
         accessibility_contact=_contact(env),
+        mailbox=_mailbox(env, Office(tz=zoneinfo.ZoneInfo(tz_name), fy_start_month=fy_start_month)),
+        smtp_tls=_smtp_tls(env),
     )

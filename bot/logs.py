@@ -17,6 +17,8 @@ _SECRET_PATTERNS = [
     re.compile(r"xapp-[A-Za-z0-9-]+"),  # Slack app-level tokens
     re.compile(r"(?<=\+)[0-9a-fA-F]{20}(?=[+@])"),  # personal mail codes: updates+<code>@
     re.compile(r"(?i)(signing[_ ]secret|password|token|secret)(\s*[=:]\s*)(\S+)"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # OAuth (JWT) tokens
+    re.compile(r"(?i)(bearer)(\s+)([A-Za-z0-9._~+/=-]{8,})"),  # ... and any bearer token
 ]
 
 
@@ -64,5 +66,7 @@ def setup_logging(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Libraries that are chatty at INFO.
-    for name in ("apscheduler", "aiohttp.access", "mail.log"):
+    # imapclient logs the whole IMAP conversation at DEBUG (sign-in and correspondence
+    # included), msal its token requests: never, whatever LOG_LEVEL says.
+    for name in ("apscheduler", "aiohttp.access", "mail.log", "imapclient", "msal"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -8,6 +8,7 @@ import datetime as dt
 import errno
 import logging
 import signal
+import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,7 +21,7 @@ from bot.config import Settings
 from bot.logs import MalformedHttpFilter
 from bot.maintenance import NIGHTLY_AT, Maintenance
 from bot.web_security import security_middleware
-from bot.wiring import digest_service, mail_policy, slack_web_client
+from bot.wiring import digest_service, mail_policy, mailbox_source, slack_web_client
 from handlers.mail import DeliverabotSMTP, InboundWorker, Mailer, MailHandler
 from handlers.outside import ReasonLog
 from handlers.service import checkpoint, purge_raw_mail
@@ -82,10 +83,13 @@ class BotProcess:
         self._lock = None if memory else ServeLock(settings.db_path)  # restore checks it
 
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
-        # Mail from any source goes through the one inbound worker; SMTP is one source.
+        # Mail from any source goes through the one inbound worker; SMTP is one source, the
+        # office's own mailbox another.
         policy = mail_policy(settings, store, office=self.office)
         self.inbound = InboundWorker(self.writer, policy, send_mail=self.mailer.send)
         self.mail_handler = MailHandler(self.inbound, max_sessions=settings.smtp_max_sessions)
+        self.mailbox = mailbox_source(settings, self.writer, office=self.office)
+        self._mailbox_task: asyncio.Task[None] | None = None
         self.slack_app: Any = None
         self.slack_deps: SlackDeps | None = None
         self.slack: SlackNotifier | None = None
@@ -156,16 +160,18 @@ class BotProcess:
     async def _healthz(self, request: web.Request) -> web.Response:
         problem = await self._store_problem()
         db_ok = problem is None
+        mailbox_problem = self.mailbox.problem() if self.mailbox is not None else None
         body = {
-            "status": "ok" if db_ok else "degraded",
+            "status": "ok" if db_ok and mailbox_problem is None else "degraded",
             "database": str(self.settings.db_path),
             "database_ok": db_ok,
-            "reason": problem,
+            "reason": problem or mailbox_problem,
             "slack": self.settings.describe()["slack"],
             "smtp_port": self.smtp_port,
+            "mailbox": self.mailbox.describe() if self.mailbox is not None else None,
             "started_at": self.started_at.isoformat() if self.started_at else None,
         }
-        return web.json_response(body, status=200 if db_ok else 503)
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
     # -- lifecycle ------------------------------------------------------
     async def start(self) -> None:
@@ -194,6 +200,10 @@ class BotProcess:
         self.scheduler.start()
         if self.store.corrupt is None:
             self._background(self.inbound.process_pending())
+        if self.mailbox is not None:
+            submit = self.inbound.take  # committed once with its place in the folder
+            self._mailbox_task = asyncio.get_running_loop().create_task(self.mailbox.run(submit))
+            log.info("mailbox: reading %s", s.mailbox.describe() if s.mailbox else "")
         self._background(self._reconcile())
         if self.slack_app is not None and self.settings.socket_mode:
             self._socket_handler = socket_mode_handler(
@@ -239,6 +249,12 @@ class BotProcess:
     async def _start_smtp(self) -> None:
         s = self.settings
         handler = self.mail_handler
+        try:
+            tls = _smtp_tls_context(s)
+        except StartupError:
+            if self._runner is not None:
+                await self._runner.cleanup()
+            raise
 
         def smtp_factory() -> DeliverabotSMTP:
             return DeliverabotSMTP(
@@ -247,6 +263,8 @@ class BotProcess:
                 data_size_limit=s.max_message_bytes,
                 command_limit=SMTP_COMMAND_LIMIT,
                 enable_SMTPUTF8=True,
+                tls_context=tls,
+                require_starttls=bool(s.smtp_tls and s.smtp_tls.required),
             )
 
         loop = asyncio.get_running_loop()
@@ -354,7 +372,18 @@ class BotProcess:
     async def _checkpoint(self) -> None:
         await self.writer.call(checkpoint)
 
+    async def _stop_mailbox(self) -> None:
+        """Stop reading the mailbox: what is committed stays committed (and is marked on
+        the next start if it was not marked yet)."""
+        task, self._mailbox_task = self._mailbox_task, None
+        if self.mailbox is None or task is None:
+            return
+        self.mailbox.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
     async def stop(self) -> None:
+        await self._stop_mailbox()
         if self._socket_handler is not None:
             await self._socket_handler.close_async()
             self._socket_handler = None
@@ -396,6 +425,22 @@ class BotProcess:
         if self._lock is not None:
             self._lock.release()
         log.info("stopped")
+
+
+def _smtp_tls_context(s: Settings) -> ssl.SSLContext | None:
+    """STARTTLS on the SMTP port with ``SMTP_TLS_CERT`` and ``SMTP_TLS_KEY``, if set."""
+    if s.smtp_tls is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert, key = s.smtp_tls.cert, s.smtp_tls.key
+    try:
+        context.load_cert_chain(str(cert), str(key))
+    except (OSError, ssl.SSLError) as exc:
+        raise StartupError(
+            f"SMTP_TLS_CERT/SMTP_TLS_KEY: cannot use {cert} with {key}: "
+            f"{getattr(exc, 'reason', None) or exc}"
+        ) from None
+    return context
 
 
 def _bound_port(addresses: list[Any], fallback: int) -> int:

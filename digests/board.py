@@ -77,8 +77,7 @@ def board_period(day: dt.date, panels: Sequence[dt.date], office: Office = AN_OF
     past = [p for p in panels if p < day]
     if past:
         return Period(past[-1] + dt.timedelta(days=1), f"since the panel of {past[-1]:%-d %B %Y}")
-    quarter = office.quarter_of(day)
-    first = dt.date(quarter.year, office.fy_start_month, 1)
+    first = office.year_start(day)
     return Period(first, f"since {first:%-d %B %Y}")
 
 

@@ -25,6 +25,7 @@ from store.backup import is_corruption
 from store.base import utc_now
 from store.ledger_db import CLAIM_LEASE, LedgerReads, LedgerWrites
 from store.mail_db import MailReads, MailWrites
+from store.mailbox_db import MailboxReads, MailboxWrites
 from store.plan_db import PlanReads, PlanWrites
 from store.schema import migrations
 
@@ -94,7 +95,7 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     return Store(db, path=path)
 
 
-class Reader(PlanReads, MailReads, LedgerReads):
+class Reader(PlanReads, MailReads, MailboxReads, LedgerReads):
     """Every read, on one connection, with its own thread (:meth:`call`)."""
 
     def __init__(self, db: Database, *, path: Path | None = None) -> None:
@@ -125,7 +126,7 @@ class Reader(PlanReads, MailReads, LedgerReads):
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
 
-class Store(Reader, PlanWrites, MailWrites, LedgerWrites):
+class Store(Reader, PlanWrites, MailWrites, MailboxWrites, LedgerWrites):
     """The reads and the writes; use :meth:`transaction` for writes."""
 
     def __init__(self, db: Database, *, path: Path | None = None) -> None:

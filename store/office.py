@@ -48,6 +48,10 @@ class Office:
     def quarter_of(self, day: dt.date) -> FinancialYearQuarter:
         return FinancialYearQuarter.of_date(day, start_month=self.fy_start_month)
 
+    def year_start(self, day: dt.date) -> dt.date:
+        """The first day of the financial year that ``day`` is in."""
+        return dt.date(self.quarter_of(day).year, self.fy_start_month, 1)
+
     def answer_target(self, category: str) -> int:
         """Working days to answer a piece of correspondence of ``category``."""
         return dict(self.answer_targets).get(category, self.answer_target_days)

@@ -294,3 +294,38 @@ def m010_import(db: Database) -> None:
 def m012_paper_words(db: Database) -> None:
     """Notes staff mark "of note" for the panel paper (the report's rule for its lines)."""
     db.table("updates").add_column("of_note", int)
+
+
+@migrations()
+def m015_mailbox(db: Database) -> None:
+    """The mailbox source's place in each folder: the folder's UIDVALIDITY and the last UID
+    taken (or, through Microsoft Graph, its delta link), and one row per message taken
+    (committed with its inbound row, so a message is taken once across restarts and
+    pollers), marked once it is moved or flagged."""
+    db.table("mailbox_folders").create(
+        {
+            "account": str,
+            "folder": str,
+            "uidvalidity": int,
+            "last_uid": int,
+            "cursor": str,  # Microsoft Graph: the folder's delta link
+            "updated_at": str,
+        },
+        pk=("account", "folder"),
+        not_null={"uidvalidity", "last_uid"},
+    )
+    db.table("mailbox_messages").create(
+        {
+            "account": str,
+            "folder": str,
+            "uidvalidity": int,
+            "uid": int,
+            "item": str,  # Microsoft Graph: the message's id (its uid is a hash of it)
+            "inbound_id": int,
+            "taken_at": str,
+            "marked_at": str,
+        },
+        pk=("account", "folder", "uidvalidity", "uid"),
+        not_null={"taken_at"},
+    )
+    db.table("mailbox_messages").create_index(["account", "folder", "marked_at"])

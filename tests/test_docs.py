@@ -43,7 +43,7 @@ def test_every_command_is_in_the_readme(path: tuple[str, ...], command: click.Co
 
 
 def test_every_setting_is_in_the_readme() -> None:
-    source = (ROOT / "bot" / "config.py").read_text(encoding="utf-8")
+    source = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "bot").glob("config*.py"))
     variables = set(re.findall(r'"([A-Z][A-Z_]{2,})"', source))
     variables -= {"INFO", "DEBUG", "WARNING", "ERROR"}
     missing = sorted(v for v in variables if f"`{v}`" not in README)

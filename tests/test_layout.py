@@ -90,6 +90,10 @@ WRITES = {
     "rewrite_inbound",
     "purge_raw",
     "checkpoint",
+    "save_mailbox_folder",
+    "save_mailbox_cursor",
+    "take_mailbox_message",
+    "mark_mailbox_messages",
 }
 SERVICE = ROOT / "handlers" / "service"
 
@@ -173,6 +177,8 @@ CHANNEL_LIBRARIES = {
     "slack_sdk": "handlers/slack",
     "aiosmtpd": "handlers/mail",
     "aiosmtplib": "handlers/mail",
+    "imapclient": "handlers/mail",
+    "msal": "handlers/mail",
 }
 
 

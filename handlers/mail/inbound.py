@@ -8,6 +8,7 @@ a time, so the store's thread is never queued up with parsing while a sender wai
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,8 +16,11 @@ from email.message import EmailMessage
 from typing import IO
 
 from handlers.mail.intake import PENDING_PAGE, GroupCommit, ParseQueue
+from handlers.mail.parse import message_id_of
 from handlers.mail.policy import MailPolicy, ProcessResult
 from handlers.mail.process import process_inbound
+from handlers.mail.routing import delivery_of
+from handlers.service import MailboxKey, take_mailbox_message
 from handlers.service.writer import Writer
 from store import StoreError
 
@@ -33,8 +37,10 @@ class Envelope:
 
     mail_from: str | None
     rcpt_tos: tuple[str, ...]
-    peer: str | None = None  # the SMTP client's address, when there was one
-    source: str = "smtp"  # how it came: smtp, import, a mailbox
+    peer: str | None = None  # the SMTP client's address, or MAILBOX_PEER
+    source: str = "smtp"  # how it came: smtp, import, mailbox
+    key: MailboxKey | None = None  # read from a mailbox folder: where, so it is taken once
+    received_at: dt.datetime | None = None  # when the mailbox's server received it
 
 
 class InboundWorker:
@@ -65,6 +71,31 @@ class InboundWorker:
         )
         self._backlog.add(inbound_id)
         return inbound_id
+
+    async def take(self, raw: bytes, envelope: Envelope) -> tuple[bool, int | None]:
+        """A message read from a mailbox folder (``envelope.key``): committed pending with
+        its place in the folder, once (:func:`handlers.service.take_mailbox_message`), then
+        processed from the stored copy like SMTP's and ``mail import``'s (the same dedup,
+        categories, noise rules, quarantine, privacy and retention). ``(taken, inbound id)``:
+        not taken when another poller (or an earlier run) took this UID."""
+        if envelope.key is None:
+            raise ValueError("a message from a mailbox needs its folder and UID")
+        delivery = delivery_of(raw, list(envelope.rcpt_tos), self.policy)
+        taken, inbound_id = await self.writer.call(
+            take_mailbox_message,
+            envelope.key,
+            raw=raw,
+            message_id=message_id_of(raw),
+            rcpt_tos=list(envelope.rcpt_tos),
+            mail_from=envelope.mail_from,
+            peer=envelope.peer,
+            received_at=envelope.received_at,
+            delivered_as=(delivery.purpose, delivery.fingerprint) if delivery else None,
+            now=self.policy.office.now(),
+        )
+        if inbound_id is not None:
+            await self.process(inbound_id)
+        return taken, inbound_id
 
     async def _parse(self, inbound_id: int) -> bool:
         return await self.process(inbound_id) is not None

@@ -33,6 +33,7 @@ from handlers.mail.parse import (
     unreadable_reason,
 )
 from handlers.mail.policy import MailPolicy, ProcessResult
+from handlers.mail.redirect import unaccounted_sender
 from handlers.mail.routing import (
     DIFFERS,
     LOCAL_PARTS,
@@ -284,9 +285,16 @@ def _classify(
     from_header = sender_address(msg)
     if row["source"] == "smtp" and envelope and from_header and envelope != from_header:
         # The allowlist is checked on the envelope; a From that names someone else could
-        # borrow an allowed sender's standing. Keep it for review rather than count it.
-        return ProcessResult(
-            "quarantined", f"From {from_header} and envelope sender {envelope} disagree"
+        # borrow an allowed sender's standing. Unless it is a redirect by the envelope
+        # sender or a trusted relay's forward, keep it for review rather than count it.
+        unaccounted = unaccounted_sender(
+            msg,
+            envelope=envelope,
+            from_header=from_header,
+            peer=row.get("peer"),
+            trusted_peers=policy.trusted_peers,
         )
+        if unaccounted:
+            return ProcessResult("quarantined", unaccounted)
     staff = {p.email.lower() for p in store.people()}
     return _process_correspondence(store, inbound_id, msg, plus, sender, received_at, policy, staff)

@@ -29,7 +29,7 @@ from handlers.mail.intake import storage_failure
 from handlers.mail.policy import MailPolicy
 from handlers.mail.process import sender_allowed
 from handlers.mail.routing import classify_address
-from handlers.mail.trust import CodeThrottle, peer_host
+from handlers.mail.trust import CodeThrottle, peer_host, peer_trusted
 from store import Reader, StoreError
 
 __all__ = [
@@ -275,9 +275,12 @@ class MailHandler:
             return "550 5.1.1 No such mailbox here"
         mailbox, plus = found
         sender = (envelope.mail_from or "").strip("<>").lower()
+        peer = peer_host(session.peer)
+        # The office's own relay forwarding its correspondence inbox: any envelope sender.
+        relayed = mailbox == "correspondence" and peer_trusted(peer, self.policy.trusted_peers)
         try:
-            refused = await self.codes.screen(self.reader, peer_host(session.peer), mailbox, plus)
-            if mailbox != "postmaster" and sender and not refused:
+            refused = await self.codes.screen(self.reader, peer, mailbox, plus)
+            if mailbox != "postmaster" and sender and not refused and not relayed:
                 staff = await self.reader.call(
                     lambda: {p.email.lower() for p in self.reader.people()}
                 )

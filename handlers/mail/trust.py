@@ -21,6 +21,7 @@ from store import Reader
 
 __all__ = [
     "CODE_REMOVED",
+    "MAILBOX_PEER",
     "CodeThrottle",
     "Network",
     "forget_codes",
@@ -36,6 +37,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The peer recorded for mail read from the office's own mailbox: the server that delivered
+# it there is the office's own, so its Authentication-Results are its word.
+MAILBOX_PEER = "mailbox"
 CODE_REMOVED = "code-removed"  # what a personal code becomes in the stored copy
 _CODE = re.compile(r"(?<=\+)[0-9a-fA-F]{20}(?=[+@])")  # in an address: updates+<code>@
 _TOKEN = re.compile(r"^[0-9a-f]{20}$")

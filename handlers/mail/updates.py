@@ -13,7 +13,7 @@ from handlers.mail.parse import (
     text_body,
 )
 from handlers.mail.policy import MailPolicy, ProcessResult, auto_reply
-from handlers.mail.trust import peer_trusted, relay_proof, split_update_address
+from handlers.mail.trust import MAILBOX_PEER, peer_trusted, relay_proof, split_update_address
 from handlers.service import ServiceError, UpdateOutcome, command_request, record_update
 from handlers.service.slip import keep_note, slip_named
 from store import Person, Reader, Source, Store
@@ -35,9 +35,10 @@ def prove_sender(
             return None, "the personal code in the address is not valid (it may have been replaced)"
         return person, "personal address"
     unproven = "sender not proven: no personal code in the address, and "
-    if not (policy.trusted_peers and policy.trusted_relays):
+    from_mailbox = peer == MAILBOX_PEER  # read from the office's own mailbox
+    if not (policy.trusted_relays and (policy.trusted_peers or from_mailbox)):
         return None, unproven + "relay proof is off (SMTP_TRUSTED_PEERS, MAIL_TRUSTED_RELAYS)"
-    if not peer_trusted(peer, policy.trusted_peers):
+    if not from_mailbox and not peer_trusted(peer, policy.trusted_peers):
         where = f"from {peer}" if peer else "with no SMTP peer (imported)"
         return None, unproven + f"the message came {where}, not from SMTP_TRUSTED_PEERS"
     from_address, why = relay_proof(msg, policy.trusted_relays)

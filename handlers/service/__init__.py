@@ -48,6 +48,13 @@ from handlers.service.ledger import (
     reclaim_delivery,
     warn_delivery,
 )
+from handlers.service.mailbox import (
+    MailboxKey,
+    mailbox_marked,
+    save_mailbox_cursor,
+    start_mailbox_folder,
+    take_mailbox_message,
+)
 from handlers.service.meta import checkpoint, freeze_report, stored_hash_key
 from handlers.service.people import (
     drop_pending,
@@ -90,6 +97,7 @@ __all__ = [
     "HistoryRow",
     "HistorySummary",
     "ImportSummary",
+    "MailboxKey",
     "NotAuthorised",
     "RestoreRefused",
     "RestoreResult",
@@ -117,6 +125,7 @@ __all__ = [
     "import_plan",
     "link_slack_id",
     "mail_token",
+    "mailbox_marked",
     "make_backup",
     "mark_delivered",
     "mark_undelivered",
@@ -132,11 +141,14 @@ __all__ = [
     "resolve_deliverable",
     "restore_backup",
     "rotate_backups",
+    "save_mailbox_cursor",
     "save_pending",
     "search_deliverables",
     "set_away",
     "settle_inbound",
+    "start_mailbox_folder",
     "stored_hash_key",
+    "take_mailbox_message",
     "update_address",
     "warn_delivery",
 ]
