@@ -221,11 +221,11 @@ class DigestService:
         return f"{year}-W{week:02d}", local_day
 
     async def remind(self) -> list[Outcome]:
-        """Friday nudges (``REMINDER_SCHEDULE``): one a week to each owner of stale work."""
+        """Friday nudges (``REMINDER_SCHEDULE``): one a week to each owner of stale work, on
+        the first channel that knows them (their identity there: a Slack user id, say)."""
         now = self.office.now()
-        slack = self.notifiers.get("slack")
-        due = self._reminder_period(now) if slack is not None else None
-        if slack is None or due is None:
+        due = self._reminder_period(now)
+        if due is None:
             return []
         period, local_day = due
         weeks = self.office.stale_weeks
@@ -239,21 +239,32 @@ class DigestService:
 
         outcomes = []
         for person, items in (await self.reader.call(owners)).values():
-            if not person.slack_id or (person.away_until and person.away_until >= local_day):
+            reach = self._reach(person)
+            if reach is None or (person.away_until and person.away_until >= local_day):
                 continue
+            notifier, address = reach
 
             async def nudge(
-                address: str = person.slack_id,
+                notifier: Notifier = notifier,
+                address: str = address,
                 person: Person = person,
                 items: list[Deliverable] = items,
             ) -> Sent:
-                return await slack.nudge(address, person, items, stale_weeks=weeks)
+                return await notifier.nudge(address, person, items, stale_weeks=weeks)
 
             delivery = Delivery("reminder", period, Destination("person", str(person.id)))
             outcome = await deliver(self.writer, delivery, nudge, now=now)
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
+
+    def _reach(self, person: Person) -> tuple[Notifier, str] | None:
+        """The first channel that is on and knows ``person``, and their address there."""
+        for channel, notifier in self.notifiers.items():
+            address = person.identity(channel)
+            if address:
+                return notifier, address
+        return None
 
     # -- previews for Slack ------------------------------------------------------------------
     async def preview(self) -> dict[str, Any]:

@@ -36,10 +36,25 @@ def _person(row: dict[str, Any]) -> Person:
         id=row["id"],
         name=row["name"],
         email=row["email"],
-        slack_id=row["slack_id"],
         role=Role(row["role"] or "staff"),
         away_until=dt.date.fromisoformat(row["away_until"]) if row["away_until"] else None,
+        identities=_identities(row.get("identities")),
     )
+
+
+# A person's identities, as one column of a people query (see ``PEOPLE``): channel and id
+# in pairs, separated by ASCII unit and record separators (never in a channel or an id).
+PEOPLE = (
+    "SELECT p.*, (SELECT group_concat(i.channel || char(31) || i.external_id, char(30)) "
+    "FROM identities i WHERE i.person_id = p.id) AS identities FROM people p"
+)
+
+
+def _identities(packed: str | None) -> tuple[tuple[str, str], ...]:
+    if not packed:
+        return ()
+    pairs = (item.split("\x1f", 1) for item in packed.split("\x1e"))
+    return tuple(sorted((channel, external) for channel, external in pairs))
 
 
 def _theme(row: dict[str, Any]) -> Theme:

@@ -50,9 +50,14 @@ class Person:
     id: int
     name: str
     email: str
-    slack_id: str | None = None
     role: Role = Role.STAFF
     away_until: dt.date | None = None
+    # Who the person is on each channel: (channel, external id), e.g. ("slack", "U012ABC").
+    identities: tuple[tuple[str, str], ...] = ()
+
+    def identity(self, channel: str) -> str | None:
+        """The person's id on ``channel`` (their Slack user id, say), or ``None``."""
+        return dict(self.identities).get(channel)
 
     @property
     def can_edit_any(self) -> bool:

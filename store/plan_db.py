@@ -6,7 +6,17 @@ import datetime as dt
 import json
 from typing import Any
 
-from store.base import Base, _deliverable, _person, _theme, _update, iso, parse_ts, utc_now
+from store.base import (
+    PEOPLE,
+    Base,
+    _deliverable,
+    _person,
+    _theme,
+    _update,
+    iso,
+    parse_ts,
+    utc_now,
+)
 from store.model import (
     AsOf,
     Baseline,
@@ -61,22 +71,27 @@ class PlanReads(Base):
 
     # -- people ---------------------------------------------------------
     def people(self) -> list[Person]:
-        return [_person(r) for r in self._rows("SELECT * FROM people ORDER BY name")]
+        return [_person(r) for r in self._rows(f"{PEOPLE} ORDER BY p.name")]
 
     def person(self, person_id: int) -> Person | None:
-        row = self._one("SELECT * FROM people WHERE id = ?", [person_id])
+        row = self._one(f"{PEOPLE} WHERE p.id = ?", [person_id])
         return _person(row) if row else None
 
     def person_by_email(self, email: str) -> Person | None:
-        row = self._one("SELECT * FROM people WHERE lower(email) = lower(?)", [email.strip()])
+        row = self._one(f"{PEOPLE} WHERE lower(p.email) = lower(?)", [email.strip()])
         return _person(row) if row else None
 
-    def person_by_slack_id(self, slack_id: str) -> Person | None:
-        row = self._one("SELECT * FROM people WHERE slack_id = ?", [slack_id])
+    def person_by_identity(self, channel: str, external_id: str) -> Person | None:
+        """The person who is ``external_id`` on ``channel`` (a Slack user id, say)."""
+        row = self._one(
+            f"{PEOPLE} WHERE p.id = (SELECT person_id FROM identities "
+            "WHERE channel = ? AND external_id = ? ORDER BY person_id LIMIT 1)",
+            [channel, external_id],
+        )
         return _person(row) if row else None
 
     def person_by_mail_token(self, token: str) -> Person | None:
-        row = self._one("SELECT * FROM people WHERE mail_token = ?", [token.strip().lower()])
+        row = self._one(f"{PEOPLE} WHERE p.mail_token = ?", [token.strip().lower()])
         return _person(row) if row else None
 
     def mail_token(self, person_id: int) -> str | None:
@@ -335,20 +350,26 @@ class PlanWrites(Base):
     def set_glossary(self, terms: dict[str, str]) -> None:
         self.set_meta("glossary", json.dumps(terms, ensure_ascii=False))
 
-    def save_person(
-        self, *, name: str, email: str, slack_id: str | None = None, role: str = "staff"
-    ) -> tuple[int, bool]:
+    def save_person(self, *, name: str, email: str, role: str = "staff") -> tuple[int, bool]:
         """Insert or update a person keyed on email; returns (id, changed)."""
         row = self._one("SELECT * FROM people WHERE lower(email) = lower(?)", [email.strip()])
-        return self._upsert(
-            "people", row, {"email": email}, {"name": name, "slack_id": slack_id, "role": role}
-        )
+        return self._upsert("people", row, {"email": email}, {"name": name, "role": role})
 
     def set_mail_token(self, person_id: int, token: str) -> None:
         self._set("people", person_id, {"mail_token": token})
 
-    def set_person_slack_id(self, person_id: int, slack_id: str) -> None:
-        self._set("people", person_id, {"slack_id": slack_id})
+    def set_identity(self, person_id: int, channel: str, external_id: str | None) -> None:
+        """Who the person is on ``channel``; ``None`` forgets it."""
+        if external_id is None:
+            self._db.execute(
+                "DELETE FROM identities WHERE person_id = ? AND channel = ?", [person_id, channel]
+            )
+            return
+        self._db.execute(
+            "INSERT INTO identities (person_id, channel, external_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (person_id, channel) DO UPDATE SET external_id = excluded.external_id",
+            [person_id, channel, external_id],
+        )
 
     def set_person_away(self, person_id: int, until: dt.date | None) -> None:
         self._set("people", person_id, {"away_until": until.isoformat() if until else None})

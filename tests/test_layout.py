@@ -70,7 +70,7 @@ WRITES = {
     "set_meta",
     "set_glossary",
     "set_deliverable_fields",
-    "set_person_slack_id",
+    "set_identity",
     "set_person_away",
     "set_mail_token",
     "set_inbound_state",

@@ -110,14 +110,14 @@ def _http_client(ca_file: Path | None, timeout: float) -> Any:
 
     import requests
 
-    class Session(requests.Session):  # type: ignore[misc]  # requests has no stubs here
+    class Session(requests.Session):
         def merge_environment_settings(self, *args: Any, **kwargs: Any) -> Any:
             merged = super().merge_environment_settings(*args, **kwargs)
             merged["verify"] = str(ca_file)
             return merged
 
     session = Session()
-    session.request = functools.partial(session.request, timeout=timeout)
+    session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
     return session
 
 

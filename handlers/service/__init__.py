@@ -58,7 +58,7 @@ from handlers.service.mailbox import (
 from handlers.service.meta import checkpoint, freeze_report, stored_hash_key
 from handlers.service.people import (
     drop_pending,
-    link_slack_id,
+    link_identity,
     mail_token,
     save_pending,
     set_away,
@@ -123,7 +123,7 @@ __all__ = [
     "freeze_report",
     "import_history",
     "import_plan",
-    "link_slack_id",
+    "link_identity",
     "mail_token",
     "mailbox_marked",
     "make_backup",

@@ -1,4 +1,4 @@
-"""People: away dates, their Slack id, and their secret for updates by mail."""
+"""People: away dates, who they are on each channel, and their secret for updates by mail."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from store import Person, Store
 __all__ = [
     "Away",
     "drop_pending",
-    "link_slack_id",
+    "link_identity",
     "mail_token",
     "save_pending",
     "set_away",
@@ -56,10 +56,11 @@ def set_away(store: Store, *, actor: Person, until: dt.date | None, today: dt.da
     return Away(actor, until)
 
 
-def link_slack_id(store: Store, *, person: Person, slack_id: str) -> None:
-    """Remember a person's Slack id, once they were matched by their email address."""
+def link_identity(store: Store, *, person: Person, channel: str, external_id: str) -> None:
+    """Remember who a person is on a channel (their Slack user id, say), once the channel
+    matched them by their email address."""
     with store.transaction():
-        store.set_person_slack_id(person.id, slack_id)
+        store.set_identity(person.id, channel, external_id)
 
 
 def save_pending(store: Store, kind: str, payload: dict[str, Any]) -> str:

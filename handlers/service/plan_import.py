@@ -187,14 +187,17 @@ class _Import:
         known = self.index.people.get(key)
         if known is not None and (
             p.partial  # a spreadsheet names people; it does not set their role
-            or (known.name, known.slack_id, str(known.role)) == (p.name, p.slack, str(p.role))
+            or (known.name, known.identity("slack"), str(known.role))
+            == (p.name, p.slack, str(p.role))
         ):
             self.people[key] = known.id
             return
         if self.write:
             self.people[key], _ = self.store.save_person(
-                name=p.name, email=p.email, slack_id=p.slack, role=str(p.role)
+                name=p.name, email=p.email, role=str(p.role)
             )
+            # The plan file's ``slack:`` is the person's Slack identity (none: forgotten).
+            self.store.set_identity(self.people[key], "slack", p.slack)
         else:
             self.people[key] = known.id if known else next(self.fake_ids)
         self.note(f"person {p.email}: saved")

@@ -23,7 +23,7 @@ from handlers.service import (
     UpdateOutcome,
     UpdateRequest,
     ask_about_slip,
-    link_slack_id,
+    link_identity,
     record_update,
     resolve_deliverable,
 )
@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("handlers.slack")
+
+CHANNEL = "slack"  # this channel's name for a person's identity (``identities.channel``)
 
 Preview = Callable[[], Awaitable[dict[str, Any]]]
 BUSY = ":hourglass: The database is busy, so nothing was recorded. Please try again in a minute."
@@ -167,7 +169,7 @@ class Session:
         if not self.user_id:
             return None
         reader = self.reader
-        person = await reader.call(reader.person_by_slack_id, self.user_id)
+        person = await reader.call(reader.person_by_identity, CHANNEL, self.user_id)
         if person is not None:
             return person
         try:
@@ -186,7 +188,9 @@ class Session:
             return None
         person = await reader.call(reader.person_by_email, email)
         if person is not None:
-            await self.writer.call(link_slack_id, person=person, slack_id=self.user_id)
+            await self.writer.call(
+                link_identity, person=person, channel=CHANNEL, external_id=self.user_id
+            )
         return person
 
     async def refusal(self) -> str:

@@ -124,7 +124,7 @@ async def test_user_matched_by_email_and_linked(rig: Rig) -> None:
     await rig.command("update VW-4 ongoing: Research scheduled", user="UNEWGRACE")
     reply = await rig.response()
     assert "Recorded an update on *VW-4*" in _texts(reply["blocks"])
-    assert rig.store().person_by_slack_id("UNEWGRACE").email == "grace.okafor@example.org"
+    assert rig.store().person_by_identity("slack", "UNEWGRACE").email == "grace.okafor@example.org"
 
 
 async def test_only_owners_and_editors_may_update(rig: Rig) -> None:

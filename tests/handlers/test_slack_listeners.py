@@ -40,8 +40,9 @@ def _context(store: Store, user_id: str) -> AsyncBoltContext:
 
 def _slack_id(store: Store, email: str) -> str:
     person = store.person_by_email(email)
-    assert person is not None and person.slack_id
-    return person.slack_id
+    slack_id = person.identity("slack") if person is not None else None
+    assert slack_id is not None
+    return slack_id
 
 
 async def test_update_command_records_and_responds(plan_store: Store) -> None:
