@@ -347,7 +347,13 @@ def test_idle_wakes_the_poller_within_a_second_and_reconnects_after_bye(
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> tuple[float, float]:
+<<<<<<< HEAD
         task = asyncio.create_task(source.run(handler.worker.take))
+=======
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
+>>>>>>> main
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.sleep(0.3)  # idling now
         await asyncio.to_thread(dovecot.append, [_message(1)])
@@ -377,7 +383,13 @@ def test_a_server_that_goes_away_shows_in_health_and_is_reconnected(
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> str | None:
+<<<<<<< HEAD
         task = asyncio.create_task(source.run(handler.worker.take))
+=======
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
+>>>>>>> main
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.to_thread(dovecot.stop)
         await _until(lambda: source.health["INBOX"].error is not None)
@@ -449,7 +461,13 @@ def _follow(source: MailboxSource, store: Store, db_path: Path, action) -> float
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> float:
+<<<<<<< HEAD
         task = asyncio.create_task(source.run(handler.worker.take))
+=======
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
+>>>>>>> main
         await _until(lambda: source.health["INBOX"].contact is not None)
         await action()
         took = await _until(lambda: len(_correspondence(db_path)) == 1)
@@ -512,7 +530,13 @@ def test_mail_that_arrives_during_a_sync_is_not_left_for_the_next_idle(
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> None:
+<<<<<<< HEAD
         task = asyncio.create_task(source.run(handler.worker.take))
+=======
+        task = asyncio.create_task(
+            source.run(mailbox_intake(store, handler.process, handler.policy))
+        )
+>>>>>>> main
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.to_thread(dovecot.append, [_message(n) for n in range(300)])
         await _until(lambda: _inbound_count(db_path) > 10)  # the sync is under way
