@@ -18,6 +18,7 @@ from typing import Any
 import docx
 import pytest
 from aiosmtpd.controller import Controller
+from cli_runner import run_cli
 from fake_slack import FakeSlack
 
 from bot.config import DigestSchedule, load_settings
@@ -180,44 +181,26 @@ async def test_catch_up_after_downtime_within_grace_only(db: Path, tmp_path: Pat
     assert [(r["period"], r["state"]) for r in ledger] == [("2022-W37", "sent")]
 
 
-async def test_crash_between_claim_and_post_is_visible_and_retried(
-    db: Path, tmp_path: Path, deliverabot_exe: str, cli_env: dict[str, str]
+def test_crash_between_claim_and_post_is_visible_and_retried(
+    db: Path, tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
     store = open_store(db)
     an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     with store.transaction():  # ...and then the process died; its lease has run out
         assert store.claim("digest", "2022-W37", "outbox", now=an_hour_ago)
     env = {**cli_env, "DELIVERABOT_DB": str(db), "OUTBOX_DIR": str(tmp_path / "outbox")}
-    status = subprocess.run(
-        [deliverabot_exe, "digest", "--status"], env=env, capture_output=True, text=True
-    )
+    status = run_cli(env, "digest", "--status")
     assert "claimed, not sent" in status.stdout
-    rows = json.loads(
-        subprocess.run(
-            [deliverabot_exe, "digest", "--status", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    rows = json.loads(run_cli(env, "digest", "--status", "--json").stdout)
     assert [(r["period"], r["state"]) for r in rows] == [("2022-W37", "claimed")]
     # A normal run does not post it again behind the ledger's back...
-    posted = subprocess.run(
-        [deliverabot_exe, "digest", "--week", "2022-W37", "--post"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    posted = run_cli(env, "digest", "--week", "2022-W37", "--post")
     assert "outbox: skipped already claimed" in posted.stdout
     # ...but --retry does.
-    retried = subprocess.run(
-        [deliverabot_exe, "digest", "--retry"], env=env, capture_output=True, text=True
-    )
+    retried = run_cli(env, "digest", "--retry")
     assert retried.stdout.startswith("outbox: sent outbox ")
     assert [r["state"] for r in store.ledger()] == ["sent"]
-    again = subprocess.run(
-        [deliverabot_exe, "digest", "--retry"], env=env, capture_output=True, text=True
-    )
+    again = run_cli(env, "digest", "--retry")
     assert again.stdout.strip() == "Nothing to retry."
 
 

@@ -1,7 +1,7 @@
 """A real aiosmtpd server (DeliverabotSMTP + MailHandler and its InboundWorker) on 127.0.0.1 over a temporary
 SQLite file holding the example plan; smtplib is the client.
 
-``tests/handlers/test_mail_flow.py`` uses it; the Rig in ``test_mail_smtp.py`` is the same
+``tests/handlers/mail/test_flow.py`` uses it; the Rig in ``mail/test_smtp.py`` is the same
 shape and could move here.
 """
 

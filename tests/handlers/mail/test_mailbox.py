@@ -26,8 +26,8 @@ from store import Store, open_store
 
 pytestmark = pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "mail-corpus"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "mail-corpus"
 RULES = [("parliament.uk", "mp"), ("*.gov.uk", "partner")]
 ACCOUNT = f"{USER}@127.0.0.1"
 
@@ -137,7 +137,7 @@ def test_each_forward_style_counts_the_original_and_is_moved_to_processed(
         ),
     )
     assert _sync(source, store) == 5
-    # The same rows as the same forwards sent over SMTP (tests/handlers/test_mail_smtp.py).
+    # The same rows as the same forwards sent over SMTP (tests/handlers/mail/test_smtp.py).
     assert sorted(_correspondence(db_path)) == sorted(
         [
             ("2022-09-05", "public", "gmail.com", "Speeding on Mill Road", None),
@@ -347,13 +347,7 @@ def test_idle_wakes_the_poller_within_a_second_and_reconnects_after_bye(
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> tuple[float, float]:
-<<<<<<< HEAD
         task = asyncio.create_task(source.run(handler.worker.take))
-=======
-        task = asyncio.create_task(
-            source.run(mailbox_intake(store, handler.process, handler.policy))
-        )
->>>>>>> main
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.sleep(0.3)  # idling now
         await asyncio.to_thread(dovecot.append, [_message(1)])
@@ -383,13 +377,7 @@ def test_a_server_that_goes_away_shows_in_health_and_is_reconnected(
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> str | None:
-<<<<<<< HEAD
         task = asyncio.create_task(source.run(handler.worker.take))
-=======
-        task = asyncio.create_task(
-            source.run(mailbox_intake(store, handler.process, handler.policy))
-        )
->>>>>>> main
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.to_thread(dovecot.stop)
         await _until(lambda: source.health["INBOX"].error is not None)
@@ -461,13 +449,7 @@ def _follow(source: MailboxSource, store: Store, db_path: Path, action) -> float
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> float:
-<<<<<<< HEAD
         task = asyncio.create_task(source.run(handler.worker.take))
-=======
-        task = asyncio.create_task(
-            source.run(mailbox_intake(store, handler.process, handler.policy))
-        )
->>>>>>> main
         await _until(lambda: source.health["INBOX"].contact is not None)
         await action()
         took = await _until(lambda: len(_correspondence(db_path)) == 1)
@@ -530,13 +512,7 @@ def test_mail_that_arrives_during_a_sync_is_not_left_for_the_next_idle(
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> None:
-<<<<<<< HEAD
         task = asyncio.create_task(source.run(handler.worker.take))
-=======
-        task = asyncio.create_task(
-            source.run(mailbox_intake(store, handler.process, handler.policy))
-        )
->>>>>>> main
         await _until(lambda: source.health["INBOX"].contact is not None)
         await asyncio.to_thread(dovecot.append, [_message(n) for n in range(300)])
         await _until(lambda: _inbound_count(db_path) > 10)  # the sync is under way

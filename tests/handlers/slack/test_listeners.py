@@ -1,6 +1,6 @@
 """The Slack listeners called directly, as Bolt calls them: by the names of their arguments.
 
-The end-to-end tests (tests/bot/test_slack.py) dispatch signed requests through Bolt; these
+The end-to-end tests (tests/handlers/slack/test_slack.py) dispatch signed requests through Bolt; these
 show that each listener is a plain function with its collaborators passed in.
 """
 

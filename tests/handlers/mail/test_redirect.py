@@ -26,8 +26,8 @@ from handlers.service import import_plan
 from handlers.service.writer import Writer
 from store import open_store
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "mail-corpus"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "mail-corpus"
 STAFF = "alex.morgan@example.org"
 
 

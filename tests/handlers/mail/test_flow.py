@@ -22,7 +22,7 @@ from handlers.service import requeue_inbound
 from store import open_store
 from store.schema import migrations
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 
 
 @pytest.fixture

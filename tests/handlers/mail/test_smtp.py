@@ -26,7 +26,7 @@ from handlers.service import import_plan, mail_token
 from handlers.service.writer import Writer
 from store import Status, Store, open_store
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail"
 RULES = [("parliament.uk", "mp"), ("*.gov.uk", "partner")]
 
 
@@ -383,7 +383,7 @@ def test_update_by_mail_records_and_confirms(rig: Rig) -> None:
 
 
 def _trusting(rig: Rig) -> None:
-    # The test client is the office's relay (127.0.0.1); tests/handlers/test_mail_trust.py
+    # The test client is the office's relay (127.0.0.1); tests/handlers/mail/test_trust.py
     # sends from an untrusted peer too.
     rig.handler.policy = dataclasses.replace(
         rig.handler.policy,
@@ -557,7 +557,7 @@ def test_commands_per_session_are_limited(rig: Rig) -> None:
 
 # -- robustness ------------------------------------------------------------------------------
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "mail-corpus"
+CORPUS = Path(__file__).resolve().parents[4] / "shared" / "mail-corpus"
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/mail-corpus is not beside the project")
