@@ -1,4 +1,15 @@
-"""Imports flow downwards only: bot → handlers → digests → store."""
+"""The rules of the house, each with a test that it sees a violation.
+
+- Imports flow downwards only: ``bot`` → ``handlers`` → ``digests`` → ``store``.
+- The rooms: the core (``handlers/service/``) imports no channel, and a channel
+  (``handlers/slack/``, ``handlers/mail/``) imports no other channel.
+- Each channel's libraries only in its room: Slack's in ``handlers/slack/``, mail's in
+  ``handlers/mail/``.
+- Writes only in ``handlers/service/``: everything else holds a ``Reader`` (no write in its
+  type, which mypy holds) or a ``Writer`` (which runs service functions); a write method
+  called on a store anywhere else is caught here too.
+- The model does no I/O; no module over 500 lines, no function over 80.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +50,67 @@ def test_imports_flow_downwards(package: str) -> None:
     for path in sorted((ROOT / package).rglob("*.py")):
         wrong = _imports(path) - ALLOWED[package]
         assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+
+
+def test_the_import_rule_sees_an_upward_import() -> None:
+    source = "from handlers.service import record_update\n"
+    assert _all_imports(source) & OURS - ALLOWED["digests"] == {"handlers"}
+    assert _all_imports(source) & OURS - ALLOWED["bot"] == set()
+
+
+# The rooms inside handlers/: the core, and one room a channel.
+CORE = "handlers.service"
+CHANNELS = ("handlers.slack", "handlers.mail")
+
+
+def _modules(source: str) -> set[str]:
+    """Every module ``source`` imports (``from a.b import c`` is ``a.b`` and ``a.b.c``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return found
+
+
+def _room_of(dotted: str) -> str | None:
+    for room in (CORE, *CHANNELS):
+        if dotted == room or dotted.startswith(room + "."):
+            return room
+    return None
+
+
+def _room_trespass(path: Path, source: str) -> list[str]:
+    """A channel imported by the core, or by another channel."""
+    dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    mine = _room_of(dotted)
+    if mine is None:
+        return []
+    return [
+        f"{dotted} imports {module}"
+        for module in sorted(_modules(source))
+        if (room := _room_of(module)) in CHANNELS and room != mine
+    ]
+
+
+def test_the_core_knows_no_channel_and_channels_not_each_other() -> None:
+    offenders = [
+        hit
+        for path in sorted((ROOT / "handlers").rglob("*.py"))
+        for hit in _room_trespass(path, path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_room_rule_sees_a_trespass() -> None:
+    slack_in_core = "from handlers.slack.blocks import esc\n"
+    assert _room_trespass(ROOT / "handlers/service/updates.py", slack_in_core)
+    mail_in_slack = "import handlers.mail.parse\n"
+    assert _room_trespass(ROOT / "handlers/slack/forms.py", mail_in_slack)
+    assert not _room_trespass(ROOT / "handlers/slack/forms.py", slack_in_core)
+    assert not _room_trespass(ROOT / "handlers/grammar.py", slack_in_core)
 
 
 def test_model_has_no_io() -> None:
