@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import logging
 import re
-import time
 import urllib.parse
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -43,7 +42,7 @@ from digests.formats import REPORT_FORMATS
 from digests.paper import build_paper, render_paper_docx, stored_wording
 from digests.plan_table import plan_rows, to_csv, to_xlsx
 from digests.report import build_report, render_report
-from store import Office, Reader, Status
+from store import Office, Reader, Status, utc_now
 
 __all__ = ["add_board_routes"]
 
@@ -101,7 +100,7 @@ def board_guard(token: str, *, trust_proxy: bool = False, throttle: FailureThrot
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/board") or request.path in PUBLIC:
             return await handler(request)
-        now = time.time()
+        now = utc_now().timestamp()
         peer = client_peer(request, trust_proxy)
         given = _given_token(request)
         cookie = request.cookies.get(COOKIE)

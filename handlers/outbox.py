@@ -6,7 +6,6 @@ nothing is lost and ``deliverabot digest --retry`` can send it again.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -15,6 +14,7 @@ from pathlib import Path
 from digests.digest import Digest
 from digests.digest_render import render_digest
 from handlers.service.delivery import DigestPoster, Sent
+from store import utc_now
 
 __all__ = ["Draft", "Outbox", "write_outbox"]
 
@@ -24,7 +24,7 @@ log = logging.getLogger("deliverabot.outbox")
 def write_outbox(outbox: Path, name: str, data: bytes | str, suffix: str) -> Path:
     """Write one undeliverable item to the outbox folder; returns its path."""
     outbox.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
     slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:60] or "item"
     path = outbox / f"{stamp}-{slug}{suffix}"
     if isinstance(data, bytes):

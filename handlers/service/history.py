@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from handlers.service.errors import NotAuthorised, ServiceError, ValidationError
 from handlers.service.updates import UpdateRequest, record_update
-from store import AN_OFFICE, Deliverable, Office, Person, Source, Status, Store
+from store import AN_OFFICE, Deliverable, Office, Person, Source, Status, Store, utc_now
 
 __all__ = ["HistoryRejected", "HistoryRow", "HistorySummary", "import_history"]
 
@@ -102,7 +102,7 @@ def _check_order(store: Store, row: HistoryRow, d: Deliverable) -> None:
     """History is in order: a row never goes before what the deliverable already has (the
     record is append-only and read in sequence), nor after today."""
     when = row.recorded_at
-    if when > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+    if when > utc_now() + dt.timedelta(minutes=5):
         raise ValidationError(f"the date {when:%Y-%m-%d %H:%M} UTC is in the future")
     latest = store.latest_update_at(d.id)
     if latest is not None and when < latest:

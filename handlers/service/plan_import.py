@@ -33,7 +33,7 @@ from handlers.plan import (
     ThemeSpec,
 )
 from handlers.service.plan_shape import create_deliverable
-from store import Deliverable, Person, Source, Store, StoreError, Theme
+from store import Deliverable, Person, Source, Store, StoreError, Theme, utc_now
 
 __all__ = ["BATCH_PAUSE", "BATCH_ROWS", "BATCH_SECONDS", "ImportSummary", "import_plan"]
 
@@ -432,7 +432,7 @@ def import_plan(
     the store's is refused (:class:`PlanInvalid`, nothing written) unless ``move``.
     Deliverables missing from the file are kept. ``pause`` runs between batches.
     """
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utc_now()
     run = _Import(
         store,
         spec,

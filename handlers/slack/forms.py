@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -16,6 +17,7 @@ from handlers.grammar import UpdateCommand
 from handlers.service import (
     MAX_TITLE_CHARS,
     ServiceError,
+    UpdateOutcome,
     UpdateRequest,
     add_deliverable,
     answer_slip,
@@ -49,6 +51,21 @@ __all__ = [
 ]
 
 
+async def _answered(
+    respond: AsyncRespond, recording: Awaitable[UpdateOutcome]
+) -> UpdateOutcome | None:
+    """The outcome of a button's update; ``None`` once the refusal (busy, or the service's
+    reason) has been said in place of the buttons."""
+    try:
+        return await recording
+    except StoreUnavailable:
+        await respond(response_type="ephemeral", text=BUSY)
+    except ServiceError as exc:
+        text = f":warning: {esc(str(exc))}"
+        await respond(response_type="ephemeral", replace_original=True, text=text)
+    return None
+
+
 async def choose_deliverable(
     ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
@@ -80,14 +97,8 @@ async def choose_deliverable(
     request = command_request(
         UpdateCommand.chosen(ref, payload), actor=person, source=Source.SLACK, idempotency_key=key
     )
-    try:
-        outcome = await session.record(request)
-    except StoreUnavailable:
-        await respond(response_type="ephemeral", text=BUSY)
-        return
-    except ServiceError as exc:
-        text = f":warning: {esc(str(exc))}"
-        await respond(response_type="ephemeral", replace_original=True, text=text)
+    outcome = await _answered(respond, session.record(request))
+    if outcome is None:
         return
     await session.writer.call(drop_pending, token)
     reply = await session.confirm(outcome, request)
@@ -104,22 +115,16 @@ async def answer_slip_button(
     if person is None:
         await respond(response_type="ephemeral", text=await session.refusal())
         return
-    try:
-        outcome = await session.writer.call(
-            answer_slip,
-            action.get("value") or "",
-            actor=person,
-            move=action.get("action_id") == "slip_move",
-            office=session.office,
-        )
-    except StoreUnavailable:
-        await respond(response_type="ephemeral", text=BUSY)
-        return
-    except ServiceError as exc:
-        text = f":warning: {esc(str(exc))}"
-        await respond(response_type="ephemeral", replace_original=True, text=text)
-        return
-    await respond(response_type="ephemeral", replace_original=True, **confirmation(outcome))
+    answer = session.writer.call(
+        answer_slip,
+        action.get("value") or "",
+        actor=person,
+        move=action.get("action_id") == "slip_move",
+        office=session.office,
+    )
+    outcome = await _answered(respond, answer)
+    if outcome is not None:
+        await respond(response_type="ephemeral", replace_original=True, **confirmation(outcome))
 
 
 async def deliverable_picker(

@@ -58,10 +58,6 @@ LATE_IDENTITY = (
 )
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def slack_error(exc: SlackApiError) -> str:
     data = exc.response.data if exc.response is not None else None
     if isinstance(data, dict):
