@@ -29,6 +29,7 @@ from handlers.service import (
 )
 from handlers.slack.blocks import esc, mrkdwn, plain
 from handlers.slack.keys import choice_key
+from handlers.slack.notifier import SlackNotifier
 from handlers.slack.session import (
     BUSY,
     FORM_DEADLINE,
@@ -221,9 +222,7 @@ async def _dm(session: Session, text: str, fallback: str | None = None) -> None:
 async def _tell(session: Session, message: dict[str, Any]) -> None:
     """A direct message to the person who submitted the form."""
     try:
-        await session.client.chat_postMessage(
-            channel=session.user_id or "", parse="none", link_names=False, **message
-        )
+        await SlackNotifier(session.client).post(session.user_id or "", message)
     except SlackApiError as exc:
         log.warning("could not confirm by DM: %s", slack_error(exc))
 

@@ -29,14 +29,15 @@ class SlackNotifier:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def _post(self, channel: str, message: dict[str, Any]) -> Any:
+    async def post(self, channel: str, message: dict[str, Any]) -> Any:
+        """``chat.postMessage`` as every post of ours makes it (Slack's errors raised)."""
         return await self.client.chat_postMessage(
             channel=channel, parse="none", link_names=False, **message
         )
 
     async def post_digest(self, target: str, digest: Digest, chart: bytes | None) -> Sent:
         """Post to channel ``target``; the chart upload is left as the follow-up."""
-        posted = await self._post(target, slack_message(digest))
+        posted = await self.post(target, slack_message(digest))
         ts = str(posted.get("ts"))
         channel = str(posted.get("channel") or target)
         client = self.client
@@ -67,7 +68,7 @@ class SlackNotifier:
         """A Block Kit message to a user or channel; Slack's refusal is
         :class:`DeliveryFailed` with its HTTP status."""
         try:
-            posted = await self._post(address, message)
+            posted = await self.post(address, message)
         except SlackApiError as exc:
             status = exc.response.status_code if exc.response is not None else "?"
             raise DeliveryFailed(str(status)) from exc
