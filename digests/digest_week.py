@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import zoneinfo
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from digests.digest import (
@@ -21,12 +19,14 @@ from digests.digest import (
 )
 from digests.stats import correspondence_stats
 from store import (
+    AN_OFFICE,
     AsOf,
     Deliverable,
     FinancialYearQuarter,
+    Office,
     QuarterParseError,
+    Reader,
     Status,
-    Store,
     Update,
     parse_quarter_span,
     stale_status,
@@ -141,13 +141,13 @@ def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]
         due_end = _span_end(week.due(d), week.start_month)
         s = week.state.get(d.id)
         kind = ""
-        if status is not Status.BAU and due_end and due_end < quarter.first_day:
+        if not status.exempt_from_overdue and due_end and due_end < quarter.first_day:
             kind = "overdue"
         elif stale_status(
             status, d.added_on, s.last_at if s else None, week.end, weeks=stale_weeks
         ):
             kind = "stale"
-        elif status is not Status.BAU and due_end and due_end <= quarter.last_day:
+        elif not status.exempt_from_overdue and due_end and due_end <= quarter.last_day:
             kind = "due_soon"
         if kind:
             owner = week.owner(d) or "No owner"
@@ -164,7 +164,7 @@ def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]
     return sorted(groups, key=lambda g: (-g.size, g.owner))
 
 
-def _on_hold(store: Store, week: _Week, listed: set[int]) -> list[Held]:
+def _on_hold(store: Reader, week: _Week, listed: set[int]) -> list[Held]:
     """Every deliverable on hold at the week's end (and not in its lists), with the day it
     went on hold: a standing line until it resumes."""
     held = [
@@ -177,7 +177,7 @@ def _on_hold(store: Store, week: _Week, listed: set[int]) -> list[Held]:
 
 
 def _countdown(
-    store: Store, week: _Week, panels: tuple[dt.date, ...], history_start: dt.date | None
+    store: Reader, week: _Week, panels: tuple[dt.date, ...], history_start: dt.date | None
 ) -> Countdown | None:
     monday = week.sunday + dt.timedelta(days=1)
     upcoming = [p for p in panels if p >= monday]
@@ -200,19 +200,16 @@ def _countdown(
 
 
 def build_week(
-    store: Store,
+    store: Reader,
     *,
     year: int,
     week: int,
-    tz: zoneinfo.ZoneInfo,
-    start_month: int,
-    stale_weeks: int,
-    target_for: Callable[[str], int],
-    nation: str,
+    office: Office,
     board_url: str | None,
     panels: tuple[dt.date, ...],
 ) -> Digest:
-    start, end = week_bounds(year, week, tz)
+    start, end = week_bounds(year, week, office.tz)
+    start_month, stale_weeks = office.fy_start_month, office.stale_weeks
     sunday = (end - dt.timedelta(days=1)).date()
     w = _Week(
         start=start,
@@ -252,7 +249,7 @@ def build_week(
         office=store.get_meta("office") or "",
         year=year,
         week=week,
-        label=week_label(year, week, start_month=start_month),
+        label=week_label(year, week, office=office),
         generated_for=sunday,
         status_counts=counts,
         counts_before=before,
@@ -265,18 +262,17 @@ def build_week(
         owners=_owners(w, listed, stale_weeks),
         on_hold=_on_hold(store, w, listed),
         countdown=_countdown(store, w, panels, history_start),
-        correspondence=weekly_correspondence(store, start.date(), sunday, target_for, nation),
+        correspondence=weekly_correspondence(store, start.date(), sunday, office),
         stale_weeks=stale_weeks,
         board_url=board_url,
     )
 
 
 def weekly_correspondence(
-    store: Store,
+    store: Reader,
     monday: dt.date,
     sunday: dt.date,
-    target_for: Callable[[str], int] = lambda _c: 20,
-    nation: str = "ENG",
+    office: Office = AN_OFFICE,
 ) -> CorrespondenceWeek:
     """The 12 weeks of mail that end with the week of ``monday``..``sunday``."""
     first = monday - dt.timedelta(weeks=11)
@@ -294,9 +290,7 @@ def weekly_correspondence(
     window_start = sunday - dt.timedelta(weeks=4)
     if store.any_answered(since=window_start, until=sunday):
         window = store.correspondence_rows(since=window_start, until=sunday)
-        stats = correspondence_stats(
-            window, by="month", target_for=target_for, nation=nation, today=sunday
-        )
+        stats = correspondence_stats(window, by="month", office=office, today=sunday)
         received = sum(s.received for s in stats)
         within = sum(s.within_target for s in stats)
         answered = sum(s.answered for s in stats)

@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from digests.report import Report
-from store import Person, Role, Store
+from store import Person, Reader, Role
 from store.paper import PaperWording
 
 __all__ = ["Paper", "PaperSection", "build_paper", "render_paper_docx", "stored_wording"]
@@ -56,7 +56,7 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) < 2 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _lead(store: Store) -> Person | None:
+def _lead(store: Reader) -> Person | None:
     people = store.people()
     for role in (Role.ADMIN, Role.EDITOR):
         found = next((p for p in people if p.role is role), None)
@@ -139,12 +139,12 @@ def _sections(
     return sections
 
 
-def stored_wording(store: Store) -> PaperWording:
+def stored_wording(store: Reader) -> PaperWording:
     """The `paper:` block of the last plan import (or nothing given)."""
     return PaperWording.from_json(store.get_meta("paper"))
 
 
-def build_paper(store: Store, report: Report, wording: PaperWording | None = None) -> Paper:
+def build_paper(store: Reader, report: Report, wording: PaperWording | None = None) -> Paper:
     """The paper's words: the office's where given, the defaults elsewhere."""
     wording = wording or PaperWording()
     # Section numbers depend on which of 1–4 are present, and the defaults name section 5.
