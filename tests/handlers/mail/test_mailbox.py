@@ -443,9 +443,9 @@ def test_an_updates_folder_takes_updates_proven_by_the_mailbox_servers_word(
     assert store.deliverable_by_ref("CF-10").status.value == "completed"
 
 
-def _follow(source: MailboxSource, store: Store, db_path: Path, action) -> float:  # type: ignore[no-untyped-def]
+def _follow(source: MailboxSource, store: Store, db_path: Path, action, moved=None) -> float:  # type: ignore[no-untyped-def]
     """Run the source, do ``action`` once it has synced, return how long until one letter
-    is counted."""
+    is counted (and, with ``moved``, wait until that says it was moved before stopping)."""
     handler = MailHandler(InboundWorker(Writer(store), _policy()))
 
     async def go() -> float:
@@ -453,6 +453,8 @@ def _follow(source: MailboxSource, store: Store, db_path: Path, action) -> float
         await _until(lambda: source.health["INBOX"].contact is not None)
         await action()
         took = await _until(lambda: len(_correspondence(db_path)) == 1)
+        if moved is not None:  # the move follows the commit: stopping at once may cut it
+            await _until(moved)
         source.stop()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -497,7 +499,8 @@ def test_without_idle_the_folder_is_polled(tmp_path: Path, example_plan: Path) -
         async def send() -> None:
             await asyncio.to_thread(server.append, [_message(1)])
 
-        assert _follow(source, store, db_path, send) < 3  # poll_seconds=1: a NOOP and a look
+        took = _follow(source, store, db_path, send, moved=lambda: server.count("Processed") == 1)
+        assert took < 3  # poll_seconds=1: a NOOP and a look
         assert server.count("Processed") == 1
     finally:
         server.close()
