@@ -16,13 +16,12 @@ from store import (
     AN_OFFICE,
     FinancialYearQuarter,
     Office,
-    QuarterParseError,
     Reader,
     Status,
     Update,
     age_text,
+    due_end,
     one_paragraph,
-    parse_quarter_span,
     stale_status,
 )
 
@@ -164,15 +163,6 @@ def end_of_day(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
 
 
-def _quarter_end(due: str | None, start_month: int) -> dt.date | None:
-    if not due:
-        return None
-    try:
-        return parse_quarter_span(due, start_month=start_month).last_day
-    except QuarterParseError:
-        return None
-
-
 def board_rows(
     store: Reader,
     *,
@@ -201,9 +191,9 @@ def board_rows(
         status = then.status if then else d.status
         due = then.due if then else d.due
         u: Update | None = last.get(d.id)
-        due_end = _quarter_end(due, start_month)
+        ends = due_end(due, start_month=start_month)
         open_ = not status.exempt_from_overdue
-        overdue = bool(open_ and due_end and due_end < quarter.first_day)
+        overdue = bool(open_ and ends and ends < quarter.first_day)
         rows.append(
             BoardRow(
                 ref=d.ref,
@@ -226,7 +216,7 @@ def board_rows(
                     and new_since <= d.added_on <= today
                     and not (baseline and baseline.covers(d))
                 ),
-                due_soon=bool(open_ and not overdue and due_end and due_end <= quarter.last_day),
+                due_soon=bool(open_ and not overdue and ends and ends <= quarter.last_day),
             )
         )
     return rows

@@ -4,7 +4,6 @@ sorted into one list each, who needs chasing, the next panel, and the week's mai
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass, field
 
 from digests.digest import (
@@ -24,25 +23,14 @@ from store import (
     Deliverable,
     FinancialYearQuarter,
     Office,
-    QuarterParseError,
     Reader,
     Status,
     Update,
-    parse_quarter_span,
+    due_end,
     stale_status,
 )
 
 __all__ = ["build_week", "weekly_correspondence"]
-
-
-@functools.lru_cache(maxsize=4096)
-def _span_end(due: str | None, start_month: int) -> dt.date | None:
-    if not due:
-        return None
-    try:
-        return parse_quarter_span(due, start_month=start_month).last_day
-    except QuarterParseError:
-        return None
 
 
 @dataclass
@@ -90,8 +78,8 @@ def _kind(week: _Week, d: Deliverable, rows: list[Update], is_new: bool) -> tupl
     slipped = False
     if moves and first_due != end_due:
         changes.append(f"due {first_due or 'none'} → {end_due or 'none'}")
-        before_end = _span_end(first_due, week.start_month)
-        after_end = _span_end(end_due, week.start_month)
+        before_end = due_end(first_due, start_month=week.start_month)
+        after_end = due_end(end_due, start_month=week.start_month)
         slipped = bool(before_end and after_end and after_end > before_end)
     if is_new:
         return "new", (end_status.label if not changes else "; ".join(changes))
@@ -138,16 +126,16 @@ def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]
         status = week.status(d)
         if d.id in listed or status in (Status.COMPLETED, Status.ON_HOLD):
             continue
-        due_end = _span_end(week.due(d), week.start_month)
+        ends = due_end(week.due(d), start_month=week.start_month)
         s = week.state.get(d.id)
         kind = ""
-        if not status.exempt_from_overdue and due_end and due_end < quarter.first_day:
+        if not status.exempt_from_overdue and ends and ends < quarter.first_day:
             kind = "overdue"
         elif stale_status(
             status, d.added_on, s.last_at if s else None, week.end, weeks=stale_weeks
         ):
             kind = "stale"
-        elif not status.exempt_from_overdue and due_end and due_end <= quarter.last_day:
+        elif not status.exempt_from_overdue and ends and ends <= quarter.last_day:
             kind = "due_soon"
         if kind:
             owner = week.owner(d) or "No owner"

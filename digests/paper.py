@@ -9,14 +9,10 @@ themes, the report period and the plan's lead (its first admin or editor).
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-import jinja2
-
-from digests.report import Report
+from digests.report import Report, fill_docx
 from store import Person, Reader, Role
 from store.paper import PaperWording
 
@@ -171,17 +167,10 @@ def build_paper(store: Reader, report: Report, wording: PaperWording | None = No
 
 
 def render_paper_docx(report: Report, paper: Paper, *, template: Path | None = None) -> bytes:
-    """The whole paper as Word, through docxtpl and a template the office can restyle.
-
-    Every value is XML-escaped (autoescape), so nothing typed by staff or in the office's
-    wording can alter the document.
-    """
-    from docxtpl import DocxTemplate
-
-    source = template or Path(str(resources.files("digests").joinpath("templates/paper.docx")))
-    doc = DocxTemplate(str(source))
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    doc.render(
+    """The whole paper as Word, through docxtpl and a template the office can restyle
+    (every value XML-escaped, as in :func:`digests.report.fill_docx`)."""
+    return fill_docx(
+        template or "paper.docx",
         {
             "report": report,
             "paper": paper,
@@ -189,9 +178,4 @@ def render_paper_docx(report: Report, paper: Paper, *, template: Path | None = N
             "period_from": _day(report.period_from),
             "period_to": _day(report.period_to),
         },
-        jinja_env=env,
-        autoescape=True,
     )
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()

@@ -399,25 +399,29 @@ def build_report(
 
 
 def render_docx(report: Report, *, template: Path | None = None, section: str = "5") -> bytes:
-    """The report as Word, through docxtpl and a template the office can restyle.
-
-    User text is XML-escaped (autoescape), so nothing typed by staff can alter the document.
-    """
-    from docxtpl import DocxTemplate
-
-    source = template or Path(str(resources.files("digests").joinpath("templates/report.docx")))
-    doc = DocxTemplate(str(source))
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    doc.render(
+    """The report as Word, through docxtpl and a template the office can restyle."""
+    return fill_docx(
+        template or "report.docx",
         {
             "report": report,
             "section": section,
             "period_from": f"{report.period_from.day} {report.period_from:%B %Y}",
             "period_to": f"{report.period_to.day} {report.period_to:%B %Y}",
         },
-        jinja_env=env,
-        autoescape=True,
     )
+
+
+def fill_docx(template: Path | str, context: dict[str, object]) -> bytes:
+    """A Word template (a path, or the name of one shipped in digests/templates) filled in
+    with docxtpl. Every value is XML-escaped (autoescape), so nothing typed by staff or in
+    the office's wording can alter the document."""
+    from docxtpl import DocxTemplate
+
+    if isinstance(template, str):
+        template = Path(str(resources.files("digests").joinpath(f"templates/{template}")))
+    doc = DocxTemplate(str(template))
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    doc.render(context, jinja_env=env, autoescape=True)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

@@ -47,6 +47,7 @@ from store.quarters import (
     FinancialYearQuarter,
     QuarterParseError,
     QuarterSpan,
+    due_end,
     mentions_span,
     parse_quarter_span,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "age_text",
     "check_database",
     "copy_database",
+    "due_end",
     "install_database",
     "is_corruption",
     "is_stale",
