@@ -28,7 +28,7 @@ lint: $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy
+	$(BIN)/mypy --strict  # the four packages (pyproject.toml), strict as configured there too
 
 format: $(BIN)/python
 	$(BIN)/ruff format .

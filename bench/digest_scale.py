@@ -18,11 +18,12 @@ from pathlib import Path
 from common import EXAMPLE_PLAN, summarise
 
 from digests.digest import build_digest
-from digests.digest_render import render_digest, slack_message
+from digests.digest_render import render_digest
 from digests.report import build_report, render_docx, render_report
 from handlers.plan import load_plan
 from handlers.service import import_plan
-from store import CORRESPONDENCE_CATEGORIES, Store, open_store
+from handlers.slack.digest import slack_message
+from store import CORRESPONDENCE_CATEGORIES, Office, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 START = dt.date(2021, 9, 13)
@@ -106,7 +107,10 @@ def _time(fn, repeat: int) -> float:
 def _docx(store: Store) -> float:
     def word() -> None:
         r = build_report(
-            store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 12), tz=LONDON
+            store,
+            day_from=dt.date(2022, 3, 1),
+            day_to=dt.date(2022, 9, 12),
+            office=Office(tz=LONDON),
         )
         render_docx(r)
 
@@ -117,13 +121,16 @@ def _measure(store: Store, repeat: int) -> tuple[float, float, float]:
     raw = _time(lambda: (store.updates(), store.correspondence_rows()), repeat)
 
     def digest() -> None:
-        d = build_digest(store, year=2022, week=10, tz=LONDON)
+        d = build_digest(store, year=2022, week=10, office=Office(tz=LONDON))
         render_digest(d, "text")
         slack_message(d)
 
     def report() -> None:
         r = build_report(
-            store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 12), tz=LONDON
+            store,
+            day_from=dt.date(2022, 3, 1),
+            day_to=dt.date(2022, 9, 12),
+            office=Office(tz=LONDON),
         )
         render_report(r, "markdown")
 

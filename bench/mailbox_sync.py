@@ -19,20 +19,22 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from common import EXAMPLE_PLAN, ROOT, summarise
 from dovecot import PASSWORD, USER, Dovecot, missing_reason
+from handlers.mailparse import parse_message, sender_address
 
 from handlers.mail import (
     DeliverabotSMTP,
+    InboundWorker,
     MailHandler,
     MailPolicy,
     accept_message,
     process_inbound,
 )
-from handlers.mailbox import FolderRoute, MailboxConfig, MailboxSource, mailbox_intake
-from handlers.mailbox_auth import PasswordLogin
-from handlers.mailbox_imap import ImapServer
-from handlers.mailparse import parse_message, sender_address
+from handlers.mail.mailbox import FolderRoute, MailboxConfig, MailboxSource
+from handlers.mail.mailbox_auth import PasswordLogin
+from handlers.mail.mailbox_imap import ImapServer
 from handlers.plan import load_plan
 from handlers.service import import_plan
+from handlers.service.writer import Writer
 from store import Store, open_store
 
 MESSAGES = 10_000
@@ -65,15 +67,13 @@ def _source(dovecot: Dovecot, store: Store) -> MailboxSource:
         account=f"{USER}@127.0.0.1",
         folders=(FolderRoute("INBOX", "correspondence@localhost"),),
     )
-    return MailboxSource(config, store=store, login=PasswordLogin(USER, PASSWORD))
+    return MailboxSource(config, writer=Writer(store), login=PasswordLogin(USER, PASSWORD))
 
 
 def _sync(dovecot: Dovecot, store: Store, policy: MailPolicy) -> int:
     async def go() -> int:
-        handler = MailHandler(store=store, policy=policy)
-        return await _source(dovecot, store).sync_once(
-            mailbox_intake(store, handler.process, handler.policy)
-        )
+        handler = MailHandler(InboundWorker(Writer(store), policy))
+        return await _source(dovecot, store).sync_once(handler.worker.take)
 
     return asyncio.run(go())
 
@@ -181,7 +181,7 @@ def _smtp_path(
     folder: Path, name: str, raws: list[bytes], envelope: Callable[[bytes], str], policy: MailPolicy
 ) -> dict[str, int]:
     store = _store(folder, name)
-    handler = MailHandler(store=store, policy=policy)
+    handler = MailHandler(InboundWorker(Writer(store), policy))
     controller = _Controller(handler, hostname="127.0.0.1", port=_port(), data_size_limit=10 << 20)
     controller.start()
     refused = 0
@@ -197,7 +197,7 @@ def _smtp_path(
                 if code == 250:
                     code, _ = client.data(raw)
                 refused += code != 250
-        asyncio.run_coroutine_threadsafe(handler.drain(), controller.loop).result(60)
+        asyncio.run_coroutine_threadsafe(handler.worker.drain(), controller.loop).result(60)
     finally:
         controller.stop()
     outcome = _outcomes(store, len(raws) - refused, refused)

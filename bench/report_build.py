@@ -12,7 +12,7 @@ from common import EXAMPLE_PLAN, median_time, summarise
 from digests.report import build_report, render_report
 from handlers.plan import load_plan
 from handlers.service import import_plan
-from store import open_store
+from store import Office, open_store
 
 
 def main() -> None:
@@ -24,7 +24,10 @@ def main() -> None:
         full = median_time(
             lambda: render_report(
                 build_report(
-                    store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 14), tz=tz
+                    store,
+                    day_from=dt.date(2022, 3, 1),
+                    day_to=dt.date(2022, 9, 14),
+                    office=Office(tz=tz),
                 ),
                 "markdown",
             )

@@ -16,9 +16,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 from common import EXAMPLE_PLAN, ROOT, summarise
 
-from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
+from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolicy
 from handlers.plan import load_plan
 from handlers.service import import_plan
+from handlers.service.writer import Writer
 from store import open_store
 
 MESSAGES = 1000
@@ -68,14 +69,14 @@ def main() -> None:
         seed.close()
         store = open_store(db)
         handler = MailHandler(
-            store=store, policy=MailPolicy(mail_domain="localhost", hash_key=b"k")
+            InboundWorker(Writer(store), MailPolicy(mail_domain="localhost", hash_key=b"k"))
         )
         ours = _Controller(handler, hostname="127.0.0.1", port=_port(), server_hostname="localhost")
         ours.start()
         try:
             committed = _drive(ours.port)
             t0 = time.perf_counter()
-            asyncio.run_coroutine_threadsafe(handler.drain(), ours.loop).result(300)
+            asyncio.run_coroutine_threadsafe(handler.worker.drain(), ours.loop).result(300)
             parsed = committed + (time.perf_counter() - t0)
         finally:
             ours.stop()

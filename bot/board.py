@@ -15,11 +15,9 @@ import hashlib
 import hmac
 import logging
 import re
-import time
 import urllib.parse
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from importlib import resources
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -36,14 +34,16 @@ from digests.board_pages import (
     render_report_page,
     render_statement,
     report_body,
+    stylesheet,
 )
 from digests.chart import digest_chart
 from digests.digest import CorrespondenceWeek
 from digests.digest_week import weekly_correspondence
+from digests.formats import REPORT_FORMATS
 from digests.paper import build_paper, render_paper_docx, stored_wording
 from digests.plan_table import plan_rows, to_csv, to_xlsx
 from digests.report import build_report, render_report
-from store import Status, Store
+from store import Office, Reader, Status, utc_now
 
 __all__ = ["add_board_routes"]
 
@@ -101,7 +101,7 @@ def board_guard(token: str, *, trust_proxy: bool = False, throttle: FailureThrot
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/board") or request.path in PUBLIC:
             return await handler(request)
-        now = time.time()
+        now = utc_now().timestamp()
         peer = client_peer(request, trust_proxy)
         given = _given_token(request)
         cookie = request.cookies.get(COOKIE)
@@ -157,7 +157,7 @@ class VersionCache:
 
     Used only on the reader's own thread (inside ``reader.call``), so it needs no lock."""
 
-    def __init__(self, reader: Store, size: int = CACHE_ENTRIES) -> None:
+    def __init__(self, reader: Reader, size: int = CACHE_ENTRIES) -> None:
         self.reader = reader
         self.size = size
         self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
@@ -178,16 +178,14 @@ class VersionCache:
 
 
 class Board:
-    def __init__(
-        self, *, settings: Settings, reader: Store, clock: Callable[[], dt.datetime]
-    ) -> None:
+    def __init__(self, *, settings: Settings, reader: Reader, office: Office) -> None:
         self.settings = settings
         self.reader = reader
-        self.clock = clock
+        self.office = office
         self.cache = VersionCache(reader)
 
     def _today(self) -> dt.date:
-        return self.clock().astimezone(self.settings.tz).date()
+        return self.office.today()
 
     def _filters(self, request: web.Request) -> BoardFilters:
         return BoardFilters.parse(request.query, today=self._today())
@@ -200,34 +198,29 @@ class Board:
             plan=self.reader.get_meta("plan") or "Delivery Plan",
             office=self.reader.get_meta("office") or "",
             generated=self._generated(),
-            period=board_period(as_of or self._today(), s.panel_dates, s.fy_start_month),
+            period=board_period(as_of or self._today(), s.panel_dates, self.office),
             base=base,
             as_of=as_of,
-            stale_weeks=s.stale_weeks,
+            stale_weeks=self.office.stale_weeks,
         )
 
     def _rows(self, page: Page) -> list[Any]:
-        s = self.settings
         return board_rows(
             self.reader,
-            now=self.clock(),
-            tz=s.tz,
-            stale_weeks=s.stale_weeks,
-            start_month=s.fy_start_month,
+            office=self.office,
             as_of=page.as_of,
             new_since=page.period.since,
         )
 
     def _mail(self, day: dt.date) -> CorrespondenceWeek:
         """The 12 weeks of correspondence to the week of ``day``."""
-        s = self.settings
         monday = day - dt.timedelta(days=day.weekday())
         return weekly_correspondence(
-            self.reader, monday, monday + dt.timedelta(days=6), s.answer_target, s.bank_holidays
+            self.reader, monday, monday + dt.timedelta(days=6), self.office
         )
 
     def _generated(self) -> str:
-        return f"As at {self.clock().astimezone(self.settings.tz):%-d %B %Y, %H:%M}"
+        return f"As at {self.office.local(self.office.now()):%-d %B %Y, %H:%M}"
 
     async def index(self, request: web.Request) -> web.Response:
         filters = self._filters(request)
@@ -249,7 +242,7 @@ class Board:
             d = self.reader.deliverable_by_ref(ref)
             if not found or d is None:
                 return None
-            until = end_of_day(as_of, self.settings.tz) if as_of else None
+            until = end_of_day(as_of, self.office.tz) if as_of else None
             history = self.reader.updates(deliverable_id=d.id, until=until, newest_first=True)
             people = {p.id: p.name for p in self.reader.people()}
             return render_item(page, found[0], history, people)
@@ -265,52 +258,48 @@ class Board:
         period to today (or the past day being viewed)."""
         s = self.settings
         day_to = as_of or self._today()
-        default_from = board_period(day_to, s.panel_dates, s.fy_start_month).since
+        default_from = board_period(day_to, s.panel_dates, self.office).since
         text_from, text_to = request.query.get("from"), request.query.get("to")
         try:
             day_from = parse_day_text(text_from) if text_from else default_from
             day_to = parse_day_text(text_to) if text_to else day_to
         except ValueError as exc:
+            choices = "|".join(REPORT_FORMATS.choices)
             raise web.HTTPBadRequest(
-                text=f"{exc}. Give the period as ?from=YYYY-MM-DD&to=YYYY-MM-DD&format=md|html|docx"
+                text=f"{exc}. Give the period as ?from=YYYY-MM-DD&to=YYYY-MM-DD&format={choices}"
             ) from None
         if day_to < day_from:
             raise web.HTTPBadRequest(text="The period's end (to) is before its start (from).")
         return day_from, day_to
 
     async def report(self, request: web.Request) -> web.Response:
-        fmt = request.query.get("format", "html")
-        if fmt not in ("md", "html", "docx"):
-            raise web.HTTPBadRequest(text="format is md, html or docx; to is not before from")
+        fmt = REPORT_FORMATS.find(request.query.get("format", "html"))
+        if fmt is None:
+            raise web.HTTPBadRequest(text=f"format is {REPORT_FORMATS.spoken()}")
         as_of = self._filters(request).as_of
         day_from, day_to = self._period(request, as_of)
-        s = self.settings
 
         def draft() -> bytes | str:
-            data = build_report(
-                self.reader, day_from=day_from, day_to=day_to, tz=s.tz, start_month=s.fy_start_month
-            )
-            if fmt == "docx":  # the whole paper, as `deliverabot report --format docx`
+            data = build_report(self.reader, day_from=day_from, day_to=day_to, office=self.office)
+            if fmt.binary:  # the whole paper, as `deliverabot report --format docx`
                 paper = build_paper(self.reader, data, stored_wording(self.reader))
                 return render_paper_docx(data, paper)
-            if fmt == "md":
-                return render_report(data, "markdown")
+            if fmt.name != "html":
+                return render_report(data, fmt.name)
             body = report_body(render_report(data, "html"))
             page = self._page(request, as_of)
             return render_report_page(page, day_from=day_from, day_to=day_to, body=body)
 
-        key = ("report", day_from, day_to, fmt, as_of)
+        key = ("report", day_from, day_to, fmt.name, as_of)
         body = await self.reader.call(self.cache.get, key, draft)
-        name = f"report-{day_from}-{day_to}"
         if isinstance(body, bytes):
+            name = f"report-{day_from}-{day_to}{fmt.suffix}"
             return web.Response(
                 body=body,
-                content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                headers={"Content-Disposition": f'attachment; filename="{name}.docx"'},
+                content_type=fmt.media_type,
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
             )
-        if fmt == "md":
-            return web.Response(text=body, content_type="text/markdown", charset="utf-8")
-        return web.Response(text=body, content_type="text/html")
+        return web.Response(text=body, content_type=fmt.media_type, charset="utf-8")
 
     async def accessibility(self, request: web.Request) -> web.Response:
         as_of = self._filters(request).as_of
@@ -324,7 +313,7 @@ class Board:
         return web.Response(text=await self.reader.call(html), content_type="text/html")
 
     async def export_csv(self, request: web.Request) -> web.Response:
-        text = await self.reader.call(lambda: to_csv(plan_rows(self.reader, self.settings.tz)))
+        text = await self.reader.call(lambda: to_csv(plan_rows(self.reader, self.office.tz)))
         return web.Response(
             text=text,
             content_type="text/csv",
@@ -333,7 +322,7 @@ class Board:
         )
 
     async def export_xlsx(self, request: web.Request) -> web.Response:
-        tz = self.settings.tz
+        tz = self.office.tz
         body = await self.reader.call(lambda: to_xlsx(self.reader, plan_rows(self.reader, tz), tz))
         return web.Response(
             body=body,
@@ -356,20 +345,19 @@ class Board:
         return web.Response(body=body, content_type="image/png")
 
     async def stylesheet(self, request: web.Request) -> web.Response:
-        css = resources.files("digests").joinpath("templates/board.css").read_text()
-        return web.Response(text=css, content_type="text/css")
+        return web.Response(text=stylesheet(), content_type="text/css")
 
 
 def add_board_routes(
     app: web.Application,
     *,
     settings: Settings,
-    reader: Store,
-    clock: Callable[[], dt.datetime],
+    reader: Reader,
+    office: Office,
 ) -> None:
     """Register /board and its pages (GET only: nothing on the board can write)."""
     assert settings.board_token
-    board = Board(settings=settings, reader=reader, clock=clock)
+    board = Board(settings=settings, reader=reader, office=office)
     app.middlewares.append(
         board_guard(
             settings.board_token, trust_proxy=settings.trust_proxy, throttle=FailureThrottle()

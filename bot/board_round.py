@@ -24,7 +24,7 @@ def round_page(board: Any) -> Callable[[web.Request], Awaitable[web.Response]]:
             book = reader.round_book(name) if len(name) <= 40 else None
             if book is None:
                 return None
-            return render_round_page(book, page=board._page(request, None), tz=board.settings.tz)
+            return render_round_page(book, page=board._page(request, None), tz=board.office.tz)
 
         text = await reader.call(render)
         if text is None:

@@ -6,7 +6,6 @@ User mistakes end in one clear line on stderr and a non-zero exit, never a trace
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import os
 import sqlite3
@@ -32,11 +31,12 @@ from bot.cli_round import round_group
 from bot.cli_update import history, update
 from bot.config import ConfigError
 from bot.logs import setup_logging
+from digests.formats import REPORT_FORMATS
 from digests.plan_table import plan_rows
 from digests.report import Report, build_report, render_report
 from handlers.plan import PlanInvalid
 from handlers.service import import_plan
-from store import Store, StoreError
+from store import Reader, StoreError
 from store.paper import PaperWording
 
 __all__ = ["cli", "main"]
@@ -103,7 +103,7 @@ def plan_import(ctx: Context, file: Path, dry_run: bool, move: bool) -> None:
         file,
         plan=plan_name,
         office=office,
-        fy_start_month=settings.fy_start_month,
+        calendar=settings.office,
         limits=Limits(max_bytes=settings.max_plan_bytes),
     )
     summary = import_plan(ctx.store, spec, today=today(settings), dry_run=dry_run, move=move)
@@ -168,7 +168,8 @@ def plan_show(ctx: Context, as_json: bool) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["markdown", "html", "text", "docx"]),
+    type=click.Choice(REPORT_FORMATS.choices),
+    callback=lambda _ctx, _param, value: REPORT_FORMATS.canonical(value),
     default="markdown",
     show_default=True,
     help="Output format; docx needs -o.",
@@ -279,7 +280,7 @@ def report(
         click.echo(text, nl=False)
 
 
-def _snapshot(store: Store, name: str) -> dict[str, Any]:
+def _snapshot(store: Reader, name: str) -> dict[str, Any]:
     snapshot = store.snapshot(name)
     if snapshot is None:
         names = ", ".join(s["name"] for s in store.snapshots()) or "none yet"
@@ -291,7 +292,7 @@ def _snapshot(store: Store, name: str) -> dict[str, Any]:
 
 def _period_report(
     ctx: Context,
-    store: Store,
+    store: Reader,
     day_from: str | None,
     day_to: str | None,
     snapshot: dict[str, Any] | None,
@@ -302,20 +303,13 @@ def _period_report(
     if snapshot is not None and not day_from:
         day_from = snapshot["data"]["period_from"]
     if snapshot is not None and not day_to:
-        day_to = dt.datetime.now(settings.tz).date().isoformat()
+        day_to = settings.office.today().isoformat()
     if not day_from or not day_to:
         raise click.UsageError("give the period with --from DATE --to DATE")
     start, end = parse_day(day_from, "--from"), parse_day(day_to, "--to")
     if end < start:
         raise click.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
-    return build_report(
-        store,
-        day_from=start,
-        day_to=end,
-        tz=settings.tz,
-        start_month=settings.fy_start_month,
-        notes=notes,
-    )
+    return build_report(store, day_from=start, day_to=end, office=settings.office, notes=notes)
 
 
 def _write(output: Path, content: bytes) -> None:
@@ -337,7 +331,7 @@ def _paper_wording(path: Path) -> PaperWording:
 
 
 def _word(
-    store: Store,
+    store: Reader,
     data: Report,
     template: Path | None,
     section_only: bool,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -36,7 +35,7 @@ def backup(ctx: Context, folder: Path | None) -> None:
     if not db_path.is_file():
         fail(f"there is no database at {db_path} to back up")
     try:
-        result = make_backup(db_path, folder or settings.backups, now=dt.datetime.now(dt.UTC))
+        result = make_backup(db_path, folder or settings.backups, now=settings.office.now())
     except (BackupFailed, OSError) as exc:
         fail(f"backup not written: {exc}")
         return
@@ -56,7 +55,7 @@ def restore(ctx: Context, file: Path) -> None:
     pass its integrity check; the replaced database is kept beside it."""
     db_path = Path(ctx.settings.db_path)
     try:
-        result = restore_backup(db_path, file, now=dt.datetime.now(dt.UTC))
+        result = restore_backup(db_path, file, now=ctx.settings.office.now())
     except (RestoreRefused, BackupFailed, OSError) as exc:
         fail(f"not restored: {exc}")
         return

@@ -103,7 +103,7 @@ def fail(message: str, code: int = EXIT_FAILURE) -> None:
 
 
 def today(settings: Settings) -> dt.date:
-    return dt.datetime.now(settings.tz).date()
+    return settings.office.today()
 
 
 def parse_day(value: str, option: str) -> dt.date:

@@ -12,32 +12,24 @@ import click
 from bot.cli_base import Context, db_option, pass_ctx
 from bot.config import Settings
 from bot.dates import within_range
+from digests.formats import DIGEST_FORMATS
 
 __all__ = ["digest"]
 
 
 def _last_complete_week(settings: Settings) -> str:
-    today = dt.datetime.now(settings.tz).date()
+    today = settings.office.today()
     year, week, _ = (today - dt.timedelta(days=today.isoweekday())).isocalendar()
     return f"{year}-W{week:02d}"
 
 
 def _digest_service(ctx: Context) -> Any:
-    from bot.jobs import DigestService
-    from bot.mailer import Mailer
+    from bot.wiring import digest_service, slack_web_client
+    from handlers.slack import SlackNotifier
 
     settings = ctx.settings
-    client = None
-    if settings.slack_enabled:
-        from bot.slack_app import make_web_client
-
-        client = make_web_client(settings)
-    return DigestService(
-        settings=settings,
-        store=ctx.store,
-        mailer=Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir),
-        slack_client=client,
-    )
+    slack = SlackNotifier(slack_web_client(settings)) if settings.slack_enabled else None
+    return digest_service(settings, ctx.store, slack=slack)
 
 
 @click.command()
@@ -46,7 +38,8 @@ def _digest_service(ctx: Context) -> Any:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "markdown", "slack", "html"]),
+    type=click.Choice(DIGEST_FORMATS.choices),
+    callback=lambda _ctx, _param, value: DIGEST_FORMATS.canonical(value),
     default="text",
     show_default=True,
     help="Preview format; slack prints the Block Kit JSON.",
@@ -73,7 +66,8 @@ def digest(
 ) -> None:
     """Preview, post or audit the weekly digest."""
     from digests.digest import parse_iso_week, week_label
-    from digests.digest_render import render_digest, slack_message
+    from digests.digest_render import render_digest
+    from handlers.slack.digest import slack_message
 
     ctx.existing_store  # noqa: B018 - refuse before anything is created
     service = _digest_service(ctx)
@@ -84,7 +78,7 @@ def digest(
             return
         if not rows:
             click.echo("Nothing sent yet.")
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        now = ctx.settings.office.now().isoformat(timespec="seconds")
         for r in rows:
             note = r["reference"] or r["error"] or ""
             if r.get("warning"):
@@ -110,7 +104,7 @@ def digest(
         raise click.BadParameter(str(exc), param_hint="--week") from None
     period = f"{year}-W{number:02d}"
     if week is None:  # say which week (on stderr, so the digest itself stays clean)
-        label = week_label(year, number, start_month=ctx.settings.fy_start_month)
+        label = week_label(year, number, office=ctx.settings.office)
         click.echo(
             f"deliverabot: {period}, the last complete week ({label}); choose with --week",
             err=True,

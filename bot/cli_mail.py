@@ -119,29 +119,28 @@ def mail_sync(ctx: Context, progress: bool) -> None:
     from tqdm import tqdm
 
     from bot.wiring import mail_policy, mailbox_source
-    from handlers.mail import process_inbound
-    from handlers.mailbox import mailbox_intake
-    from handlers.mailbox_auth import SignInError, server_text
+    from handlers.mail import InboundWorker
+    from handlers.mail.mailbox_auth import SignInError, server_text
+    from handlers.service.writer import Writer
 
     store = ctx.store
-    source = mailbox_source(ctx.settings, store)
+    writer = Writer(store)
+    source = mailbox_source(ctx.settings, writer)
     if source is None:
         fail("MAILBOX_URL is not set: say which mailbox to read (see the README)")
         return
-    policy = mail_policy(ctx.settings, store)
+    worker = InboundWorker(writer, mail_policy(ctx.settings, store))
     counts: dict[str, int] = {}
 
-    async def process(inbound_id: int) -> None:
-        result = await store.call(process_inbound, store, inbound_id, policy)
-        counts[result.state] = counts.get(result.state, 0) + 1
-
     async def run(bar: Any) -> int:
-        intake = mailbox_intake(store, process, policy)
-
         async def submit(raw: bytes, envelope: Any) -> tuple[bool, int | None]:
-            taken, inbound_id = await intake(raw, envelope)
+            taken, inbound_id = await worker.take(raw, envelope)
             if taken and inbound_id is None:  # its Message-ID was already counted
                 counts["duplicate"] = counts.get("duplicate", 0) + 1
+            elif inbound_id is not None:
+                row = await worker.reader.call(worker.reader.inbound, inbound_id)
+                state = row["state"] if row else "missing"
+                counts[state] = counts.get(state, 0) + 1
             return taken, inbound_id
 
         return await source.sync_once(submit, progress=bar)
@@ -254,8 +253,7 @@ def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_js
     result = correspondence_stats(
         rows,
         by=by,
-        target_for=settings.answer_target,
-        nation=settings.bank_holidays,
+        office=settings.office,
         today=today(settings),
     )
     if not (day_from and day_to):

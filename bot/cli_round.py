@@ -17,14 +17,13 @@ import click
 
 from bot.cli_base import Context, db_option, fail, parse_day, pass_ctx
 from bot.cli_update import _acting
-from bot.mailer import Mailer
 from digests.report import Report
 from digests.round_lines import pending_items, round_report
 from digests.round_status import round_status_data, round_status_text
 from handlers.round_desk import Delivered
 from handlers.service import ServiceError
 from handlers.service.round_admin import OpenRound, find_round, reassign_line, return_line
-from store import Store
+from store import Reader
 
 __all__ = ["round_group", "round_paper"]
 
@@ -36,18 +35,18 @@ _NO_SEND = click.option(
 
 def _jobs(ctx: Context) -> Any:
     from bot.round_jobs import RoundJobs  # Slack's libraries only when a round needs them
+    from bot.wiring import slack_web_client
+    from handlers.mail import Mailer
+    from handlers.service.writer import Writer
+    from handlers.slack import SlackNotifier
 
     settings = ctx.settings
-    client = None
-    if settings.slack_enabled:
-        from bot.slack_app import make_web_client
-
-        client = make_web_client(settings)
+    slack = SlackNotifier(slack_web_client(settings)) if settings.slack_enabled else None
     return RoundJobs(
         settings=settings,
-        store=ctx.store,
+        writer=Writer(ctx.store),
         mailer=Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir),
-        slack_client=client,
+        slack=slack,
     )
 
 
@@ -128,14 +127,14 @@ def round_status(ctx: Context, name: str | None, as_json: bool) -> None:
     """Approved, edited, pending and not mine: overall, by owner, by theme, and each line."""
     store = ctx.existing_store
     book = _book(store, name)
-    tz = ctx.settings.tz
+    tz = ctx.settings.office.tz
     if as_json:
         click.echo(json.dumps(round_status_data(book, tz=tz), indent=2, ensure_ascii=False))
     else:
         click.echo(round_status_text(book, tz=tz), nl=False)
 
 
-def _book(store: Store, name: str | None) -> Any:
+def _book(store: Reader, name: str | None) -> Any:
     try:
         found = find_round(store, name)
     except ServiceError as exc:
@@ -159,7 +158,9 @@ def round_return(
     store = ctx.existing_store
     actor = _acting(ctx, store, as_email)
     try:
-        done = return_line(store, name, ref=ref, actor=actor, comment=comment, now=_now())
+        done = return_line(
+            store, name, ref=ref, actor=actor, comment=comment, now=ctx.settings.office.now()
+        )
     except ServiceError as exc:
         fail(str(exc))
         return
@@ -188,7 +189,9 @@ def round_reassign(
         fail(f"{email}: not a person in the plan (see deliverabot plan show)")
         return
     try:
-        done = reassign_line(store, name, ref=ref, actor=actor, to=to, now=_now())
+        done = reassign_line(
+            store, name, ref=ref, actor=actor, to=to, now=ctx.settings.office.now()
+        )
     except ServiceError as exc:
         fail(str(exc))
         return
@@ -237,20 +240,12 @@ def round_close(ctx: Context, name: str, as_email: str | None) -> None:
     )
 
 
-def _now() -> Any:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC)
-
-
-def round_paper(ctx: Context, store: Store, name: str, *, notes: str, strict: bool) -> Report:
+def round_paper(ctx: Context, store: Reader, name: str, *, notes: str, strict: bool) -> Report:
     """``report --round NAME``: the paper with the round's lines (``--strict``: refused
     while any line is still a draft)."""
     book = _book(store, name)
     settings = ctx.settings
-    data = round_report(
-        store, book, tz=settings.tz, start_month=settings.fy_start_month, notes=notes
-    )
+    data = round_report(store, book, office=settings.office, notes=notes)
     pending = pending_items(data)
     if strict and pending:
         refs = ", ".join(i.ref for i in pending[:20]) + (" …" if len(pending) > 20 else "")

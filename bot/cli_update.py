@@ -18,19 +18,19 @@ from handlers.history import HistoryInvalid, load_history
 from handlers.service import (
     HistoryRejected,
     ServiceError,
-    UpdateRequest,
+    command_request,
     import_history,
     record_update,
 )
 from handlers.service.slip import keep_note, slip_named
-from store import Person, Source, Store
+from store import Person, Reader, Source
 
 __all__ = ["history", "update"]
 
 _AS_HELP = "Act as this person of the plan (default: DELIVERABOT_AS)."
 
 
-def _acting(ctx: Context, store: Store, email: str | None) -> Person:
+def _acting(ctx: Context, store: Reader, email: str | None) -> Person:
     wanted = email or ctx.settings.acting_as
     if not wanted:
         fail(
@@ -61,7 +61,7 @@ def update(ctx: Context, as_email: str | None, words: tuple[str, ...]) -> None:
     """
     settings = ctx.settings
     try:
-        cmd = parse_update(" ".join(words), fy_start_month=settings.fy_start_month)
+        cmd = parse_update(" ".join(words), office=settings.office)
     except GrammarError as exc:
         fail(str(exc).replace("`", "'"))
         return
@@ -70,18 +70,9 @@ def update(ctx: Context, as_email: str | None, words: tuple[str, ...]) -> None:
         return
     store = ctx.existing_store
     person = _acting(ctx, store, as_email)
-    request = UpdateRequest(
-        deliverable=cmd.ref,
-        actor=person,
-        source=Source.CLI,
-        note=cmd.note,
-        status=cmd.status,
-        due=cmd.due,
-        dependencies=cmd.dependencies,
-        summary=cmd.summary,
-    )
+    request = command_request(cmd, actor=person, source=Source.CLI)
     try:
-        outcome = record_update(store, request, fy_start_month=settings.fy_start_month)
+        outcome = record_update(store, request, office=settings.office)
     except ServiceError as exc:
         fail(str(exc).replace("`", "'"))
         return
@@ -93,7 +84,7 @@ def update(ctx: Context, as_email: str | None, words: tuple[str, ...]) -> None:
         click.echo(f"due: {outcome.due_before or 'none'} -> {outcome.due_after or 'none'}")
     if outcome.dependencies_changed:
         click.echo("dependencies: " + ("identified" if outcome.dependencies_after else "none"))
-    slip = slip_named(outcome, cmd.note, on=today(settings), start_month=settings.fy_start_month)
+    slip = slip_named(outcome, cmd.note, on=today(settings), office=settings.office)
     if slip is not None:
         named, recorded = slip
         click.echo(
@@ -121,10 +112,8 @@ def history_import(ctx: Context, file: Path, as_email: str | None, dry_run: bool
     store = ctx.existing_store
     actor = _acting(ctx, store, as_email)
     try:
-        rows = load_history(file, tz=settings.tz, fy_start_month=settings.fy_start_month)
-        summary = import_history(
-            store, rows, actor=actor, fy_start_month=settings.fy_start_month, dry_run=dry_run
-        )
+        rows = load_history(file, office=settings.office)
+        summary = import_history(store, rows, actor=actor, office=settings.office, dry_run=dry_run)
     except HistoryInvalid as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)

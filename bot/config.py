@@ -7,6 +7,7 @@ in ``repr()`` and so never reach a log line.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import os
 import re
@@ -19,8 +20,8 @@ from dotenv import dotenv_values
 
 from bot.config_base import ConfigError, _bool, _int, _opt
 from bot.config_mailbox import MailboxSettings, SmtpTls, _mailbox, _smtp_tls
-from handlers.mailparse import parse_category_rules
-from store import CORRESPONDENCE_CATEGORIES
+from handlers.mail.parse import parse_category_rules
+from store import CORRESPONDENCE_CATEGORIES, Office
 
 __all__ = [
     "ConfigError",
@@ -116,12 +117,22 @@ class Settings:
     panel_dates: tuple[dt.date, ...] = ()  # panel meetings: the digest counts down to the next
     accessibility_contact: str | None = None  # who to tell about an accessibility problem
 
-    def answer_target(self, category: str) -> int:
-        return dict(self.answer_targets).get(category, self.answer_target_days)
+    @functools.cached_property
+    def office(self) -> Office:
+        """The office's calendar, habits and clock, built once from these settings and
+        handed to everything that needs any of them (``BotProcess`` gives its own clock)."""
+        return Office(
+            tz=zoneinfo.ZoneInfo(self.tz_name),
+            fy_start_month=self.fy_start_month,
+            bank_holidays=self.bank_holidays,
+            stale_weeks=self.stale_weeks,
+            answer_target_days=self.answer_target_days,
+            answer_targets=self.answer_targets,
+        )
 
     @property
-    def tz(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.tz_name)
+    def tz(self) -> dt.tzinfo:
+        return self.office.tz
 
     @property
     def slack_enabled(self) -> bool:
@@ -370,6 +381,6 @@ def load_settings(
         board_url=_board_url(env),
         panel_dates=_panel_dates(env),
         accessibility_contact=_contact(env),
-        mailbox=_mailbox(env, fy_start_month, zoneinfo.ZoneInfo(tz_name)),
+        mailbox=_mailbox(env, Office(tz=zoneinfo.ZoneInfo(tz_name), fy_start_month=fy_start_month)),
         smtp_tls=_smtp_tls(env),
     )

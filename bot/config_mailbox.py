@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config_base import ConfigError, _bool, _file, _int, _opt
-from store import CORRESPONDENCE_CATEGORIES
+from store import CORRESPONDENCE_CATEGORIES, Office
 
 OUTLOOK_SCOPE = "https://outlook.office365.com/.default"
 
@@ -49,7 +48,7 @@ class MailboxSettings:
         return f"{self.user} at {where} ({self.api}, {self.auth}; {folders})"
 
 
-def _fy_start(env: Mapping[str, str], fy_start_month: int, tz: zoneinfo.ZoneInfo) -> dt.date:
+def _fy_start(env: Mapping[str, str], office: Office) -> dt.date:
     """``MAILBOX_SINCE``, by default the first day of the current financial year."""
     raw = _opt(env, "MAILBOX_SINCE")
     if raw is not None:
@@ -57,9 +56,7 @@ def _fy_start(env: Mapping[str, str], fy_start_month: int, tz: zoneinfo.ZoneInfo
             return dt.date.fromisoformat(raw)
         except ValueError:
             raise ConfigError(f"MAILBOX_SINCE={raw!r}: write a day as YYYY-MM-DD") from None
-    today = dt.datetime.now(tz).date()
-    year = today.year if today.month >= fy_start_month else today.year - 1
-    return dt.date(year, fy_start_month, 1)
+    return office.year_start(office.today())
 
 
 def _mailbox_folders(env: Mapping[str, str], default: str) -> tuple[tuple[str, str], ...]:
@@ -121,9 +118,7 @@ def _mailbox_auth(env: Mapping[str, str], graph: bool) -> dict[str, object]:
     }
 
 
-def _mailbox(
-    env: Mapping[str, str], fy_start_month: int, tz: zoneinfo.ZoneInfo
-) -> MailboxSettings | None:
+def _mailbox(env: Mapping[str, str], office: Office) -> MailboxSettings | None:
     """``MAILBOX_URL`` (e.g. ``imaps://bot@opcc.example.org@outlook.office365.com/Inbox``)
     and the rest of ``MAILBOX_*``; ``None`` without a URL."""
     raw = _opt(env, "MAILBOX_URL")
@@ -155,7 +150,7 @@ def _mailbox(
         tls="https" if graph else "imaps" if url.scheme == "imaps" else "starttls",
         user=user,
         folders=_mailbox_folders(env, urllib.parse.unquote(url.path.strip("/")) or "INBOX"),
-        since=_fy_start(env, fy_start_month, tz),
+        since=_fy_start(env, office),
         after=after,
         processed_folder=_opt(env, "MAILBOX_PROCESSED_FOLDER") or "Processed",
         stale_minutes=_int(env, "MAILBOX_STALE_MINUTES", 30, 1, 7 * 24 * 60),

@@ -21,10 +21,11 @@ from digests.chart import digest_chart
 from digests.digest import build_digest
 from digests.digest_render import render_digest
 from digests.report import build_report, render_docx, render_report
-from handlers.mail import DeliverabotSMTP, MailHandler
+from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler
 from handlers.plan import parse_plan
 from handlers.service import UpdateRequest, import_plan, record_update
-from store import Source, Status, Store, open_store
+from handlers.service.writer import Writer
+from store import Office, Source, Status, Store, open_store
 
 __all__ = ["run_demo"]
 
@@ -199,7 +200,7 @@ def _at(day: str, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=dt.UTC)
 
 
-def _replay_updates(store: Store, fy_start_month: int) -> int:
+def _replay_updates(store: Store, office: Office) -> int:
     for day, owner, ref, status, due, note in UPDATES:
         person = store.person_by_email(owner)
         assert person is not None
@@ -214,7 +215,7 @@ def _replay_updates(store: Store, fy_start_month: int) -> int:
                 note=note,
                 recorded_at=_at(day),
             ),
-            fy_start_month=fy_start_month,
+            office=office,
         )
     return len(UPDATES)
 
@@ -268,7 +269,7 @@ def _letters(domain: str) -> list[tuple[str, str, bytes]]:
 
 
 async def _send_mail(store: Store, settings: Settings) -> dict[str, int]:
-    handler = MailHandler(store=store, policy=mail_policy(settings, store))
+    handler = MailHandler(InboundWorker(Writer(store), mail_policy(settings, store)))
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: DeliverabotSMTP(handler, hostname=settings.mail_domain), "127.0.0.1", 0
@@ -286,7 +287,7 @@ async def _send_mail(store: Store, settings: Settings) -> dict[str, int]:
 
     try:
         await asyncio.to_thread(send_all)
-        await handler.drain()
+        await handler.worker.drain()
     finally:
         server.close()
         await server.wait_closed()
@@ -314,15 +315,14 @@ def run_demo(settings: Settings, folder: Path, echo: object = print) -> Path:
         plan_text = (
             resources.files("bot").joinpath("data/opcc-plan-2021-24.yaml").read_text("utf-8")
         )
-        spec = parse_plan(
-            plan_text, filename="opcc-plan-2021-24.yaml", fy_start_month=settings.fy_start_month
-        )
+        office = settings.office
+        spec = parse_plan(plan_text, filename="opcc-plan-2021-24.yaml", calendar=office)
         summary = import_plan(store, spec, today=dt.date(2022, 9, 14))
         say(
             f"1. Imported the example plan: {summary.added} deliverables "
             f"in {len(spec.themes)} themes."
         )
-        n = _replay_updates(store, settings.fy_start_month)
+        n = _replay_updates(store, office)
         say(f"2. Replayed {n} updates through the shared service, as Slack would record them.")
         states = asyncio.run(_send_mail(store, settings))
         say(
@@ -334,11 +334,7 @@ def run_demo(settings: Settings, folder: Path, echo: object = print) -> Path:
             store,
             year=2022,
             week=37,
-            tz=settings.tz,
-            start_month=settings.fy_start_month,
-            stale_weeks=settings.stale_weeks,
-            target_for=settings.answer_target,
-            nation=settings.bank_holidays,
+            office=office,
             board_url=settings.board_url,
             panels=settings.panel_dates,
         )
@@ -348,8 +344,7 @@ def run_demo(settings: Settings, folder: Path, echo: object = print) -> Path:
             store,
             day_from=dt.date(2022, 3, 1),
             day_to=dt.date(2022, 9, 18),
-            tz=settings.tz,
-            start_month=settings.fy_start_month,
+            office=office,
         )
         (folder / "report.md").write_text(render_report(report, "markdown"), encoding="utf-8")
         (folder / "report.docx").write_bytes(render_docx(report))

@@ -1,39 +1,38 @@
 """The scheduler's jobs: the weekly digest and the reminders, each delivered exactly once.
 
-APScheduler is only the wake-up call. Every delivery is first claimed in the digest ledger
-(``INSERT … ON CONFLICT DO NOTHING`` on kind, period and destination) and made only if the
-claim succeeded, so a restart, a catch-up run, or a second ``serve`` process on the same
-database never posts twice. A crash between claim and post leaves a visible "claimed, not
-sent" row that ``deliverabot digest --status`` shows and ``--retry`` resends.
+APScheduler is only the wake-up call: what is due, and to whom, is decided here, and every
+delivery goes through :func:`handlers.service.delivery.deliver` (claim → send → mark), so a
+restart, a catch-up run, or a second ``serve`` process on the same database never posts
+twice. A crash between claim and post leaves a visible "claimed, not sent" row that
+``deliverabot digest --status`` shows and ``--retry`` resends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.config import DigestSchedule, Settings
-from bot.mailer import Mailer, write_outbox
 from digests.chart import digest_chart
 from digests.digest import Digest, build_digest, parse_iso_week
-from digests.digest_render import digest_email, render_digest, slack_message
+from digests.digest_render import render_digest
 from digests.stats import bank_holidays, correspondence_stats
-from handlers.service import (
-    claim_delivery,
-    mark_delivered,
-    mark_undelivered,
-    reclaim_delivery,
-    warn_delivery,
+from handlers.outbox import Outbox
+from handlers.service.delivery import (
+    Delivery,
+    Destination,
+    DigestPoster,
+    Notifier,
+    Outcome,
+    Sent,
+    deliver,
 )
-from handlers.slack_notices import reminder_message, stats_message
-from store import Deliverable, Person, Store
+from handlers.service.writer import Writer
+from handlers.slack.digest import slack_message
+from handlers.slack.notices import stats_message
+from store import Deliverable, Office, Person
 
 __all__ = ["DigestService", "Outcome", "latest_schedule", "period_for"]
 
@@ -62,73 +61,86 @@ def period_for(moment: dt.datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    destination: str
-    state: str  # sent | skipped | failed
-    reference: str = ""
+class _Built:
+    """The digest and its chart for one period, built once, on first use (after a claim)."""
+
+    def __init__(self, service: DigestService, period: str) -> None:
+        self.service = service
+        self.period = period
+        self.digest: Digest | None = None
+        self.chart = b""
+
+    async def get(self) -> tuple[Digest, bytes]:
+        if self.digest is None:
+            reader = self.service.reader
+            digest = await reader.call(self.service.build, self.period)
+            self.digest = digest
+            # The chart only when the week had mail (never an empty chart).
+            if digest.wants_chart and digest.correspondence is not None:
+                self.chart = digest_chart(digest.correspondence.weekly, digest.status_counts)
+        return self.digest, self.chart
 
 
 class DigestService:
+    """The digest and the reminders, built from the store and delivered through each
+    channel's notifier (``notifiers``, by channel); a channel that is off (no Slack
+    credentials) is stood in for by the ``outbox``."""
+
     def __init__(
         self,
         *,
         settings: Settings,
-        store: Store,
-        mailer: Mailer,
-        slack_client: AsyncWebClient | None = None,
-        clock: Callable[[], dt.datetime] | None = None,
+        office: Office,
+        writer: Writer,
+        notifiers: Mapping[str, Notifier],
+        outbox: Outbox,
     ) -> None:
         self.settings = settings
-        self.store = store
-        self.mailer = mailer
-        self.slack = slack_client
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.office = office
+        self.writer = writer
+        self.reader = writer.reader  # the writer's own connection: it sees its own claims
+        self.notifiers = dict(notifiers)
+        self.outbox = outbox
 
     # -- building ---------------------------------------------------------------------
     def build(self, period: str) -> Digest:
         year, week = parse_iso_week(period)
         s = self.settings
         return build_digest(
-            self.store,
+            self.reader,
             year=year,
             week=week,
-            tz=s.tz,
-            start_month=s.fy_start_month,
-            stale_weeks=s.stale_weeks,
-            target_for=s.answer_target,
-            nation=s.bank_holidays,
+            office=self.office,
             board_url=s.board_url,
             panels=s.panel_dates,
         )
 
-    def destinations(self) -> list[str]:
+    def destinations(self) -> list[Destination]:
         s = self.settings
         found = []
         if s.digest_channel:
-            found.append(f"slack:{s.digest_channel}")
+            found.append(Destination("slack", s.digest_channel))
         if s.digest_emails:
-            found.append("email:" + ",".join(s.digest_emails))
-        if not found:
-            found.append("outbox")
-        return found
+            found.append(Destination("email", ",".join(s.digest_emails)))
+        return found or [Destination("outbox")]
+
+    def _poster(self, destination: Destination) -> DigestPoster:
+        if destination.channel == self.outbox.channel:
+            return self.outbox
+        return self.notifiers.get(destination.channel) or self.outbox.for_channel(
+            destination.channel
+        )
 
     # -- delivering ---------------------------------------------------------------------
-    async def send(self, period: str, *, destinations: list[str] | None = None) -> list[Outcome]:
+    async def send(
+        self, period: str, *, destinations: list[Destination] | None = None
+    ) -> list[Outcome]:
         """Claim and deliver the digest for ``period`` to each destination, once."""
+        built = _Built(self, period)
         outcomes = []
-        digest: Digest | None = None
-        chart: bytes = b""
         for destination in destinations or self.destinations():
-            token = await self.store.call(
-                claim_delivery, self.store, "digest", period, destination, now=self.clock()
-            )
-            if token is None:
-                outcomes.append(Outcome(destination, "skipped", "already claimed"))
-                continue
-            if digest is None:
-                digest, chart = await self._build_with_chart(period)
-            outcomes.append(await self._deliver(period, destination, digest, chart, token))
+            outcome = await self._deliver(built, destination)
+            outcomes.append(outcome or Outcome(str(destination), "skipped", "already claimed"))
         return outcomes
 
     async def retry(self) -> list[Outcome]:
@@ -137,121 +149,49 @@ class DigestService:
         A claim still within its lease is a post in flight and is left alone, so a retry
         beside a running post, or two retries at once, never post twice.
         """
-        rows = await self.store.call(self.store.ledger, states=("claimed", "failed"))
+        rows = await self.reader.call(self.reader.ledger, states=("claimed", "failed"))
         outcomes = []
         for row in rows:
             if row["kind"] != "digest":
                 continue
-
-            token = await self.store.call(
-                reclaim_delivery, self.store, int(row["id"]), now=self.clock()
-            )
-            if token is None:
-                continue
-            digest, chart = await self._build_with_chart(row["period"])
-            outcomes.append(
-                await self._deliver(row["period"], row["destination"], digest, chart, token)
-            )
+            destination = Destination.parse(row["destination"])
+            built = _Built(self, row["period"])
+            outcome = await self._deliver(built, destination, ledger_id=int(row["id"]))
+            if outcome is not None:
+                outcomes.append(outcome)
         return outcomes
 
-    async def _build_with_chart(self, period: str) -> tuple[Digest, bytes]:
-        """The digest, and its chart only when the week had mail (never an empty chart)."""
-        digest = await self.store.call(self.build, period)
-        if not digest.wants_chart or digest.correspondence is None:
-            return digest, b""
-        return digest, digest_chart(digest.correspondence.weekly, digest.status_counts)
-
     async def _deliver(
-        self, period: str, destination: str, digest: Digest, chart: bytes | None, token: str
-    ) -> Outcome:
-        try:
-            reference, extra = await self._post(destination, digest, chart)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        self, built: _Built, destination: Destination, *, ledger_id: int | None = None
+    ) -> Outcome | None:
+        poster = self._poster(destination)
+
+        async def send() -> Sent:
+            digest, chart = await built.get()
+            return await poster.post_digest(destination.target, digest, chart)
+
+        def keep(exc: Exception) -> None:
             # Nothing is lost: keep what could not be delivered, and say where.
-            kept = write_outbox(
-                self.settings.outbox_dir,
-                f"undelivered-digest-{period}",
-                render_digest(digest, "markdown"),
-                ".md",
-            )
+            kept = "nowhere (it could not be built)"
+            if built.digest is not None:
+                markdown = render_digest(built.digest, "markdown")
+                kept = str(self.outbox.keep(f"undelivered-digest-{built.period}", markdown, ".md"))
             log.warning(
                 "digest %s to %s failed (%s); kept in %s; `deliverabot digest --retry` resends",
-                period,
+                built.period,
                 destination,
                 type(exc).__name__,
                 kept,
             )
 
-            await self.store.call(
-                mark_undelivered, self.store, "digest", period, destination, error, token=token
-            )
-            return Outcome(destination, "failed", error)
-
-        # The digest is out: record it before anything else can fail.
-        await self.store.call(
-            mark_delivered, self.store, "digest", period, destination, reference, token=token
+        return await deliver(
+            self.writer,
+            Delivery("digest", built.period, destination),
+            send,
+            now=self.office.now(),
+            ledger_id=ledger_id,
+            on_failure=keep,
         )
-        log.info("digest %s sent to %s (%s)", period, destination, reference)
-        if extra is not None:
-            try:
-                await extra()
-            except Exception as exc:  # the chart is extra: a warning, never a second post
-                warning = f"chart not attached: {type(exc).__name__}"
-                log.warning("digest %s to %s: %s", period, destination, warning)
-
-                await self.store.call(
-                    warn_delivery, self.store, "digest", period, destination, warning
-                )
-        return Outcome(destination, "sent", reference)
-
-    async def _post(
-        self, destination: str, digest: Digest, chart: bytes | None
-    ) -> tuple[str, Callable[[], Awaitable[Any]] | None]:
-        """Deliver; returns the reference and, for Slack, the chart upload still to do."""
-        kind, _, target = destination.partition(":")
-        if kind == "slack" and self.slack is not None:
-            slack = self.slack
-            message = slack_message(digest)
-            posted = await slack.chat_postMessage(
-                channel=target, parse="none", link_names=False, **message
-            )
-            ts = str(posted.get("ts"))
-            channel = str(posted.get("channel") or target)
-
-            async def upload_chart() -> None:
-                await slack.files_upload_v2(
-                    channel=channel,
-                    thread_ts=ts,
-                    content=chart,
-                    filename=f"digest-{digest.year}-W{digest.week:02d}.png",
-                    title=f"Digest chart, week {digest.week}",
-                )
-
-            return f"slack ts {ts}", (upload_chart if chart else None)
-        if kind == "email":
-            recipients = target.split(",")
-            msg = digest_email(
-                digest,
-                sender=f"Deliverabot <digest@{self.settings.mail_domain}>",
-                recipients=recipients,
-                chart_png=chart,
-                domain=self.settings.mail_domain,
-            )
-            where = await self.mailer.send(msg)
-            return f"{msg['Message-ID']} via {where}", None
-        # No Slack configured, or no destination at all: keep what would have been posted.
-        name = f"digest-{digest.year}-W{digest.week:02d}"
-        outbox = self.settings.outbox_dir
-        if kind == "slack":
-            payload = {"channel": target, **slack_message(digest)}
-            path = write_outbox(outbox, name + "-slack", json.dumps(payload, indent=2), ".json")
-        else:
-            path = write_outbox(outbox, name, render_digest(digest, "markdown"), ".md")
-        if chart:
-            write_outbox(outbox, name + "-chart", chart, ".png")
-        log.info("digest written to the outbox: %s", path)
-        return f"outbox {path}", None
 
     # -- the wake-up call ----------------------------------------------------------------
     async def reconcile(self) -> list[Outcome]:
@@ -259,9 +199,9 @@ class DigestService:
 
         Called by the cron trigger, at start-up (catch-up after downtime) and periodically.
         """
-        now = self.clock()
+        now = self.office.now()
         s = self.settings
-        moment = latest_schedule(s.digest_schedule, now, s.tz)
+        moment = latest_schedule(s.digest_schedule, now, self.office.tz)
         if now - moment > dt.timedelta(days=s.digest_grace_days):
             return []
         outcomes = await self.send(period_for(moment))
@@ -271,82 +211,72 @@ class DigestService:
     def _reminder_period(self, now: dt.datetime) -> tuple[str, dt.date] | None:
         """The ISO week and day of today's reminders, or ``None`` when none are due today
         (not the reminder day, or a bank holiday). Reminders catch up within their day."""
-        s = self.settings
-        local_day = latest_schedule(s.reminder_schedule, now, s.tz).date()
-        if now.astimezone(s.tz).date() != local_day:
+        office = self.office
+        local_day = latest_schedule(self.settings.reminder_schedule, now, office.tz).date()
+        if office.local(now).date() != local_day:
             return None
-        if local_day in bank_holidays(s.bank_holidays, local_day.year, local_day.year):
+        if local_day in bank_holidays(office.bank_holidays, local_day.year, local_day.year):
             return None
         year, week, _ = local_day.isocalendar()
         return f"{year}-W{week:02d}", local_day
 
     async def remind(self) -> list[Outcome]:
-        """Friday nudges (``REMINDER_SCHEDULE``): one DM a week to each owner of stale work."""
-        now = self.clock()
-        due = self._reminder_period(now) if self.slack is not None else None
+        """Friday nudges (``REMINDER_SCHEDULE``): one a week to each owner of stale work, on
+        the first channel that knows them (their identity there: a Slack user id, say)."""
+        now = self.office.now()
+        due = self._reminder_period(now)
         if due is None:
             return []
         period, local_day = due
-        weeks = self.settings.stale_weeks
+        weeks = self.office.stale_weeks
 
         def owners() -> dict[int, tuple[Person, list[Deliverable]]]:
             found: dict[int, tuple[Person, list[Deliverable]]] = {}
-            for view in self.store.overview():
+            for view in self.reader.overview():
                 if view.owner is not None and view.stale(now, weeks=weeks):
                     found.setdefault(view.owner.id, (view.owner, []))[1].append(view.deliverable)
             return found
 
         outcomes = []
-        for person, items in (await self.store.call(owners)).values():
-            if not person.slack_id or (person.away_until and person.away_until >= local_day):
+        for person, items in (await self.reader.call(owners)).values():
+            reach = self._reach(person)
+            if reach is None or (person.away_until and person.away_until >= local_day):
                 continue
-            outcome = await self._remind_one(period, person, items, now)
+            notifier, address = reach
+
+            async def nudge(
+                notifier: Notifier = notifier,
+                address: str = address,
+                person: Person = person,
+                items: list[Deliverable] = items,
+            ) -> Sent:
+                return await notifier.nudge(address, person, items, stale_weeks=weeks)
+
+            delivery = Delivery("reminder", period, Destination("person", str(person.id)))
+            outcome = await deliver(self.writer, delivery, nudge, now=now)
             if outcome is not None:
                 outcomes.append(outcome)
         return outcomes
 
-    async def _remind_one(
-        self, period: str, person: Person, items: list[Deliverable], now: dt.datetime
-    ) -> Outcome | None:
-        """Claim, post and record one person's reminder; ``None`` if already claimed."""
-        assert self.slack is not None and person.slack_id
-        destination = f"person:{person.id}"
-        token = await self.store.call(
-            claim_delivery, self.store, "reminder", period, destination, now=now
-        )
-        if token is None:
-            return None
-        message = reminder_message(person, items, stale_weeks=self.settings.stale_weeks)
-        try:
-            posted = await self.slack.chat_postMessage(
-                channel=person.slack_id, parse="none", link_names=False, **message
-            )
-        except SlackApiError as exc:
-            error = str(exc.response.status_code)
-            await self.store.call(
-                mark_undelivered, self.store, "reminder", period, destination, error, token=token
-            )
-            return Outcome(destination, "failed", error)
-        reference = f"slack ts {posted.get('ts')}"
-        await self.store.call(
-            mark_delivered, self.store, "reminder", period, destination, reference, token=token
-        )
-        return Outcome(destination, "sent", reference)
+    def _reach(self, person: Person) -> tuple[Notifier, str] | None:
+        """The first channel that is on and knows ``person``, and their address there."""
+        for channel, notifier in self.notifiers.items():
+            address = person.identity(channel)
+            if address:
+                return notifier, address
+        return None
 
     # -- previews for Slack ------------------------------------------------------------------
     async def preview(self) -> dict[str, Any]:
         """This week's digest so far, for ``/deliverable digest``."""
-        year, week, _ = self.clock().astimezone(self.settings.tz).date().isocalendar()
-        digest = await self.store.call(self.build, f"{year}-W{week:02d}")
+        year, week, _ = self.office.today().isocalendar()
+        digest = await self.reader.call(self.build, f"{year}-W{week:02d}")
         return slack_message(digest)
 
     async def stats_preview(self) -> dict[str, Any]:
         """The last 12 weeks of correspondence by category, for ``/deliverable stats``."""
-        s = self.settings
-        today = self.clock().astimezone(s.tz).date()
+        today = self.office.today()
         since = today - dt.timedelta(weeks=12)
-        rows = await self.store.call(self.store.correspondence_rows, since=since, until=today)
-        stats = correspondence_stats(
-            rows, by="category", target_for=s.answer_target, nation=s.bank_holidays, today=today
-        )
+        rows = await self.reader.call(self.reader.correspondence_rows, since=since, until=today)
+        stats = correspondence_stats(rows, by="category", office=self.office, today=today)
         return stats_message(stats, since=since, today=today)

@@ -16,30 +16,24 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
-from bot.mailer import Mailer
 from digests.round_lines import draft_lines, round_report
 from digests.snapshots import report_to_data
 from digests.stats import bank_holidays
-from handlers.mail_round import ask_mail, notice_mail
+from handlers.mail import Mailer
+from handlers.mail.round import ask_mail, notice_mail
 from handlers.round_desk import Delivered
-from handlers.service import (
-    ServiceError,
-    claim_delivery,
-    mail_token,
-    mark_delivered,
-    mark_undelivered,
-    reclaim_delivery,
-    update_address,
-)
+from handlers.service import ServiceError, mail_token, update_address
+from handlers.service.delivery import Delivery, Destination, Sent, deliver
 from handlers.service.round import record_asks
 from handlers.service.round_admin import OpenRound, close_round, find_round, open_round
+from handlers.service.writer import Writer
+from handlers.slack import SlackNotifier
 from handlers.slack.round_views import LINES_PER_MESSAGE, line_message, notice_message
-from store import Person, Store
+from store import Office, Person, Reader
 from store.round import EventKind, LineView, Round, RoundBook, due_reminder
 
 __all__ = ["RoundJobs"]
@@ -70,29 +64,30 @@ class RoundJobs:
         self,
         *,
         settings: Settings,
-        store: Store,
+        writer: Writer,
         mailer: Mailer,
-        slack_client: Any = None,
-        clock: Callable[[], dt.datetime] | None = None,
+        slack: SlackNotifier | None = None,
+        office: Office | None = None,
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.writer = writer
+        self.reader: Reader = writer.reader  # the writer's own connection: sees its commits
         self.mailer = mailer
-        self.slack = slack_client
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.slack = slack
+        self.office = office or settings.office
         self._closed: dict[int, frozenset[dt.date]] = {}  # bank holidays around each year
         self.inflight: set[asyncio.Task[Any]] = set()  # a shutdown waits for these
 
     @classmethod
     def for_process(cls, process: Any) -> RoundJobs:
-        """The rounds of a ``serve`` (a :class:`bot.server.BotProcess`): its store, mailer,
-        Slack client and clock; its Slack listeners' desk; its shutdown waits for a pass."""
+        """The rounds of a ``serve`` (a :class:`bot.server.BotProcess`): its writer, mailer,
+        Slack and Office; its Slack listeners' desk; its shutdown waits for a pass."""
         jobs = cls(
             settings=process.settings,
-            store=process.store,
+            writer=process.writer,
             mailer=process.mailer,
-            slack_client=process.slack_app.client if process.slack_app is not None else None,
-            clock=process.clock,
+            slack=process.slack,
+            office=process.office,
         )
         jobs.inflight = process._deliveries
         if process.slack_deps is not None:
@@ -113,43 +108,37 @@ class RoundJobs:
             if task is not None:
                 self.inflight.discard(task)
 
-    def _today(self) -> dt.date:
-        return self.clock().astimezone(self.settings.tz).date()
-
     # -- the desk: open and close -------------------------------------------------------
     async def open(self, request: OpenRound, *, actor: Person) -> Round:
-        s = self.settings
-
-        def work() -> Round:
-            lines = draft_lines(
-                self.store,
-                day_from=request.period_from,
-                day_to=request.period_to,
-                tz=s.tz,
-                start_month=s.fy_start_month,
-            )
-            return open_round(
-                self.store, request, actor=actor, lines=lines, now=self.clock(), today=self._today()
-            )
-
-        return await self.store.call(work)
+        office, reader = self.office, self.reader
+        lines = await reader.call(
+            draft_lines,
+            reader,
+            day_from=request.period_from,
+            day_to=request.period_to,
+            office=office,
+        )
+        return await self.writer.call(
+            open_round, request, actor=actor, lines=lines, now=office.now(), today=office.today()
+        )
 
     async def close(self, name: str, *, actor: Person) -> Round:
-        s = self.settings
+        reader = self.reader
 
-        def work() -> Round:
-            found = find_round(self.store, name)
-            book = self.store.round_book(found.name)
+        def frozen() -> tuple[str, dict[str, Any]]:
+            found = find_round(reader, name)
+            book = reader.round_book(found.name)
             assert book is not None
-            report = round_report(self.store, book, tz=s.tz, start_month=s.fy_start_month)
-            data = report_to_data(report)
-            return close_round(self.store, found.name, actor=actor, snapshot=data, now=self.clock())
+            return found.name, report_to_data(round_report(reader, book, office=self.office))
 
-        return await self.store.call(work)
+        found, data = await reader.call(frozen)
+        return await self.writer.call(
+            close_round, found, actor=actor, snapshot=data, now=self.office.now()
+        )
 
     # -- what is owed ---------------------------------------------------------------------
     def _by_slack(self, person: Person | None) -> bool:
-        return bool(self.slack is not None and person is not None and person.slack_id)
+        return bool(self.slack is not None and person is not None and person.identity("slack"))
 
     def _asks(self, book: RoundBook, rows: dict[tuple[str, str, str], dict[str, Any]]) -> list[Due]:
         """Each owner's first ask (their lines not yet shown to them), and the lines to ask
@@ -214,15 +203,14 @@ class RoundJobs:
     def _reminders(
         self, book: RoundBook, rows: dict[tuple[str, str, str], dict[str, Any]]
     ) -> list[Due]:
-        s, now = self.settings, self.clock()
-        local = now.astimezone(s.tz)
+        s, office = self.settings, self.office
+        local = office.local(office.now())
         if local.time() < s.reminder_schedule.time:
             return []
         today = local.date()
         if today.year not in self._closed:
-            self._closed[today.year] = bank_holidays(
-                s.bank_holidays, today.year - 1, today.year + 1
-            )
+            nation = office.bank_holidays
+            self._closed[today.year] = bank_holidays(nation, today.year - 1, today.year + 1)
         closed = self._closed[today.year]
         owed = []
         for owner in book.owners():
@@ -230,9 +218,9 @@ class RoundJobs:
             asked = [v.asked.at for v in mine if v.asked is not None]
             if not asked:
                 continue  # not asked yet: the ask comes first
-            person = self.store.person(owner)
+            person = self.reader.person(owner)
             waiting = [v for v in mine if v.waiting]
-            asked_on = min(asked).astimezone(s.tz).date()
+            asked_on = office.local(min(asked)).date()
             wording = due_reminder(
                 today,
                 first_asked=asked_on,
@@ -250,17 +238,17 @@ class RoundJobs:
     def owed(self, name: str | None = None) -> list[tuple[RoundBook, Due, dict[str, Any] | None]]:
         """Every message the open rounds (or ``name``) owe now, with its ledger row if it has
         one (reads only; on the store's thread)."""
-        rounds = [r for r in self.store.rounds(open_only=True) if name is None or r.name == name]
+        rounds = [r for r in self.reader.rounds(open_only=True) if name is None or r.name == name]
         if not rounds:
             return []  # the minute's pass costs one query when no round is open
         rows = {
             (r["kind"], r["period"], r["destination"]): r
             for kind in KINDS
-            for r in self.store.ledger(kind=kind)
+            for r in self.reader.ledger(kind=kind)
         }
         found = []
         for r in rounds:
-            book = self.store.round_book(r.name)
+            book = self.reader.round_book(r.name)
             if book is None:
                 continue
             for due in self._asks(book, rows) + self._notices(book) + self._reminders(book, rows):
@@ -270,62 +258,53 @@ class RoundJobs:
     # -- delivering -------------------------------------------------------------------------
     async def deliver(self, name: str | None = None) -> list[Delivered]:
         """Send whatever is owed now, each once (see the module's docstring)."""
-        now = self.clock()
+        now = self.office.now()
         outcomes = []
-        for book, due, row in await self.store.call(self.owed, name):
-            if row is None:
-                token = await self.store.call(
-                    claim_delivery, self.store, due.kind, due.period, due.destination, now=now
+        for book, due, row in await self.reader.call(self.owed, name):
+            ledger_id = None
+            if row is not None:
+                expired = (
+                    row["state"] == "claimed" and (row.get("lease_until") or "") < now.isoformat()
                 )
-            elif row["state"] == "failed" or (
-                row["state"] == "claimed" and (row.get("lease_until") or "") < now.isoformat()
-            ):
-                token = await self.store.call(reclaim_delivery, self.store, int(row["id"]), now=now)
-            else:
-                continue  # sent, or in flight in another process
-            if token is None:
+                if row["state"] != "failed" and not expired:
+                    continue  # sent, or in flight in another process
+                ledger_id = int(row["id"])
+            delivery = Delivery(due.kind, due.period, Destination.parse(due.destination))
+
+            async def send(book: RoundBook = book, due: Due = due) -> Sent:
+                return await self._send(book, due)
+
+            done = await deliver(self.writer, delivery, send, now=now, ledger_id=ledger_id)
+            if done is None:
                 outcomes.append(Delivered(due.kind, due.period, due.destination, "skipped"))
-                continue
-            outcomes.append(await self._deliver(book, due, token))
+            else:
+                outcomes.append(
+                    Delivered(due.kind, due.period, done.destination, done.state, done.reference)
+                )
+                if done.state == "failed":
+                    log.warning(
+                        "round %s: %s to %s failed (%s); sent on a later pass",
+                        book.round.name,
+                        due.kind,
+                        due.destination,
+                        done.reference,
+                    )
         return outcomes
 
-    async def _deliver(self, book: RoundBook, due: Due, token: str) -> Delivered:
-        person = await self.store.call(self.store.person, due.person_id)
-        try:
-            if person is None:
-                raise LookupError(f"no person {due.person_id}")
-            reference, channel = await self._post(book, due, person)
-        except Exception as exc:  # Slack down, a relay refusing: a later pass sends it
-            error = f"{type(exc).__name__}: {exc}"[:300]
-            log.warning(
-                "round %s: %s to %s failed (%s); sent on a later pass",
-                book.round.name,
-                due.kind,
-                due.destination,
-                type(exc).__name__,
-            )
-            await self.store.call(
-                mark_undelivered,
-                self.store,
-                due.kind,
-                due.period,
-                due.destination,
-                error,
-                token=token,
-            )
-            return Delivered(due.kind, due.period, due.destination, "failed", error)
-        if due.kind in ("round-ask", "round-again"):
+    async def _send(self, book: RoundBook, due: Due) -> Sent:
+        """Send one message: by Slack DM when the person has a Slack identity and Slack is
+        on, else by mail. The words shown are recorded once it is sent (the follow-up)."""
+        person = await self.reader.call(self.reader.person, due.person_id)
+        if person is None:
+            raise LookupError(f"no person {due.person_id}")
+        reference, channel = await self._post(book, due, person)
+        if due.kind not in ("round-ask", "round-again"):
+            return Sent(reference)
+
+        async def record() -> None:
             await self._record_asks(book, due, channel)
-        await self.store.call(
-            mark_delivered,
-            self.store,
-            due.kind,
-            due.period,
-            due.destination,
-            reference,
-            token=token,
-        )
-        return Delivered(due.kind, due.period, due.destination, "sent", reference)
+
+        return Sent(reference, record, "the words shown")
 
     async def _record_asks(self, book: RoundBook, due: Due, channel: str) -> None:
         views = book.by_ref()
@@ -335,60 +314,47 @@ class RoundJobs:
             if r.upper() in views
         ]
         try:
-            await self.store.call(
+            await self.writer.call(
                 record_asks,
-                self.store,
                 book.round.name,
                 person_id=due.person_id,
                 lines=lines,
                 key=f"{due.kind}|{due.period}|{due.destination}",
-                now=self.clock(),
+                now=self.office.now(),
                 source=channel,
             )
         except ServiceError as exc:  # the round closed meanwhile: the message is out anyway
             log.info("round %s: asks not recorded: %s", book.round.name, exc)
 
     async def _post(self, book: RoundBook, due: Due, person: Person) -> tuple[str, str]:
-        """Send one message: by Slack DM when the person has a Slack id and Slack is on,
-        else by mail. Returns (reference, channel)."""
-        s = self.settings
+        """(reference, channel) of one message sent."""
+        domain = self.settings.mail_domain
+        slack_id = person.identity("slack") if self.slack is not None else None
         if due.wording == "notice":
             view = book.by_ref()[due.refs[0].upper()]
-            if self._by_slack(person):
-                return await self._slack(person, notice_message(book, view)), "slack"
-            msg = notice_mail(book, view, person, mail_domain=s.mail_domain)
+            if self.slack is not None and slack_id:
+                return (
+                    await self.slack.message(slack_id, notice_message(book, view))
+                ).reference, "slack"
+            msg = notice_mail(book, view, person, mail_domain=domain)
             return f"{msg['Message-ID']} via {await self.mailer.send(msg)}", "email"
-        if self._by_slack(person):
+        if self.slack is not None and slack_id:
             # One message, or a few when a person owns more lines than Slack's 50 blocks
             # hold: the ledger row covers them all.
-            refs = list(due.refs)
-            posted = [
-                await self._slack(
-                    person,
-                    line_message(
-                        book,
-                        refs[start : start + LINES_PER_MESSAGE],
-                        person=person.name,
-                        tz=s.tz,
-                        kind=due.wording,
-                    ),
-                )
-                for start in range(0, len(refs), LINES_PER_MESSAGE)
-            ]
+            refs, tz = list(due.refs), self.office.tz
+            posted = []
+            for start in range(0, len(refs), LINES_PER_MESSAGE):
+                chunk = refs[start : start + LINES_PER_MESSAGE]
+                message = line_message(book, chunk, person=person.name, tz=tz, kind=due.wording)
+                posted.append((await self.slack.message(slack_id, message)).reference)
             return ", ".join(posted), "slack"
-        code = await self.store.call(mail_token, self.store, person=person)
+        code = await self.writer.call(mail_token, person=person)
         msg = ask_mail(
             book,
             person,
             list(due.refs),
-            reply_to=update_address(code, s.mail_domain),
-            mail_domain=s.mail_domain,
+            reply_to=update_address(code, domain),
+            mail_domain=domain,
             kind=due.wording,
         )
         return f"{msg['Message-ID']} via {await self.mailer.send(msg)}", "email"
-
-    async def _slack(self, person: Person, message: dict[str, Any]) -> str:
-        posted = await self.slack.chat_postMessage(
-            channel=person.slack_id, parse="none", link_names=False, **message
-        )
-        return f"slack ts {posted.get('ts')}"

@@ -18,19 +18,23 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
-from bot.jobs import DigestService
 from bot.logs import MalformedHttpFilter
-from bot.mailer import Mailer
 from bot.maintenance import NIGHTLY_AT, Maintenance
 from bot.round_jobs import RoundJobs
 from bot.web_security import security_middleware
-from bot.wiring import mail_policy, mailbox_source
-from handlers.mail import DeliverabotSMTP, MailHandler
-from handlers.mailbox import mailbox_intake
+from bot.wiring import digest_service, mail_policy, mailbox_source, slack_web_client
+from handlers.mail import DeliverabotSMTP, InboundWorker, Mailer, MailHandler
 from handlers.outside import ReasonLog
 from handlers.service import checkpoint, purge_raw_mail
-from handlers.slack import SlackDeps
-from store import DatabaseLocked, ServeLock, Store, probe_commit
+from handlers.service.writer import Writer
+from handlers.slack import (
+    SlackDeps,
+    SlackNotifier,
+    build_slack_app,
+    slack_events_handler,
+    socket_mode_handler,
+)
+from store import DatabaseLocked, Reader, ServeLock, Store, probe_commit
 
 __all__ = ["BotProcess", "StartupError", "serve"]
 
@@ -57,7 +61,10 @@ class BotProcess:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.writer = Writer(store)  # what everything the process runs records through
+        # The office (time zone, year, habits) with this process's clock, for everything.
+        self.office = settings.office.with_clock(clock)
+        self.clock = self.office.now
         self.web_app = web.Application(
             client_max_size=1024 * 1024,
             middlewares=[security_middleware(trust_proxy=settings.trust_proxy)],
@@ -77,18 +84,18 @@ class BotProcess:
         self._lock = None if memory else ServeLock(settings.db_path)  # restore checks it
 
         self.mailer = Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
-        self.mail_handler = MailHandler(
-            store=store,
-            policy=mail_policy(settings, store, clock=self.clock),
-            send_mail=self.mailer.send,
-            max_sessions=settings.smtp_max_sessions,
-        )
-        self.mailbox = mailbox_source(settings, store, clock=self.clock)
+        # Mail from any source goes through the one inbound worker; SMTP is one source, the
+        # office's own mailbox another.
+        policy = mail_policy(settings, store, office=self.office)
+        self.inbound = InboundWorker(self.writer, policy, send_mail=self.mailer.send)
+        self.mail_handler = MailHandler(self.inbound, max_sessions=settings.smtp_max_sessions)
+        self.mailbox = mailbox_source(settings, self.writer, office=self.office)
         self._mailbox_task: asyncio.Task[None] | None = None
         self.slack_app: Any = None
         self.slack_deps: SlackDeps | None = None
-        self.reader: Store | None = None  # Slack's read-only connection
-        self.board_reader: Store | None = None  # the board's own, so it never delays Slack
+        self.slack: SlackNotifier | None = None
+        self.reader: Reader | None = None  # Slack's read-only connection
+        self.board_reader: Reader | None = None  # the board's own, so it never delays Slack
         self._socket_handler: Any = None
         # Requests refused at the edge, and listener failures: counted, one line a minute.
         self.refusals = ReasonLog(log, "Slack: refused a request", level=logging.INFO)
@@ -97,41 +104,37 @@ class BotProcess:
             ReasonLog(log, "HTTP: refused a request", level=logging.INFO)
         )
         if settings.slack_enabled:
-            self._setup_slack()
+            self.slack = SlackNotifier(slack_web_client(settings))
+        self.digests = digest_service(
+            settings, store, slack=self.slack, mailer=self.mailer, office=self.office
+        )
+        if self.slack is not None:
+            self._setup_slack(self.slack)
         if settings.board_token:
             from bot.board import add_board_routes
 
             self.board_reader = store.open_reader()
             add_board_routes(
-                self.web_app, settings=settings, reader=self.board_reader, clock=self.clock
-            )
-        self.digests = DigestService(
-            settings=settings,
-            store=store,
-            mailer=self.mailer,
-            slack_client=self.slack_app.client if self.slack_app is not None else None,
-            clock=self.clock,
-        )
-        if self.slack_deps is not None:
-            self.slack_deps.previews.update(
-                {"digest": self.digests.preview, "stats": self.digests.stats_preview}
+                self.web_app, settings=settings, reader=self.board_reader, office=self.office
             )
         self.rounds = RoundJobs.for_process(self)  # the paper round: bot/round_jobs.py
 
-    def _setup_slack(self) -> None:
-        from bot.slack_app import build_slack_app, slack_events_handler
-
+    def _setup_slack(self, slack: SlackNotifier) -> None:
         self.reader = self.store.open_reader()
         deps = self.slack_deps = SlackDeps(
-            store=self.store,
+            writer=self.writer,
             reader=self.reader,
-            tz=self.settings.tz,
-            fy_start_month=self.settings.fy_start_month,
-            stale_weeks=self.settings.stale_weeks,
-            clock=self.clock,
+            office=self.office,
             mail_domain=self.settings.mail_domain,
+            previews={"digest": self.digests.preview, "stats": self.digests.stats_preview},
         )
-        self.slack_app = build_slack_app(self.settings, deps=deps, failures=self.failures)
+        self.slack_app = build_slack_app(
+            deps=deps,
+            client=slack.client,
+            signing_secret=self.settings.slack_signing_secret,
+            socket_mode=self.settings.socket_mode,
+            failures=self.failures,
+        )
         if not self.settings.socket_mode:
             handler = slack_events_handler(
                 self.slack_app,
@@ -198,20 +201,16 @@ class BotProcess:
         self._schedule()
         self.scheduler.start()
         if self.store.corrupt is None:
-            self._background(self.mail_handler.process_pending())
+            self._background(self.inbound.process_pending())
         if self.mailbox is not None:
-            submit = mailbox_intake(
-                self.store, self.mail_handler.process, self.mail_handler.policy, self.clock
-            )
+            submit = self.inbound.take  # committed once with its place in the folder
             self._mailbox_task = asyncio.get_running_loop().create_task(self.mailbox.run(submit))
             log.info("mailbox: reading %s", s.mailbox.describe() if s.mailbox else "")
         self._background(self._reconcile())
         self._background(self.rounds.tick())
         if self.slack_app is not None and self.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            self._socket_handler = AsyncSocketModeHandler(
-                self.slack_app, app_token=self.settings.slack_app_token
+            self._socket_handler = socket_mode_handler(
+                self.slack_app, self.settings.slack_app_token
             )
             self._background(self._connect_socket_mode())
         elif self.slack_app is not None:
@@ -371,14 +370,14 @@ class BotProcess:
         raw copies past their retention."""
         if self.store.corrupt is not None:
             return  # nothing is written to a damaged database
-        await self.mail_handler.process_pending()
+        await self.inbound.process_pending()
 
-        purged = await self.store.call(purge_raw_mail, self.store, self.clock())
+        purged = await self.writer.call(purge_raw_mail, self.clock())
         if purged:
             log.info("purged %d raw messages past their retention", purged)
 
     async def _checkpoint(self) -> None:
-        await self.store.call(checkpoint, self.store)
+        await self.writer.call(checkpoint)
 
     async def _stop_mailbox(self) -> None:
         """Stop reading the mailbox: what is committed stays committed (and is marked on
@@ -411,7 +410,7 @@ class BotProcess:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._smtp_server.wait_closed(), 5)
             self._smtp_server = None
-        left = await self.mail_handler.finish()
+        left = await self.inbound.finish()
         if left:
             log.info("%d accepted message(s) left pending; the next start processes them", left)
         for task in list(self._tasks):

@@ -5,17 +5,58 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from bot.config import Settings
-from handlers.mail import MailPolicy
-from handlers.mailbox import FolderRoute, MailboxConfig, MailboxSource, SourceBase
-from handlers.mailbox_auth import Login, MsalTokens, PasswordLogin, XOAuth2Login
-from handlers.mailbox_graph import GraphSource
-from handlers.mailbox_imap import ImapServer
+from bot.jobs import DigestService
+from handlers.mail import Mailer, MailNotifier, MailPolicy
+from handlers.mail.mailbox import FolderRoute, MailboxConfig, MailboxSource, SourceBase
+from handlers.mail.mailbox_auth import Login, MsalTokens, PasswordLogin, XOAuth2Login
+from handlers.mail.mailbox_graph import GraphSource
+from handlers.mail.mailbox_imap import ImapServer
+from handlers.outbox import Outbox
 from handlers.service import stored_hash_key
-from store import Store
+from handlers.service.delivery import Notifier
+from handlers.service.writer import Writer
+from handlers.slack.digest import slack_draft
+from store import Office, Store
 
-__all__ = ["hash_key", "mail_policy", "mailbox_source"]
+__all__ = ["digest_service", "hash_key", "mail_policy", "mailbox_source", "slack_web_client"]
+
+
+def digest_service(
+    settings: Settings,
+    store: Store,
+    *,
+    slack: Notifier | None = None,
+    mailer: Mailer | None = None,
+    office: Office | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> DigestService:
+    """The digest and reminders, with a notifier per channel that is on (mail always, Slack
+    with its credentials) and the outbox standing in for the rest."""
+    mailer = mailer or Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir)
+    notifiers: dict[str, Notifier] = {
+        "email": MailNotifier(mailer, mail_domain=settings.mail_domain)
+    }
+    if slack is not None:
+        notifiers["slack"] = slack
+    outbox = Outbox(settings.outbox_dir, drafts={"slack": slack_draft})
+    return DigestService(
+        settings=settings,
+        office=(office or settings.office).with_clock(clock),
+        writer=Writer(store),
+        notifiers=notifiers,
+        outbox=outbox,
+    )
+
+
+def slack_web_client(settings: Settings) -> Any:
+    """Slack's Web API client for ``SLACK_BOT_TOKEN`` at ``SLACK_API_URL`` (an
+    ``AsyncWebClient``: the one place ``bot`` reaches into Slack, through ``handlers.slack``)."""
+    from handlers.slack import make_web_client
+
+    return make_web_client(settings.slack_bot_token, settings.slack_api_url)
 
 
 def hash_key(settings: Settings, store: Store) -> bytes:
@@ -29,11 +70,9 @@ def hash_key(settings: Settings, store: Store) -> bytes:
     return stored_hash_key(store).encode()
 
 
-def mail_policy(
-    settings: Settings, store: Store, *, clock: Callable[[], dt.datetime] | None = None
-) -> MailPolicy:
+def mail_policy(settings: Settings, store: Store, *, office: Office | None = None) -> MailPolicy:
     return MailPolicy(
-        clock=clock or (lambda: dt.datetime.now(dt.UTC)),
+        office=office or settings.office,
         mail_domain=settings.mail_domain,
         hash_key=hash_key(settings, store),
         allowed_senders=settings.allowed_senders,
@@ -43,13 +82,11 @@ def mail_policy(
         keep_subjects=settings.store_subjects,
         keep_raw=settings.keep_raw_mail,
         retention_days=settings.mail_retention_days,
-        fy_start_month=settings.fy_start_month,
-        tz=settings.tz,
     )
 
 
 def mailbox_source(
-    settings: Settings, store: Store, *, clock: Callable[[], dt.datetime] | None = None
+    settings: Settings, writer: Writer, *, office: Office | None = None
 ) -> SourceBase | None:
     """The office's own mailbox as a mail source, or ``None`` when ``MAILBOX_URL`` is unset."""
     m = settings.mailbox
@@ -85,9 +122,9 @@ def mailbox_source(
         poll_seconds=float(m.poll_seconds),
         stale_after=dt.timedelta(minutes=m.stale_minutes),
     )
-    now = clock or (lambda: dt.datetime.now(dt.UTC))
+    now = (office or settings.office).now
     if m.api == "graph":
         assert tokens is not None
         config = dataclasses.replace(config, account=m.user)
-        return GraphSource(config, store=store, tokens=tokens, base_url=m.host, clock=now)
-    return MailboxSource(config, store=store, login=login, clock=now)
+        return GraphSource(config, writer=writer, tokens=tokens, base_url=m.host, clock=now)
+    return MailboxSource(config, writer=writer, login=login, clock=now)

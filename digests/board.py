@@ -13,14 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from store import (
+    AN_OFFICE,
     FinancialYearQuarter,
-    QuarterParseError,
+    Office,
+    Reader,
     Status,
-    Store,
     Update,
     age_text,
+    due_end,
     one_paragraph,
-    parse_quarter_span,
     stale_status,
 )
 
@@ -71,12 +72,11 @@ class Period:
     label: str  # "since the panel of 14 September 2022"
 
 
-def board_period(day: dt.date, panels: Sequence[dt.date], start_month: int = 4) -> Period:
+def board_period(day: dt.date, panels: Sequence[dt.date], office: Office = AN_OFFICE) -> Period:
     past = [p for p in panels if p < day]
     if past:
         return Period(past[-1] + dt.timedelta(days=1), f"since the panel of {past[-1]:%-d %B %Y}")
-    quarter = FinancialYearQuarter.of_date(day, start_month=start_month)
-    first = dt.date(quarter.year, start_month, 1)
+    first = office.year_start(day)
     return Period(first, f"since {first:%-d %B %Y}")
 
 
@@ -163,28 +163,18 @@ def end_of_day(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
 
 
-def _quarter_end(due: str | None, start_month: int) -> dt.date | None:
-    if not due:
-        return None
-    try:
-        return parse_quarter_span(due, start_month=start_month).last_day
-    except QuarterParseError:
-        return None
-
-
 def board_rows(
-    store: Store,
+    store: Reader,
     *,
-    now: dt.datetime,
-    tz: dt.tzinfo,
-    stale_weeks: int = 4,
-    start_month: int = 4,
+    office: Office = AN_OFFICE,
     as_of: dt.date | None = None,
     new_since: dt.date | None = None,
 ) -> list[BoardRow]:
     """One row per deliverable: today's, or (with ``as_of``) as it stood at the end of that
     day, from the history: the deliverables that existed, their status, due quarter,
     dependencies and latest note then."""
+    now, tz = office.now(), office.tz
+    stale_weeks, start_month = office.stale_weeks, office.fy_start_month
     moment = min(now, end_of_day(as_of, tz)) if as_of else now
     today = as_of or moment.astimezone(tz).date()
     quarter = FinancialYearQuarter.of_date(today, start_month=start_month)
@@ -201,9 +191,9 @@ def board_rows(
         status = then.status if then else d.status
         due = then.due if then else d.due
         u: Update | None = last.get(d.id)
-        due_end = _quarter_end(due, start_month)
-        open_ = status not in (Status.COMPLETED, Status.BAU)
-        overdue = bool(open_ and due_end and due_end < quarter.first_day)
+        ends = due_end(due, start_month=start_month)
+        open_ = not status.exempt_from_overdue
+        overdue = bool(open_ and ends and ends < quarter.first_day)
         rows.append(
             BoardRow(
                 ref=d.ref,
@@ -226,7 +216,7 @@ def board_rows(
                     and new_since <= d.added_on <= today
                     and not (baseline and baseline.covers(d))
                 ),
-                due_soon=bool(open_ and not overdue and due_end and due_end <= quarter.last_day),
+                due_soon=bool(open_ and not overdue and ends and ends <= quarter.last_day),
             )
         )
     return rows

@@ -6,9 +6,11 @@ Content-Security-Policy allows none); the stylesheet is ``board.css``."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import urllib.parse
 from dataclasses import dataclass, field
+from importlib import resources
 
 from digests.board import BoardFilters, BoardRow, Period, filter_rows
 from digests.chart import period_span, period_title
@@ -24,6 +26,7 @@ __all__ = [
     "render_report_page",
     "render_statement",
     "report_body",
+    "stylesheet",
 ]
 
 # When the accessibility statement was prepared and the board last tested (axe-core in
@@ -182,3 +185,17 @@ def render_statement(page: Page, *, contact: str | None, reply_days: int) -> str
         reply_days=reply_days,
         prepared=STATEMENT_PREPARED,
     )
+
+
+_BADGES = "/* status badges: one rule a status, from store.status (digests.board_pages) */\n"
+
+
+@functools.cache
+def stylesheet() -> str:
+    """``board.css``, with a badge rule for each status in its own colours."""
+    css = resources.files("digests").joinpath("templates/board.css").read_text()
+    rules = "".join(
+        f".status-{s.value} {{ color: {s.traits.ink}; background: {s.traits.paper}; }}\n"
+        for s in Status
+    )
+    return css.replace(_BADGES, rules)

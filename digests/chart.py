@@ -17,14 +17,6 @@ from store import Status
 
 __all__ = ["digest_chart", "period_span", "period_title", "week_labels"]
 
-_COLOURS = {
-    Status.NOT_STARTED: "#b0b7c3",
-    Status.ONGOING: "#2b6cb0",
-    Status.ON_HOLD: "#dd6b20",
-    Status.COMPLETED: "#2f855a",
-    Status.BAU: "#6b46c1",
-}
-
 
 def week_labels(weeks: list[dt.date]) -> list[str]:
     """ "27 Jun 2022", then "4 Jul", ..., with the year again where it changes."""
@@ -75,7 +67,7 @@ def digest_chart(weekly: list[tuple[dt.date, int]], status_counts: dict[Status, 
         right.barh(
             [s.label for s in statuses],
             [status_counts[s] for s in statuses],
-            color=[_COLOURS[s] for s in statuses],
+            color=[s.colour for s in statuses],
         )
         right.invert_yaxis()
         right.set_title("Deliverables by status", fontsize=9)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from digests.rich import Line, Link, Staff, Words, line
-from store import FinancialYearQuarter, Status, Store
+from store import AN_OFFICE, Office, Reader, Status
 
 __all__ = [
     "MAX_OWNER_LINES",
@@ -52,7 +51,7 @@ def parse_iso_week(text: str) -> tuple[int, int]:
     return year, week
 
 
-def week_bounds(year: int, week: int, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+def week_bounds(year: int, week: int, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     """Monday 00:00 to the next Monday 00:00 in the office's time zone (DST-safe)."""
     monday = dt.date.fromisocalendar(year, week, 1)
     start = dt.datetime.combine(monday, dt.time(0), tzinfo=tz)
@@ -69,11 +68,11 @@ def day_span(first: dt.date, last: dt.date) -> str:
     return f"{first.day}–{last.day} {last:%B %Y}"
 
 
-def week_label(year: int, week: int, *, start_month: int = 4) -> str:
+def week_label(year: int, week: int, *, office: Office = AN_OFFICE) -> str:
     """ "Week 37, 12–18 September 2022 · Q2 2022/23"."""
     monday = dt.date.fromisocalendar(year, week, 1)
     sunday = monday + dt.timedelta(days=6)
-    quarter = FinancialYearQuarter.of_date(sunday, start_month=start_month)
+    quarter = office.quarter_of(sunday)
     return f"Week {week}, {day_span(monday, sunday)} · {quarter}"
 
 
@@ -341,30 +340,23 @@ class Digest:
 
 
 def build_digest(
-    store: Store,
+    store: Reader,
     *,
     year: int,
     week: int,
-    tz: zoneinfo.ZoneInfo,
-    start_month: int = 4,
-    stale_weeks: int = 4,
-    target_for: Callable[[str], int] = lambda _c: 20,
-    nation: str = "ENG",
+    office: Office = AN_OFFICE,
     board_url: str | None = None,
     panels: Sequence[dt.date] = (),
 ) -> Digest:
-    """The digest for one ISO week, as the plan stood at the end of it."""
+    """The digest for one ISO week, as the plan stood at the end of it (the office's time
+    zone, financial year, stale weeks, answer targets and bank holidays)."""
     from digests.digest_week import build_week  # the week's lists, in their own module
 
     return build_week(
         store,
         year=year,
         week=week,
-        tz=tz,
-        start_month=start_month,
-        stale_weeks=stale_weeks,
-        target_for=target_for,
-        nation=nation,
+        office=office,
         board_url=board_url.rstrip("/") if board_url else None,
         panels=tuple(sorted(panels)),
     )

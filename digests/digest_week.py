@@ -4,9 +4,6 @@ sorted into one list each, who needs chasing, the next panel, and the week's mai
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import zoneinfo
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from digests.digest import (
@@ -21,28 +18,19 @@ from digests.digest import (
 )
 from digests.stats import correspondence_stats
 from store import (
+    AN_OFFICE,
     AsOf,
     Deliverable,
     FinancialYearQuarter,
-    QuarterParseError,
+    Office,
+    Reader,
     Status,
-    Store,
     Update,
-    parse_quarter_span,
+    due_end,
     stale_status,
 )
 
 __all__ = ["build_week", "weekly_correspondence"]
-
-
-@functools.lru_cache(maxsize=4096)
-def _span_end(due: str | None, start_month: int) -> dt.date | None:
-    if not due:
-        return None
-    try:
-        return parse_quarter_span(due, start_month=start_month).last_day
-    except QuarterParseError:
-        return None
 
 
 @dataclass
@@ -90,8 +78,8 @@ def _kind(week: _Week, d: Deliverable, rows: list[Update], is_new: bool) -> tupl
     slipped = False
     if moves and first_due != end_due:
         changes.append(f"due {first_due or 'none'} → {end_due or 'none'}")
-        before_end = _span_end(first_due, week.start_month)
-        after_end = _span_end(end_due, week.start_month)
+        before_end = due_end(first_due, start_month=week.start_month)
+        after_end = due_end(end_due, start_month=week.start_month)
         slipped = bool(before_end and after_end and after_end > before_end)
     if is_new:
         return "new", (end_status.label if not changes else "; ".join(changes))
@@ -138,16 +126,16 @@ def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]
         status = week.status(d)
         if d.id in listed or status in (Status.COMPLETED, Status.ON_HOLD):
             continue
-        due_end = _span_end(week.due(d), week.start_month)
+        ends = due_end(week.due(d), start_month=week.start_month)
         s = week.state.get(d.id)
         kind = ""
-        if status is not Status.BAU and due_end and due_end < quarter.first_day:
+        if not status.exempt_from_overdue and ends and ends < quarter.first_day:
             kind = "overdue"
         elif stale_status(
             status, d.added_on, s.last_at if s else None, week.end, weeks=stale_weeks
         ):
             kind = "stale"
-        elif status is not Status.BAU and due_end and due_end <= quarter.last_day:
+        elif not status.exempt_from_overdue and ends and ends <= quarter.last_day:
             kind = "due_soon"
         if kind:
             owner = week.owner(d) or "No owner"
@@ -164,7 +152,7 @@ def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]
     return sorted(groups, key=lambda g: (-g.size, g.owner))
 
 
-def _on_hold(store: Store, week: _Week, listed: set[int]) -> list[Held]:
+def _on_hold(store: Reader, week: _Week, listed: set[int]) -> list[Held]:
     """Every deliverable on hold at the week's end (and not in its lists), with the day it
     went on hold: a standing line until it resumes."""
     held = [
@@ -177,7 +165,7 @@ def _on_hold(store: Store, week: _Week, listed: set[int]) -> list[Held]:
 
 
 def _countdown(
-    store: Store, week: _Week, panels: tuple[dt.date, ...], history_start: dt.date | None
+    store: Reader, week: _Week, panels: tuple[dt.date, ...], history_start: dt.date | None
 ) -> Countdown | None:
     monday = week.sunday + dt.timedelta(days=1)
     upcoming = [p for p in panels if p >= monday]
@@ -200,19 +188,16 @@ def _countdown(
 
 
 def build_week(
-    store: Store,
+    store: Reader,
     *,
     year: int,
     week: int,
-    tz: zoneinfo.ZoneInfo,
-    start_month: int,
-    stale_weeks: int,
-    target_for: Callable[[str], int],
-    nation: str,
+    office: Office,
     board_url: str | None,
     panels: tuple[dt.date, ...],
 ) -> Digest:
-    start, end = week_bounds(year, week, tz)
+    start, end = week_bounds(year, week, office.tz)
+    start_month, stale_weeks = office.fy_start_month, office.stale_weeks
     sunday = (end - dt.timedelta(days=1)).date()
     w = _Week(
         start=start,
@@ -252,7 +237,7 @@ def build_week(
         office=store.get_meta("office") or "",
         year=year,
         week=week,
-        label=week_label(year, week, start_month=start_month),
+        label=week_label(year, week, office=office),
         generated_for=sunday,
         status_counts=counts,
         counts_before=before,
@@ -265,18 +250,17 @@ def build_week(
         owners=_owners(w, listed, stale_weeks),
         on_hold=_on_hold(store, w, listed),
         countdown=_countdown(store, w, panels, history_start),
-        correspondence=weekly_correspondence(store, start.date(), sunday, target_for, nation),
+        correspondence=weekly_correspondence(store, start.date(), sunday, office),
         stale_weeks=stale_weeks,
         board_url=board_url,
     )
 
 
 def weekly_correspondence(
-    store: Store,
+    store: Reader,
     monday: dt.date,
     sunday: dt.date,
-    target_for: Callable[[str], int] = lambda _c: 20,
-    nation: str = "ENG",
+    office: Office = AN_OFFICE,
 ) -> CorrespondenceWeek:
     """The 12 weeks of mail that end with the week of ``monday``..``sunday``."""
     first = monday - dt.timedelta(weeks=11)
@@ -294,9 +278,7 @@ def weekly_correspondence(
     window_start = sunday - dt.timedelta(weeks=4)
     if store.any_answered(since=window_start, until=sunday):
         window = store.correspondence_rows(since=window_start, until=sunday)
-        stats = correspondence_stats(
-            window, by="month", target_for=target_for, nation=nation, today=sunday
-        )
+        stats = correspondence_stats(window, by="month", office=office, today=sunday)
         received = sum(s.received for s in stats)
         within = sum(s.within_target for s in stats)
         answered = sum(s.answered for s in stats)

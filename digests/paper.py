@@ -9,15 +9,11 @@ themes, the report period and the plan's lead (its first admin or editor).
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-import jinja2
-
-from digests.report import Report
-from store import Person, Role, Store
+from digests.report import Report, fill_docx
+from store import Person, Reader, Role
 from store.paper import PaperWording
 
 __all__ = ["Paper", "PaperSection", "build_paper", "render_paper_docx", "stored_wording"]
@@ -56,7 +52,7 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) < 2 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _lead(store: Store) -> Person | None:
+def _lead(store: Reader) -> Person | None:
     people = store.people()
     for role in (Role.ADMIN, Role.EDITOR):
         found = next((p for p in people if p.role is role), None)
@@ -139,12 +135,12 @@ def _sections(
     return sections
 
 
-def stored_wording(store: Store) -> PaperWording:
+def stored_wording(store: Reader) -> PaperWording:
     """The `paper:` block of the last plan import (or nothing given)."""
     return PaperWording.from_json(store.get_meta("paper"))
 
 
-def build_paper(store: Store, report: Report, wording: PaperWording | None = None) -> Paper:
+def build_paper(store: Reader, report: Report, wording: PaperWording | None = None) -> Paper:
     """The paper's words: the office's where given, the defaults elsewhere."""
     wording = wording or PaperWording()
     # Section numbers depend on which of 1–4 are present, and the defaults name section 5.
@@ -171,17 +167,10 @@ def build_paper(store: Store, report: Report, wording: PaperWording | None = Non
 
 
 def render_paper_docx(report: Report, paper: Paper, *, template: Path | None = None) -> bytes:
-    """The whole paper as Word, through docxtpl and a template the office can restyle.
-
-    Every value is XML-escaped (autoescape), so nothing typed by staff or in the office's
-    wording can alter the document.
-    """
-    from docxtpl import DocxTemplate
-
-    source = template or Path(str(resources.files("digests").joinpath("templates/paper.docx")))
-    doc = DocxTemplate(str(source))
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    doc.render(
+    """The whole paper as Word, through docxtpl and a template the office can restyle
+    (every value XML-escaped, as in :func:`digests.report.fill_docx`)."""
+    return fill_docx(
+        template or "paper.docx",
         {
             "report": report,
             "paper": paper,
@@ -189,9 +178,4 @@ def render_paper_docx(report: Report, paper: Paper, *, template: Path | None = N
             "period_from": _day(report.period_from),
             "period_to": _day(report.period_to),
         },
-        jinja_env=env,
-        autoescape=True,
     )
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()

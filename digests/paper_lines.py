@@ -324,7 +324,7 @@ def compose_line(
     parts = [] if body and status.said_in(plain(said)) else [status.wording]
     parts += body
     text = " ".join(parts)
-    if due and not leave_due_out and status in (Status.ONGOING, Status.NOT_STARTED, Status.ON_HOLD):
+    if due and not leave_due_out and not status.exempt_from_overdue:
         span = _span(due, start_month)
         if span is not None and not mentions_span(said, span):
             verb = "start" if status is Status.NOT_STARTED else "completion"

@@ -215,11 +215,7 @@ def word_count(text: str) -> int:
 
 # -- status echoes and no-change notes -------------------------------------------------
 
-_STATUS_WORDS = (
-    r"(?:on-?going|in\s+progress|under\s?way|complete[d]?|done|finished|delivered|on\s+hold"
-    r"|paused|not\s+(?:yet\s+)?started|bau|business\s+as\s+usual"
-    r"|embedded(?:\s+in(?:to)?\s+business\s+as\s+usual)?)"
-)
+_STATUS_WORDS = "(?:" + "|".join(s.traits.echo for s in Status) + ")"
 _ECHO_RE = re.compile(
     rf"^(?:status\s*:?\s*)?(?:(?:still|now|all|activities|activity|work)\s+)*(?:is\s+|are\s+)?"
     rf"{_STATUS_WORDS}(?:\s+(?:still|now|yet|as\s+before|as\s+planned))?[.!]*$",
@@ -234,13 +230,8 @@ _NO_CHANGE_RE = re.compile(
 )
 
 
-_ECHO_STATUS = (
-    (re.compile(r"not\s+(?:yet\s+)?started", re.I), Status.NOT_STARTED),
-    (re.compile(r"on\s+hold|paused", re.I), Status.ON_HOLD),
-    (re.compile(r"bau|business\s+as\s+usual|embedded", re.I), Status.BAU),
-    (re.compile(r"complete|done|finished|delivered", re.I), Status.COMPLETED),
-    (re.compile(r"going|progress|under", re.I), Status.ONGOING),
-)
+# Which status an echo says: the words of exactly one of them.
+_ECHO_STATUS = tuple((re.compile(s.traits.echo, re.I), s) for s in Status)
 
 
 def status_echoed(sentence: str) -> Status | None:

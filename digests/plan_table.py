@@ -8,7 +8,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from store import CORRESPONDENCE_CATEGORIES, Store
+from store import CORRESPONDENCE_CATEGORIES, Reader
 
 __all__ = ["PLAN_COLUMNS", "UPDATE_COLUMNS", "plan_rows", "to_csv", "to_xlsx"]
 
@@ -42,7 +42,7 @@ UPDATE_COLUMNS = (
 )
 
 
-def plan_rows(store: Store, tz: Any) -> list[dict[str, Any]]:
+def plan_rows(store: Reader, tz: Any) -> list[dict[str, Any]]:
     rows = []
     for view in store.overview():
         d, u, owner = view.deliverable, view.last_update, view.owner
@@ -81,7 +81,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def to_xlsx(store: Store, rows: list[dict[str, Any]], tz: Any) -> bytes:
+def to_xlsx(store: Reader, rows: list[dict[str, Any]], tz: Any) -> bytes:
     """Four sheets: the plan, every update, correspondence by month and category, and the
     plan's glossary."""
     from openpyxl import Workbook

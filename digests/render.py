@@ -10,14 +10,21 @@ from __future__ import annotations
 import functools
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from store import escape_mrkdwn, one_paragraph
+from store import one_paragraph
 
-__all__ = ["escape_markdown", "escape_mrkdwn", "escape_text", "get_environment", "render"]
+__all__ = [
+    "escape_markdown",
+    "escape_text",
+    "escaping_environment",
+    "get_environment",
+    "render",
+]
 
 # Escaped wherever they stand: code spans, link and image brackets, table cells.
 _MD_ALWAYS = re.compile(r"[`\[|]")
@@ -59,7 +66,6 @@ def escape_text(value: str) -> str:
 _ESCAPERS = {
     "markdown": escape_markdown,
     "text": escape_text,
-    "mrkdwn": escape_mrkdwn,
 }
 
 
@@ -76,9 +82,25 @@ def _finalizer(escape: Any) -> Any:
     return finalize
 
 
+def escaping_environment(
+    loader: jinja2.BaseLoader, escape: Callable[[str], str]
+) -> jinja2.Environment:
+    """A text environment whose every ``{{ expression }}`` goes through ``escape``: what a
+    channel uses for its own format (Slack's mrkdwn, say) with its own templates."""
+    return jinja2.Environment(
+        loader=loader,
+        autoescape=False,
+        finalize=_finalizer(escape),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
 @functools.cache
 def get_environment(fmt: str) -> jinja2.Environment:
-    """The environment for ``fmt``: markdown, text, mrkdwn or html."""
+    """The environment for ``fmt``: markdown, text or html."""
     loader = jinja2.PackageLoader("digests", "templates")
     if fmt == "html":
         env = jinja2.Environment(
@@ -90,15 +112,7 @@ def get_environment(fmt: str) -> jinja2.Environment:
             keep_trailing_newline=True,
         )
     elif fmt in _ESCAPERS:
-        env = jinja2.Environment(
-            loader=loader,
-            autoescape=False,
-            finalize=_finalizer(_ESCAPERS[fmt]),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
+        env = escaping_environment(loader, _ESCAPERS[fmt])
     else:
         raise ValueError(f"unknown format {fmt!r}")
     env.filters["html_escape"] = html.escape

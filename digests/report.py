@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,11 +27,13 @@ from digests.paper_words import (
 )
 from digests.render import render
 from store import (
+    AN_OFFICE,
     CORRESPONDENCE_CATEGORIES,
     Deliverable,
+    Office,
+    Reader,
     State,
     Status,
-    Store,
     Theme,
     Update,
     replay,
@@ -147,15 +148,13 @@ def _new_line(sentences: list[str] | tuple[str, ...], dependencies: bool) -> str
     return body
 
 
-def _bounds(
-    day_from: dt.date, day_to: dt.date, tz: zoneinfo.ZoneInfo
-) -> tuple[dt.datetime, dt.datetime]:
+def _bounds(day_from: dt.date, day_to: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day_from, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     return start, end
 
 
-def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> CorrespondenceSummary:
+def _correspondence(store: Reader, day_from: dt.date, day_to: dt.date) -> CorrespondenceSummary:
     days = (day_to - day_from).days + 1
     weeks = max(1, round(days / 7))
     daily = store.correspondence_daily(since=day_from, until=day_to)
@@ -201,7 +200,7 @@ def _correspondence(store: Store, day_from: dt.date, day_to: dt.date) -> Corresp
     )
 
 
-def _history_note(store: Store, day_from: dt.date) -> str:
+def _history_note(store: Reader, day_from: dt.date) -> str:
     starts = store.history_starts()
     if starts is None or day_from >= starts:
         return ""
@@ -230,8 +229,8 @@ class _Draft:
 class _Paper:
     """What building the paper needs from the store, read once."""
 
-    store: Store
-    tz: zoneinfo.ZoneInfo
+    store: Reader
+    tz: dt.tzinfo
     start_month: int
     mode: str
     start: dt.datetime
@@ -339,15 +338,15 @@ def _listed(
 
 
 def build_report(
-    store: Store,
+    store: Reader,
     *,
     day_from: dt.date,
     day_to: dt.date,
-    tz: zoneinfo.ZoneInfo,
-    start_month: int = 4,
+    office: Office = AN_OFFICE,
     notes: str = "latest",
 ) -> Report:
-    """The report's data as at the end of ``day_to``, from the append-only update history.
+    """The report's data as at the end of ``day_to`` (the office's time zone and financial
+    year), from the append-only update history.
 
     ``notes`` is ``latest`` (the paper's rule: see :mod:`digests.paper_lines`) or ``all``.
     """
@@ -355,6 +354,7 @@ def build_report(
         raise ValueError(f"--to {day_to} is before --from {day_from}")
     if notes not in NOTE_MODES:
         raise ValueError(f"unknown notes mode {notes!r}; use {' or '.join(NOTE_MODES)}")
+    tz, start_month = office.tz, office.fy_start_month
     start, end = _bounds(day_from, day_to, tz)
     baseline, origin = store.baseline(), store.origin()
     states = store.states_at(end)
@@ -400,25 +400,29 @@ def build_report(
 
 
 def render_docx(report: Report, *, template: Path | None = None, section: str = "5") -> bytes:
-    """The report as Word, through docxtpl and a template the office can restyle.
-
-    User text is XML-escaped (autoescape), so nothing typed by staff can alter the document.
-    """
-    from docxtpl import DocxTemplate
-
-    source = template or Path(str(resources.files("digests").joinpath("templates/report.docx")))
-    doc = DocxTemplate(str(source))
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    doc.render(
+    """The report as Word, through docxtpl and a template the office can restyle."""
+    return fill_docx(
+        template or "report.docx",
         {
             "report": report,
             "section": section,
             "period_from": f"{report.period_from.day} {report.period_from:%B %Y}",
             "period_to": f"{report.period_to.day} {report.period_to:%B %Y}",
         },
-        jinja_env=env,
-        autoescape=True,
     )
+
+
+def fill_docx(template: Path | str, context: dict[str, object]) -> bytes:
+    """A Word template (a path, or the name of one shipped in digests/templates) filled in
+    with docxtpl. Every value is XML-escaped (autoescape), so nothing typed by staff or in
+    the office's wording can alter the document."""
+    from docxtpl import DocxTemplate
+
+    if isinstance(template, str):
+        template = Path(str(resources.files("digests").joinpath(f"templates/{template}")))
+    doc = DocxTemplate(str(template))
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    doc.render(context, jinja_env=env, autoescape=True)
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

@@ -5,6 +5,9 @@ Paused pending the budget review." mixes text typed by staff (escaped in every f
 the bot's own words and links (never escaped: an emoji code such as ``:white_check_mark:``
 or a Slack link ``<url|CF-9>`` must reach Slack as written). Each format renders a line with
 :func:`render_line`, which returns ``Markup`` so the template's own escaping leaves it alone.
+
+Text, Markdown and HTML are known here; a channel with a format of its own registers its
+rules with :func:`register_line_format` (Slack's mrkdwn, in ``handlers.slack.digest``).
 """
 
 from __future__ import annotations
@@ -17,9 +20,17 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from store import escape_mrkdwn
-
-__all__ = ["Line", "Link", "Staff", "Words", "line", "render_line", "staff_texts"]
+__all__ = [
+    "Line",
+    "LineFormat",
+    "Link",
+    "Staff",
+    "Words",
+    "line",
+    "register_line_format",
+    "render_line",
+    "staff_texts",
+]
 
 
 @dataclass(frozen=True)
@@ -59,36 +70,52 @@ def _safe_url(url: str) -> str:
     return urllib.parse.quote(url, safe=":/?&=#%+-._~,;@!$'*[]")
 
 
+@dataclass(frozen=True)
+class LineFormat:
+    """How one format writes a line's parts."""
+
+    escape: Callable[[str], str]  # staff text
+    words: Callable[[str], str] = str  # the bot's own words
+    link: Callable[[str, str], str] = lambda _url, label: label  # (safe URL, rendered label)
+
+
+_FORMATS: dict[str, LineFormat] = {}
+
+
+def register_line_format(fmt: str, rules: LineFormat) -> None:
+    """Teach :func:`render_line` a channel's own format (once, when the channel loads)."""
+    _FORMATS[fmt] = rules
+
+
 @functools.cache
-def _escaper(fmt: str) -> Callable[[str], str]:
+def _builtin(fmt: str) -> LineFormat:
     from digests.render import escape_markdown, escape_text  # the same escapers as templates
 
-    escapers: dict[str, Callable[[str], str]] = {
-        "mrkdwn": escape_mrkdwn,
-        "markdown": escape_markdown,
-        "html": html.escape,
-    }
-    return escapers.get(fmt, escape_text)
-
-
-def _escape(fmt: str, text: str) -> str:
-    return _escaper(fmt)(text)
-
-
-def _part(fmt: str, part: Part) -> str:
-    if isinstance(part, Staff):
-        return _escape(fmt, part.text)
-    if isinstance(part, Words):
-        return html.escape(part.text) if fmt == "html" else part.text
-    label = "".join(_part(fmt, p) for p in part.label)
-    url = _safe_url(part.url)
-    if fmt == "mrkdwn":
-        return f"<{url}|{label}>"
     if fmt == "markdown":
-        return f"[{label}]({url.replace('(', '%28').replace(')', '%29')})"
+        return LineFormat(
+            escape_markdown,
+            link=lambda url, label: f"[{label}]({url.replace('(', '%28').replace(')', '%29')})",
+        )
     if fmt == "html":
-        return f'<a href="{html.escape(url)}">{label}</a>'
-    return label
+        return LineFormat(
+            html.escape,
+            words=html.escape,
+            link=lambda url, label: f'<a href="{html.escape(url)}">{label}</a>',
+        )
+    return LineFormat(escape_text)
+
+
+def _rules(fmt: str) -> LineFormat:
+    return _FORMATS.get(fmt) or _builtin(fmt)
+
+
+def _part(rules: LineFormat, part: Part) -> str:
+    if isinstance(part, Staff):
+        return rules.escape(part.text)
+    if isinstance(part, Words):
+        return rules.words(part.text)
+    label = "".join(_part(rules, p) for p in part.label)
+    return rules.link(_safe_url(part.url), label)
 
 
 def render_line(value: Line | Iterable[Part] | str, fmt: str) -> Markup:
@@ -96,7 +123,8 @@ def render_line(value: Line | Iterable[Part] | str, fmt: str) -> Markup:
     words (a sentence it wrote from numbers and dates)."""
     if isinstance(value, str):
         value = (Words(value),)
-    return Markup("".join(_part(fmt, p) for p in value))
+    rules = _rules(fmt)
+    return Markup("".join(_part(rules, p) for p in value))
 
 
 def staff_texts(value: object) -> Iterator[str]:

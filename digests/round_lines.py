@@ -8,7 +8,6 @@ import copy
 import dataclasses
 import datetime as dt
 import io
-import zoneinfo
 from typing import Any
 
 from digests.report import (
@@ -18,7 +17,7 @@ from digests.report import (
     ThemeSection,
     build_report,
 )
-from store import Status, Store
+from store import AN_OFFICE, Office, Reader, Status
 from store.round import DraftLine, RoundBook
 
 __all__ = [
@@ -37,16 +36,15 @@ SECTIONS = ("completed", "current", "new")
 
 
 def draft_lines(
-    store: Store,
+    store: Reader,
     *,
     day_from: dt.date,
     day_to: dt.date,
-    tz: zoneinfo.ZoneInfo,
-    start_month: int = 4,
+    office: Office = AN_OFFICE,
 ) -> list[DraftLine]:
     """Every line the paper for the period would print, in the paper's order, with its
     owner: what a round asks about."""
-    report = build_report(store, day_from=day_from, day_to=day_to, tz=tz, start_month=start_month)
+    report = build_report(store, day_from=day_from, day_to=day_to, office=office)
     deliverables = {d.ref: d for d in store.deliverables()}
     lines: list[DraftLine] = []
     for theme in report.themes:
@@ -100,11 +98,10 @@ def pending_items(report: Report) -> list[ReportItem]:
 
 
 def round_report(
-    store: Store,
+    store: Reader,
     book: RoundBook,
     *,
-    tz: zoneinfo.ZoneInfo,
-    start_month: int = 4,
+    office: Office = AN_OFFICE,
     notes: str = "latest",
 ) -> Report:
     """The round's paper: rebuilt exactly from its frozen data once the round has closed,
@@ -115,12 +112,7 @@ def round_report(
         if frozen is not None:
             return report_from_data(frozen["data"])
     report = build_report(
-        store,
-        day_from=r.period_from,
-        day_to=r.period_to,
-        tz=tz,
-        start_month=start_month,
-        notes=notes,
+        store, day_from=r.period_from, day_to=r.period_to, office=office, notes=notes
     )
     return apply_round(report, book)
 

@@ -28,7 +28,8 @@ def _plain(value: Any) -> Any:
 
 def report_to_data(report: Report) -> dict[str, Any]:
     """Everything behind a panel paper, as JSON-ready data."""
-    return _plain(report)
+    data: dict[str, Any] = _plain(report)
+    return data
 
 
 def _items(data: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import holidays as holidays_lib
+
+from store import AN_OFFICE, Office
 
 __all__ = [
     "StatsRow",
@@ -78,15 +80,17 @@ def correspondence_stats(
     rows: Iterable[dict[str, Any]],
     *,
     by: str,
-    target_for: Callable[[str], int],
-    nation: str = "ENG",
+    office: Office = AN_OFFICE,
     today: dt.date | None = None,
 ) -> list[StatsRow]:
-    """Group correspondence rows (``received_on``, ``category``, ``answered_on``).
+    """Group correspondence rows (``received_on``, ``category``, ``answered_on``), by the
+    office's answer targets and bank holidays.
 
     The share within target counts only letters answered, or unanswered and already past
-    their target on ``today``; a letter not yet due is neither a success nor a failure.
+    their target on ``today`` (the office's today); a letter not yet due is neither a
+    success nor a failure.
     """
+    target_for = office.answer_target
     items = [
         (
             dt.date.fromisoformat(r["received_on"]),
@@ -97,10 +101,10 @@ def correspondence_stats(
     ]
     if not items:
         return []
-    today = today or dt.date.today()
+    today = today or office.today()
     first = min(i[0] for i in items).year
     last = max(max((i[2] or i[0]).year for i in items), today.year) + 1
-    closed = bank_holidays(nation, first, last)
+    closed = bank_holidays(office.bank_holidays, first, last)
     groups: dict[str, list[tuple[dt.date, str, dt.date | None]]] = {}
     for item in items:
         key = item[1] if by == "category" else _period(item[0], by)
@@ -109,7 +113,7 @@ def correspondence_stats(
     for key in sorted(groups):
         group = groups[key]
         answered = [(r, c, a) for r, c, a in group if a is not None]
-        days = [working_days_between(r, a, closed) for r, _, a in answered]  # type: ignore[arg-type]
+        days = [working_days_between(r, a, closed) for r, _, a in answered]
         within = sum(1 for (r, c, a), d in zip(answered, days, strict=True) if d <= target_for(c))
         overdue = sum(
             1

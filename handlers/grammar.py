@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from store import QuarterParseError, Status, normalise_status, parse_quarter_span
+from store import AN_OFFICE, Office, QuarterParseError, Status, normalise_status
 
 __all__ = [
     "AddCommand",
@@ -43,9 +44,11 @@ records an update at once
 • `/deliverable digest` previews this week's digest · \
 `/deliverable stats` shows correspondence counts
 • `/deliverable round help`: the paper round, for editors
-Statuses: not-started, ongoing, on-hold, completed, bau \
-(also: done, started, in progress, paused, business as usual).
-REF is a reference like CF-3 or a few words of the title."""
+Statuses: {statuses} (also: {typed}).
+REF is a reference like CF-3 or a few words of the title.""".format(
+    statuses=Status.spoken(last=", "),
+    typed=", ".join(word for s in Status for word in s.traits.shown),
+)
 
 
 class GrammarError(ValueError):
@@ -60,6 +63,11 @@ class HelpCommand:
 @dataclass(frozen=True)
 class ListCommand:
     scope: str | None = None  # None (everything), "mine", "stale", or a theme code/name
+
+    @property
+    def mine(self) -> bool:
+        """The caller's own: the answer depends on who is asking."""
+        return (self.scope or "").lower() == "mine"
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,30 @@ class UpdateCommand:
         """Only a reference (or nothing): open the modal instead of recording."""
         return self.ref is None or (
             self.status is None and self.due is None and self.dependencies is None and not self.note
+        )
+
+    def payload(self) -> dict[str, Any]:
+        """What it asks for, without the reference, as JSON (kept while a person chooses
+        which of several deliverables they meant)."""
+        return {
+            "status": self.status.value if self.status else None,
+            "due": self.due,
+            "note": self.note,
+            "summary": self.summary,
+            "dependencies": self.dependencies,
+        }
+
+    @classmethod
+    def chosen(cls, ref: str, payload: dict[str, Any]) -> UpdateCommand:
+        """The command kept as :meth:`payload`, for the deliverable ``ref`` chosen."""
+        status = payload.get("status")
+        return cls(
+            ref=ref,
+            status=Status(status) if status else None,
+            due=payload.get("due"),
+            note=payload.get("note") or "",
+            summary=bool(payload.get("summary")),
+            dependencies=payload.get("dependencies"),
         )
 
 
@@ -146,20 +178,20 @@ def _split_flags(words: list[str], flags: _Flags) -> list[str]:
     return words
 
 
-def _split_due(words: list[str], fy_start_month: int) -> tuple[list[str], str | None]:
+def _split_due(words: list[str], office: Office) -> tuple[list[str], str | None]:
     """``due QUARTER`` (the quarter may be several words, "Q3/Q4, 2022/23") off the end."""
     at = next((i for i, w in enumerate(words[:-1]) if w.lower() == "due"), None)
     if at is None:
         return words, None
     quarter = " ".join(words[at + 1 :])
     try:
-        return words[:at], str(parse_quarter_span(quarter, start_month=fy_start_month))
+        return words[:at], str(office.quarter(quarter))
     except QuarterParseError as exc:
         raise GrammarError(f"{exc}.") from None
 
 
 def _split_words(
-    words: list[str], flags: _Flags, fy_start_month: int
+    words: list[str], flags: _Flags, office: Office
 ) -> tuple[list[str], Status | None, str | None]:
     """The words after the reference (or the title), in any order: a status, ``due
     QUARTER``, ``deps``/``no deps`` and ``summary``. Returns what is left of the words."""
@@ -173,12 +205,12 @@ def _split_words(
             if found is not None and rest:
                 words, status = rest, found
         if due is None:
-            words, due = _split_due(words, fy_start_month)
+            words, due = _split_due(words, office)
         if len(words) == count:
             return words, status, due
 
 
-def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
+def parse_update(text: str, *, office: Office = AN_OFFICE) -> UpdateCommand:
     """Parse ``REF [STATUS] [due QUARTER] [deps|no deps] [summary] [: NOTE]`` (everything
     after ``update``)."""
     text = text.strip()
@@ -192,7 +224,7 @@ def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
             )
         return UpdateCommand()
     flags = _Flags()
-    words, status, due = _split_words(head.split(), flags, fy_start_month)
+    words, status, due = _split_words(head.split(), flags, office)
     if flags.summary and not note:
         raise GrammarError(
             "A summary for the paper needs its text after a colon, e.g. "
@@ -202,8 +234,8 @@ def parse_update(text: str, *, fy_start_month: int = 4) -> UpdateCommand:
         ref, rest = words[0].upper(), words[1:]
         if rest:
             raise GrammarError(
-                f"I did not understand {' '.join(rest)!r}. Statuses are not-started, ongoing, "
-                "on-hold, completed and bau; write the quarter as `due Q3 2022/23`, "
+                f"I did not understand {' '.join(rest)!r}. Statuses are {Status.spoken()}; "
+                "write the quarter as `due Q3 2022/23`, "
                 "dependencies as `deps` or `no deps`, and put the note after a colon."
             )
     else:
@@ -233,7 +265,7 @@ def _parse_date(text: str) -> dt.date:
     raise GrammarError(f"{text.strip()!r} is not a date; write it like 2022-09-30.")
 
 
-def parse_command(text: str, *, fy_start_month: int = 4) -> Command:
+def parse_command(text: str, *, office: Office = AN_OFFICE) -> Command:
     """Parse the text after ``/deliverable``."""
     text = (text or "").strip()
     if not text:
@@ -244,7 +276,7 @@ def parse_command(text: str, *, fy_start_month: int = 4) -> Command:
     if verb in ("help", "?", "-h", "--help"):
         return HelpCommand()
     if verb in ("update", "u"):
-        return parse_update(rest, fy_start_month=fy_start_month)
+        return parse_update(rest, office=office)
     if verb in ("list", "ls"):
         return ListCommand(rest or None)
     if verb == "show":

@@ -16,7 +16,7 @@ from typing import Any
 
 from handlers.bounded import DEFAULT_LIMITS, FileInvalid, Limits, read_csv, read_xlsx
 from handlers.service import MAX_NOTE_CHARS, MAX_TITLE_CHARS, HistoryRow
-from store import QuarterParseError, Source, normalise_status, parse_quarter_span
+from store import AN_OFFICE, Office, QuarterParseError, Source, Status, normalise_status
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -173,7 +173,7 @@ def _flag(raw: Any, column: str) -> bool | None:
     raise ValueError(f"{text!r} is not yes or no; write true or false")
 
 
-def _row(line: int, row: dict[str, Any], tz: dt.tzinfo, fy_start_month: int) -> HistoryRow:
+def _row(line: int, row: dict[str, Any], office: Office) -> HistoryRow:
     """One row as a :class:`HistoryRow`; raises ``_CellError`` naming the column."""
     for column, raw in row.items():
         limit = MAX_NOTE_CHARS if column == "note" else MAX_CELL_CHARS
@@ -183,7 +183,7 @@ def _row(line: int, row: dict[str, Any], tz: dt.tzinfo, fy_start_month: int) -> 
     if not ref:
         raise _CellError("ref", "the reference is missing")
     try:
-        when = _when(row.get("recorded_at"), tz)
+        when = _when(row.get("recorded_at"), office.tz)
     except ValueError as exc:
         raise _CellError("recorded_at", str(exc)) from None
     status_text = _text(row.get("status"))
@@ -191,13 +191,13 @@ def _row(line: int, row: dict[str, Any], tz: dt.tzinfo, fy_start_month: int) -> 
     if status_text and status is None:
         raise _CellError(
             "status",
-            f"unknown status {status_text!r}; use not-started, ongoing, on-hold, completed, bau",
+            f"unknown status {status_text!r}; use {Status.spoken(last=', ')}",
         )
     due_text = _text(row.get("due"))
     due = None
     if due_text:
         try:
-            due = str(parse_quarter_span(due_text, start_month=fy_start_month))
+            due = str(office.quarter(due_text))
         except QuarterParseError as exc:
             raise _CellError("due", str(exc)) from None
     source_text = _text(row.get("source")).lower()
@@ -238,15 +238,14 @@ def parse_history(
     rows: list[tuple[int, dict[str, Any]]],
     *,
     filename: str,
-    tz: dt.tzinfo,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
 ) -> list[HistoryRow]:
     """Every row checked; all the errors at once, each with its row number."""
     errors: list[HistoryError] = []
     parsed: list[HistoryRow] = []
     for line, row in rows:
         try:
-            parsed.append(_row(line, row, tz, fy_start_month))
+            parsed.append(_row(line, row, office))
         except _CellError as exc:
             errors.append(HistoryError(filename, line, exc.column, str(exc)))
     if errors:
@@ -256,7 +255,7 @@ def parse_history(
     return parsed
 
 
-def load_history(path: Path, *, tz: dt.tzinfo, fy_start_month: int = 4) -> list[HistoryRow]:
+def load_history(path: Path, *, office: Office = AN_OFFICE) -> list[HistoryRow]:
     """Read and check ``path`` (CSV, or XLSX with an Updates sheet)."""
     if path.suffix.lower() not in (".csv", ".xlsx"):
         raise HistoryInvalid([HistoryError(str(path), 0, "", "give a .csv or .xlsx file")])
@@ -270,4 +269,4 @@ def load_history(path: Path, *, tz: dt.tzinfo, fy_start_month: int = 4) -> list[
     except Exception as exc:  # openpyxl's own errors for a damaged workbook
         message = f"cannot read: {type(exc).__name__}: {exc}"
         raise HistoryInvalid([HistoryError(str(path), 0, "", message)]) from None
-    return parse_history(rows, filename=str(path), tz=tz, fy_start_month=fy_start_month)
+    return parse_history(rows, filename=str(path), office=office)

@@ -25,7 +25,7 @@ from handlers.bounded import (
     load_yaml,
     read_text,
 )
-from store import QuarterParseError, Role, Status, parse_quarter_span
+from store import AN_OFFICE, Office, QuarterParseError, Role, Status
 from store.paper import PaperWording
 
 __all__ = [
@@ -227,13 +227,13 @@ class _PlanParser(_Checker):
     def __init__(
         self,
         filename: str,
-        fy_start_month: int,
+        calendar: Office,
         *,
         from_table: bool = False,
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         super().__init__(filename)
-        self.fy_start_month = fy_start_month
+        self.calendar = calendar  # the financial year that due quarters are in
         self.from_table = from_table
         self.limits = limits
         self.rows = 0  # deliverables read so far, against limits.max_rows
@@ -394,7 +394,7 @@ class _PlanParser(_Checker):
         if due_text is None:
             return None
         try:
-            return str(parse_quarter_span(due_text, start_month=self.fy_start_month))
+            return str(self.calendar.quarter(due_text))
         except QuarterParseError as exc:
             self.error(self.line_of(d, "due"), f"{where}.due", f"unparseable quarter: {exc}")
             return None
@@ -448,11 +448,11 @@ def parse_plan(
     text: str,
     *,
     filename: str = "<plan>",
-    fy_start_month: int = 4,
+    calendar: Office = AN_OFFICE,
     limits: Limits = DEFAULT_LIMITS,
 ) -> PlanSpec:
     """Parse and validate a whole plan file. Raises :class:`PlanInvalid` with every error."""
-    parser = _PlanParser(filename, fy_start_month, limits=limits)
+    parser = _PlanParser(filename, calendar, limits=limits)
     doc = load_yaml(text, filename=filename, limits=limits)
     if not isinstance(doc, _Map):
         raise PlanInvalid([PlanError(filename, 1, "plan", "the file must be a YAML mapping")])
@@ -483,8 +483,8 @@ def parse_plan(
 
 
 def load_plan(
-    path: str | Path, *, fy_start_month: int = 4, limits: Limits = DEFAULT_LIMITS
+    path: str | Path, *, calendar: Office = AN_OFFICE, limits: Limits = DEFAULT_LIMITS
 ) -> PlanSpec:
     path = Path(path)
     text = read_text(path, limits)
-    return parse_plan(text, filename=str(path), fy_start_month=fy_start_month, limits=limits)
+    return parse_plan(text, filename=str(path), calendar=calendar, limits=limits)

@@ -17,6 +17,7 @@ from handlers.plan import (
     check_glossary,
     load_plan,
 )
+from store import AN_OFFICE, Office
 
 __all__ = ["TABLE_SUFFIXES", "load_plan_file", "parse_plan_table", "read_glossary", "read_table"]
 
@@ -83,13 +84,13 @@ def parse_plan_table(
     filename: str,
     plan: str,
     office: str = "",
-    fy_start_month: int = 4,
+    calendar: Office = AN_OFFICE,
     glossary: list[tuple[int, Any, Any]] | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> PlanSpec:
     """Rows -> a :class:`PlanSpec`: themes and people in the order they first appear; the
     "Glossary" sheet's rows, when there is one, become the plan's glossary."""
-    parser = _PlanParser(filename, fy_start_month, from_table=True, limits=limits)
+    parser = _PlanParser(filename, calendar, from_table=True, limits=limits)
     missing = {"ref", "title", "theme", "theme_code", "status"} - set(rows[0][1] if rows else ())
     if not rows or missing:
         what = f"missing columns: {', '.join(sorted(missing))}" if rows else "no rows"
@@ -135,12 +136,13 @@ def load_plan_file(
     *,
     plan: str | None = None,
     office: str = "",
-    fy_start_month: int = 4,
+    calendar: Office = AN_OFFICE,
     limits: Limits = DEFAULT_LIMITS,
 ) -> PlanSpec:
-    """A plan file of any kind the office keeps: YAML, CSV or XLSX."""
+    """A plan file of any kind the office keeps: YAML, CSV or XLSX (``office`` is the
+    office's name for a table without one; ``calendar`` its financial year)."""
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        return load_plan(path, fy_start_month=fy_start_month, limits=limits)
+        return load_plan(path, calendar=calendar, limits=limits)
     rows = read_table(path, limits)
     glossary = read_glossary(path, limits)
     return parse_plan_table(
@@ -148,7 +150,7 @@ def load_plan_file(
         filename=str(path),
         plan=plan or path.stem,
         office=office,
-        fy_start_month=fy_start_month,
+        calendar=calendar,
         glossary=glossary,
         limits=limits,
     )

@@ -14,6 +14,7 @@ from store.backup import (
     is_corruption,
 )
 from store.db import (
+    Reader,
     Store,
     StoreCorrupt,
     StoreError,
@@ -41,16 +42,19 @@ from store.model import (
     replay,
     stale_status,
 )
+from store.office import AN_OFFICE, Office, utc_now
 from store.quarters import (
     FinancialYearQuarter,
     QuarterParseError,
     QuarterSpan,
+    due_end,
     mentions_span,
     parse_quarter_span,
 )
-from store.text import escape_mrkdwn, mrkdwn, one_paragraph
+from store.text import one_paragraph
 
 __all__ = [
+    "AN_OFFICE",
     "CORRESPONDENCE_CATEGORIES",
     "AsOf",
     "BackupFailed",
@@ -60,10 +64,12 @@ __all__ = [
     "Deliverable",
     "DeliverableView",
     "FinancialYearQuarter",
+    "Office",
     "Origin",
     "Person",
     "QuarterParseError",
     "QuarterSpan",
+    "Reader",
     "Role",
     "ServeLock",
     "Source",
@@ -78,12 +84,11 @@ __all__ = [
     "age_text",
     "check_database",
     "copy_database",
-    "escape_mrkdwn",
+    "due_end",
     "install_database",
     "is_corruption",
     "is_stale",
     "mentions_span",
-    "mrkdwn",
     "normalise_status",
     "one_paragraph",
     "open_store",
@@ -91,4 +96,5 @@ __all__ = [
     "probe_commit",
     "replay",
     "stale_status",
+    "utc_now",
 ]

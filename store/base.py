@@ -16,12 +16,9 @@ from store.model import (
     Theme,
     Update,
 )
+from store.office import utc_now
 
 __all__ = ["Base", "iso", "parse_ts", "utc_now"]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def iso(value: dt.datetime) -> str:
@@ -39,10 +36,25 @@ def _person(row: dict[str, Any]) -> Person:
         id=row["id"],
         name=row["name"],
         email=row["email"],
-        slack_id=row["slack_id"],
         role=Role(row["role"] or "staff"),
         away_until=dt.date.fromisoformat(row["away_until"]) if row["away_until"] else None,
+        identities=_identities(row.get("identities")),
     )
+
+
+# A person's identities, as one column of a people query (see ``PEOPLE``): channel and id
+# in pairs, separated by ASCII unit and record separators (never in a channel or an id).
+PEOPLE = (
+    "SELECT p.*, (SELECT group_concat(i.channel || char(31) || i.external_id, char(30)) "
+    "FROM identities i WHERE i.person_id = p.id) AS identities FROM people p"
+)
+
+
+def _identities(packed: str | None) -> tuple[tuple[str, str], ...]:
+    if not packed:
+        return ()
+    pairs = (item.split("\x1f", 1) for item in packed.split("\x1e"))
+    return tuple(sorted((channel, external) for channel, external in pairs))
 
 
 def _theme(row: dict[str, Any]) -> Theme:
@@ -89,12 +101,12 @@ def _update(row: dict[str, Any]) -> Update:
 
 
 class Base:
-    """One connection (``db``) and the small helpers every group of queries uses."""
+    """One connection (``_db``) and the small helpers every group of queries uses."""
 
-    db: Database
+    _db: Database
 
     def _rows(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params))
+        return list(self._db.query(sql, params))
 
     def _one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         rows = self._rows(sql, params)
@@ -103,14 +115,14 @@ class Base:
     def _insert(self, table: str, record: dict[str, Any]) -> int:
         cols = ", ".join(record)
         marks = ", ".join("?" for _ in record)
-        cur = self.db.execute(
+        cur = self._db.execute(
             f"INSERT INTO [{table}] ({cols}) VALUES ({marks})", list(record.values())
         )
         return int(cur.lastrowid or 0)
 
     def _set(self, table: str, row_id: int, values: dict[str, Any]) -> None:
         sets = ", ".join(f"{k} = ?" for k in values)
-        self.db.execute(f"UPDATE [{table}] SET {sets} WHERE id = ?", [*values.values(), row_id])
+        self._db.execute(f"UPDATE [{table}] SET {sets} WHERE id = ?", [*values.values(), row_id])
 
     def _upsert(
         self,

@@ -1,7 +1,11 @@
-"""SQLite access through sqlite-utils: opening, transactions, and the ``Store`` facade.
+"""SQLite access through sqlite-utils: opening, transactions, and the two faces of it.
 
-The queries live beside this file by concern (``plan_db``, ``mail_db``, ``ledger_db``);
-``Store`` is all of them on one connection.
+The queries live beside this file by concern (``plan_db``, ``mail_db``, ``ledger_db``),
+each in a class of reads and a class of writes. :class:`Reader` is every read on one
+connection: what Slack's listeners, the digests, the board and the jobs are given.
+:class:`Store` adds the writes and the transaction; the wiring opens it and hands it to
+``handlers.service`` (through its ``Writer``), the only code that writes. The type checker
+holds that line: a ``Reader`` has no method that writes.
 """
 
 from __future__ import annotations
@@ -19,15 +23,16 @@ from sqlite_utils import Database
 
 from store.backup import is_corruption
 from store.base import utc_now
-from store.ledger_db import CLAIM_LEASE, LedgerQueries
-from store.mail_db import MailQueries
-from store.mailbox_db import MailboxQueries
-from store.plan_db import PlanQueries
-from store.round_db import RoundQueries
+from store.ledger_db import CLAIM_LEASE, LedgerReads, LedgerWrites
+from store.mail_db import MailReads, MailWrites
+from store.mailbox_db import MailboxReads, MailboxWrites
+from store.plan_db import PlanReads, PlanWrites
+from store.round_db import RoundReads, RoundWrites
 from store.schema import migrations
 
 __all__ = [
     "CLAIM_LEASE",
+    "Reader",
     "Store",
     "StoreCorrupt",
     "StoreError",
@@ -91,17 +96,51 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     return Store(db, path=path)
 
 
-class Store(PlanQueries, MailQueries, MailboxQueries, LedgerQueries, RoundQueries):
-    """The queries. One instance wraps one connection; use :meth:`transaction` for writes."""
+class Reader(PlanReads, MailReads, MailboxReads, LedgerReads, RoundReads):
+    """Every read, on one connection, with its own thread (:meth:`call`)."""
 
     def __init__(self, db: Database, *, path: Path | None = None) -> None:
-        self.db = db
+        self._db = db
         self.path = path
         self._executor: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        self._db.close()
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits (``PRAGMA
+        data_version``): the cheap check that something read earlier is still current."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` on the connection's own thread, off the event loop.
+
+        All async code uses this, so a slow or locked database never delays an HTTP ack
+        or an SMTP reply, and one connection is never used by two threads at once.
+        """
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+
+class Store(Reader, PlanWrites, MailWrites, MailboxWrites, LedgerWrites, RoundWrites):
+    """The reads and the writes; use :meth:`transaction` for writes."""
+
+    def __init__(self, db: Database, *, path: Path | None = None) -> None:
+        super().__init__(db, path=path)
         # The last write that could not commit, until one commits again: (when, why).
         self.last_failure: tuple[dt.datetime, str] | None = None
         # Why the file is damaged (an integrity check, or SQLite said so); writes stop.
         self.corrupt: str | None = None
+
+    @property
+    def db(self) -> Database:
+        """The connection (for the wiring's own checks, and tests)."""
+        return self._db
 
     def mark_corrupt(self, reason: str) -> StoreCorrupt:
         """Stop writes for good (until a restart after a restore); the error to raise."""
@@ -109,13 +148,7 @@ class Store(PlanQueries, MailQueries, MailboxQueries, LedgerQueries, RoundQuerie
             self.corrupt = reason
         return StoreCorrupt(f"the database is damaged, so nothing is written: {self.corrupt}")
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-        self.db.close()
-
-    def open_reader(self) -> Store:
+    def open_reader(self) -> Reader:
         """A second, read-only connection with its own thread.
 
         Reads through it never queue behind a write that is waiting for the lock, so forms
@@ -128,23 +161,7 @@ class Store(PlanQueries, MailQueries, MailboxQueries, LedgerQueries, RoundQuerie
         )
         db = Database(conn, execute_plugins=False)
         db.execute("PRAGMA query_only = ON")
-        return Store(db, path=self.path)
-
-    def data_version(self) -> int:
-        """A number that changes whenever another connection commits (``PRAGMA
-        data_version``): the cheap check that something read earlier is still current."""
-        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
-
-    async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(*args, **kwargs)`` on the store's own thread, off the event loop.
-
-        All async code uses this, so a slow or locked database never delays an HTTP ack
-        or an SMTP reply, and one connection is never used by two threads at once.
-        """
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+        return Reader(db, path=self.path)
 
     # -- transactions ---------------------------------------------------
     @contextlib.contextmanager
@@ -155,11 +172,11 @@ class Store(PlanQueries, MailQueries, MailboxQueries, LedgerQueries, RoundQuerie
         error that says the file is damaged becomes :class:`StoreCorrupt`, and every later
         write is refused at once.
         """
-        conn = self.db.conn
+        conn = self._db.conn
         if self.corrupt is not None:
             raise self.mark_corrupt(self.corrupt)
         if conn.in_transaction:
-            with self.db.atomic():
+            with self._db.atomic():
                 yield self
             return
         try:
@@ -185,9 +202,9 @@ class Store(PlanQueries, MailQueries, MailboxQueries, LedgerQueries, RoundQuerie
         self.last_failure = None
 
     def _rollback(self) -> None:
-        if self.db.conn.in_transaction:
+        if self._db.conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
-                self.db.conn.execute("ROLLBACK")
+                self._db.conn.execute("ROLLBACK")
 
     def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailable:
         if is_corruption(exc):

@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from store.base import Base, iso, utc_now
 
-__all__ = ["MailQueries"]
+__all__ = ["MailReads", "MailWrites"]
 
 _COPY_BYTES = 64 * 1024  # a spooled message is copied into its row this much at a time
 
@@ -17,7 +17,9 @@ _COPY_BYTES = 64 * 1024  # a spooled message is copied into its row this much at
 _NOT_DELIVERED = "('pending', 'quarantined', 'update_refused', 'redelivery_differs')"
 
 
-class MailQueries(Base):
+class MailReads(Base):
+    """Reads about mail: correspondence, its forwarders, and the inbound queue."""
+
     # -- correspondence -------------------------------------------------
     def correspondence_count(
         self, *, since: dt.date | None = None, until: dt.date | None = None
@@ -49,17 +51,6 @@ class MailQueries(Base):
     def find_correspondence(self, dedup_key: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM correspondence WHERE dedup_key = ?", [dedup_key])
 
-    def insert_correspondence(self, record: dict[str, Any]) -> int:
-        return self._insert("correspondence", record)
-
-    def add_forward(self, correspondence_id: int, forwarder: str, at: dt.datetime) -> bool:
-        cur = self.db.execute(
-            "INSERT INTO correspondence_forwards (correspondence_id, forwarder, forwarded_at) "
-            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [correspondence_id, forwarder, iso(at)],
-        )
-        return cur.rowcount == 1
-
     def forwarders(self, correspondence_id: int) -> list[str]:
         return [
             r["forwarder"]
@@ -69,6 +60,112 @@ class MailQueries(Base):
                 [correspondence_id],
             )
         ]
+
+    def inbound(self, inbound_id: int) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM inbound WHERE id = ?", [inbound_id])
+
+    def inbound_list(self, states: tuple[str, ...], *, limit: int = 1000) -> list[dict[str, Any]]:
+        marks = ", ".join("?" for _ in states)
+        return self._rows(
+            "SELECT id, received_at, source, mail_from, rcpt_tos, message_id, size, state, reason, "
+            "attempts, raw IS NOT NULL AS has_raw "
+            f"FROM inbound WHERE state IN ({marks}) ORDER BY id LIMIT ?",
+            [*states, limit],
+        )
+
+    def pending_inbound_ids(self, *, after: int = 0, limit: int = 1000) -> list[int]:
+        """Ids of messages waiting to be parsed, oldest first, from ``after`` on (a page)."""
+        return [
+            int(r[0])
+            for r in self._db.execute(
+                "SELECT id FROM inbound WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+                [after, limit],
+            ).fetchall()
+        ]
+
+    def delivered_fingerprints(self, message_id: str, purpose: str) -> list[str]:
+        """Fingerprints of the processed messages with this Message-ID and purpose."""
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT fingerprint FROM inbound WHERE message_id = ? AND purpose = ? "
+                f"AND fingerprint IS NOT NULL AND state NOT IN {_NOT_DELIVERED}",
+                [message_id, purpose],
+            ).fetchall()
+        ]
+
+    def earlier_delivery(
+        self, inbound_id: int, message_id: str, purpose: str
+    ) -> dict[str, Any] | None:
+        """The first earlier message with the same Message-ID and purpose that was processed
+        (a quarantined one, a refused update, one kept for review do not count)."""
+        return self._one(
+            "SELECT id, state, fingerprint FROM inbound WHERE message_id = ? AND purpose = ? "
+            f"AND id < ? AND state NOT IN {_NOT_DELIVERED} ORDER BY id LIMIT 1",
+            [message_id, purpose, inbound_id],
+        )
+
+    def correspondence_by_message_ids(self, ids: list[str]) -> dict[str, Any] | None:
+        if not ids:
+            return None
+        marks = ", ".join("?" for _ in ids)
+        return self._one(
+            f"SELECT * FROM correspondence WHERE message_id IN ({marks}) ORDER BY id DESC LIMIT 1",
+            ids,
+        )
+
+    def correspondence_by_subject_key(self, key: str) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT * FROM correspondence WHERE subject_key = ? AND answered_on IS NULL "
+            "ORDER BY received_on DESC, id DESC LIMIT 1",
+            [key],
+        )
+
+    def correspondence_rows(
+        self, *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        return self._rows(
+            "SELECT id, received_on, category, answered_on, sender_hash, sender_domain, flags "
+            "FROM correspondence WHERE received_on >= ? AND received_on <= ? ORDER BY received_on",
+            [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()],
+        )
+
+    def correspondence_daily(self, *, since: dt.date, until: dt.date) -> list[tuple[str, str, int]]:
+        """(day, category, count) for the period, counted in SQL: what weekly and monthly
+        tables need, without reading a row per letter."""
+        return [
+            (r[0], r[1], int(r[2]))
+            for r in self._db.execute(
+                "SELECT received_on, category, COUNT(*) FROM correspondence "
+                "WHERE received_on >= ? AND received_on <= ? GROUP BY received_on, category",
+                [since.isoformat(), until.isoformat()],
+            ).fetchall()
+        ]
+
+    def any_answered(self, *, since: dt.date, until: dt.date) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM correspondence WHERE received_on >= ? AND received_on <= ? "
+                "AND answered_on IS NOT NULL LIMIT 1",
+                [since.isoformat(), until.isoformat()],
+            ).fetchone()
+            is not None
+        )
+
+
+class MailWrites(Base):
+    """Writes about mail (called by handlers.service only)."""
+
+    def insert_correspondence(self, record: dict[str, Any]) -> int:
+        return self._insert("correspondence", record)
+
+    def add_forward(self, correspondence_id: int, forwarder: str, at: dt.datetime) -> bool:
+        cur = self._db.execute(
+            "INSERT INTO correspondence_forwards (correspondence_id, forwarder, forwarded_at) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [correspondence_id, forwarder, iso(at)],
+        )
+        return cur.rowcount == 1
 
     # -- inbound mail -------------------------------------------------------
     def insert_inbound(
@@ -101,56 +198,14 @@ class MailQueries(Base):
             },
         )
         if spool is not None and size:
-            self.db.execute("UPDATE inbound SET raw = zeroblob(?) WHERE id = ?", [size, inbound_id])
+            self._db.execute(
+                "UPDATE inbound SET raw = zeroblob(?) WHERE id = ?", [size, inbound_id]
+            )
             spool.seek(0)
-            with self.db.conn.blobopen("inbound", "raw", inbound_id) as blob:
+            with self._db.conn.blobopen("inbound", "raw", inbound_id) as blob:
                 while chunk := spool.read(_COPY_BYTES):
                     blob.write(chunk)
         return inbound_id
-
-    def inbound(self, inbound_id: int) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM inbound WHERE id = ?", [inbound_id])
-
-    def inbound_list(self, states: tuple[str, ...], *, limit: int = 1000) -> list[dict[str, Any]]:
-        marks = ", ".join("?" for _ in states)
-        return self._rows(
-            "SELECT id, received_at, source, mail_from, rcpt_tos, message_id, size, state, reason, "
-            "attempts, raw IS NOT NULL AS has_raw "
-            f"FROM inbound WHERE state IN ({marks}) ORDER BY id LIMIT ?",
-            [*states, limit],
-        )
-
-    def pending_inbound_ids(self, *, after: int = 0, limit: int = 1000) -> list[int]:
-        """Ids of messages waiting to be parsed, oldest first, from ``after`` on (a page)."""
-        return [
-            int(r[0])
-            for r in self.db.execute(
-                "SELECT id FROM inbound WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
-                [after, limit],
-            ).fetchall()
-        ]
-
-    def delivered_fingerprints(self, message_id: str, purpose: str) -> list[str]:
-        """Fingerprints of the processed messages with this Message-ID and purpose."""
-        return [
-            r[0]
-            for r in self.db.execute(
-                "SELECT fingerprint FROM inbound WHERE message_id = ? AND purpose = ? "
-                f"AND fingerprint IS NOT NULL AND state NOT IN {_NOT_DELIVERED}",
-                [message_id, purpose],
-            ).fetchall()
-        ]
-
-    def earlier_delivery(
-        self, inbound_id: int, message_id: str, purpose: str
-    ) -> dict[str, Any] | None:
-        """The first earlier message with the same Message-ID and purpose that was processed
-        (a quarantined one, a refused update, one kept for review do not count)."""
-        return self._one(
-            "SELECT id, state, fingerprint FROM inbound WHERE message_id = ? AND purpose = ? "
-            f"AND id < ? AND state NOT IN {_NOT_DELIVERED} ORDER BY id LIMIT 1",
-            [message_id, purpose, inbound_id],
-        )
 
     def set_inbound_state(
         self,
@@ -163,7 +218,7 @@ class MailQueries(Base):
         purpose: str | None = None,
         fingerprint: str | None = None,
     ) -> None:
-        self.db.execute(
+        self._db.execute(
             "UPDATE inbound SET state = ?, reason = ?, correspondence_id = ?, purge_after = ?, "
             "processed_at = ?, attempts = attempts + 1, purpose = coalesce(?, purpose), "
             "fingerprint = coalesce(?, fingerprint) WHERE id = ?",
@@ -181,7 +236,7 @@ class MailQueries(Base):
 
     def rewrite_inbound(self, inbound_id: int, *, rcpt_tos: str, raw: bytes | None) -> None:
         """Replace the recipients and raw copy (without the personal codes they held)."""
-        self.db.execute(
+        self._db.execute(
             "UPDATE inbound SET rcpt_tos = ?, raw = CASE WHEN raw IS NULL THEN NULL ELSE ? END "
             "WHERE id = ?",
             [rcpt_tos, raw, inbound_id],
@@ -190,74 +245,27 @@ class MailQueries(Base):
     def requeue_inbound(self, inbound_id: int) -> None:
         """Back to pending, remembering what it was (a retried ``redelivery_differs`` is
         then processed as a message of its own)."""
-        self.db.execute(
+        self._db.execute(
             "UPDATE inbound SET retried_from = state, state = 'pending' WHERE id = ?",
             [inbound_id],
         )
 
     def checkpoint(self) -> None:
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def purge_raw(self, now: dt.datetime) -> int:
         """Drop raw copies whose retention has passed (metadata stays)."""
-        cur = self.db.execute(
+        cur = self._db.execute(
             "UPDATE inbound SET raw = NULL WHERE raw IS NOT NULL AND purge_after IS NOT NULL "
             "AND purge_after <= ?",
             [iso(now)],
         )
         return cur.rowcount
 
-    def correspondence_by_message_ids(self, ids: list[str]) -> dict[str, Any] | None:
-        if not ids:
-            return None
-        marks = ", ".join("?" for _ in ids)
-        return self._one(
-            f"SELECT * FROM correspondence WHERE message_id IN ({marks}) ORDER BY id DESC LIMIT 1",
-            ids,
-        )
-
-    def correspondence_by_subject_key(self, key: str) -> dict[str, Any] | None:
-        return self._one(
-            "SELECT * FROM correspondence WHERE subject_key = ? AND answered_on IS NULL "
-            "ORDER BY received_on DESC, id DESC LIMIT 1",
-            [key],
-        )
-
     def mark_answered(self, correspondence_id: int, day: dt.date) -> bool:
-        cur = self.db.execute(
+        cur = self._db.execute(
             "UPDATE correspondence SET answered_on = ? WHERE id = ? "
             "AND (answered_on IS NULL OR answered_on > ?)",
             [day.isoformat(), correspondence_id, day.isoformat()],
         )
         return cur.rowcount == 1
-
-    def correspondence_rows(
-        self, *, since: dt.date | None = None, until: dt.date | None = None
-    ) -> list[dict[str, Any]]:
-        return self._rows(
-            "SELECT id, received_on, category, answered_on, sender_hash, sender_domain, flags "
-            "FROM correspondence WHERE received_on >= ? AND received_on <= ? ORDER BY received_on",
-            [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()],
-        )
-
-    def correspondence_daily(self, *, since: dt.date, until: dt.date) -> list[tuple[str, str, int]]:
-        """(day, category, count) for the period, counted in SQL: what weekly and monthly
-        tables need, without reading a row per letter."""
-        return [
-            (r[0], r[1], int(r[2]))
-            for r in self.db.execute(
-                "SELECT received_on, category, COUNT(*) FROM correspondence "
-                "WHERE received_on >= ? AND received_on <= ? GROUP BY received_on, category",
-                [since.isoformat(), until.isoformat()],
-            ).fetchall()
-        ]
-
-    def any_answered(self, *, since: dt.date, until: dt.date) -> bool:
-        return (
-            self.db.execute(
-                "SELECT 1 FROM correspondence WHERE received_on >= ? AND received_on <= ? "
-                "AND answered_on IS NOT NULL LIMIT 1",
-                [since.isoformat(), until.isoformat()],
-            ).fetchone()
-            is not None
-        )

@@ -7,7 +7,7 @@ from typing import Any
 
 from store.base import Base, iso
 
-__all__ = ["MailboxQueries"]
+__all__ = ["MailboxReads", "MailboxWrites"]
 
 
 def _precise(at: dt.datetime) -> str:
@@ -15,7 +15,9 @@ def _precise(at: dt.datetime) -> str:
     return iso(at).replace("+00:00", "") + at.astimezone(dt.UTC).strftime(".%f+00:00")
 
 
-class MailboxQueries(Base):
+class MailboxReads(Base):
+    """Reads of the mailbox source: where it has got to in each folder, what it has taken."""
+
     def mailbox_folder(self, account: str, folder: str) -> dict[str, Any] | None:
         """``uidvalidity``, ``last_uid`` and ``cursor`` of a folder, or ``None`` before its
         first sync."""
@@ -23,27 +25,6 @@ class MailboxQueries(Base):
             "SELECT uidvalidity, last_uid, cursor, updated_at FROM mailbox_folders "
             "WHERE account = ? AND folder = ?",
             [account, folder],
-        )
-
-    def save_mailbox_folder(
-        self, account: str, folder: str, *, uidvalidity: int, last_uid: int, at: dt.datetime
-    ) -> None:
-        self.db.execute(
-            "INSERT INTO mailbox_folders (account, folder, uidvalidity, last_uid, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE SET "
-            "uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
-            "updated_at = excluded.updated_at",
-            [account, folder, uidvalidity, last_uid, iso(at)],
-        )
-
-    def save_mailbox_cursor(
-        self, account: str, folder: str, cursor: str | None, at: dt.datetime
-    ) -> None:
-        self.db.execute(
-            "INSERT INTO mailbox_folders (account, folder, uidvalidity, last_uid, cursor, "
-            "updated_at) VALUES (?, ?, 0, 0, ?, ?) ON CONFLICT (account, folder) DO UPDATE "
-            "SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-            [account, folder, cursor, iso(at)],
         )
 
     def mailbox_unmarked_items(
@@ -70,23 +51,6 @@ class MailboxQueries(Base):
             is not None
         )
 
-    def take_mailbox_message(
-        self,
-        account: str,
-        folder: str,
-        *,
-        uidvalidity: int,
-        uid: int,
-        inbound_id: int | None,
-        at: dt.datetime,
-        item: str | None = None,
-    ) -> None:
-        self.db.execute(
-            "INSERT INTO mailbox_messages (account, folder, uidvalidity, uid, item, inbound_id, "
-            "taken_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [account, folder, uidvalidity, uid, item, inbound_id, _precise(at)],
-        )
-
     def mailbox_unmarked(
         self, account: str, folder: str, uidvalidity: int, *, before: dt.datetime | None = None
     ) -> list[int]:
@@ -101,13 +65,55 @@ class MailboxQueries(Base):
             )
         ]
 
+
+class MailboxWrites(Base):
+    """Writes of the mailbox source (called by handlers.service only)."""
+
+    def save_mailbox_folder(
+        self, account: str, folder: str, *, uidvalidity: int, last_uid: int, at: dt.datetime
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO mailbox_folders (account, folder, uidvalidity, last_uid, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, folder) DO UPDATE SET "
+            "uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
+            "updated_at = excluded.updated_at",
+            [account, folder, uidvalidity, last_uid, iso(at)],
+        )
+
+    def save_mailbox_cursor(
+        self, account: str, folder: str, cursor: str | None, at: dt.datetime
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO mailbox_folders (account, folder, uidvalidity, last_uid, cursor, "
+            "updated_at) VALUES (?, ?, 0, 0, ?, ?) ON CONFLICT (account, folder) DO UPDATE "
+            "SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            [account, folder, cursor, iso(at)],
+        )
+
+    def take_mailbox_message(
+        self,
+        account: str,
+        folder: str,
+        *,
+        uidvalidity: int,
+        uid: int,
+        inbound_id: int | None,
+        at: dt.datetime,
+        item: str | None = None,
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO mailbox_messages (account, folder, uidvalidity, uid, item, inbound_id, "
+            "taken_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [account, folder, uidvalidity, uid, item, inbound_id, _precise(at)],
+        )
+
     def mark_mailbox_messages(
         self, account: str, folder: str, uidvalidity: int, uids: list[int], at: dt.datetime
     ) -> int:
         if not uids:
             return 0
         marks = ", ".join("?" for _ in uids)
-        cur = self.db.execute(
+        cur = self._db.execute(
             "UPDATE mailbox_messages SET marked_at = ? WHERE account = ? AND folder = ? "
             f"AND uidvalidity = ? AND marked_at IS NULL AND uid IN ({marks})",
             [iso(at), account, folder, uidvalidity, *uids],

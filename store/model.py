@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 from dataclasses import dataclass
+
+from store.status import Status, normalise_status
 
 __all__ = [
     "CORRESPONDENCE_CATEGORIES",
@@ -29,92 +30,6 @@ __all__ = [
 ]
 
 
-class Status(enum.StrEnum):
-    NOT_STARTED = "not-started"
-    ONGOING = "ongoing"
-    ON_HOLD = "on-hold"
-    COMPLETED = "completed"
-    BAU = "bau"
-
-    @property
-    def wording(self) -> str:
-        """How the panel papers word this status."""
-        return _WORDING[self]
-
-    @property
-    def label(self) -> str:
-        return _LABEL[self]
-
-    @property
-    def is_open(self) -> bool:
-        return self is not Status.COMPLETED
-
-    def said_in(self, note: str) -> bool:
-        """Whether a note already says this status in its own words ("Recruitment on hold
-        whilst…"), so the papers' wording need not be put before it."""
-        return _SAID[self].search(note) is not None
-
-
-_WORDING = {
-    Status.NOT_STARTED: "Activities not started.",
-    Status.ONGOING: "Activities ongoing.",
-    Status.ON_HOLD: "On hold.",
-    Status.COMPLETED: "Activities completed.",
-    Status.BAU: "Embedded into business as usual.",
-}
-_LABEL = {
-    Status.NOT_STARTED: "Not started",
-    Status.ONGOING: "Ongoing",
-    Status.ON_HOLD: "On hold",
-    Status.COMPLETED: "Completed",
-    Status.BAU: "Business as usual",
-}
-
-# A note "says" its status when it uses the papers' words for it, e.g. "Activities ongoing
-# with…" or "Recruitment on hold whilst…". "Bid completed" does not say the activities are.
-_SAID = {
-    Status.NOT_STARTED: re.compile(r"\bnot\s+(?:yet\s+)?started\b", re.IGNORECASE),
-    Status.ONGOING: re.compile(r"\bactivities\s+(?:are\s+)?on-?going\b", re.IGNORECASE),
-    Status.ON_HOLD: re.compile(r"\bon\s+hold\b", re.IGNORECASE),
-    Status.COMPLETED: re.compile(r"\bactivities\s+(?:are\s+|were\s+)?completed\b", re.IGNORECASE),
-    Status.BAU: re.compile(r"\bembedded\s+(?:in|into)\s+business\s+as\s+usual\b", re.IGNORECASE),
-}
-
-# Words staff actually type, mapped to the five statuses.
-_SYNONYMS = {
-    "not-started": Status.NOT_STARTED,
-    "not started": Status.NOT_STARTED,
-    "notstarted": Status.NOT_STARTED,
-    "todo": Status.NOT_STARTED,
-    "ongoing": Status.ONGOING,
-    "on-going": Status.ONGOING,
-    "started": Status.ONGOING,
-    "in progress": Status.ONGOING,
-    "in-progress": Status.ONGOING,
-    "underway": Status.ONGOING,
-    "on-hold": Status.ON_HOLD,
-    "on hold": Status.ON_HOLD,
-    "onhold": Status.ON_HOLD,
-    "paused": Status.ON_HOLD,
-    "hold": Status.ON_HOLD,
-    "completed": Status.COMPLETED,
-    "complete": Status.COMPLETED,
-    "done": Status.COMPLETED,
-    "delivered": Status.COMPLETED,
-    "finished": Status.COMPLETED,
-    "bau": Status.BAU,
-    "business as usual": Status.BAU,
-    "business-as-usual": Status.BAU,
-    "embedded": Status.BAU,
-}
-
-
-def normalise_status(text: str) -> Status | None:
-    """Map a status or a common synonym to a :class:`Status`; ``None`` when unknown."""
-    key = re.sub(r"\s+", " ", text.strip().lower())
-    return _SYNONYMS.get(key)
-
-
 class Role(enum.StrEnum):
     STAFF = "staff"
     EDITOR = "editor"
@@ -135,9 +50,14 @@ class Person:
     id: int
     name: str
     email: str
-    slack_id: str | None = None
     role: Role = Role.STAFF
     away_until: dt.date | None = None
+    # Who the person is on each channel: (channel, external id), e.g. ("slack", "U012ABC").
+    identities: tuple[tuple[str, str], ...] = ()
+
+    def identity(self, channel: str) -> str | None:
+        """The person's id on ``channel`` (their Slack user id, say), or ``None``."""
+        return dict(self.identities).get(channel)
 
     @property
     def can_edit_any(self) -> bool:
@@ -309,10 +229,6 @@ def replay(
     return State(status, due, deps, completed_at, history[-1].recorded_at)
 
 
-# Statuses that never go stale: nothing is expected of them week to week.
-STALE_EXEMPT = frozenset({Status.NOT_STARTED, Status.COMPLETED, Status.BAU})
-
-
 def is_stale(
     deliverable: Deliverable,
     last_update_at: dt.datetime | None,
@@ -333,7 +249,7 @@ def stale_status(
     weeks: int = 4,
 ) -> bool:
     """:func:`is_stale` for a status that may not be the deliverable's current one."""
-    if status in STALE_EXEMPT:
+    if status.exempt_from_stale:
         return False
     if last_update_at is None:
         last_update_at = dt.datetime.combine(added_on, dt.time(0), tzinfo=dt.UTC)

@@ -6,7 +6,17 @@ import datetime as dt
 import json
 from typing import Any
 
-from store.base import Base, _deliverable, _person, _theme, _update, iso, parse_ts, utc_now
+from store.base import (
+    PEOPLE,
+    Base,
+    _deliverable,
+    _person,
+    _theme,
+    _update,
+    iso,
+    parse_ts,
+    utc_now,
+)
 from store.model import (
     AsOf,
     Baseline,
@@ -20,21 +30,16 @@ from store.model import (
     Update,
 )
 
-__all__ = ["PlanQueries"]
+__all__ = ["PlanReads", "PlanWrites"]
 
 
-class PlanQueries(Base):
+class PlanReads(Base):
+    """Reads about the plan: meta, people, themes, deliverables and their updates."""
+
     # -- meta -----------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", [key])
         return row["value"] if row else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )
 
     def baseline(self) -> Baseline | None:
         """The baseline import, when the first import had no ``start:``."""
@@ -64,50 +69,34 @@ class PlanQueries(Base):
         raw = self.get_meta("glossary")
         return dict(json.loads(raw)) if raw else {}
 
-    def set_glossary(self, terms: dict[str, str]) -> None:
-        self.set_meta("glossary", json.dumps(terms, ensure_ascii=False))
-
     # -- people ---------------------------------------------------------
     def people(self) -> list[Person]:
-        return [_person(r) for r in self._rows("SELECT * FROM people ORDER BY name")]
+        return [_person(r) for r in self._rows(f"{PEOPLE} ORDER BY p.name")]
 
     def person(self, person_id: int) -> Person | None:
-        row = self._one("SELECT * FROM people WHERE id = ?", [person_id])
+        row = self._one(f"{PEOPLE} WHERE p.id = ?", [person_id])
         return _person(row) if row else None
 
     def person_by_email(self, email: str) -> Person | None:
-        row = self._one("SELECT * FROM people WHERE lower(email) = lower(?)", [email.strip()])
+        row = self._one(f"{PEOPLE} WHERE lower(p.email) = lower(?)", [email.strip()])
         return _person(row) if row else None
 
-    def person_by_slack_id(self, slack_id: str) -> Person | None:
-        row = self._one("SELECT * FROM people WHERE slack_id = ?", [slack_id])
-        return _person(row) if row else None
-
-    def save_person(
-        self, *, name: str, email: str, slack_id: str | None = None, role: str = "staff"
-    ) -> tuple[int, bool]:
-        """Insert or update a person keyed on email; returns (id, changed)."""
-        row = self._one("SELECT * FROM people WHERE lower(email) = lower(?)", [email.strip()])
-        return self._upsert(
-            "people", row, {"email": email}, {"name": name, "slack_id": slack_id, "role": role}
+    def person_by_identity(self, channel: str, external_id: str) -> Person | None:
+        """The person who is ``external_id`` on ``channel`` (a Slack user id, say)."""
+        row = self._one(
+            f"{PEOPLE} WHERE p.id = (SELECT person_id FROM identities "
+            "WHERE channel = ? AND external_id = ? ORDER BY person_id LIMIT 1)",
+            [channel, external_id],
         )
+        return _person(row) if row else None
 
     def person_by_mail_token(self, token: str) -> Person | None:
-        row = self._one("SELECT * FROM people WHERE mail_token = ?", [token.strip().lower()])
+        row = self._one(f"{PEOPLE} WHERE p.mail_token = ?", [token.strip().lower()])
         return _person(row) if row else None
 
     def mail_token(self, person_id: int) -> str | None:
         row = self._one("SELECT mail_token FROM people WHERE id = ?", [person_id])
         return row["mail_token"] if row else None
-
-    def set_mail_token(self, person_id: int, token: str) -> None:
-        self._set("people", person_id, {"mail_token": token})
-
-    def set_person_slack_id(self, person_id: int, slack_id: str) -> None:
-        self._set("people", person_id, {"slack_id": slack_id})
-
-    def set_person_away(self, person_id: int, until: dt.date | None) -> None:
-        self._set("people", person_id, {"away_until": until.isoformat() if until else None})
 
     # -- themes ---------------------------------------------------------
     def themes(self) -> list[Theme]:
@@ -116,12 +105,6 @@ class PlanQueries(Base):
     def theme_by_code(self, code: str) -> Theme | None:
         row = self._one("SELECT * FROM themes WHERE upper(code) = upper(?)", [code])
         return _theme(row) if row else None
-
-    def save_theme(self, *, code: str, name: str, aim: str, position: int) -> tuple[int, bool]:
-        row = self._one("SELECT * FROM themes WHERE code = ?", [code])
-        return self._upsert(
-            "themes", row, {"code": code}, {"name": name, "aim": aim, "position": position}
-        )
 
     # -- deliverables ---------------------------------------------------
     def deliverables(self, *, theme_id: int | None = None) -> list[Deliverable]:
@@ -154,6 +137,248 @@ class PlanQueries(Base):
             r["ref"]
             for r in self._rows("SELECT ref FROM deliverables WHERE theme_id = ?", [theme_id])
         ]
+
+    def update_by_key(self, idempotency_key: str) -> Update | None:
+        """The update a request with this key made, if it made one."""
+        row = self._one("SELECT * FROM updates WHERE idempotency_key = ?", [idempotency_key])
+        return _update(row) if row else None
+
+    def has_update(self, deliverable_id: int, recorded_at: dt.datetime, note: str) -> bool:
+        """Whether this deliverable has an update at this time (to the second) with this note:
+        how a history import knows a row is already recorded."""
+        row = self._one(
+            "SELECT 1 AS found FROM updates WHERE deliverable_id = ? AND recorded_at = ? "
+            "AND trim(note) = ? LIMIT 1",
+            [deliverable_id, iso(recorded_at), note],
+        )
+        return row is not None
+
+    def latest_update_at(self, deliverable_id: int) -> dt.datetime | None:
+        """When the deliverable's newest update was recorded (a dated update goes after it)."""
+        row = self._one(
+            "SELECT MAX(recorded_at) AS at FROM updates WHERE deliverable_id = ?", [deliverable_id]
+        )
+        return parse_ts(row["at"]) if row and row["at"] else None
+
+    def updates(
+        self,
+        *,
+        deliverable_id: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[Update]:
+        where: list[str] = []
+        params: list[Any] = []
+        if deliverable_id is not None:
+            where.append("deliverable_id = ?")
+            params.append(deliverable_id)
+        if since is not None:
+            where.append("recorded_at >= ?")
+            params.append(iso(since))
+        if until is not None:
+            where.append("recorded_at < ?")
+            params.append(iso(until))
+        sql = "SELECT * FROM updates"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        order = "DESC" if newest_first else "ASC"
+        # History is ordered by its strictly increasing sequence, never by a clock value:
+        # an import stamped later than a same-day update must not hide it.
+        sql += f" ORDER BY id {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_update(r) for r in self._rows(sql, params)]
+
+    def states_at(self, until: dt.datetime) -> dict[int, AsOf]:
+        """Every deliverable's state from its history before ``until``, worked out in SQL.
+
+        The same as folding each history with ``replay`` (sequence order), but it reads one
+        row per deliverable instead of years of history: the last row (status, due, when),
+        the last that set dependencies, and the last moves into "completed" (with and
+        without the row that created it).
+        """
+        rows = self._db.execute(
+            "SELECT m.deliverable_id, st.status_after, l.due_after, l.recorded_at, "
+            "dp.dependencies, c.recorded_at, cn.recorded_at FROM ("
+            "  SELECT deliverable_id, MAX(id) AS last_id,"
+            "   MAX(CASE WHEN status_after IS NOT NULL THEN id END) AS st_id,"
+            "   MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id,"
+            "   MAX(CASE WHEN status_after = 'completed'"
+            "        AND COALESCE(status_before, '') != 'completed' THEN id END) AS done_id,"
+            "   MAX(CASE WHEN status_after = 'completed' AND status_before IS NOT NULL"
+            "        AND status_before != 'completed' THEN id END) AS done_nc_id"
+            "  FROM updates WHERE recorded_at < ? GROUP BY deliverable_id"
+            ") m JOIN updates l ON l.id = m.last_id"
+            " LEFT JOIN updates st ON st.id = m.st_id"
+            " LEFT JOIN updates dp ON dp.id = m.dep_id"
+            " LEFT JOIN updates c ON c.id = m.done_id"
+            " LEFT JOIN updates cn ON cn.id = m.done_nc_id",
+            [iso(until)],
+        ).fetchall()
+        return {
+            r[0]: AsOf(
+                status=Status(r[1]) if r[1] else Status.NOT_STARTED,
+                due=r[2],
+                dependencies=bool(r[4]),
+                last_at=parse_ts(r[3]),
+                completed_at=parse_ts(r[5]) if r[5] else None,
+                completed_after_creation=parse_ts(r[6]) if r[6] else None,
+            )
+            for r in rows
+        }
+
+    def held_since(self, ids: list[int], until: dt.datetime) -> dict[int, dt.datetime]:
+        """For these deliverables, the last time (before ``until``) each was put on hold."""
+        found: dict[int, dt.datetime] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._db.execute(
+                "SELECT deliverable_id, MAX(recorded_at) FROM updates "
+                f"WHERE deliverable_id IN ({marks}) AND recorded_at < ? "
+                "AND status_after = 'on-hold' AND COALESCE(status_before, '') != 'on-hold' "
+                "GROUP BY deliverable_id",
+                [*chunk, iso(until)],
+            ).fetchall()
+            found.update({r[0]: parse_ts(r[1]) for r in rows})
+        return found
+
+    def latest_notes(
+        self, since: dt.datetime, until: dt.datetime
+    ) -> dict[int, tuple[Update | None, Update | None]]:
+        """Per deliverable, within the period: its newest note, and its newest note marked
+        as the summary for the paper (or ``None``)."""
+        picks = self._db.execute(
+            "SELECT deliverable_id, MAX(id), MAX(CASE WHEN summary = 1 THEN id END) "
+            "FROM updates WHERE recorded_at >= ? AND recorded_at < ? AND note != '' "
+            "GROUP BY deliverable_id",
+            [iso(since), iso(until)],
+        ).fetchall()
+        wanted = {i for _, a, b in picks for i in (a, b) if i is not None}
+        by_id = {u.id: u for u in self.updates_by_id(wanted)}
+        return {
+            did: (by_id.get(last), by_id.get(summary) if summary else None)
+            for did, last, summary in picks
+        }
+
+    def paper_candidates(
+        self, since: dt.datetime, until: dt.datetime, *, newest: int = 3
+    ) -> tuple[dict[int, list[Update]], set[int]]:
+        """Per deliverable, the period's updates a paper line may draw on, oldest first: the
+        ones marked summary or of note, the ones that changed status, due or dependencies,
+        the ones whose note names a quarter (for slippage), and the ``newest`` latest notes.
+        Also the ids of those that changed dependencies. One query, not the whole history.
+        """
+        rows = self._db.execute(
+            # Rows that set dependencies, each with the value the one before it set.
+            "WITH deps AS (SELECT id, dependencies IS NOT LAG(dependencies) OVER ("
+            "   PARTITION BY deliverable_id ORDER BY id) AS moved"
+            " FROM updates WHERE dependencies IS NOT NULL AND recorded_at < ?),"
+            " period AS (SELECT u.*, ROW_NUMBER() OVER ("
+            "   PARTITION BY u.deliverable_id ORDER BY (u.note != '') DESC, u.id DESC) AS rn,"
+            "  (u.status_before IS NOT NULL AND COALESCE(d.moved, 0)) AS deps_changed"
+            " FROM updates u LEFT JOIN deps d ON d.id = u.id"
+            " WHERE u.recorded_at >= ? AND u.recorded_at < ?)"
+            " SELECT * FROM period WHERE rn <= ? OR summary = 1 OR of_note = 1 OR deps_changed"
+            " OR status_after IS NOT status_before OR due_after IS NOT due_before"
+            " OR note GLOB '*[Qq][1-4]*' ORDER BY id",
+            [iso(until), iso(since), iso(until), newest],
+        )
+        names = [c[0] for c in rows.description]
+        by_deliverable: dict[int, list[Update]] = {}
+        deps: set[int] = set()
+        for values in rows.fetchall():
+            row = dict(zip(names, values, strict=True))
+            u = _update(row)
+            by_deliverable.setdefault(u.deliverable_id, []).append(u)
+            if row["deps_changed"]:
+                deps.add(u.id)
+        return by_deliverable, deps
+
+    def updates_by_id(self, ids: set[int] | list[int]) -> list[Update]:
+        ids = sorted(ids)
+        found: list[Update] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            found += [
+                _update(r)
+                for r in self._rows(f"SELECT * FROM updates WHERE id IN ({marks})", chunk)
+            ]
+        return found
+
+    def last_updates(self, *, until: dt.datetime | None = None) -> dict[int, Update]:
+        """The newest update of every deliverable that has one (recorded before ``until``,
+        when given: the board as it stood on a past day)."""
+        where, params = ("WHERE recorded_at < ? ", [iso(until)]) if until else ("", [])
+        rows = self._rows(
+            "SELECT u.* FROM updates u JOIN ("
+            f"  SELECT MAX(id) AS id FROM updates {where}GROUP BY deliverable_id"
+            ") m ON m.id = u.id",
+            params,
+        )
+        return {r["deliverable_id"]: _update(r) for r in rows}
+
+    def overview(self) -> list[DeliverableView]:
+        """Every deliverable in plan order, with its theme, owner and newest update."""
+        themes = {t.id: t for t in self.themes()}
+        people = {p.id: p for p in self.people()}
+        last = self.last_updates()
+        return [
+            DeliverableView(
+                deliverable=d,
+                theme=themes[d.theme_id],
+                owner=people.get(d.owner_id) if d.owner_id is not None else None,
+                last_update=last.get(d.id),
+            )
+            for d in self.deliverables()
+        ]
+
+
+class PlanWrites(Base):
+    """Writes about the plan (called by handlers.service only)."""
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    def set_glossary(self, terms: dict[str, str]) -> None:
+        self.set_meta("glossary", json.dumps(terms, ensure_ascii=False))
+
+    def save_person(self, *, name: str, email: str, role: str = "staff") -> tuple[int, bool]:
+        """Insert or update a person keyed on email; returns (id, changed)."""
+        row = self._one("SELECT * FROM people WHERE lower(email) = lower(?)", [email.strip()])
+        return self._upsert("people", row, {"email": email}, {"name": name, "role": role})
+
+    def set_mail_token(self, person_id: int, token: str) -> None:
+        self._set("people", person_id, {"mail_token": token})
+
+    def set_identity(self, person_id: int, channel: str, external_id: str | None) -> None:
+        """Who the person is on ``channel``; ``None`` forgets it."""
+        if external_id is None:
+            self._db.execute(
+                "DELETE FROM identities WHERE person_id = ? AND channel = ?", [person_id, channel]
+            )
+            return
+        self._db.execute(
+            "INSERT INTO identities (person_id, channel, external_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (person_id, channel) DO UPDATE SET external_id = excluded.external_id",
+            [person_id, channel, external_id],
+        )
+
+    def set_person_away(self, person_id: int, until: dt.date | None) -> None:
+        self._set("people", person_id, {"away_until": until.isoformat() if until else None})
+
+    def save_theme(self, *, code: str, name: str, aim: str, position: int) -> tuple[int, bool]:
+        row = self._one("SELECT * FROM themes WHERE code = ?", [code])
+        return self._upsert(
+            "themes", row, {"code": code}, {"name": name, "aim": aim, "position": position}
+        )
 
     def insert_deliverable(
         self,
@@ -234,201 +459,3 @@ class PlanQueries(Base):
                 "of_note": 1 if of_note else None,
             },
         )
-
-    def update_by_key(self, idempotency_key: str) -> Update | None:
-        """The update a request with this key made, if it made one."""
-        row = self._one("SELECT * FROM updates WHERE idempotency_key = ?", [idempotency_key])
-        return _update(row) if row else None
-
-    def has_update(self, deliverable_id: int, recorded_at: dt.datetime, note: str) -> bool:
-        """Whether this deliverable has an update at this time (to the second) with this note:
-        how a history import knows a row is already recorded."""
-        row = self._one(
-            "SELECT 1 AS found FROM updates WHERE deliverable_id = ? AND recorded_at = ? "
-            "AND trim(note) = ? LIMIT 1",
-            [deliverable_id, iso(recorded_at), note],
-        )
-        return row is not None
-
-    def latest_update_at(self, deliverable_id: int) -> dt.datetime | None:
-        """When the deliverable's newest update was recorded (a dated update goes after it)."""
-        row = self._one(
-            "SELECT MAX(recorded_at) AS at FROM updates WHERE deliverable_id = ?", [deliverable_id]
-        )
-        return parse_ts(row["at"]) if row and row["at"] else None
-
-    def updates(
-        self,
-        *,
-        deliverable_id: int | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        newest_first: bool = False,
-        limit: int | None = None,
-    ) -> list[Update]:
-        where: list[str] = []
-        params: list[Any] = []
-        if deliverable_id is not None:
-            where.append("deliverable_id = ?")
-            params.append(deliverable_id)
-        if since is not None:
-            where.append("recorded_at >= ?")
-            params.append(iso(since))
-        if until is not None:
-            where.append("recorded_at < ?")
-            params.append(iso(until))
-        sql = "SELECT * FROM updates"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        order = "DESC" if newest_first else "ASC"
-        # History is ordered by its strictly increasing sequence, never by a clock value:
-        # an import stamped later than a same-day update must not hide it.
-        sql += f" ORDER BY id {order}"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [_update(r) for r in self._rows(sql, params)]
-
-    def states_at(self, until: dt.datetime) -> dict[int, AsOf]:
-        """Every deliverable's state from its history before ``until``, worked out in SQL.
-
-        The same as folding each history with ``replay`` (sequence order), but it reads one
-        row per deliverable instead of years of history: the last row (status, due, when),
-        the last that set dependencies, and the last moves into "completed" (with and
-        without the row that created it).
-        """
-        rows = self.db.execute(
-            "SELECT m.deliverable_id, st.status_after, l.due_after, l.recorded_at, "
-            "dp.dependencies, c.recorded_at, cn.recorded_at FROM ("
-            "  SELECT deliverable_id, MAX(id) AS last_id,"
-            "   MAX(CASE WHEN status_after IS NOT NULL THEN id END) AS st_id,"
-            "   MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id,"
-            "   MAX(CASE WHEN status_after = 'completed'"
-            "        AND COALESCE(status_before, '') != 'completed' THEN id END) AS done_id,"
-            "   MAX(CASE WHEN status_after = 'completed' AND status_before IS NOT NULL"
-            "        AND status_before != 'completed' THEN id END) AS done_nc_id"
-            "  FROM updates WHERE recorded_at < ? GROUP BY deliverable_id"
-            ") m JOIN updates l ON l.id = m.last_id"
-            " LEFT JOIN updates st ON st.id = m.st_id"
-            " LEFT JOIN updates dp ON dp.id = m.dep_id"
-            " LEFT JOIN updates c ON c.id = m.done_id"
-            " LEFT JOIN updates cn ON cn.id = m.done_nc_id",
-            [iso(until)],
-        ).fetchall()
-        return {
-            r[0]: AsOf(
-                status=Status(r[1]) if r[1] else Status.NOT_STARTED,
-                due=r[2],
-                dependencies=bool(r[4]),
-                last_at=parse_ts(r[3]),
-                completed_at=parse_ts(r[5]) if r[5] else None,
-                completed_after_creation=parse_ts(r[6]) if r[6] else None,
-            )
-            for r in rows
-        }
-
-    def held_since(self, ids: list[int], until: dt.datetime) -> dict[int, dt.datetime]:
-        """For these deliverables, the last time (before ``until``) each was put on hold."""
-        found: dict[int, dt.datetime] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            rows = self.db.execute(
-                "SELECT deliverable_id, MAX(recorded_at) FROM updates "
-                f"WHERE deliverable_id IN ({marks}) AND recorded_at < ? "
-                "AND status_after = 'on-hold' AND COALESCE(status_before, '') != 'on-hold' "
-                "GROUP BY deliverable_id",
-                [*chunk, iso(until)],
-            ).fetchall()
-            found.update({r[0]: parse_ts(r[1]) for r in rows})
-        return found
-
-    def latest_notes(
-        self, since: dt.datetime, until: dt.datetime
-    ) -> dict[int, tuple[Update | None, Update | None]]:
-        """Per deliverable, within the period: its newest note, and its newest note marked
-        as the summary for the paper (or ``None``)."""
-        picks = self.db.execute(
-            "SELECT deliverable_id, MAX(id), MAX(CASE WHEN summary = 1 THEN id END) "
-            "FROM updates WHERE recorded_at >= ? AND recorded_at < ? AND note != '' "
-            "GROUP BY deliverable_id",
-            [iso(since), iso(until)],
-        ).fetchall()
-        wanted = {i for _, a, b in picks for i in (a, b) if i is not None}
-        by_id = {u.id: u for u in self.updates_by_id(wanted)}
-        return {
-            did: (by_id.get(last), by_id.get(summary) if summary else None)
-            for did, last, summary in picks
-        }
-
-    def paper_candidates(
-        self, since: dt.datetime, until: dt.datetime, *, newest: int = 3
-    ) -> tuple[dict[int, list[Update]], set[int]]:
-        """Per deliverable, the period's updates a paper line may draw on, oldest first: the
-        ones marked summary or of note, the ones that changed status, due or dependencies,
-        the ones whose note names a quarter (for slippage), and the ``newest`` latest notes.
-        Also the ids of those that changed dependencies. One query, not the whole history.
-        """
-        rows = self.db.execute(
-            # Rows that set dependencies, each with the value the one before it set.
-            "WITH deps AS (SELECT id, dependencies IS NOT LAG(dependencies) OVER ("
-            "   PARTITION BY deliverable_id ORDER BY id) AS moved"
-            " FROM updates WHERE dependencies IS NOT NULL AND recorded_at < ?),"
-            " period AS (SELECT u.*, ROW_NUMBER() OVER ("
-            "   PARTITION BY u.deliverable_id ORDER BY (u.note != '') DESC, u.id DESC) AS rn,"
-            "  (u.status_before IS NOT NULL AND COALESCE(d.moved, 0)) AS deps_changed"
-            " FROM updates u LEFT JOIN deps d ON d.id = u.id"
-            " WHERE u.recorded_at >= ? AND u.recorded_at < ?)"
-            " SELECT * FROM period WHERE rn <= ? OR summary = 1 OR of_note = 1 OR deps_changed"
-            " OR status_after IS NOT status_before OR due_after IS NOT due_before"
-            " OR note GLOB '*[Qq][1-4]*' ORDER BY id",
-            [iso(until), iso(since), iso(until), newest],
-        )
-        names = [c[0] for c in rows.description]
-        by_deliverable: dict[int, list[Update]] = {}
-        deps: set[int] = set()
-        for values in rows.fetchall():
-            row = dict(zip(names, values, strict=True))
-            u = _update(row)
-            by_deliverable.setdefault(u.deliverable_id, []).append(u)
-            if row["deps_changed"]:
-                deps.add(u.id)
-        return by_deliverable, deps
-
-    def updates_by_id(self, ids: set[int] | list[int]) -> list[Update]:
-        ids = sorted(ids)
-        found: list[Update] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            found += [
-                _update(r)
-                for r in self._rows(f"SELECT * FROM updates WHERE id IN ({marks})", chunk)
-            ]
-        return found
-
-    def last_updates(self, *, until: dt.datetime | None = None) -> dict[int, Update]:
-        """The newest update of every deliverable that has one (recorded before ``until``,
-        when given: the board as it stood on a past day)."""
-        where, params = ("WHERE recorded_at < ? ", [iso(until)]) if until else ("", [])
-        rows = self._rows(
-            "SELECT u.* FROM updates u JOIN ("
-            f"  SELECT MAX(id) AS id FROM updates {where}GROUP BY deliverable_id"
-            ") m ON m.id = u.id",
-            params,
-        )
-        return {r["deliverable_id"]: _update(r) for r in rows}
-
-    def overview(self) -> list[DeliverableView]:
-        """Every deliverable in plan order, with its theme, owner and newest update."""
-        themes = {t.id: t for t in self.themes()}
-        people = {p.id: p for p in self.people()}
-        last = self.last_updates()
-        return [
-            DeliverableView(
-                deliverable=d,
-                theme=themes[d.theme_id],
-                owner=people.get(d.owner_id) if d.owner_id is not None else None,
-                last_update=last.get(d.id),
-            )
-            for d in self.deliverables()
-        ]

@@ -12,10 +12,17 @@ Forms that parse (all seen in the office's papers)::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["FinancialYearQuarter", "QuarterParseError", "QuarterSpan", "parse_quarter_span"]
+__all__ = [
+    "FinancialYearQuarter",
+    "QuarterParseError",
+    "QuarterSpan",
+    "due_end",
+    "parse_quarter_span",
+]
 
 
 class QuarterParseError(ValueError):
@@ -218,6 +225,18 @@ _MENTION_RE = re.compile(
     r"(?:\s*,?\s*(?P<y>\d{4})(?:\s*[/-]\s*(?:\d{4}|\d{2}))?)?",
     re.IGNORECASE,
 )
+
+
+@functools.lru_cache(maxsize=4096)  # a plan has few distinct quarters; digests ask often
+def due_end(due: str | None, *, start_month: int = 4) -> dt.date | None:
+    """The last day of a recorded due quarter (``"Q3 2022/23"``, ``"Q3/Q4, 2022/23"``);
+    ``None`` with no quarter, or one that does not parse."""
+    if not due:
+        return None
+    try:
+        return parse_quarter_span(due, start_month=start_month).last_day
+    except QuarterParseError:
+        return None
 
 
 def mentions_span(text: str, span: QuarterSpan) -> bool:

@@ -18,7 +18,7 @@ from store.round import (
     fold,
 )
 
-__all__ = ["RoundQueries"]
+__all__ = ["RoundReads", "RoundWrites"]
 
 
 def _round(row: dict[str, Any]) -> Round:
@@ -65,8 +65,9 @@ def _event(row: dict[str, Any]) -> RoundEvent:
     )
 
 
-class RoundQueries(Base):
-    # -- reads ------------------------------------------------------------------------------
+class RoundReads(Base):
+    """Reads of the paper rounds."""
+
     def round(self, name: str) -> Round | None:
         row = self._one("SELECT * FROM rounds WHERE name = ?", [name.strip().lower()])
         return _round(row) if row else None
@@ -112,7 +113,10 @@ class RoundQueries(Base):
         }
         return RoundBook(found, views, people, themes)
 
-    # -- writes (the service calls them, in its transactions) -------------------------------
+
+class RoundWrites(Base):
+    """Writes of the paper rounds (called by handlers.service only, in its transactions)."""
+
     def insert_round(
         self,
         round_: Round,
@@ -130,7 +134,7 @@ class RoundQueries(Base):
                 "opened_by": round_.opened_by,
             },
         )
-        self.db.conn.executemany(
+        self._db.conn.executemany(
             "INSERT INTO round_lines (round, deliverable_id, ref, title, theme_code, section, "
             "owner_id, draft, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -165,7 +169,7 @@ class RoundQueries(Base):
         source: str | None = None,
     ) -> int | None:
         """Append one event; ``None`` when an event with this key exists already."""
-        cur = self.db.execute(
+        cur = self._db.execute(
             "INSERT INTO round_events (round, deliverable_id, kind, person_id, at, text, "
             "comment, owner_id, update_id, source, idempotency_key) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -186,7 +190,7 @@ class RoundQueries(Base):
         return int(cur.lastrowid or 0) if cur.rowcount == 1 else None
 
     def set_round_closed(self, name: str, *, at: dt.datetime, by: int | None) -> bool:
-        cur = self.db.execute(
+        cur = self._db.execute(
             "UPDATE rounds SET closed_at = ?, closed_by = ? WHERE name = ? AND closed_at IS NULL",
             [iso(at), by, name],
         )

@@ -331,6 +331,26 @@ def m015_mailbox(db: Database) -> None:
     db.table("mailbox_messages").create_index(["account", "folder", "marked_at"])
 
 
+@migrations()
+def m016_identities(db: Database) -> None:
+    """A person's identity on each channel (Slack today; another chat platform is another
+    row, not another column of ``people``): ``people.slack_id`` moves here, every link kept,
+    and the column goes."""
+    db.table("identities").create(
+        {"person_id": int, "channel": str, "external_id": str},
+        pk=("person_id", "channel"),
+        not_null={"external_id"},
+        foreign_keys=[("person_id", "people", "id")],
+    )
+    db.table("identities").create_index(["channel", "external_id"])
+    db.execute(
+        "INSERT INTO identities (person_id, channel, external_id) "
+        "SELECT id, 'slack', slack_id FROM people WHERE slack_id IS NOT NULL AND slack_id != ''"
+    )
+    db.execute("DROP INDEX IF EXISTS idx_people_slack_id")
+    db.execute("ALTER TABLE people DROP COLUMN slack_id")
+
+
 def _m017_tables(db: Database) -> None:
     db.table("rounds").create(
         {

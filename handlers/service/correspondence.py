@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from handlers.service.errors import ValidationError
-from store import CORRESPONDENCE_CATEGORIES, Store
+from store import CORRESPONDENCE_CATEGORIES, Store, utc_now
 
 __all__ = [
     "CorrespondenceOutcome",
@@ -49,7 +49,7 @@ def record_correspondence(store: Store, request: CorrespondenceRequest) -> Corre
         )
     if not request.dedup_key:
         raise ValidationError("A correspondence item needs a dedup key.", field="dedup_key")
-    now = request.recorded_at or dt.datetime.now(dt.UTC)
+    now = request.recorded_at or utc_now()
     with store.transaction():
         existing = store.find_correspondence(request.dedup_key)
         if existing is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from handlers.service.errors import NotAuthorised, ServiceError, ValidationError
 from handlers.service.updates import UpdateRequest, record_update
-from store import Deliverable, Person, Source, Status, Store
+from store import AN_OFFICE, Deliverable, Office, Person, Source, Status, Store, utc_now
 
 __all__ = ["HistoryRejected", "HistoryRow", "HistorySummary", "import_history"]
 
@@ -102,7 +102,7 @@ def _check_order(store: Store, row: HistoryRow, d: Deliverable) -> None:
     """History is in order: a row never goes before what the deliverable already has (the
     record is append-only and read in sequence), nor after today."""
     when = row.recorded_at
-    if when > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+    if when > utc_now() + dt.timedelta(minutes=5):
         raise ValidationError(f"the date {when:%Y-%m-%d %H:%M} UTC is in the future")
     latest = store.latest_update_at(d.id)
     if latest is not None and when < latest:
@@ -119,7 +119,7 @@ def import_history(
     rows: list[HistoryRow],
     *,
     actor: Person,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
     dry_run: bool = False,
 ) -> HistorySummary:
     """Append ``rows`` in date order (file order within a time), or refuse them all.
@@ -138,7 +138,7 @@ def import_history(
             people = store.people()
             for row in sorted(rows, key=lambda r: (r.recorded_at, r.line)):
                 try:
-                    _one(store, row, actor, people, summary, fy_start_month)
+                    _one(store, row, actor, people, summary, office)
                 except ServiceError as exc:
                     errors.append((row.line, f"{row.ref}: {exc}"))
             if errors:
@@ -156,7 +156,7 @@ def _one(
     actor: Person,
     people: list[Person],
     summary: HistorySummary,
-    fy_start_month: int,
+    office: Office,
 ) -> None:
     d = store.deliverable_by_ref(row.ref)
     if d is None:
@@ -187,7 +187,7 @@ def _one(
             summary=row.summary,
             of_note=row.of_note,
         ),
-        fy_start_month=fy_start_month,
+        office=office,
     )
     summary.added += 1
     day = row.recorded_at.date().isoformat()

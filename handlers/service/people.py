@@ -1,17 +1,19 @@
-"""People: away dates, their Slack id, and their secret for updates by mail."""
+"""People: away dates, who they are on each channel, and their secret for updates by mail."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from handlers.service.errors import ValidationError
 from store import Person, Store
 
 __all__ = [
+    "Away",
     "drop_pending",
-    "link_slack_id",
+    "link_identity",
     "mail_token",
     "save_pending",
     "set_away",
@@ -37,18 +39,28 @@ def update_address(token: str, mail_domain: str, ref: str | None = None) -> str:
     return f"updates+{token}@{mail_domain}"
 
 
-def set_away(store: Store, *, actor: Person, until: dt.date | None, today: dt.date) -> None:
+@dataclass(frozen=True)
+class Away:
+    """``away``'s result: no reminders for ``person`` until ``until`` (``None``: back)."""
+
+    person: Person
+    until: dt.date | None
+
+
+def set_away(store: Store, *, actor: Person, until: dt.date | None, today: dt.date) -> Away:
     """Mark a person away (no reminders) until a date, or clear it with ``None``."""
     if until is not None and until < today:
         raise ValidationError(f"{until.isoformat()} is in the past.", field="until")
     with store.transaction():
         store.set_person_away(actor.id, until)
+    return Away(actor, until)
 
 
-def link_slack_id(store: Store, *, person: Person, slack_id: str) -> None:
-    """Remember a person's Slack id, once they were matched by their email address."""
+def link_identity(store: Store, *, person: Person, channel: str, external_id: str) -> None:
+    """Remember who a person is on a channel (their Slack user id, say), once the channel
+    matched them by their email address."""
     with store.transaction():
-        store.set_person_slack_id(person.id, slack_id)
+        store.set_identity(person.id, channel, external_id)
 
 
 def save_pending(store: Store, kind: str, payload: dict[str, Any]) -> str:

@@ -32,7 +32,8 @@ from handlers.plan import (
     PlanSpec,
     ThemeSpec,
 )
-from store import Deliverable, Person, Source, Store, StoreError, Theme
+from handlers.service.plan_shape import create_deliverable
+from store import Deliverable, Person, Source, Store, StoreError, Theme, utc_now
 
 __all__ = ["BATCH_PAUSE", "BATCH_ROWS", "BATCH_SECONDS", "ImportSummary", "import_plan"]
 
@@ -186,14 +187,17 @@ class _Import:
         known = self.index.people.get(key)
         if known is not None and (
             p.partial  # a spreadsheet names people; it does not set their role
-            or (known.name, known.slack_id, str(known.role)) == (p.name, p.slack, str(p.role))
+            or (known.name, known.identity("slack"), str(known.role))
+            == (p.name, p.slack, str(p.role))
         ):
             self.people[key] = known.id
             return
         if self.write:
             self.people[key], _ = self.store.save_person(
-                name=p.name, email=p.email, slack_id=p.slack, role=str(p.role)
+                name=p.name, email=p.email, role=str(p.role)
             )
+            # The plan file's ``slack:`` is the person's Slack identity (none: forgotten).
+            self.store.set_identity(self.people[key], "slack", p.slack)
         else:
             self.people[key] = known.id if known else next(self.fake_ids)
         self.note(f"person {p.email}: saved")
@@ -252,27 +256,20 @@ class _Import:
         owner_id = self.people.get(item.owner) if item.owner else None
         did = next(self.fake_ids)
         if self.write:
-            did = self.store.insert_deliverable(
+            did = create_deliverable(
+                self.store,
                 ref=ref,
                 theme_id=self.theme_id,
                 title=item.title,
                 status=item.status,
                 owner_id=owner_id,
                 due=item.due,
-                dependencies=item.dependencies,
                 added_on=added_on,
                 position=position,
-            )
-            self.store.append_update(
-                deliverable_id=did,
                 person_id=None,
                 source=Source.CLI,
-                note=item.note or "",
-                status_before=None,
-                status_after=item.status,
-                due_before=None,
-                due_after=item.due,
                 dependencies=item.dependencies,
+                note=item.note or "",
                 recorded_at=_stamp(item.updated or added_on, self.now),
                 summary=item.summary,
             )
@@ -435,7 +432,7 @@ def import_plan(
     the store's is refused (:class:`PlanInvalid`, nothing written) unless ``move``.
     Deliverables missing from the file are kept. ``pause`` runs between batches.
     """
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utc_now()
     run = _Import(
         store,
         spec,

@@ -7,21 +7,30 @@ import datetime as dt
 from handlers.bounded import MAX_TITLE_CHARS
 from handlers.service.errors import ValidationError
 from store import (
+    AN_OFFICE,
     Deliverable,
+    Office,
     Person,
     QuarterParseError,
+    Reader,
     Source,
     Status,
     Store,
     Theme,
-    parse_quarter_span,
 )
 
-__all__ = ["MAX_TITLE_CHARS", "add_deliverable", "check_add", "find_theme", "next_ref"]
+__all__ = [
+    "MAX_TITLE_CHARS",
+    "add_deliverable",
+    "check_add",
+    "create_deliverable",
+    "find_theme",
+    "next_ref",
+]
 
 
 def next_ref(
-    store: Store, theme_id: int, code: str, *, reserved: set[int] | frozenset[int] = frozenset()
+    store: Reader, theme_id: int, code: str, *, reserved: set[int] | frozenset[int] = frozenset()
 ) -> str:
     """The next free reference in a theme, ``CODE-n``: one more than any number in use (in
     the store, or ``reserved`` by the file being imported)."""
@@ -33,7 +42,7 @@ def next_ref(
     return f"{code}-{max(numbers | set(reserved), default=0) + 1}"
 
 
-def find_theme(store: Store, text: str) -> Theme:
+def find_theme(store: Reader, text: str) -> Theme:
     """A theme by code (``CF``) or by an unambiguous start of its name."""
     query = text.strip()
     theme = store.theme_by_code(query)
@@ -47,7 +56,57 @@ def find_theme(store: Store, text: str) -> Theme:
     raise ValidationError(f"No single theme matches {query!r}. Themes: {codes}.", field="theme")
 
 
-def _plan_add(store: Store, theme: str, title: str) -> tuple[Theme, str, list[Deliverable]]:
+def create_deliverable(
+    store: Store,
+    *,
+    ref: str,
+    theme_id: int,
+    title: str,
+    status: Status,
+    owner_id: int | None,
+    due: str | None,
+    added_on: dt.date,
+    position: int,
+    person_id: int | None,
+    source: Source,
+    dependencies: bool | None = None,
+    note: str = "",
+    recorded_at: dt.datetime | None = None,
+    summary: bool = False,
+    idempotency_key: str | None = None,
+) -> int:
+    """A new deliverable and the update that starts its history (by ``person_id``, or the
+    plan import), in the caller's transaction; its id. ``dependencies`` is the flag when the
+    creator says it (a plan file does; ``add`` leaves it unsaid)."""
+    did = store.insert_deliverable(
+        ref=ref,
+        theme_id=theme_id,
+        title=title,
+        status=status,
+        owner_id=owner_id,
+        due=due,
+        dependencies=bool(dependencies),
+        added_on=added_on,
+        position=position,
+    )
+    store.append_update(
+        deliverable_id=did,
+        person_id=person_id,
+        source=source,
+        note=note,
+        status_before=None,
+        status_after=status,
+        due_before=None,
+        due_after=due,
+        dependencies=dependencies,
+        recorded_at=recorded_at,
+        summary=summary,
+        idempotency_key=idempotency_key,
+    )
+    return did
+
+
+def _plan_add(store: Reader, theme: str, title: str) -> tuple[Theme, str, list[Deliverable]]:
     """Every check of a new deliverable, reading only."""
     title = " ".join(title.split())
     if not title:
@@ -65,7 +124,7 @@ def _plan_add(store: Store, theme: str, title: str) -> tuple[Theme, str, list[De
     return found, title, existing
 
 
-def check_add(store: Store, *, theme: str, title: str) -> Theme:
+def check_add(store: Reader, *, theme: str, title: str) -> Theme:
     """The checks :func:`add_deliverable` makes, without writing (for inline form errors)."""
     return _plan_add(store, theme, title)[0]
 
@@ -79,7 +138,7 @@ def add_deliverable(
     source: Source,
     today: dt.date,
     due: str | None = None,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
     idempotency_key: str | None = None,
 ) -> Deliverable:
     """Add a new deliverable (status not-started, counted as new today), owned by ``actor``.
@@ -89,7 +148,7 @@ def add_deliverable(
     due_text = None
     if due:
         try:
-            due_text = str(parse_quarter_span(due, start_month=fy_start_month))
+            due_text = str(office.quarter(due))
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
     with store.transaction():
@@ -99,27 +158,18 @@ def add_deliverable(
             assert added is not None
             return added
         found, title, existing = _plan_add(store, theme, title)
-        ref = next_ref(store, found.id, found.code)
-        did = store.insert_deliverable(
-            ref=ref,
+        did = create_deliverable(
+            store,
+            ref=next_ref(store, found.id, found.code),
             theme_id=found.id,
             title=title,
             status=Status.NOT_STARTED,
             owner_id=actor.id,
             due=due_text,
-            dependencies=False,
             added_on=today,
             position=max((d.position for d in existing), default=0) + 1,
-        )
-        store.append_update(
-            deliverable_id=did,
             person_id=actor.id,
             source=source,
-            note="",
-            status_before=None,
-            status_after=Status.NOT_STARTED,
-            due_before=None,
-            due_after=due_text,
             idempotency_key=idempotency_key,
         )
         created = store.deliverable(did)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from handlers.bounded import MAX_NOTE_CHARS
 from handlers.service.errors import NotAuthorised, ServiceError, ValidationError
 from handlers.service.updates import UpdateOutcome, UpdateRequest, record_update
-from store import Person, Source, Status, Store, one_paragraph
+from store import AN_OFFICE, Office, Person, Source, Status, Store, one_paragraph
 from store.round import (
     EventKind,
     LineView,
@@ -282,7 +282,7 @@ def edit_line(
     status: Status | None = None,
     due: str | None = None,
     dependencies: bool | None = None,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
 ) -> LineOutcome:
     """The owner writes the line. The words are also the deliverable's summary note for the
     period, recorded as an update with any change of status, due quarter or dependencies, so
@@ -311,7 +311,7 @@ def edit_line(
                 summary=True,
                 idempotency_key=f"{event_key}:update" if event_key else None,
             ),
-            fy_start_month=fy_start_month,
+            office=office,
         )
         store.append_round_event(
             round_name=book.round.name,

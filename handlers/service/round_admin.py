@@ -22,7 +22,7 @@ from handlers.service.round import (
     _open_book,
     _replay,
 )
-from store import Person, Store
+from store import Person, Reader, Store
 from store.round import DraftLine, EventKind, Round, round_name
 
 __all__ = [
@@ -45,7 +45,7 @@ class OpenRound:
     alongside: bool = False  # keep another open round open beside this one
 
 
-def find_round(store: Store, name: str | None) -> Round:
+def find_round(store: Reader, name: str | None) -> Round:
     """The round called ``name``; with no name, the one open round (refused when there are
     none or several, naming them)."""
     if name:

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 from handlers.service.errors import NotAuthorised, ValidationError
 from handlers.service.updates import UpdateOutcome, UpdateRequest, record_update
-from store import Person, QuarterParseError, QuarterSpan, Source, Store, parse_quarter_span
+from store import (
+    AN_OFFICE,
+    Office,
+    Person,
+    QuarterParseError,
+    QuarterSpan,
+    Source,
+    Store,
+)
 from store.slippage import later_quarter_named
 
 __all__ = ["SLIP_KIND", "SlipQuestion", "answer_slip", "ask_about_slip", "keep_note", "slip_named"]
@@ -36,17 +44,17 @@ def keep_note(recorded: str) -> str:
 
 
 def slip_named(
-    outcome: UpdateOutcome, note: str, *, on: dt.date, start_month: int = 4
+    outcome: UpdateOutcome, note: str, *, on: dt.date, office: Office = AN_OFFICE
 ) -> tuple[QuarterSpan, QuarterSpan] | None:
     """(the later quarter the note names, the recorded due) when the update left a due
     quarter in place that its own note has overtaken; else None. Pure."""
     if outcome.due_changed or not outcome.due_after or not note.strip():
         return None
     try:
-        recorded = parse_quarter_span(outcome.due_after, start_month=start_month)
+        recorded = office.quarter(outcome.due_after)
     except QuarterParseError:
         return None
-    named = later_quarter_named(note, recorded, on=on, start_month=start_month)
+    named = later_quarter_named(note, recorded, on=on, start_month=office.fy_start_month)
     return (named, recorded) if named is not None else None
 
 
@@ -57,10 +65,10 @@ def ask_about_slip(
     actor: Person,
     note: str,
     on: dt.date,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
 ) -> SlipQuestion | None:
     """Keep a question for ``actor`` when the note has overtaken the due quarter."""
-    found = slip_named(outcome, note, on=on, start_month=fy_start_month)
+    found = slip_named(outcome, note, on=on, office=office)
     if found is None:
         return None
     named, recorded = found
@@ -83,7 +91,7 @@ def answer_slip(
     actor: Person,
     move: bool,
     source: Source = Source.SLACK,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
 ) -> UpdateOutcome:
     """Move the due quarter to the one the note named (the note is the reason, so the
     update carries it again), or keep it (a note saying it stands). Once only."""
@@ -114,4 +122,4 @@ def answer_slip(
             request = UpdateRequest(
                 deliverable=d.ref, actor=actor, source=source, note=keep_note(payload["recorded"])
             )
-        return record_update(store, request, fy_start_month=fy_start_month)
+        return record_update(store, request, office=office)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.bounded import MAX_NOTE_CHARS
+from handlers.grammar import UpdateCommand
 from handlers.service.errors import (
     AmbiguousDeliverable,
     NotAuthorised,
@@ -14,14 +15,16 @@ from handlers.service.errors import (
     ValidationError,
 )
 from store import (
+    AN_OFFICE,
     Deliverable,
+    Office,
     Person,
     QuarterParseError,
+    Reader,
     Source,
     Status,
     Store,
     Update,
-    parse_quarter_span,
 )
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "UpdateRequest",
     "check_update",
     "check_update_text",
+    "command_request",
     "record_update",
     "recorded_outcome",
     "resolve_deliverable",
@@ -54,6 +58,30 @@ class UpdateRequest:
     idempotency_key: str | None = None
     of_note: bool = False  # the note is of note for the panel paper (the report joins it)
     author: Person | None = None  # who wrote it, when an editor records it for them
+
+
+def command_request(
+    cmd: UpdateCommand,
+    *,
+    actor: Person,
+    source: Source,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+) -> UpdateRequest:
+    """The one step from a parsed ``update`` command (Slack, a mail subject, the CLI) to
+    the request the service records; ``note`` replaces the command's (mail adds its body)."""
+    assert cmd.ref is not None, "a command without a reference opens the form instead"
+    return UpdateRequest(
+        deliverable=cmd.ref,
+        actor=actor,
+        source=source,
+        note=cmd.note if note is None else note,
+        status=cmd.status,
+        due=cmd.due,
+        dependencies=cmd.dependencies,
+        summary=cmd.summary,
+        idempotency_key=idempotency_key,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,14 +121,14 @@ def _matches(deliverable: Deliverable, wanted: list[str]) -> bool:
     return all(any(w.startswith(q) for w in words) for q in wanted)
 
 
-def search_deliverables(store: Store, query: str) -> list[Deliverable]:
+def search_deliverables(store: Reader, query: str) -> list[Deliverable]:
     """Deliverables whose reference and title words start with every word of ``query``, in
     plan order (the form's type-ahead and the command's title lookup use the same rule)."""
     wanted = _words(query)
     return [d for d in store.deliverables() if _matches(d, wanted)]
 
 
-def resolve_deliverable(store: Store, text: str) -> Deliverable:
+def resolve_deliverable(store: Reader, text: str) -> Deliverable:
     """Find a deliverable by reference, or by an unambiguous match on words of its title.
 
     Raises :class:`UnknownDeliverable` or :class:`AmbiguousDeliverable`; it never guesses.
@@ -151,7 +179,7 @@ def check_update_text(
     *,
     summary: bool = False,
     of_note: bool = False,
-    fy_start_month: int = 4,
+    office: Office = AN_OFFICE,
 ) -> tuple[str, str | None]:
     """The checks of :func:`record_update` that need no store (note, summary, due quarter):
     a form shows them before it acknowledges, without waiting for the database. Returns the
@@ -168,20 +196,20 @@ def check_update_text(
     due_after_text: str | None = None
     if due is not None and due.strip():
         try:
-            due_after_text = str(parse_quarter_span(due, start_month=fy_start_month))
+            due_after_text = str(office.quarter(due))
         except QuarterParseError as exc:
             raise ValidationError(str(exc), field="due") from exc
     return note, due_after_text
 
 
-def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _Plan:
+def _plan_update(store: Reader, request: UpdateRequest, office: Office) -> _Plan:
     """Every check of an update, reading only: resolve, authorise, validate."""
     note, due_after_text = check_update_text(
         request.note,
         request.due,
         summary=request.summary,
         of_note=request.of_note,
-        fy_start_month=fy_start_month,
+        office=office,
     )
     deliverable = resolve_deliverable(store, request.deliverable)
     _check_author(request)
@@ -207,11 +235,12 @@ def _plan_update(store: Store, request: UpdateRequest, fy_start_month: int) -> _
             "Add a note saying what happened, e.g. `: Market engagement event planned`.",
             field="note",
         )
-    if not note and status_after == Status.ON_HOLD and status_before != Status.ON_HOLD:
+    if not note and status_after != status_before and status_after.needs_note_when_entered:
         raise ValidationError(
-            "Putting a deliverable on hold needs a note explaining why.", field="note"
+            f"Putting a deliverable {status_after.label.lower()} needs a note explaining why.",
+            field="note",
         )
-    if not note and _slipped(due_before, due_after, fy_start_month):
+    if not note and _slipped(due_before, due_after, office):
         raise ValidationError(
             f"Moving the due quarter later ({due_before} → {due_after}) needs a note "
             "explaining why.",
@@ -230,16 +259,18 @@ def _check_author(request: UpdateRequest) -> None:
         )
 
 
-def check_update(store: Store, request: UpdateRequest, *, fy_start_month: int = 4) -> Deliverable:
+def check_update(
+    store: Reader, request: UpdateRequest, *, office: Office = AN_OFFICE
+) -> Deliverable:
     """Run every check :func:`record_update` would, without writing; returns the target.
 
     Forms use it to show errors inline before closing, without waiting for the write lock.
     """
-    return _plan_update(store, request, fy_start_month).deliverable
+    return _plan_update(store, request, office).deliverable
 
 
 def record_update(
-    store: Store, request: UpdateRequest, *, fy_start_month: int = 4
+    store: Store, request: UpdateRequest, *, office: Office = AN_OFFICE
 ) -> UpdateOutcome:
     """Validate, authorise and append one update, changing status and due quarter with it.
 
@@ -250,7 +281,7 @@ def record_update(
             earlier = store.update_by_key(request.idempotency_key)
             if earlier is not None and earlier.person_id == request.actor.id:
                 return _replayed(store, earlier)
-        plan = _plan_update(store, request, fy_start_month)
+        plan = _plan_update(store, request, office)
         deliverable = plan.deliverable
         update_id = store.append_update(
             deliverable_id=deliverable.id,
@@ -291,13 +322,13 @@ def record_update(
     )
 
 
-def recorded_outcome(store: Store, idempotency_key: str) -> UpdateOutcome | None:
+def recorded_outcome(store: Reader, idempotency_key: str) -> UpdateOutcome | None:
     """The outcome of the update a request with this key made, or ``None`` (reads only)."""
     earlier = store.update_by_key(idempotency_key)
     return _replayed(store, earlier) if earlier is not None else None
 
 
-def _replayed(store: Store, earlier: Update) -> UpdateOutcome:
+def _replayed(store: Reader, earlier: Update) -> UpdateOutcome:
     deliverable = store.deliverable(earlier.deliverable_id)
     assert deliverable is not None
     return UpdateOutcome(
@@ -311,12 +342,10 @@ def _replayed(store: Store, earlier: Update) -> UpdateOutcome:
     )
 
 
-def _slipped(before: str | None, after: str | None, start_month: int) -> bool:
+def _slipped(before: str | None, after: str | None, office: Office) -> bool:
     if not before or not after or before == after:
         return False
     try:
-        return parse_quarter_span(after, start_month=start_month) > parse_quarter_span(
-            before, start_month=start_month
-        )
+        return office.quarter(after) > office.quarter(before)
     except QuarterParseError:
         return False

@@ -1,93 +1,36 @@
-"""Slack listeners for ``/deliverable``, the forms, App Home and the message shortcut.
+"""Everything Slack: the room of the Slack channel.
 
-Each listener is a named async function that Bolt calls with the arguments it names
-(``ack``, ``respond``, ``context``, …), registered in one table below. A Bolt middleware
-puts a :class:`Session` (the deps, the Web API client, the caller, and the request's
-idempotency key from :mod:`handlers.slack.keys`) in the context. Every listener that
-records acknowledges before it touches the store, and does the work afterwards through
-``store.call`` (the store's own thread), so Slack's 3-second limit holds whatever the
-database is doing. All recording goes through :mod:`handlers.service`.
+- ``app``: the Bolt ``AsyncApp`` and its Web API client, the verified ``/slack/events``
+  edge, Socket Mode;
+- ``listeners``: the table of Bolt listeners, and the middleware that gives each request
+  its :class:`Session` (``session``); ``commands``, ``forms``, ``home``, ``queries``;
+- ``blocks``: mrkdwn escaping and the Block Kit pieces; ``views``: the messages, forms and
+  the Home tab; ``notices``: the reminder and stats messages; ``digest``: the digest's
+  Slack message;
+- ``notifier``: the Slack side of delivery (the digest and its chart, direct messages).
+
+Nothing outside this package imports ``slack_bolt`` or ``slack_sdk``
+(``tests/test_layout.py``).
 """
 
-from __future__ import annotations
-
-import re
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.web.async_client import AsyncWebClient
-
-from handlers.slack.commands import deliverable_command
-from handlers.slack.forms import (
-    add_submitted,
-    answer_slip_button,
-    choose_deliverable,
-    deliverable_picker,
-    open_update,
-    record_update_shortcut,
-    update_submitted,
+from handlers.slack.app import (
+    build_slack_app,
+    make_web_client,
+    slack_events_handler,
+    socket_mode_handler,
 )
-from handlers.slack.home import app_home_opened
-from handlers.slack.keys import request_key, retry_of
-from handlers.slack.round import (
-    round_approve,
-    round_approve_all,
-    round_edit,
-    round_edit_submitted,
-    round_not_mine,
-    round_return_open,
-    round_return_submitted,
-)
-from handlers.slack.round_views import EDIT_CALLBACK, RETURN_CALLBACK
-from handlers.slack.session import Session, SlackDeps, tracked
-from handlers.slack_views import ADD_CALLBACK, UPDATE_CALLBACK
+from handlers.slack.listeners import LISTENERS, register_slack
+from handlers.slack.notifier import SlackNotifier
+from handlers.slack.session import Session, SlackDeps
 
-__all__ = ["LISTENERS", "Session", "SlackDeps", "register_slack"]
-
-Listener = Callable[..., Awaitable[None]]
-
-# (Bolt registration method, what it matches, the listener)
-LISTENERS: list[tuple[str, str | re.Pattern[str], Listener]] = [
-    ("command", "/deliverable", deliverable_command),
-    ("action", re.compile(r"^choose_deliverable_\d+$"), choose_deliverable),
-    ("options", "deliverable_picker", deliverable_picker),
-    ("action", "open_update", open_update),
-    ("action", re.compile(r"^slip_(?:move|keep)$"), answer_slip_button),
-    ("shortcut", "record_update_shortcut", record_update_shortcut),
-    ("view", UPDATE_CALLBACK, update_submitted),
-    ("view", ADD_CALLBACK, add_submitted),
-    ("event", "app_home_opened", app_home_opened),
-    # The paper round (handlers/slack/round.py).
-    ("action", "round_approve", round_approve),
-    ("action", "round_approve_all", round_approve_all),
-    ("action", "round_edit", round_edit),
-    ("action", "round_not_mine", round_not_mine),
-    ("action", "round_return_open", round_return_open),
-    ("view", EDIT_CALLBACK, round_edit_submitted),
-    ("view", RETURN_CALLBACK, round_return_submitted),
+__all__ = [
+    "LISTENERS",
+    "Session",
+    "SlackDeps",
+    "SlackNotifier",
+    "build_slack_app",
+    "make_web_client",
+    "register_slack",
+    "slack_events_handler",
+    "socket_mode_handler",
 ]
-
-
-def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
-    """Attach the session middleware and every listener in :data:`LISTENERS` to ``app``."""
-
-    async def attach_session(
-        context: AsyncBoltContext,
-        client: AsyncWebClient,
-        request: AsyncBoltRequest,
-        next: Callable[[], Awaitable[Any]],
-    ) -> None:
-        retry = retry_of(request.headers)
-        if retry is not None:
-            deps.notices.note(f"a retried request ({retry}); recorded at most once")
-        key = request_key(request.body, request.headers)
-        context[Session.KEY] = Session(deps, client, context.user_id, key)
-        await next()
-
-    app.middleware(attach_session)
-    for method, matcher, listener in LISTENERS:
-        register = getattr(app, method)
-        register(matcher)(tracked(deps.inflight, listener))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,18 +25,18 @@ from handlers.grammar import (
 from handlers.service import (
     AmbiguousDeliverable,
     ServiceError,
-    UpdateRequest,
     add_deliverable,
+    command_request,
     find_theme,
-    resolve_deliverable,
     save_pending,
     set_away,
 )
-from handlers.slack.queries import rows
+from handlers.service.listing import Unidentified, list_deliverables, show_deliverable
+from handlers.slack.blocks import esc
 from handlers.slack.round import round_command
 from handlers.slack.session import BUSY, Session
-from handlers.slack_views import add_modal, ambiguity_message, esc, list_message, show_message
-from store import Source, Status, StoreUnavailable
+from handlers.slack.views import add_modal, ambiguity_message, list_message, show_message
+from store import Source, StoreUnavailable
 
 __all__ = ["deliverable_command"]
 
@@ -59,7 +58,7 @@ async def deliverable_command(
         await round_command(session, rest, respond)
         return
     try:
-        cmd = parse_command(command.get("text") or "", fy_start_month=session.deps.fy_start_month)
+        cmd = parse_command(command.get("text") or "", office=session.office)
     except GrammarError as exc:
         await ack(
             response_type="ephemeral", text=f":warning: {esc(str(exc))}\nSee `/deliverable help`."
@@ -103,52 +102,30 @@ async def open_add_form(session: Session, trigger_id: str, theme_text: str | Non
 
 async def run_list(session: Session, cmd: Command) -> Reply:
     assert isinstance(cmd, ListCommand)
-    deps, reader, now = session.deps, session.reader, session.deps.clock()
-    found = await reader.call(rows, reader, now, deps.stale_weeks)
-    scope = (cmd.scope or "").lower()
-    if not scope:
-        found = [r for r in found if r.deliverable.status is not Status.COMPLETED] or found
-        title = "Open deliverables"
-    elif scope == "mine":
-        person = await session.person()
-        if person is None:
-            return {"text": await session.refusal()}
-        found = [r for r in found if r.deliverable.owner_id == person.id]
-        title = "Your deliverables"
-    elif scope == "stale":
-        found = [r for r in found if r.stale]
-        title = f"Stale deliverables (no update for {deps.stale_weeks} weeks)"
-    elif scope == "all":
-        title = "All deliverables"
-    else:
-        try:
-            theme = await reader.call(find_theme, reader, cmd.scope or "")
-        except ServiceError as exc:
-            return _warning(exc)
-        found = [r for r in found if r.theme.id == theme.id]
-        title = f"{theme.code} · {theme.name}"
-    return list_message(found, now=now, title=title)
+    reader, now = session.reader, session.office.now()
+    person = await session.person() if cmd.mine else None
+    try:
+        listing = await reader.call(
+            list_deliverables, reader, cmd, actor=person, office=session.office
+        )
+    except Unidentified:
+        return {"text": await session.refusal()}
+    except ServiceError as exc:
+        return _warning(exc)
+    return list_message(listing.rows, now=now, title=listing.title)
 
 
 async def run_show(session: Session, cmd: Command) -> Reply:
     assert isinstance(cmd, ShowCommand)
-    reader, now, tz = session.reader, session.deps.clock(), session.deps.tz
-
-    def load() -> Reply:
-        d = resolve_deliverable(reader, cmd.ref)
-        theme = next(t for t in reader.themes() if t.id == d.theme_id)
-        people = {p.id: p for p in reader.people()}
-        ups = reader.updates(deliverable_id=d.id, newest_first=True, limit=5)
-        owner = people.get(d.owner_id) if d.owner_id else None
-        return show_message(d, theme, owner, ups, people, now=now, tz=tz)
-
+    reader, now, tz = session.reader, session.office.now(), session.office.tz
     try:
-        return await reader.call(load)
+        shown = await reader.call(show_deliverable, reader, cmd.ref)
     except AmbiguousDeliverable as exc:
         refs = ", ".join(c.ref for c in exc.candidates[:10])
         return {"text": f":mag: {esc(str(exc))} Try one of: {refs}."}
     except ServiceError as exc:
         return _warning(exc)
+    return show_message(shown, now=now, tz=tz)
 
 
 async def run_preview(session: Session, cmd: Command) -> Reply:
@@ -164,29 +141,14 @@ async def run_update(session: Session, cmd: Command) -> Reply:
     person = await session.person()
     if person is None:
         return {"text": await session.refusal()}
-    request = UpdateRequest(
-        deliverable=cmd.ref,
-        actor=person,
-        source=Source.SLACK,
-        note=cmd.note,
-        status=cmd.status,
-        due=cmd.due,
-        summary=cmd.summary,
-        idempotency_key=session.request_key,
-        dependencies=cmd.dependencies,
+    request = command_request(
+        cmd, actor=person, source=Source.SLACK, idempotency_key=session.request_key
     )
     try:
         return await session.confirm(await session.record(request), request)
     except AmbiguousDeliverable as exc:
-        payload = {
-            "user": session.user_id,
-            "status": cmd.status.value if cmd.status else None,
-            "due": cmd.due,
-            "note": cmd.note,
-            "summary": cmd.summary,
-            "dependencies": cmd.dependencies,
-        }
-        token = await session.store.call(save_pending, session.store, "update", payload)
+        payload = {"user": session.user_id, **cmd.payload()}
+        token = await session.writer.call(save_pending, "update", payload)
         return ambiguity_message(cmd.ref, exc.candidates, token)
     except ServiceError as exc:
         return _warning(exc)
@@ -198,15 +160,14 @@ async def run_add(session: Session, cmd: Command) -> Reply:
     if person is None:
         return {"text": await session.refusal()}
     try:
-        created = await session.store.call(
+        created = await session.writer.call(
             add_deliverable,
-            session.store,
             theme=cmd.theme,
             title=cmd.title,
             actor=person,
             source=Source.SLACK,
             today=session.today(),
-            fy_start_month=session.deps.fy_start_month,
+            office=session.office,
             idempotency_key=session.request_key,
         )
     except ServiceError as exc:
@@ -225,15 +186,14 @@ async def run_away(session: Session, cmd: Command) -> Reply:
     if person is None:
         return {"text": await session.refusal()}
     try:
-        await session.store.call(
-            set_away, session.store, actor=person, until=cmd.until, today=session.today()
+        away = await session.writer.call(
+            set_away, actor=person, until=cmd.until, today=session.today()
         )
     except ServiceError as exc:
         return _warning(exc)
-    if cmd.until is None:
+    if away.until is None:
         return {"text": ":wave: Welcome back. Reminders are on again."}
-    until: dt.date = cmd.until
-    return {"text": f":palm_tree: No reminders until {until:%-d %B %Y}. Enjoy the break."}
+    return {"text": f":palm_tree: No reminders until {away.until:%-d %B %Y}. Enjoy the break."}
 
 
 HANDLERS: dict[type, Callable[[Session, Command], Awaitable[Reply]]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -12,18 +13,23 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 
+from handlers.grammar import UpdateCommand
 from handlers.service import (
     MAX_TITLE_CHARS,
     ServiceError,
+    UpdateOutcome,
     UpdateRequest,
     add_deliverable,
     answer_slip,
     check_update_text,
+    command_request,
     drop_pending,
     recorded_outcome,
     search_deliverables,
 )
+from handlers.slack.blocks import esc, mrkdwn, plain
 from handlers.slack.keys import choice_key
+from handlers.slack.notifier import SlackNotifier
 from handlers.slack.session import (
     BUSY,
     FORM_DEADLINE,
@@ -32,8 +38,8 @@ from handlers.slack.session import (
     log,
     slack_error,
 )
-from handlers.slack_views import deliverable_options, esc, plain
-from store import Source, Status, StoreUnavailable, mrkdwn
+from handlers.slack.views import deliverable_options
+from store import Source, Status, StoreUnavailable
 
 __all__ = [
     "add_submitted",
@@ -44,6 +50,21 @@ __all__ = [
     "record_update_shortcut",
     "update_submitted",
 ]
+
+
+async def _answered(
+    respond: AsyncRespond, recording: Awaitable[UpdateOutcome]
+) -> UpdateOutcome | None:
+    """The outcome of a button's update; ``None`` once the refusal (busy, or the service's
+    reason) has been said in place of the buttons."""
+    try:
+        return await recording
+    except StoreUnavailable:
+        await respond(response_type="ephemeral", text=BUSY)
+    except ServiceError as exc:
+        text = f":warning: {esc(str(exc))}"
+        await respond(response_type="ephemeral", replace_original=True, text=text)
+    return None
 
 
 async def choose_deliverable(
@@ -74,27 +95,13 @@ async def choose_deliverable(
     if person is None:
         await respond(response_type="ephemeral", text=await session.refusal())
         return
-    request = UpdateRequest(
-        deliverable=ref,
-        actor=person,
-        source=Source.SLACK,
-        note=payload.get("note") or "",
-        status=Status(payload["status"]) if payload.get("status") else None,
-        due=payload.get("due"),
-        summary=bool(payload.get("summary")),
-        idempotency_key=key,
-        dependencies=payload.get("dependencies"),
+    request = command_request(
+        UpdateCommand.chosen(ref, payload), actor=person, source=Source.SLACK, idempotency_key=key
     )
-    try:
-        outcome = await session.record(request)
-    except StoreUnavailable:
-        await respond(response_type="ephemeral", text=BUSY)
+    outcome = await _answered(respond, session.record(request))
+    if outcome is None:
         return
-    except ServiceError as exc:
-        text = f":warning: {esc(str(exc))}"
-        await respond(response_type="ephemeral", replace_original=True, text=text)
-        return
-    await session.store.call(drop_pending, session.store, token)
+    await session.writer.call(drop_pending, token)
     reply = await session.confirm(outcome, request)
     await respond(response_type="ephemeral", replace_original=True, **reply)
 
@@ -109,23 +116,16 @@ async def answer_slip_button(
     if person is None:
         await respond(response_type="ephemeral", text=await session.refusal())
         return
-    try:
-        outcome = await session.store.call(
-            answer_slip,
-            session.store,
-            action.get("value") or "",
-            actor=person,
-            move=action.get("action_id") == "slip_move",
-            fy_start_month=session.deps.fy_start_month,
-        )
-    except StoreUnavailable:
-        await respond(response_type="ephemeral", text=BUSY)
-        return
-    except ServiceError as exc:
-        text = f":warning: {esc(str(exc))}"
-        await respond(response_type="ephemeral", replace_original=True, text=text)
-        return
-    await respond(response_type="ephemeral", replace_original=True, **confirmation(outcome))
+    answer = session.writer.call(
+        answer_slip,
+        action.get("value") or "",
+        actor=person,
+        move=action.get("action_id") == "slip_move",
+        office=session.office,
+    )
+    outcome = await _answered(respond, answer)
+    if outcome is not None:
+        await respond(response_type="ephemeral", replace_original=True, **confirmation(outcome))
 
 
 async def deliverable_picker(
@@ -222,9 +222,7 @@ async def _dm(session: Session, text: str, fallback: str | None = None) -> None:
 async def _tell(session: Session, message: dict[str, Any]) -> None:
     """A direct message to the person who submitted the form."""
     try:
-        await session.client.chat_postMessage(
-            channel=session.user_id or "", parse="none", link_names=False, **message
-        )
+        await SlackNotifier(session.client).post(session.user_id or "", message)
     except SlackApiError as exc:
         log.warning("could not confirm by DM: %s", slack_error(exc))
 
@@ -273,7 +271,7 @@ async def update_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBo
             fields["due"],
             summary=fields["summary"],
             of_note=fields["of_note"],
-            fy_start_month=session.deps.fy_start_month,
+            office=session.office,
         )
     except FormProblem as problem:
         await ack(response_action="errors", errors={problem.block: problem.message})
@@ -318,15 +316,14 @@ async def add_submitted(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltC
         await _dm(session, await session.refusal() + f" The title was: {esc(title)}")
         return
     try:
-        created = await session.store.call(
+        created = await session.writer.call(
             add_deliverable,
-            session.store,
             theme=theme,
             title=title,
             actor=person,
             source=Source.SLACK,
             today=session.today(),
-            fy_start_month=session.deps.fy_start_month,
+            office=session.office,
             idempotency_key=session.request_key,
         )
         text = f":new: Added *{esc(created.ref)}* {esc(created.title)} (not started)."

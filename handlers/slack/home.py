@@ -8,10 +8,11 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from handlers.service import mail_token, update_address
-from handlers.slack.queries import admin_hint, rows
+from handlers.service.listing import DeliverableRow, deliverable_rows
+from handlers.slack.queries import admin_hint
 from handlers.slack.round import round_home
 from handlers.slack.session import Session
-from handlers.slack_views import DeliverableRow, home_view
+from handlers.slack.views import home_view
 from store import Person, Status, StoreUnavailable, Theme
 
 __all__ = ["app_home_opened"]
@@ -34,7 +35,7 @@ async def _mail_address(session: Session, person: Person | None) -> str | None:
     if person is None or not domain:
         return None
     try:
-        token = await session.store.call(mail_token, session.store, person=person)
+        token = await session.writer.call(mail_token, person=person)
     except StoreUnavailable:
         return None  # shown next time; the rest of the Home tab still renders
     return update_address(token, domain)
@@ -44,15 +45,13 @@ async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext) -> N
     if event.get("tab", "home") != "home":
         return
     session = Session.of(context)
-    reader, now = session.reader, session.deps.clock()
+    reader, now = session.reader, session.office.now()
     person = await session.person()
-    found = await reader.call(rows, reader, now, session.deps.stale_weeks)
+    found = await reader.call(deliverable_rows, reader, session.office)
     mine = []
     if person is not None:
         mine = [
-            r
-            for r in found
-            if r.deliverable.owner_id == person.id and r.deliverable.status is not Status.COMPLETED
+            r for r in found if r.deliverable.owner_id == person.id and r.deliverable.status.is_open
         ]
         mine.sort(key=lambda r: (not r.stale, r.deliverable.ref))
     view = home_view(

@@ -1,30 +1,17 @@
-"""Reads the listeners run on the store's thread (pure functions of a ``Store``)."""
+"""Reads the listeners run on the reader's thread (pure functions of a ``Reader``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from handlers.slack_views import DeliverableRow, quarter_options
-from store import FinancialYearQuarter, Role, Store, parse_quarter_span
+from handlers.slack.views import quarter_options
+from store import Office, Reader, Role
 
-__all__ = ["admin_hint", "quarter_choices", "rows"]
-
-
-def rows(store: Store, now: dt.datetime, stale_weeks: int) -> list[DeliverableRow]:
-    return [
-        DeliverableRow(
-            deliverable=v.deliverable,
-            theme=v.theme,
-            owner=v.owner,
-            last_update=v.last_update,
-            stale=v.stale(now, weeks=stale_weeks),
-        )
-        for v in store.overview()
-    ]
+__all__ = ["admin_hint", "quarter_choices"]
 
 
-def admin_hint(store: Store) -> str:
+def admin_hint(store: Reader) -> str:
     people = store.people()
     admins = [p for p in people if p.role is Role.ADMIN] or [
         p for p in people if p.role is Role.EDITOR
@@ -35,26 +22,21 @@ def admin_hint(store: Store) -> str:
     return f"Ask {names} to add your Slack ID (or your email) to the plan's people."
 
 
-def quarter_choices(store: Store, today: dt.date, start_month: int) -> list[dict[str, Any]]:
+def quarter_choices(store: Reader, office: Office) -> list[dict[str, Any]]:
     """The quarters the form offers: from the plan's start (or two back) to two years on,
     or to the latest due quarter in the plan."""
-    current = FinancialYearQuarter.of_date(today, start_month=start_month)
+    current = office.quarter_of(office.today())
     first = current.previous().previous()
     start_text = store.get_meta("plan_start")
     if start_text:
-        first = min(
-            first,
-            FinancialYearQuarter.of_date(
-                dt.date.fromisoformat(start_text), start_month=start_month
-            ),
-        )
+        first = min(first, office.quarter_of(dt.date.fromisoformat(start_text)))
     last = current
     for _ in range(8):
         last = last.next()
     for d in store.deliverables():
         if d.due:
             try:
-                last = max(last, parse_quarter_span(d.due, start_month=start_month).last)
+                last = max(last, office.quarter(d.due).last)
             except ValueError:
                 continue
     return quarter_options(first, last)

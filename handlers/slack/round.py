@@ -24,6 +24,7 @@ from handlers.round_grammar import ROUND_HELP, RoundCommand, parse_round_command
 from handlers.service import ServiceError
 from handlers.service.round import approve_line, approve_waiting, edit_line, not_mine
 from handlers.service.round_admin import OpenRound, find_round, reassign_line, return_line
+from handlers.slack.blocks import esc, section
 from handlers.slack.queries import quarter_choices
 from handlers.slack.round_views import (
     edit_modal,
@@ -33,7 +34,6 @@ from handlers.slack.round_views import (
     status_text,
 )
 from handlers.slack.session import BUSY, Session, log, slack_error
-from handlers.slack_views import esc, section
 from store import Person, Source, Status, StoreUnavailable
 from store.round import RoundBook
 
@@ -71,7 +71,7 @@ async def _redraw(session: Session, name: str, scope: list[str], person: Person)
     book = await reader.call(reader.round_book, name)
     if book is None:
         return None
-    return line_message(book, scope, person=person.name, tz=session.deps.tz)
+    return line_message(book, scope, person=person.name, tz=session.office.tz)
 
 
 async def _answer(
@@ -111,8 +111,8 @@ async def round_approve(
     ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     async def record(s: Session, p: Person, name: str, ref: str | None, scope: list[str]) -> Any:
-        return await s.store.call(
-            approve_line, s.store, name, ref=ref or "", actor=p, now=s.deps.clock(), source="slack"
+        return await s.writer.call(
+            approve_line, name, ref=ref or "", actor=p, now=s.office.now(), source="slack"
         )
 
     await _answer(ack, action, respond, context, record)
@@ -122,12 +122,11 @@ async def round_approve_all(
     ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     async def record(s: Session, p: Person, name: str, ref: str | None, scope: list[str]) -> Any:
-        return await s.store.call(
+        return await s.writer.call(
             approve_waiting,
-            s.store,
             name,
             actor=p,
-            now=s.deps.clock(),
+            now=s.office.now(),
             source="slack",
             refs=scope,
         )
@@ -139,8 +138,8 @@ async def round_not_mine(
     ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     async def record(s: Session, p: Person, name: str, ref: str | None, scope: list[str]) -> Any:
-        return await s.store.call(
-            not_mine, s.store, name, ref=ref or "", actor=p, now=s.deps.clock(), source="slack"
+        return await s.writer.call(
+            not_mine, name, ref=ref or "", actor=p, now=s.office.now(), source="slack"
         )
 
     done = await _answer(ack, action, respond, context, record)
@@ -164,7 +163,7 @@ async def round_edit(
     except (ValueError, KeyError, TypeError):
         await _say(respond, ":warning: That button is broken; please use the latest message.")
         return
-    reader, today, start = session.reader, session.today(), session.deps.fy_start_month
+    reader, office = session.reader, session.office
 
     def load() -> dict[str, Any] | None:
         book = reader.round_book(name)
@@ -180,7 +179,7 @@ async def round_edit(
             "c": container.get("channel_id") or (body.get("channel") or {}).get("id"),
             "ts": container.get("message_ts") or (body.get("message") or {}).get("ts"),
         }
-        return edit_modal(view, d, quarter_choices(reader, today, start), metadata)
+        return edit_modal(view, d, quarter_choices(reader, office), metadata)
 
     modal = await reader.call(load)
     if modal is None:
@@ -241,17 +240,16 @@ async def round_edit_submitted(
         await _dm(session, await session.refusal() + f" Your line was: {esc(text)}")
         return
     try:
-        await session.store.call(
+        await session.writer.call(
             edit_line,
-            session.store,
             str(meta.get("r")),
             ref=str(meta.get("ref")),
             actor=person,
             text=text,
-            now=session.deps.clock(),
+            now=session.office.now(),
             source=Source.SLACK,
             key=session.request_key,
-            fy_start_month=session.deps.fy_start_month,
+            office=session.office,
             **{k: fields[k] for k in ("status", "due", "dependencies")},
         )
     except StoreUnavailable:
@@ -322,14 +320,13 @@ async def round_return_submitted(
         await _dm(session, await session.refusal())
         return
     try:
-        done = await session.store.call(
+        done = await session.writer.call(
             return_line,
-            session.store,
             str(meta.get("r")),
             ref=str(meta.get("ref")),
             actor=person,
             comment=comment,
-            now=session.deps.clock(),
+            now=session.office.now(),
             key=session.request_key,
             source="slack",
         )
@@ -369,7 +366,7 @@ async def round_command(session: Session, text: str, respond: AsyncRespond) -> N
 
 
 async def _run_round(session: Session, cmd: RoundCommand, person: Person) -> str:
-    reader, store, now = session.reader, session.store, session.deps.clock()
+    reader, writer, now = session.reader, session.writer, session.office.now()
     if cmd.verb == "status":
         found = await reader.call(find_round, reader, cmd.name)
         book = await reader.call(reader.round_book, found.name)
@@ -399,9 +396,8 @@ async def _run_round(session: Session, cmd: RoundCommand, person: Person) -> str
             f"(`deliverabot report --round {esc(closed.name)}` rebuilds it exactly)."
         )
     if cmd.verb == "return":
-        done = await store.call(
+        done = await writer.call(
             return_line,
-            store,
             found.name,
             ref=cmd.ref or "",
             actor=person,
@@ -413,9 +409,8 @@ async def _run_round(session: Session, cmd: RoundCommand, person: Person) -> str
         to = await reader.call(reader.person_by_email, cmd.email or "")
         if to is None:
             return f":warning: {esc(cmd.email or '')} is not a person in the plan."
-        done = await store.call(
+        done = await writer.call(
             reassign_line,
-            store,
             found.name,
             ref=cmd.ref or "",
             actor=person,

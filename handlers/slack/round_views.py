@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.slack_views import context, esc, plain, section
+from handlers.slack.blocks import context, esc, plain, section
 from store import Deliverable, Status
 from store.round import LineState, LineView, RoundBook, Tally, tally
 

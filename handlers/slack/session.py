@@ -24,13 +24,15 @@ from handlers.service import (
     UpdateOutcome,
     UpdateRequest,
     ask_about_slip,
-    link_slack_id,
+    link_identity,
     record_update,
     resolve_deliverable,
 )
+from handlers.service.writer import Writer
+from handlers.slack.blocks import esc, mrkdwn, plain, section
 from handlers.slack.queries import admin_hint, quarter_choices
-from handlers.slack_views import confirmation_text, esc, plain, section, update_modal
-from store import Deliverable, Person, Store, StoreUnavailable, mrkdwn
+from handlers.slack.views import confirmation_text, update_modal
+from store import AN_OFFICE, Deliverable, Office, Person, Reader, StoreUnavailable
 
 __all__ = [
     "BUSY",
@@ -45,6 +47,8 @@ __all__ = [
 
 log = logging.getLogger("handlers.slack")
 
+CHANNEL = "slack"  # this channel's name for a person's identity (``identities.channel``)
+
 Preview = Callable[[], Awaitable[dict[str, Any]]]
 BUSY = ":hourglass: The database is busy, so nothing was recorded. Please try again in a minute."
 FORM_DEADLINE = 2.0  # seconds: forms must answer within Slack's 3-second limit
@@ -53,10 +57,6 @@ LATE_IDENTITY = (
     ":hourglass: Slack did not say who you are within "
     f"{IDENTITY_DEADLINE:.0f} seconds. Nothing was recorded; please try again in a minute."
 )
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -70,12 +70,9 @@ def slack_error(exc: SlackApiError) -> str:
 class SlackDeps:
     """What the listeners need, passed in by the wiring in ``bot``."""
 
-    store: Store
-    tz: dt.tzinfo
-    reader: Store | None = None  # a read-only connection; defaults to ``store``
-    fy_start_month: int = 4
-    stale_weeks: int = 4
-    clock: Callable[[], dt.datetime] = _utc_now
+    writer: Writer
+    office: Office = AN_OFFICE  # the time zone, the financial year, stale weeks, the clock
+    reader: Reader | None = None  # its own read-only connection; else the writer's
     previews: dict[str, Preview] = field(default_factory=dict)  # "digest", "stats"
     mail_domain: str | None = None  # shows each person's address for updates by mail
     rounds: RoundDesk | None = None  # the paper round's drafting and delivery (bot wires it)
@@ -85,8 +82,8 @@ class SlackDeps:
     notices: ReasonLog = field(default_factory=lambda: ReasonLog(log, "Slack", level=logging.INFO))
 
     @property
-    def read(self) -> Store:
-        return self.reader or self.store
+    def read(self) -> Reader:
+        return self.reader or self.writer.reader
 
     async def drain(self, timeout: float = 15) -> None:
         """Let work acknowledged to Slack finish before the store closes."""
@@ -144,15 +141,19 @@ class Session:
         return session
 
     @property
-    def store(self) -> Store:
-        return self.deps.store
+    def writer(self) -> Writer:
+        return self.deps.writer
 
     @property
-    def reader(self) -> Store:
+    def reader(self) -> Reader:
         return self.deps.read
 
+    @property
+    def office(self) -> Office:
+        return self.deps.office
+
     def today(self) -> dt.date:
-        return self.deps.clock().astimezone(self.deps.tz).date()
+        return self.office.today()
 
     async def person(self) -> Person | None:
         """The caller as a person of the plan: by Slack id, else by their Slack email (and
@@ -166,7 +167,7 @@ class Session:
         if not self.user_id:
             return None
         reader = self.reader
-        person = await reader.call(reader.person_by_slack_id, self.user_id)
+        person = await reader.call(reader.person_by_identity, CHANNEL, self.user_id)
         if person is not None:
             return person
         try:
@@ -185,7 +186,9 @@ class Session:
             return None
         person = await reader.call(reader.person_by_email, email)
         if person is not None:
-            await self.store.call(link_slack_id, self.store, person=person, slack_id=self.user_id)
+            await self.writer.call(
+                link_identity, person=person, channel=CHANNEL, external_id=self.user_id
+            )
         return person
 
     async def refusal(self) -> str:
@@ -195,23 +198,20 @@ class Session:
         return f":no_entry: I don't know who you are in the plan yet. {esc(hint)}"
 
     async def record(self, request: UpdateRequest) -> UpdateOutcome:
-        return await self.store.call(
-            record_update, self.store, request, fy_start_month=self.deps.fy_start_month
-        )
+        return await self.writer.call(record_update, request, office=self.office)
 
     async def confirm(self, outcome: UpdateOutcome, request: UpdateRequest) -> dict[str, Any]:
         """The reply to a recorded update; when its note names a later quarter than the due
         one it left in place, the reply asks once whether to move it."""
         reply = confirmation(outcome)
         try:
-            question = await self.store.call(
+            question = await self.writer.call(
                 ask_about_slip,
-                self.store,
                 outcome,
                 actor=request.actor,
                 note=request.note,
                 on=self.today(),
-                fy_start_month=self.deps.fy_start_month,
+                office=self.office,
             )
         except StoreUnavailable:  # the update is recorded; only the question is lost
             log.warning("could not keep the due-quarter question for %s", outcome.deliverable.ref)
@@ -228,7 +228,7 @@ class Session:
         note: str = "",
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        reader, today, start_month = self.reader, self.today(), self.deps.fy_start_month
+        reader, office = self.reader, self.office
 
         def load() -> tuple[Deliverable | None, list[dict[str, Any]]]:
             chosen = None
@@ -237,7 +237,7 @@ class Session:
                     chosen = resolve_deliverable(reader, ref)
                 except ServiceError:
                     chosen = None
-            return chosen, quarter_choices(reader, today, start_month)
+            return chosen, quarter_choices(reader, office)
 
         chosen, quarters = await reader.call(load)
         await self.client.views_open(

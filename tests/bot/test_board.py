@@ -150,6 +150,30 @@ async def test_report_route_matches_the_cli(board) -> None:
     assert docx[:2] == b"PK"
 
 
+async def test_the_board_takes_the_formats_the_cli_takes(board) -> None:
+    from bot.cli import report
+    from digests.formats import REPORT_FORMATS
+
+    base, _ = board
+    cli_choices = next(p for p in report.params if p.name == "fmt").type.choices
+    assert list(cli_choices) == REPORT_FORMATS.choices  # one registry for both
+    period = f"{base}/board/report?from=2022-03-01&to=2022-09-14"
+    async with aiohttp.ClientSession(headers=BEARER) as s:
+        bodies = {}
+        for name in REPORT_FORMATS.choices:
+            async with s.get(f"{period}&format={name}") as r:
+                assert r.status == 200, name
+                bodies[name] = (r.headers["Content-Type"], await r.read())
+        async with s.get(f"{period}&format=pdf") as r:
+            assert r.status == 400
+            assert "markdown (md), html, text or docx" in await r.text()
+    assert bodies["md"] == bodies["markdown"]  # the CLI's name and the board's old one
+    assert bodies["markdown"][0] == "text/markdown; charset=utf-8"
+    assert bodies["text"][0] == "text/plain; charset=utf-8"
+    assert bodies["text"][1].startswith(b"Police and Crime Plan 2021-24")
+    assert bodies["docx"][1][:2] == b"PK"
+
+
 async def test_the_board_is_off_without_a_token(tmp_path: Path) -> None:
     settings = load_settings(
         {"DELIVERABOT_DB": str(tmp_path / "x.db"), "PORT": "0", "SMTP_PORT": "0"}, env_file=None

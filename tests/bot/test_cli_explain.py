@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from cli_runner import run_cli
+
 
 def _run(exe: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [exe, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    """``deliverabot ARGS``, in process (``exe`` names the console script it stands for)."""
+    return run_cli(env, *args)
 
 
 def test_report_explain_prints_the_rule_for_every_deliverable(

@@ -7,15 +7,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 from openpyxl import load_workbook
 
 from store import open_store
 
 
 def run(exe: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [exe, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    """``deliverabot ARGS``, in process (``exe`` names the console script it stands for)."""
+    return run_cli(env, *args)
 
 
 @pytest.fixture

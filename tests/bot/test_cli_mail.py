@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 FORWARDS = [
@@ -21,9 +22,8 @@ FORWARDS = [
 
 
 def run(exe: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [exe, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    """``deliverabot ARGS``, in process (``exe`` names the console script it stands for)."""
+    return run_cli(env, *args)
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from cli_runner import run_cli
+
 PLAN = """\
 plan: Test Plan
 people:
@@ -25,9 +27,8 @@ themes:
 
 
 def run(exe: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [exe, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    """``deliverabot ARGS``, in process (``exe`` names the console script it stands for)."""
+    return run_cli(env, *args)
 
 
 def _shown(exe: str, env: dict[str, str]) -> list[dict]:

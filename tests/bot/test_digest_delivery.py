@@ -18,11 +18,12 @@ from typing import Any
 import docx
 import pytest
 from aiosmtpd.controller import Controller
+from cli_runner import run_cli
 from fake_slack import FakeSlack
 
 from bot.config import DigestSchedule, load_settings
 from bot.jobs import DigestService, latest_schedule, period_for
-from bot.mailer import Mailer
+from bot.wiring import digest_service, slack_web_client
 from digests.digest import build_digest, week_bounds
 from digests.report import build_report, render_docx
 from handlers.plan import load_plan
@@ -33,9 +34,14 @@ from handlers.service import (
     record_correspondence,
     record_update,
 )
-from store import Source, Store, open_store
+from handlers.slack import SlackNotifier
+from store import Office, Source, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
+
+
+def slack_notifier(settings: Any) -> SlackNotifier:
+    return SlackNotifier(slack_web_client(settings))
 
 
 def _settings(tmp_path: Path, **env: str) -> Any:
@@ -72,13 +78,7 @@ def _service(
 ) -> tuple[DigestService, Store]:
     store = open_store(db)
     return (
-        DigestService(
-            settings=settings,
-            store=store,
-            mailer=Mailer(relay=settings.smtp_relay, outbox=settings.outbox_dir),
-            slack_client=slack,
-            clock=clock,
-        ),
+        digest_service(settings, store, slack=slack, clock=clock),
         store,
     )
 
@@ -122,7 +122,7 @@ def test_updates_fall_in_the_local_week_across_dst(db: Path) -> None:
                 deliverable="CF-9", actor=alex, source=Source.CLI, note=note, recorded_at=at
             ),
         )
-    w43 = build_digest(store, year=2022, week=43, tz=LONDON)
+    w43 = build_digest(store, year=2022, week=43, office=Office(tz=LONDON))
     notes = [n for _, _, n in w43.week_notes]
     assert notes == ["first minutes of week 43", "last minutes of week 43 (GMT)"]
 
@@ -181,44 +181,26 @@ async def test_catch_up_after_downtime_within_grace_only(db: Path, tmp_path: Pat
     assert [(r["period"], r["state"]) for r in ledger] == [("2022-W37", "sent")]
 
 
-async def test_crash_between_claim_and_post_is_visible_and_retried(
-    db: Path, tmp_path: Path, deliverabot_exe: str, cli_env: dict[str, str]
+def test_crash_between_claim_and_post_is_visible_and_retried(
+    db: Path, tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
     store = open_store(db)
     an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     with store.transaction():  # ...and then the process died; its lease has run out
         assert store.claim("digest", "2022-W37", "outbox", now=an_hour_ago)
     env = {**cli_env, "DELIVERABOT_DB": str(db), "OUTBOX_DIR": str(tmp_path / "outbox")}
-    status = subprocess.run(
-        [deliverabot_exe, "digest", "--status"], env=env, capture_output=True, text=True
-    )
+    status = run_cli(env, "digest", "--status")
     assert "claimed, not sent" in status.stdout
-    rows = json.loads(
-        subprocess.run(
-            [deliverabot_exe, "digest", "--status", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    rows = json.loads(run_cli(env, "digest", "--status", "--json").stdout)
     assert [(r["period"], r["state"]) for r in rows] == [("2022-W37", "claimed")]
     # A normal run does not post it again behind the ledger's back...
-    posted = subprocess.run(
-        [deliverabot_exe, "digest", "--week", "2022-W37", "--post"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    posted = run_cli(env, "digest", "--week", "2022-W37", "--post")
     assert "outbox: skipped already claimed" in posted.stdout
     # ...but --retry does.
-    retried = subprocess.run(
-        [deliverabot_exe, "digest", "--retry"], env=env, capture_output=True, text=True
-    )
+    retried = run_cli(env, "digest", "--retry")
     assert retried.stdout.startswith("outbox: sent outbox ")
     assert [r["state"] for r in store.ledger()] == ["sent"]
-    again = subprocess.run(
-        [deliverabot_exe, "digest", "--retry"], env=env, capture_output=True, text=True
-    )
+    again = run_cli(env, "digest", "--retry")
     assert again.stdout.strip() == "Nothing to retry."
 
 
@@ -271,8 +253,6 @@ def test_a_stale_owner_cannot_mark_a_taken_over_claim(db: Path) -> None:
 
 def _slack_service(db: Path, tmp_path: Path, fake: FakeSlack) -> tuple[DigestService, Store]:
     """A digest service posting to ``fake`` (channel C0LEADERS) on Monday 19 September."""
-    from bot.slack_app import make_web_client
-
     settings = _settings(
         tmp_path,
         SLACK_BOT_TOKEN="xoxb-t",
@@ -281,7 +261,7 @@ def _slack_service(db: Path, tmp_path: Path, fake: FakeSlack) -> tuple[DigestSer
         DIGEST_CHANNEL="C0LEADERS",
     )
     clock = Clock(dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC))
-    return _service(db, settings, clock, make_web_client(settings))
+    return _service(db, settings, clock, slack_notifier(settings))
 
 
 async def test_a_failed_chart_upload_is_a_warning_not_a_second_post(
@@ -429,8 +409,6 @@ async def test_without_slack_the_channel_digest_goes_to_the_outbox(
 async def test_reminders_once_a_week_not_on_bank_holidays_nor_when_away(
     db: Path, tmp_path: Path
 ) -> None:
-    from bot.slack_app import make_web_client
-
     fake = FakeSlack()
     await fake.start()
     try:
@@ -438,7 +416,7 @@ async def test_reminders_once_a_week_not_on_bank_holidays_nor_when_away(
             tmp_path, SLACK_BOT_TOKEN="xoxb-t", SLACK_SIGNING_SECRET="s", SLACK_API_URL=fake.api_url
         )
         clock = Clock(dt.datetime(2022, 9, 16, 9, 30, tzinfo=dt.UTC))  # Friday 10:30 BST
-        service, store = _service(db, settings, clock, make_web_client(settings))
+        service, store = _service(db, settings, clock, slack_notifier(settings))
         with store.transaction():
             store.set_person_away(
                 store.person_by_email("dan.hughes@example.org").id, dt.date(2022, 9, 30)
@@ -479,7 +457,7 @@ def test_docx_reopens_and_holds_every_deliverable(db: Path) -> None:
         ),
     )
     report = build_report(
-        store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 14), tz=LONDON
+        store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 14), office=Office(tz=LONDON)
     )
     document = docx.Document(io.BytesIO(render_docx(report)))
     text = "\n".join(p.text for p in document.paragraphs)

@@ -14,11 +14,12 @@ from fake_slack import FakeSlack
 
 from bot.config import load_settings
 from bot.round_jobs import RoundJobs
-from bot.slack_app import make_web_client
 from handlers.plan import load_plan
 from handlers.service import import_plan, set_away
 from handlers.service.round import approve_waiting
 from handlers.service.round_admin import OpenRound
+from handlers.service.writer import Writer
+from handlers.slack import SlackNotifier, make_web_client
 from store import Store, open_store
 
 ROUND = OpenRound(
@@ -87,10 +88,10 @@ async def test_reminders_skip_weekends_the_bank_holiday_and_the_away_and_end_whe
     clock = Clock()
     jobs = RoundJobs(
         settings=settings,
-        store=store,
+        writer=Writer(store),
         mailer=NoMail(),  # type: ignore[arg-type]
-        slack_client=make_web_client(settings),
-        clock=clock,
+        slack=SlackNotifier(make_web_client("xoxb-test", slack.api_url)),
+        office=settings.office.with_clock(clock),
     )
     alex = store.person_by_email("alex.morgan@example.org")
     tom = store.person_by_email("tom.fletcher@example.org")

@@ -6,14 +6,14 @@ import datetime as dt
 import zoneinfo
 
 from digests.board import BoardFilters, board_rows, filter_rows
-from store import Status, Store
+from store import Office, Status, Store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
 def test_rows_carry_status_latest_note_and_marks(plan_store: Store) -> None:
     now = dt.datetime(2023, 6, 20, 12, tzinfo=dt.UTC)  # Q1 2023/24: Q3 and Q4 2022/23 are past
-    rows = board_rows(plan_store, now=now, tz=LONDON)
+    rows = board_rows(plan_store, office=Office(clock=lambda: now, tz=LONDON))
     assert len(rows) == 50 and rows[0].ref == "CF-1"
     by_ref = {r.ref: r for r in rows}
     survey = by_ref["CF-3"]
@@ -50,21 +50,28 @@ def test_rows_as_they_stood_at_the_end_of_a_past_day(plan_store: Store) -> None:
         ),
     )
     now = dt.datetime(2022, 9, 16, 12, tzinfo=dt.UTC)
-    today = {r.ref: r for r in board_rows(plan_store, now=now, tz=LONDON)}
+    today = {r.ref: r for r in board_rows(plan_store, office=Office(clock=lambda: now, tz=LONDON))}
     past = {
-        r.ref: r for r in board_rows(plan_store, now=now, tz=LONDON, as_of=dt.date(2022, 9, 11))
+        r.ref: r
+        for r in board_rows(
+            plan_store, office=Office(clock=lambda: now, tz=LONDON), as_of=dt.date(2022, 9, 11)
+        )
     }
     assert today["CF-9"].status is Status.ON_HOLD and past["CF-9"].status is Status.ONGOING
     assert past["CF-9"].note != "Paused pending the budget review."
     assert past["CF-9"].last_on is not None and past["CF-9"].last_on <= dt.date(2022, 9, 11)
     assert "CP-7" in today and "CP-7" in past  # added 15 August
-    july = board_rows(plan_store, now=now, tz=LONDON, as_of=dt.date(2022, 7, 31))
+    july = board_rows(
+        plan_store, office=Office(clock=lambda: now, tz=LONDON), as_of=dt.date(2022, 7, 31)
+    )
     assert len(july) == 45 and "CF-12" not in {r.ref for r in july}  # added 1 August
 
 
 def test_marks_new_dependencies_and_due_this_quarter(plan_store: Store) -> None:
     now = dt.datetime(2022, 9, 16, 12, tzinfo=dt.UTC)  # Q2 2022/23
-    rows = board_rows(plan_store, now=now, tz=LONDON, new_since=dt.date(2022, 8, 1))
+    rows = board_rows(
+        plan_store, office=Office(clock=lambda: now, tz=LONDON), new_since=dt.date(2022, 8, 1)
+    )
     added = {d.ref: d.added_on for d in plan_store.deliverables()}
     assert {r.ref for r in rows if r.new} == {
         ref for ref, day in added.items() if day >= dt.date(2022, 8, 1)
@@ -90,7 +97,12 @@ def test_no_mail_is_a_sentence_not_an_empty_chart(plan_store: Store) -> None:
     mail = weekly_correspondence(plan_store, dt.date(2022, 9, 12), dt.date(2022, 9, 18))
     assert sum(n for _, n in mail.weekly) == 0
     page = Page("Plan", "Office", "As at now", board_period(now.date(), ()))
-    html = render_board(page, board_rows(plan_store, now=now, tz=LONDON), BoardFilters(), mail)
+    html = render_board(
+        page,
+        board_rows(plan_store, office=Office(clock=lambda: now, tz=LONDON)),
+        BoardFilters(),
+        mail,
+    )
     assert '<img class="chart"' not in html
     assert "No correspondence recorded in the 12 weeks from 27 June to 18 September 2022." in html
     # The chart's labels carry the year, and its title the period.

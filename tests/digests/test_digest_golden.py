@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from digests.digest import build_digest
-from digests.digest_render import render_digest, slack_message
+from digests.digest_render import render_digest
 from digests.report import build_report, render_report
-from store import Store
+from handlers.slack.digest import digest_mrkdwn, slack_message
+from store import Office, Store
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -39,18 +40,20 @@ PANELS = (dt.date(2022, 9, 14), dt.date(2023, 2, 8))
 def test_digest_renderers(digest_store: Store, fmt: str, linked: bool) -> None:
     """Without BOARD_URL and PANEL_DATES, and with them (links and the countdown)."""
     extra = {"board_url": BOARD, "panels": PANELS} if linked else {}
-    digest = build_digest(digest_store, year=2022, week=37, tz=LONDON, **extra)
+    digest = build_digest(digest_store, year=2022, week=37, office=Office(tz=LONDON), **extra)
     suffix = {"text": "txt", "markdown": "md", "html": "html", "mrkdwn": "mrkdwn"}[fmt]
     _check(
         f"digest-2022-W37{'-board' if linked else ''}.{suffix}",
-        render_digest(digest, fmt, chart_cid="chart@x" if fmt == "html" else None),
+        digest_mrkdwn(digest)
+        if fmt == "mrkdwn"
+        else render_digest(digest, fmt, chart_cid="chart@x" if fmt == "html" else None),
     )
 
 
 @pytest.mark.parametrize("linked", [False, True], ids=["plain", "board"])
 def test_digest_block_kit(digest_store: Store, linked: bool) -> None:
     extra = {"board_url": BOARD, "panels": PANELS} if linked else {}
-    digest = build_digest(digest_store, year=2022, week=37, tz=LONDON, **extra)
+    digest = build_digest(digest_store, year=2022, week=37, office=Office(tz=LONDON), **extra)
     _check(
         f"digest-2022-W37{'-board' if linked else ''}.slack.json",
         json.dumps(slack_message(digest), indent=2, ensure_ascii=False) + "\n",
@@ -60,7 +63,10 @@ def test_digest_block_kit(digest_store: Store, linked: bool) -> None:
 @pytest.mark.parametrize("fmt", ["markdown", "html", "text"])
 def test_report_renderers(digest_store: Store, fmt: str) -> None:
     report = build_report(
-        digest_store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 18), tz=LONDON
+        digest_store,
+        day_from=dt.date(2022, 3, 1),
+        day_to=dt.date(2022, 9, 18),
+        office=Office(tz=LONDON),
     )
     suffix = {"markdown": "md", "html": "html", "text": "txt"}[fmt]
     _check(f"report-2022-03-01-2022-09-18.{suffix}", render_report(report, fmt))
@@ -68,7 +74,7 @@ def test_report_renderers(digest_store: Store, fmt: str) -> None:
 
 def test_quiet_week_is_one_line(digest_store: Store) -> None:
     # Week 32 (8–14 August 2022): no update, no imported note and no letter.
-    digest = build_digest(digest_store, year=2022, week=32, tz=LONDON)
+    digest = build_digest(digest_store, year=2022, week=32, office=Office(tz=LONDON))
     text = render_digest(digest, "text")
     assert digest.quiet
     body = text.split("\n\n", 1)[1].strip().splitlines()

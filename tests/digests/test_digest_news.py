@@ -31,9 +31,17 @@ from digests.digest import (
     OwnerGroup,
     build_digest,
 )
-from digests.digest_render import render_digest, slack_message
+from digests.digest_render import render_digest
 from digests.rich import staff_texts
-from store import Status, Store, escape_mrkdwn, open_store
+from handlers.slack.blocks import escape_mrkdwn
+from handlers.slack.digest import digest_mrkdwn, slack_message
+from store import Office, Status, Store, open_store
+
+
+def _render(digest: Digest, fmt: str) -> str:
+    """The digest in ``fmt``; Slack's mrkdwn is the Slack room's (handlers.slack.digest)."""
+    return digest_mrkdwn(digest) if fmt == "mrkdwn" else render_digest(digest, fmt)
+
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 BOARD = "https://deliverabot.example.org/board"
@@ -61,7 +69,7 @@ def _weeks() -> list[tuple[int, int]]:
 
 
 def _digest(store: Store, week: tuple[int, int], **extra: object) -> Digest:
-    return build_digest(store, year=week[0], week=week[1], tz=LONDON, **extra)  # type: ignore[arg-type]
+    return build_digest(store, year=week[0], week=week[1], office=Office(tz=LONDON), **extra)  # type: ignore[arg-type]
 
 
 def _lines(text: str) -> int:
@@ -73,7 +81,7 @@ def _lines(text: str) -> int:
 
 def test_the_import_week_says_plan_imported_instead_of_listing_43(six: Store) -> None:
     digest = _digest(six, IMPORT_WEEK)
-    text = render_digest(digest, "text")
+    text = _render(digest, "text")
     assert digest.imported == 43 and digest.new == []
     assert "Plan imported: 43 deliverables (" in text
     assert not REF.search(text.split("Needs attention")[0])  # no list of 43 references
@@ -82,7 +90,7 @@ def test_the_import_week_says_plan_imported_instead_of_listing_43(six: Store) ->
 
 def test_the_busy_week_leads_with_the_bid_won(six: Store) -> None:
     digest = _digest(six, BUSY_WEEK)
-    text = render_digest(digest, "text")
+    text = _render(digest, "text")
     body = text.split("\n\n")
     assert body[1].startswith("This week: ") and "completed" in body[1]  # the headline
     assert body[2].startswith("Completed\n- ") and "Bid won: £887,661" in body[2]
@@ -93,12 +101,12 @@ def test_the_busy_week_leads_with_the_bid_won(six: Store) -> None:
 
 def test_a_quiet_week_and_a_week_without_mail_say_so_in_one_line(six: Store) -> None:
     quiet = _digest(six, QUIET_WEEK)
-    text = render_digest(quiet, "text")
+    text = _render(quiet, "text")
     assert quiet.quiet and not quiet.wants_chart
     assert text.count("A quiet week: no updates and no correspondence recorded") == 1
     assert "Correspondence" not in text and _lines(text) <= 12
     no_mail = _digest(six, NO_MAIL_WEEK)
-    text = render_digest(no_mail, "text")
+    text = _render(no_mail, "text")
     assert not no_mail.quiet and not no_mail.wants_chart
     mail = text.split("Correspondence\n", 1)[1].strip().splitlines()
     assert mail[0].startswith("No correspondence recorded this week (4-week average ")
@@ -113,7 +121,7 @@ def test_each_deliverable_appears_once_per_digest(six: Store) -> None:
         listed += [h.ref for h in digest.on_hold]
         assert len(listed) == len(set(listed)), week
         for fmt in ("text", "markdown", "mrkdwn"):
-            text = re.sub(r"https?://[^\s|)>\"]+", "", render_digest(digest, fmt))
+            text = re.sub(r"https?://[^\s|)>\"]+", "", _render(digest, fmt))
             shown = REF.findall(text)
             # Owners past the fifth are behind "and N more", never listed twice.
             assert len(shown) == len(set(shown)), (week, fmt)
@@ -131,7 +139,7 @@ def test_on_hold_stays_in_a_standing_line_until_it_resumes(six: Store) -> None:
         # changed, else in the standing line; once it resumes it leaves the line.
         assert {h.ref for h in digest.on_hold} == held - in_lists, week
         if digest.on_hold:
-            assert "On hold: " in render_digest(digest, "text")
+            assert "On hold: " in _render(digest, "text")
         for h in digest.on_hold:
             standing_weeks[h.ref] = standing_weeks.get(h.ref, 0) + 1
     assert max(standing_weeks.values()) >= 2  # the data has holds that last
@@ -140,7 +148,7 @@ def test_on_hold_stays_in_a_standing_line_until_it_resumes(six: Store) -> None:
 def test_needs_attention_is_five_owner_lines_at_most_and_links_to_the_board() -> None:
     owners = [OwnerGroup(f"Owner {i}", stale=(f"CF-{i}",)) for i in range(1, 9)]
     digest = _hand_built(owners=owners)
-    text = render_digest(digest, "mrkdwn")
+    text = _render(digest, "mrkdwn")
     section = text.split(":rotating_light:")[1].split("%%%")[0]
     bullets = [li for li in section.splitlines() if li.startswith("• ")]
     assert len(bullets) == 6  # five owners, and "and N more"
@@ -153,7 +161,7 @@ def test_the_countdown_to_the_next_panel(six: Store) -> None:
     assert (digest.countdown.panel, digest.countdown.days) == (dt.date(2023, 2, 8), 2)
     assert digest.countdown.since == dt.date(2022, 9, 14)
     assert 0 < digest.countdown.pending < digest.countdown.lines <= 50
-    text = render_digest(digest, "text")
+    text = _render(digest, "text")
     assert "Next panel Wednesday 8 February 2023, in 2 days: " in text
     assert _digest(six, (2023, 5)).countdown is None  # no panel dates, no countdown
 
@@ -167,13 +175,13 @@ def test_week_on_week_counts_in_the_headline(six: Store) -> None:
 
 def test_references_link_to_the_board_when_its_address_is_known(six: Store) -> None:
     digest = _digest(six, BUSY_WEEK, board_url=BOARD + "/")
-    mrkdwn = render_digest(digest, "mrkdwn")
+    mrkdwn = _render(digest, "mrkdwn")
     first = digest.completed[0].ref
     assert f"<{BOARD}/{first}|{first}>" in mrkdwn
-    assert f"[{first}]({BOARD}/{first})" in render_digest(digest, "markdown")
-    assert f'<a href="{BOARD}/{first}">{first}</a>' in render_digest(digest, "html")
+    assert f"[{first}]({BOARD}/{first})" in _render(digest, "markdown")
+    assert f'<a href="{BOARD}/{first}">{first}</a>' in _render(digest, "html")
     assert mrkdwn.rstrip().endswith(f":bar_chart: <{BOARD}|Open the board>")
-    assert "<http" not in render_digest(_digest(six, BUSY_WEEK), "mrkdwn")
+    assert "<http" not in _render(_digest(six, BUSY_WEEK), "mrkdwn")
 
 
 # -- escaping: staff text always, the bot's own words never -------------------------------------
@@ -233,7 +241,7 @@ def _outside_staff_text(digest: Digest, rendered: str) -> str:
 
 def test_no_zero_width_character_outside_staff_text_in_any_section() -> None:
     digest = _hand_built()
-    rendered = render_digest(digest, "mrkdwn")
+    rendered = _render(digest, "mrkdwn")
     for emoji in (
         ":white_check_mark:",
         ":warning:",
@@ -261,7 +269,7 @@ def test_no_zero_width_character_outside_staff_text_in_six_months(six: Store) ->
     everything = ""
     for week in _weeks():
         digest = _digest(six, week, board_url=BOARD, panels=PANELS)
-        rendered = render_digest(digest, "mrkdwn")
+        rendered = _render(digest, "mrkdwn")
         rest = _outside_staff_text(digest, rendered)
         assert not any(z in rest for z in ZERO_WIDTH), (week, rest)
         everything += rendered

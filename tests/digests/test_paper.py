@@ -22,11 +22,11 @@ from digests.report import build_report, render_docx
 from handlers.paper import load_paper
 from handlers.plan import PlanInvalid, parse_plan
 from handlers.service import import_plan
-from store import Store
+from store import Office, Store
 from store.paper import PaperWording
 
 TZ = zoneinfo.ZoneInfo("Europe/London")
-SEPT = {"day_from": dt.date(2022, 3, 1), "day_to": dt.date(2022, 9, 14), "tz": TZ}
+SEPT = {"day_from": dt.date(2022, 3, 1), "day_to": dt.date(2022, 9, 14), "office": Office(tz=TZ)}
 
 
 def _paper(store: Store, wording: PaperWording | None = None) -> Document:

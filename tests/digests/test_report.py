@@ -15,7 +15,7 @@ from handlers.service import (
     record_correspondence,
     record_update,
 )
-from store import Source, Status, Store
+from store import Office, Source, Status, Store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
@@ -31,7 +31,10 @@ PAPER_COUNTS = {
 
 def _report(store: Store, start: str = "2022-03-01", end: str = "2022-09-14"):
     return build_report(
-        store, day_from=dt.date.fromisoformat(start), day_to=dt.date.fromisoformat(end), tz=LONDON
+        store,
+        day_from=dt.date.fromisoformat(start),
+        day_to=dt.date.fromisoformat(end),
+        office=Office(tz=LONDON),
     )
 
 

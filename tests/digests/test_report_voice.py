@@ -22,7 +22,7 @@ from digests.report import (
 )
 from handlers.plan import parse_plan
 from handlers.service import UpdateRequest, import_plan, record_update
-from store import Source, Status, Store, Update
+from store import Office, Source, Status, Store, Update
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
@@ -32,7 +32,7 @@ def _report(store: Store, start: str = "2022-03-01", end: str = "2022-09-14", **
         store,
         day_from=dt.date.fromisoformat(start),
         day_to=dt.date.fromisoformat(end),
-        tz=LONDON,
+        office=Office(tz=LONDON),
         **kw,
     )
 
@@ -222,7 +222,8 @@ def test_choose_notes_latest_and_all() -> None:
 
 def test_digest_notes_are_one_paragraph_and_never_ping(plan_store: Store) -> None:
     from digests.digest import build_digest
-    from digests.digest_render import render_digest, slack_message
+    from digests.digest_render import render_digest
+    from handlers.slack.digest import digest_mrkdwn, slack_message
 
     cf10 = plan_store.deliverable_by_ref("CF-10")
     record_update(
@@ -235,9 +236,9 @@ def test_digest_notes_are_one_paragraph_and_never_ping(plan_store: Store) -> Non
             recorded_at=dt.datetime(2022, 9, 12, 9, tzinfo=dt.UTC),
         ),
     )
-    digest = build_digest(plan_store, year=2022, week=37, tz=LONDON)
+    digest = build_digest(plan_store, year=2022, week=37, office=Office(tz=LONDON))
     for fmt in ("markdown", "text", "mrkdwn"):
-        text = render_digest(digest, fmt)
+        text = digest_mrkdwn(digest) if fmt == "mrkdwn" else render_digest(digest, fmt)
         assert "\n- Fake bullet" not in text and "\n## Fake heading" not in text, fmt
         line = next(li for li in text.splitlines() if "Venue booked" in li)
         assert "Fake bullet" in line and "Fake heading" in line, fmt

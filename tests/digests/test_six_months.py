@@ -23,7 +23,7 @@ from six_months import LONDON, PERIOD, load_six_months, paper_lists, update_rows
 
 from digests.report import Report, build_report, render_report
 from digests.report_explain import render_explain
-from store import Store
+from store import Office, Store
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def six_months(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Report]
 
     store = open_store(tmp_path_factory.mktemp("six") / "six.db")
     load_six_months(store)
-    report = build_report(store, day_from=PERIOD[0], day_to=PERIOD[1], tz=LONDON)
+    report = build_report(store, day_from=PERIOD[0], day_to=PERIOD[1], office=Office(tz=LONDON))
     return store, report
 
 

@@ -24,7 +24,7 @@ from handlers.service import (
     import_history,
     record_update,
 )
-from store import Source, Status, Store
+from store import Office, Source, Status, Store
 
 TZ = zoneinfo.ZoneInfo("Europe/London")
 HEAD = "date,ref,status,due,dependencies,summary,note,by\n"
@@ -55,7 +55,7 @@ def test_rows_are_appended_in_date_order_with_their_dates_and_authors(
         "2022-09-15 10:30,cf-10,,,,,chased venue re dates,Priya Shah\n"
         "2022-09-20,CF-10,completed,,,true,Event held at the Guildhall,Someone Else\n",
     )
-    rows = load_history(path, tz=TZ)
+    rows = load_history(path, office=Office(tz=TZ))
     alex = person("alex.morgan@example.org")
     summary = import_history(plan_store, rows, actor=alex)
     assert (summary.added, summary.duplicates) == (3, 0)
@@ -76,7 +76,7 @@ def test_rows_are_appended_in_date_order_with_their_dates_and_authors(
     )
     # What the panel sees: the imported summary note, completed within the period.
     report = build_report(
-        plan_store, day_from=dt.date(2022, 9, 15), day_to=dt.date(2022, 9, 30), tz=TZ
+        plan_store, day_from=dt.date(2022, 9, 15), day_to=dt.date(2022, 9, 30), office=Office(tz=TZ)
     )
     done = [i for t in report.themes for i in t.completed]
     assert [(i.ref, i.notes) for i in done] == [("CF-10", ("Event held at the Guildhall",))]
@@ -91,7 +91,9 @@ def test_of_note_and_summary_flags_come_through(tmp_path: Path, plan_store: Stor
         encoding="utf-8",
     )
     summary = import_history(
-        plan_store, load_history(path, tz=TZ), actor=person("alex.morgan@example.org")
+        plan_store,
+        load_history(path, office=Office(tz=TZ)),
+        actor=person("alex.morgan@example.org"),
     )
     assert [line.rsplit(" ", 2)[-2:] for line in summary.lines] == [
         ["of", "note"],
@@ -108,7 +110,7 @@ def test_running_twice_adds_nothing_and_a_dry_run_writes_nothing(
     path = _csv(
         tmp_path, "2022-09-15,CF-10,,,,,chased venue,\n2022-09-15,CF-10,,,,,chased venue,\n"
     )
-    rows = load_history(path, tz=TZ)
+    rows = load_history(path, office=Office(tz=TZ))
     alex = person("alex.morgan@example.org")
     before = len(plan_store.updates())
     dry = import_history(plan_store, rows, actor=alex, dry_run=True)
@@ -134,7 +136,7 @@ def test_every_bad_row_is_named_and_nothing_is_written(tmp_path: Path, plan_stor
         "2022-09-15,CF-10,,,maybe,,x,\n",
     )
     with pytest.raises(HistoryInvalid) as caught:
-        load_history(path, tz=TZ)
+        load_history(path, office=Office(tz=TZ))
     assert [str(e) for e in caught.value.errors] == [
         f"{path}:3: status: unknown status 'finished-ish'; use not-started, ongoing, on-hold, completed, bau",
         f"{path}:4: due: {caught.value.errors[1].message}",
@@ -159,7 +161,9 @@ def test_rows_the_service_refuses_are_named_and_roll_back_the_rest(
     before = len(plan_store.updates())
     with pytest.raises(HistoryRejected) as caught:
         import_history(
-            plan_store, load_history(path, tz=TZ), actor=person("alex.morgan@example.org")
+            plan_store,
+            load_history(path, office=Office(tz=TZ)),
+            actor=person("alex.morgan@example.org"),
         )
     lines = [line for line, _ in caught.value.errors]
     assert lines == [3, 4, 5]
@@ -179,7 +183,9 @@ def test_history_goes_after_what_is_recorded(tmp_path: Path, plan_store: Store, 
     path = _csv(tmp_path, "2022-09-15,CF-10,,,,,chased venue,\n")
     with pytest.raises(HistoryRejected) as caught:
         import_history(
-            plan_store, load_history(path, tz=TZ), actor=person("alex.morgan@example.org")
+            plan_store,
+            load_history(path, office=Office(tz=TZ)),
+            actor=person("alex.morgan@example.org"),
         )
     (line, message), *_ = caught.value.errors
     assert line == 2 and "history is appended in order" in message
@@ -189,7 +195,9 @@ def test_only_editors_import_history(tmp_path: Path, plan_store: Store, person) 
     path = _csv(tmp_path, "2022-09-15,CF-10,,,,,chased venue,\n")
     with pytest.raises(NotAuthorised, match="only editors and admins may import history"):
         import_history(
-            plan_store, load_history(path, tz=TZ), actor=person("priya.shah@example.org")
+            plan_store,
+            load_history(path, office=Office(tz=TZ)),
+            actor=person("priya.shah@example.org"),
         )
 
 
@@ -210,13 +218,13 @@ def test_a_file_too_big_is_refused_before_it_is_read(tmp_path: Path) -> None:
         f.write(HEAD)
         f.write(("2022-09-15,CF-10,,,,,filler,\n") * (MAX_HISTORY_BYTES // 28 + 1))
     with pytest.raises(HistoryInvalid, match=r"big.csv: file: .* bytes; the limit is 10,485,760"):
-        load_history(path, tz=TZ)
+        load_history(path, office=Office(tz=TZ))
 
 
 def test_too_many_rows_are_refused(tmp_path: Path) -> None:
     path = _csv(tmp_path, "2022-09-15,CF-10,,,,,x,\n" * (MAX_HISTORY_ROWS + 1))
     with pytest.raises(HistoryInvalid) as caught:
-        load_history(path, tz=TZ)
+        load_history(path, office=Office(tz=TZ))
     assert "more than 10,000 rows" in str(caught.value.errors[0])
 
 
@@ -227,7 +235,7 @@ def test_a_zip_bomb_spreadsheet_is_refused(tmp_path: Path) -> None:
         z.writestr("xl/worksheets/sheet1.xml", b"\0" * (220 * 1024 * 1024))
     assert path.stat().st_size < 1024 * 1024
     with pytest.raises(HistoryInvalid) as caught:
-        load_history(path, tz=TZ)
+        load_history(path, office=Office(tz=TZ))
     assert "inflates to" in str(caught.value.errors[0])
 
 
@@ -235,8 +243,8 @@ def test_not_a_spreadsheet_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "fake.xlsx"
     path.write_text("ref,date\n", encoding="utf-8")
     with pytest.raises(HistoryInvalid, match=r"not a readable \.xlsx workbook"):
-        load_history(path, tz=TZ)
+        load_history(path, office=Office(tz=TZ))
     missing = _csv(tmp_path, "", name="empty.csv")
     missing.write_text("when,what\n2022-09-15,x\n", encoding="utf-8")
     with pytest.raises(HistoryInvalid, match="missing columns: recorded_at, ref"):
-        load_history(missing, tz=TZ)
+        load_history(missing, office=Office(tz=TZ))

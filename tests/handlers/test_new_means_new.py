@@ -12,7 +12,7 @@ from digests.digest import build_digest
 from digests.report import build_report
 from handlers.plan import parse_plan
 from handlers.service import add_deliverable, import_plan
-from store import Source, Store
+from store import Office, Source, Store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 START = dt.date(2022, 3, 1)
@@ -36,7 +36,7 @@ def _lists(store: Store, start: str = "2022-03-01", end: str = "2022-09-14") -> 
         store,
         day_from=dt.date.fromisoformat(start),
         day_to=dt.date.fromisoformat(end),
-        tz=LONDON,
+        office=Office(tz=LONDON),
     )
     return {
         i.ref: key
@@ -99,7 +99,11 @@ def test_a_database_imported_before_the_first_import_was_recorded(fresh_store: S
 
 def test_the_digest_of_the_first_week_lists_nothing_as_new(fresh_store: Store) -> None:
     import_plan(fresh_store, parse_plan(PLAN), today=START)
-    first = build_digest(fresh_store, year=2022, week=9, tz=LONDON)  # 28 Feb - 6 Mar 2022
+    first = build_digest(
+        fresh_store, year=2022, week=9, office=Office(tz=LONDON)
+    )  # 28 Feb - 6 Mar 2022
     assert first.new == []
-    july = build_digest(fresh_store, year=2022, week=26, tz=LONDON)  # 27 Jun - 3 Jul 2022
+    july = build_digest(
+        fresh_store, year=2022, week=26, office=Office(tz=LONDON)
+    )  # 27 Jun - 3 Jul 2022
     assert [c.ref for c in july.new] == ["CF-3"]

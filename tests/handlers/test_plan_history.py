@@ -9,7 +9,7 @@ from digests.digest import build_digest
 from digests.report import build_report, render_report
 from handlers.plan import load_plan, parse_plan
 from handlers.service import UpdateRequest, import_plan, record_update
-from store import Source, Status, Store
+from store import Office, Source, Status, Store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 
@@ -53,10 +53,10 @@ def test_an_update_made_on_the_import_day_is_not_hidden(fresh_store: Store) -> N
     last = fresh_store.last_updates()[fresh_store.deliverable_by_ref("CF-1").id]
     assert last.note == "Survey closes in January."
     assert last.due_after == "Q4 2022/23"
-    report = build_report(fresh_store, day_from=day, day_to=day, tz=LONDON)
+    report = build_report(fresh_store, day_from=day, day_to=day, office=Office(tz=LONDON))
     item = report.themes[0].current[0] if report.themes[0].current else report.themes[0].new[0]
     assert item.due == "Q4 2022/23" and item.notes == ("Survey closes in January.",)
-    digest = build_digest(fresh_store, year=2022, week=37, tz=LONDON)
+    digest = build_digest(fresh_store, year=2022, week=37, office=Office(tz=LONDON))
     assert any("Survey closes" in note for _, _, note in digest.week_notes)
 
 
@@ -86,7 +86,10 @@ def test_a_first_import_without_start_is_the_baseline(fresh_store: Store) -> Non
     )
     # Last half-year, before the bot was adopted: the imported state, not an empty report.
     report = build_report(
-        fresh_store, day_from=dt.date(2022, 4, 1), day_to=dt.date(2022, 9, 30), tz=LONDON
+        fresh_store,
+        day_from=dt.date(2022, 4, 1),
+        day_to=dt.date(2022, 9, 30),
+        office=Office(tz=LONDON),
     )
     cf = report.themes[0]
     assert cf.new == []
@@ -99,10 +102,13 @@ def test_a_first_import_without_start_is_the_baseline(fresh_store: Store) -> Non
     assert "start: in the plan file" in text
     # The period that includes the import day: still nothing new, nothing "completed" by it.
     around = build_report(
-        fresh_store, day_from=dt.date(2022, 10, 1), day_to=dt.date(2022, 11, 30), tz=LONDON
+        fresh_store,
+        day_from=dt.date(2022, 10, 1),
+        day_to=dt.date(2022, 11, 30),
+        office=Office(tz=LONDON),
     )
     assert around.themes[0].new == [] and around.themes[0].completed == []
-    digest = build_digest(fresh_store, year=2022, week=44, tz=LONDON)
+    digest = build_digest(fresh_store, year=2022, week=44, office=Office(tz=LONDON))
     assert digest.new == []
     # A deliverable added after the baseline is new.
     spec = parse_plan(
@@ -113,7 +119,10 @@ def test_a_first_import_without_start_is_the_baseline(fresh_store: Store) -> Non
     )
     import_plan(fresh_store, spec, today=dt.date(2022, 11, 20))
     later = build_report(
-        fresh_store, day_from=dt.date(2022, 11, 1), day_to=dt.date(2022, 11, 30), tz=LONDON
+        fresh_store,
+        day_from=dt.date(2022, 11, 1),
+        day_to=dt.date(2022, 11, 30),
+        office=Office(tz=LONDON),
     )
     assert [i.title for i in later.themes[0].new] == ["Youth Forum"]
     assert later.history_note == ""
@@ -122,7 +131,10 @@ def test_a_first_import_without_start_is_the_baseline(fresh_store: Store) -> Non
 def test_a_plan_with_start_has_no_baseline_note(fresh_store: Store, example_plan) -> None:
     import_plan(fresh_store, load_plan(example_plan), today=dt.date(2022, 9, 14))
     report = build_report(
-        fresh_store, day_from=dt.date(2022, 3, 1), day_to=dt.date(2022, 9, 14), tz=LONDON
+        fresh_store,
+        day_from=dt.date(2022, 3, 1),
+        day_to=dt.date(2022, 9, 14),
+        office=Office(tz=LONDON),
     )
     assert report.history_note == ""
     assert fresh_store.baseline() is None
@@ -130,7 +142,7 @@ def test_a_plan_with_start_has_no_baseline_note(fresh_store: Store, example_plan
 
 def test_imported_notes_count_as_the_weeks_updates(plan_store: Store) -> None:
     # 27 notes in the example plan are dated 31 August 2022 (week 35).
-    digest = build_digest(plan_store, year=2022, week=35, tz=LONDON)
+    digest = build_digest(plan_store, year=2022, week=35, office=Office(tz=LONDON))
     assert not digest.quiet
     notes = digest.week_notes
     assert len(notes) == 27
@@ -146,7 +158,7 @@ def test_stale_and_overdue_deliverable_needs_attention_once(fresh_store: Store) 
         parse_plan(PLAN.replace("due: Q3 2022/23", "due: Q1 2022/23")),
         today=dt.date(2022, 4, 1),
     )
-    digest = build_digest(fresh_store, year=2022, week=50, tz=LONDON)
+    digest = build_digest(fresh_store, year=2022, week=50, office=Office(tz=LONDON))
     refs = [r for g in digest.owners for r in (*g.overdue, *g.stale, *g.due_soon)]
     assert refs.count("CF-1") == 1  # both stale and overdue: named once, as overdue
     assert any("CF-1" in g.overdue for g in digest.owners)

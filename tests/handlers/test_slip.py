@@ -18,7 +18,7 @@ from handlers.service import (
     ask_about_slip,
     record_update,
 )
-from store import Source, Store
+from store import Office, Source, Store
 
 TZ = zoneinfo.ZoneInfo("Europe/London")
 NOTE = "slipping to Q4 - venue closed for works"
@@ -42,7 +42,7 @@ def _ask(store: Store, person) -> str:
 
 def _line(store: Store):
     today = dt.datetime.now(TZ).date()
-    report = build_report(store, day_from=dt.date(2022, 3, 1), day_to=today, tz=TZ)
+    report = build_report(store, day_from=dt.date(2022, 3, 1), day_to=today, office=Office(tz=TZ))
     return next(i for t in report.themes for i in t.current if i.ref == "CF-10")
 
 

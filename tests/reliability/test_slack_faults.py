@@ -9,11 +9,10 @@ from pathlib import Path
 from fake_slack import FakeSlack
 
 from bot.config import load_settings
-from bot.jobs import DigestService
-from bot.mailer import Mailer
-from bot.slack_app import make_web_client
+from bot.wiring import digest_service
 from handlers.plan import load_plan
 from handlers.service import CorrespondenceRequest, import_plan, record_correspondence
+from handlers.slack import SlackNotifier, make_web_client
 from store import open_store
 
 
@@ -41,13 +40,8 @@ async def test_every_digest_is_posted_once_whatever_slack_does(
             env_file=None,
         )
         now = dt.datetime(2022, 9, 19, 10, tzinfo=dt.UTC)
-        service = DigestService(
-            settings=settings,
-            store=store,
-            mailer=Mailer(relay=None, outbox=settings.outbox_dir),
-            slack_client=make_web_client(settings, timeout=1),
-            clock=lambda: now,
-        )
+        client = make_web_client(settings.slack_bot_token, settings.slack_api_url, timeout=1)
+        service = digest_service(settings, store, slack=SlackNotifier(client), clock=lambda: now)
         faults = {
             "2022-W33": ("chat.postMessage", 429, {"Retry-After": "1"}),
             "2022-W34": ("chat.postMessage", 500, {}),

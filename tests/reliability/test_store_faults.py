@@ -15,9 +15,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from reliability_harness import Served, health, message, send
 
-from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
+from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolicy
 from handlers.plan import load_plan
 from handlers.service import import_plan
+from handlers.service.writer import Writer
 from store import Store, open_store
 
 
@@ -62,7 +63,9 @@ def smtp_on_store(
     import_plan(seed, load_plan(example_plan), today=dt.date(2022, 9, 14))
     seed.close()
     store = open_store(db)
-    handler = MailHandler(store=store, policy=MailPolicy(mail_domain="localhost", hash_key=b"k"))
+    handler = MailHandler(
+        InboundWorker(Writer(store), MailPolicy(mail_domain="localhost", hash_key=b"k"))
+    )
     controller = _Controller(
         handler, hostname="127.0.0.1", port=free_port, server_hostname="localhost"
     )
@@ -70,7 +73,7 @@ def smtp_on_store(
     try:
         yield free_port, store
     finally:
-        asyncio.run_coroutine_threadsafe(handler.drain(), controller.loop).result(30)
+        asyncio.run_coroutine_threadsafe(handler.worker.drain(), controller.loop).result(30)
         controller.stop()
         store.close()
 

@@ -1,7 +1,7 @@
-"""A real aiosmtpd server (DeliverabotSMTP + MailHandler) on 127.0.0.1 over a temporary
+"""A real aiosmtpd server (DeliverabotSMTP + MailHandler and its InboundWorker) on 127.0.0.1 over a temporary
 SQLite file holding the example plan; smtplib is the client.
 
-``tests/handlers/test_mail_flow.py`` uses it; the Rig in ``test_mail_smtp.py`` is the same
+``tests/handlers/mail/test_flow.py`` uses it; the Rig in ``mail/test_smtp.py`` is the same
 shape and could move here.
 """
 
@@ -18,9 +18,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from handlers.mail import DeliverabotSMTP, MailHandler, MailPolicy
+from handlers.mail import DeliverabotSMTP, InboundWorker, MailHandler, MailPolicy
 from handlers.plan import load_plan
 from handlers.service import import_plan, mail_token
+from handlers.service.writer import Writer
 from store import Store, open_store
 
 
@@ -45,12 +46,12 @@ class MailRig:
             return "captured"
 
         extra = {"max_sessions": smtp.pop("max_sessions")} if "max_sessions" in smtp else {}
-        self.handler = MailHandler(
-            store=self.store,
-            policy=MailPolicy(mail_domain="localhost", hash_key=b"test-key"),
+        self.worker = InboundWorker(
+            Writer(self.store),
+            MailPolicy(mail_domain="localhost", hash_key=b"test-key"),
             send_mail=capture,
-            **extra,
         )
+        self.handler = MailHandler(self.worker, **extra)
         smtp.setdefault("data_size_limit", 64 * 1024)
         self.controller = _Controller(
             self.handler,
@@ -78,7 +79,7 @@ class MailRig:
         return asyncio.run_coroutine_threadsafe(coro, self.controller.loop).result(timeout)
 
     def drain(self) -> None:
-        self.run(self.handler.drain())
+        self.run(self.worker.drain())
 
     def send(
         self,

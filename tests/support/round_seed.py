@@ -9,7 +9,7 @@ import zoneinfo
 from digests.round_lines import draft_lines
 from handlers.service.round import approve_line, approve_waiting, edit_line, not_mine
 from handlers.service.round_admin import OpenRound, open_round, return_line
-from store import Source, Status, Store
+from store import Office, Source, Status, Store
 
 OPENED = dt.datetime(2022, 9, 12, 9, tzinfo=dt.UTC)
 HOSTILE = "<script>alert(1)</script> Bid of £887,661 secured; grant agreement signed."
@@ -35,7 +35,7 @@ def seed_round(store: Store) -> None:
         store,
         day_from=request.period_from,
         day_to=request.period_to,
-        tz=zoneinfo.ZoneInfo("Europe/London"),
+        office=Office(tz=zoneinfo.ZoneInfo("Europe/London")),
     )
     open_round(store, request, actor=alex, lines=lines, now=OPENED, today=OPENED.date())
     at = OPENED + dt.timedelta(hours=5)

@@ -19,7 +19,7 @@ import yaml
 from handlers.history import load_history
 from handlers.plan import load_plan
 from handlers.service import import_history, import_plan
-from store import Store
+from store import Office, Store
 
 HERE = Path(__file__).resolve().parent.parent / "fixtures" / "six_months"
 PLAN = HERE / "plan-2022-03-01.yaml"
@@ -37,7 +37,7 @@ def update_rows() -> list[dict[str, str]]:
 def load_six_months(store: Store, *, plan: Path = PLAN) -> None:
     import_plan(store, load_plan(plan), today=PERIOD[0])
     editor = next(p for p in store.people() if p.can_edit_any)
-    rows = load_history(UPDATES, tz=LONDON)
+    rows = load_history(UPDATES, office=Office(tz=LONDON))
     summary = import_history(store, rows, actor=editor)
     assert summary.added == len(update_rows()), summary
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from bot.demo import LETTERS, UPDATES
 from digests.digest import build_digest
-from digests.digest_render import slack_message
 from handlers.plan import load_plan
 from handlers.service import (
     CorrespondenceRequest,
@@ -26,7 +25,8 @@ from handlers.service import (
     record_correspondence,
     record_update,
 )
-from store import Source, open_store
+from handlers.slack.digest import slack_message
+from store import Office, Source, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 EMOJI = {
@@ -77,7 +77,7 @@ def demo_message(board_url: str = "https://deliverabot.example.org/board") -> di
                 store,
                 year=2022,
                 week=37,
-                tz=zoneinfo.ZoneInfo("Europe/London"),
+                office=Office(tz=zoneinfo.ZoneInfo("Europe/London")),
                 board_url=board_url,
                 panels=(dt.date(2022, 9, 14), dt.date(2023, 2, 8)),
             )

@@ -1,0 +1,300 @@
+"""Processing a stored message, whatever brought it: route it by address, then count it as
+correspondence, record the update it carries, match the reply it is, or quarantine it.
+
+Parsing happens from the stored copy, so a message that cannot be parsed is kept in
+quarantine and never lost. Runs on the store's thread, in one transaction per message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterable
+from email.message import EmailMessage
+from typing import Any
+
+from handlers.mail.parse import (
+    Original,
+    category_for,
+    content_key,
+    domain_of,
+    extract_original,
+    header,
+    keyed_hash,
+    message_date,
+    message_id_of,
+    noise_reason,
+    normalise_subject,
+    parse_message,
+    reference_ids,
+    sender_address,
+    text_body,
+    unreadable_reason,
+)
+from handlers.mail.policy import MailPolicy, ProcessResult
+from handlers.mail.redirect import unaccounted_sender
+from handlers.mail.routing import (
+    DIFFERS,
+    LOCAL_PARTS,
+    Delivery,
+    classify_address,
+    delivery_of,
+    redelivery,
+)
+from handlers.mail.trust import forget_codes, forgotten_copy
+from handlers.mail.updates import process_update
+from handlers.service import (
+    CorrespondenceRequest,
+    accept_inbound,
+    processing,
+    record_answer,
+    record_correspondence,
+    settle_inbound,
+)
+from store import Store, StoreUnavailable
+
+__all__ = [
+    "DONE_STATES",
+    "LOCAL_PARTS",
+    "REVIEW_STATES",
+    "Delivery",
+    "accept_message",
+    "classify_address",
+    "delivery_of",
+    "process_inbound",
+    "sender_allowed",
+]
+
+log = logging.getLogger(__name__)
+
+DONE_STATES = (
+    "counted",
+    "duplicate",
+    "noise",
+    "update",
+    "update_refused",
+    "reply",
+    "postmaster",
+    "redelivered",
+)
+REVIEW_STATES = ("quarantined", "unmatched_reply", DIFFERS)
+
+
+def sender_allowed(address: str, staff: set[str], allowed: Iterable[str]) -> bool:
+    address = address.lower()
+    if address in staff:
+        return True
+    domain = domain_of(address) or ""
+    for entry in allowed:
+        if entry.startswith("@") and domain == entry[1:]:
+            return True
+        if entry == address:
+            return True
+    return False
+
+
+# -- processing (sync, on the store's thread) --------------------------------------------
+
+
+def _received_day(msg_date: dt.datetime | None, fallback: dt.datetime, tz: dt.tzinfo) -> dt.date:
+    when = msg_date or fallback
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    return when.astimezone(tz).date()
+
+
+def _process_correspondence(
+    store: Store,
+    inbound_id: int,
+    msg: EmailMessage,
+    plus: str | None,
+    sender: str,
+    received_at: dt.datetime,
+    policy: MailPolicy,
+    staff: set[str],
+) -> ProcessResult:
+    from_staff = sender_allowed(sender, staff, policy.allowed_senders) if sender else False
+    original = extract_original(msg)
+    refs = reference_ids(msg)
+    subject = header(msg, "Subject")
+    is_reply = bool(refs) or bool(re.match(r"^\s*re\s*:", subject, re.IGNORECASE))
+    if original is None and from_staff and is_reply:
+        target = store.correspondence_by_message_ids(refs) or store.correspondence_by_subject_key(
+            normalise_subject(subject)
+        )
+        if target is None:
+            return ProcessResult("unmatched_reply", "a reply that matches no correspondence")
+        day = _received_day(message_date(msg), received_at, policy.office.tz)
+        record_answer(store, int(target["id"]), day)
+        return ProcessResult("reply", f"answered on {day}", correspondence_id=int(target["id"]))
+
+    flags: list[str] = []
+    forwarder: str | None = sender if from_staff else None
+    if original is None:
+        # Mail straight from a correspondent (e.g. a backfilled inbox), or a forward whose
+        # original we cannot see: count the message itself, flagged.
+        own_id = re.search(r"<[^<>\s]+>", header(msg, "Message-ID"))
+        original = Original(
+            sender=sender,
+            date=message_date(msg),
+            subject=subject,
+            body=text_body(msg),
+            message_id=own_id.group(0).lower() if own_id else None,
+        )
+        if from_staff:
+            flags.append("no-original")
+    if not (original.sender or original.subject.strip() or original.body.strip()):
+        return ProcessResult("quarantined", "no sender, subject or text to count")
+    key = f"mid:{original.message_id}" if original.message_id else content_key(original)
+    sender_domain = domain_of(original.sender) if original.sender else None
+    category = category_for(
+        plus=plus,
+        subject=f"{subject} {original.subject}",
+        sender_domain=sender_domain,
+        rules=policy.category_rules,
+    )
+    outcome = record_correspondence(
+        store,
+        CorrespondenceRequest(
+            dedup_key=key,
+            received_on=_received_day(original.date, received_at, policy.office.tz),
+            category=category,
+            forwarder=forwarder,
+            sender_domain=sender_domain,
+            sender_hash=keyed_hash(policy.hash_key, original.sender) if original.sender else None,
+            subject=(original.subject or None) if policy.keep_subjects else None,
+            subject_key=normalise_subject(original.subject) or None,
+            message_id=original.message_id,
+            inbound_id=inbound_id,
+            flags=tuple(flags),
+            recorded_at=policy.office.now(),
+        ),
+    )
+    state = "duplicate" if outcome.duplicate else "counted"
+    return ProcessResult(
+        state, f"{category}; {key[:60]}", correspondence_id=outcome.correspondence_id
+    )
+
+
+def accept_message(
+    store: Store,
+    raw: bytes,
+    *,
+    mail_from: str | None,
+    rcpt_tos: list[str],
+    source: str = "smtp",
+    skip_seen: MailPolicy | None = None,
+) -> int | None:
+    """The one way mail comes in, for SMTP and ``mail import`` alike: commit the raw
+    message, pending, and return its id for :func:`process_inbound`.
+
+    With ``skip_seen`` (a backfill run again, with its policy), a message already processed
+    in the same mailbox, with the same Message-ID and content, is not stored twice: ``None``.
+    """
+    message_id = message_id_of(raw)
+    if skip_seen is not None and message_id:
+        delivery = delivery_of(raw, rcpt_tos, skip_seen)
+        seen = store.delivered_fingerprints(message_id, delivery.purpose) if delivery else []
+        if delivery is not None and delivery.fingerprint in seen:
+            return None
+    return accept_inbound(
+        store,
+        raw=raw,
+        mail_from=mail_from,
+        rcpt_tos=rcpt_tos,
+        message_id=message_id,
+        source=source,
+    )
+
+
+def process_inbound(
+    store: Store, inbound_id: int, policy: MailPolicy, *, now: dt.datetime | None = None
+) -> ProcessResult:
+    """Parse one pending message and count it, apply it, or quarantine it. Never raises for
+    bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later).
+    A message already processed (queued twice) is left as it is."""
+    now = now or policy.office.now()
+    row: dict[str, Any] | None = None
+    try:
+        with processing(store):
+            row = store.inbound(inbound_id)
+            if row is None:
+                return ProcessResult("missing", f"no inbound message {inbound_id}")
+            if row["state"] != "pending":
+                return ProcessResult(row["state"], "already processed")
+            if row["raw"] is None:
+                return ProcessResult(row["state"], "raw copy already purged")
+            recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
+            delivery = delivery_of(row["raw"], recipients, policy)
+            result = _classify(store, inbound_id, row, policy, delivery)
+            purge = None
+            if result.state in DONE_STATES and not policy.keep_raw:
+                purge = now + dt.timedelta(days=policy.retention_days)
+            settle_inbound(
+                store,
+                inbound_id,
+                result.state,
+                reason=forget_codes(result.detail)[:500],
+                correspondence_id=result.correspondence_id,
+                purge_after=purge,
+                forget=forgotten_copy(row["rcpt_tos"], row["raw"]),
+                purpose=delivery.purpose if delivery else None,
+                fingerprint=delivery.fingerprint if delivery else None,
+            )
+        return result
+    except StoreUnavailable:
+        raise
+    except Exception as exc:  # a bug or mail we cannot read: keep it for review
+        log.warning("quarantined inbound %s: %s", inbound_id, type(exc).__name__)
+        reason = forget_codes(f"cannot process: {type(exc).__name__}: {exc}")[:500]
+        forget = forgotten_copy(row["rcpt_tos"], row["raw"]) if row is not None else None
+        settle_inbound(store, inbound_id, "quarantined", reason=reason, forget=forget)
+        return ProcessResult("quarantined", reason)
+
+
+def _classify(
+    store: Store,
+    inbound_id: int,
+    row: dict[str, Any],
+    policy: MailPolicy,
+    delivery: Delivery | None,
+) -> ProcessResult:
+    raw: bytes = row["raw"]
+    msg = parse_message(raw)
+    unreadable = unreadable_reason(msg)
+    if unreadable:
+        return ProcessResult("quarantined", unreadable)
+    mail_from = row["mail_from"]
+    noise = noise_reason(msg, mail_from)
+    if noise:
+        return ProcessResult("noise", noise)
+    if delivery is None:
+        return ProcessResult("quarantined", f"no mailbox of ours among {row['rcpt_tos']}")
+    again = redelivery(store, row, delivery, policy)
+    if again is not None:
+        return again
+    mailbox, plus = delivery.mailbox, delivery.plus
+    sender = sender_address(msg) or (mail_from or "").lower()
+    received_at = dt.datetime.fromisoformat(row["received_at"])
+    if mailbox == "postmaster":
+        return ProcessResult("postmaster", "kept for the postmaster")
+    if mailbox in ("updates", "update"):
+        return process_update(store, msg, plus, policy, peer=row.get("peer"))
+    envelope = (mail_from or "").strip("<>").lower()
+    from_header = sender_address(msg)
+    if row["source"] == "smtp" and envelope and from_header and envelope != from_header:
+        # The allowlist is checked on the envelope; a From that names someone else could
+        # borrow an allowed sender's standing. Unless it is a redirect by the envelope
+        # sender or a trusted relay's forward, keep it for review rather than count it.
+        unaccounted = unaccounted_sender(
+            msg,
+            envelope=envelope,
+            from_header=from_header,
+            peer=row.get("peer"),
+            trusted_peers=policy.trusted_peers,
+        )
+        if unaccounted:
+            return ProcessResult("quarantined", unaccounted)
+    staff = {p.email.lower() for p in store.people()}
+    return _process_correspondence(store, inbound_id, msg, plus, sender, received_at, policy, staff)
