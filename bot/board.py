@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.board_round import round_page
 from bot.config import Settings
 from bot.dates import parse_day_text
 from bot.web_security import FailureThrottle, client_peer, is_https
@@ -369,4 +370,5 @@ def add_board_routes(
     app.router.add_get("/board/export.csv", board.export_csv)
     app.router.add_get("/board/export.xlsx", board.export_xlsx)
     app.router.add_get("/board/accessibility", board.accessibility)
+    app.router.add_get("/board/round/{name}", round_page(board))  # bot/board_round.py
     app.router.add_get("/board/{ref}", board.item)

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,6 +27,7 @@ from bot.cli_base import (
 )
 from bot.cli_digest import digest
 from bot.cli_mail import mail, stats
+from bot.cli_round import round_group
 from bot.cli_update import history, update
 from bot.config import ConfigError
 from bot.logs import setup_logging
@@ -201,6 +203,13 @@ def plan_show(ctx: Context, as_json: bool) -> None:
 @click.option("--freeze", metavar="NAME", help="Store the exact data behind this report as NAME.")
 @click.option("--since-snapshot", metavar="NAME", help="Show what changed since snapshot NAME.")
 @click.option(
+    "--round",
+    "round_name",
+    metavar="NAME",
+    help="The paper of round NAME: each approved or edited line; the rest marked [draft].",
+)
+@click.option("--strict", is_flag=True, help="With --round: refuse while any line is a draft.")
+@click.option(
     "--explain",
     is_flag=True,
     help="Print why each deliverable is in its list and which rule chose its line.",
@@ -218,6 +227,8 @@ def report(
     paper_file: Path | None,
     freeze: str | None,
     since_snapshot: str | None,
+    round_name: str | None,
+    strict: bool,
     explain: bool,
 ) -> None:
     """Draft the panel report for a period, in the Forward Plan paper's format: section 5 in
@@ -225,41 +236,24 @@ def report(
     from digests.snapshots import changes_since, render_changes, report_to_data
     from handlers.service import freeze_report
 
-    settings = ctx.settings
     for value, option in ((day_from, "--from"), (day_to, "--to")):
         if value:
             parse_day(value, option)  # a usage error comes before any look at the database
-    if not since_snapshot and (not day_from or not day_to):
+    if not (since_snapshot or round_name) and (not day_from or not day_to):
         raise click.UsageError("give the period with --from DATE --to DATE")
     if (section_only or paper_file) and fmt != "docx":
         raise click.UsageError("--section-only and --paper are for --format docx")
+    if strict and not round_name:
+        raise click.UsageError("--strict is for --round NAME")
     wording = _paper_wording(paper_file) if paper_file else None
     store = ctx.existing_store
-    snapshot = None
-    if since_snapshot:
-        snapshot = store.snapshot(since_snapshot)
-        if snapshot is None:
-            names = ", ".join(s["name"] for s in store.snapshots()) or "none yet"
-            raise click.BadParameter(
-                f"no snapshot called {since_snapshot!r} (snapshots: {names})",
-                param_hint="--since-snapshot",
-            )
-    if snapshot is not None and not day_from:
-        day_from = snapshot["data"]["period_from"]
-    if snapshot is not None and not day_to:
-        day_to = settings.office.today().isoformat()
-    if not day_from or not day_to:
-        raise click.UsageError("give the period with --from DATE --to DATE")
-    start, end = parse_day(day_from, "--from"), parse_day(day_to, "--to")
-    if end < start:
-        raise click.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
-    data = build_report(
-        store,
-        day_from=start,
-        day_to=end,
-        office=settings.office,
-        notes=notes,
-    )
+    snapshot = _snapshot(store, since_snapshot) if since_snapshot else None
+    if round_name and not snapshot:
+        from bot.cli_round import round_paper
+
+        data = round_paper(ctx, store, round_name, notes=notes, strict=strict)
+    else:
+        data = _period_report(ctx, store, day_from, day_to, snapshot, notes)
     if snapshot is not None:
         changes = changes_since(snapshot["data"], report_to_data(data))
         click.echo(render_changes(snapshot["name"], snapshot["created_at"], changes), nl=False)
@@ -284,6 +278,38 @@ def report(
         _write(output, text.encode("utf-8"))
     else:
         click.echo(text, nl=False)
+
+
+def _snapshot(store: Reader, name: str) -> dict[str, Any]:
+    snapshot = store.snapshot(name)
+    if snapshot is None:
+        names = ", ".join(s["name"] for s in store.snapshots()) or "none yet"
+        raise click.BadParameter(
+            f"no snapshot called {name!r} (snapshots: {names})", param_hint="--since-snapshot"
+        )
+    return snapshot
+
+
+def _period_report(
+    ctx: Context,
+    store: Reader,
+    day_from: str | None,
+    day_to: str | None,
+    snapshot: dict[str, Any] | None,
+    notes: str,
+) -> Report:
+    """The report for --from/--to (after a snapshot: from its start to today)."""
+    settings = ctx.settings
+    if snapshot is not None and not day_from:
+        day_from = snapshot["data"]["period_from"]
+    if snapshot is not None and not day_to:
+        day_to = settings.office.today().isoformat()
+    if not day_from or not day_to:
+        raise click.UsageError("give the period with --from DATE --to DATE")
+    start, end = parse_day(day_from, "--from"), parse_day(day_to, "--to")
+    if end < start:
+        raise click.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
+    return build_report(store, day_from=start, day_to=end, office=settings.office, notes=notes)
 
 
 def _write(output: Path, content: bytes) -> None:
@@ -313,12 +339,17 @@ def _word(
 ) -> bytes:
     from digests.paper import build_paper, render_paper_docx, stored_wording
     from digests.report import render_docx
+    from digests.round_lines import highlight_drafts, pending_items, word_drafts
 
+    drafts = bool(pending_items(data))  # report --round: a highlighted [draft] on those lines
+    marked = word_drafts(data) if drafts else data
     if section_only:
-        return render_docx(data, template=template)
-    given = stored_wording(store)
-    paper = build_paper(store, data, wording.over(given) if wording else given)
-    return render_paper_docx(data, paper, template=template)
+        content = render_docx(marked, template=template)
+    else:
+        given = stored_wording(store)
+        paper = build_paper(store, data, wording.over(given) if wording else given)
+        content = render_paper_docx(marked, paper, template=template)
+    return highlight_drafts(content) if drafts else content
 
 
 @cli.command()
@@ -346,6 +377,7 @@ cli.add_command(mail)
 cli.add_command(stats)
 cli.add_command(history)
 cli.add_command(update)
+cli.add_command(round_group)
 
 
 def main(argv: list[str] | None = None) -> None:

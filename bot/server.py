@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.logs import MalformedHttpFilter
 from bot.maintenance import NIGHTLY_AT, Maintenance
+from bot.round_jobs import RoundJobs
 from bot.web_security import security_middleware
 from bot.wiring import digest_service, mail_policy, mailbox_source, slack_web_client
 from handlers.mail import DeliverabotSMTP, InboundWorker, Mailer, MailHandler
@@ -116,6 +117,7 @@ class BotProcess:
             add_board_routes(
                 self.web_app, settings=settings, reader=self.board_reader, office=self.office
             )
+        self.rounds = RoundJobs.for_process(self)  # the paper round: bot/round_jobs.py
 
     def _setup_slack(self, slack: SlackNotifier) -> None:
         self.reader = self.store.open_reader()
@@ -205,6 +207,7 @@ class BotProcess:
             self._mailbox_task = asyncio.get_running_loop().create_task(self.mailbox.run(submit))
             log.info("mailbox: reading %s", s.mailbox.describe() if s.mailbox else "")
         self._background(self._reconcile())
+        self._background(self.rounds.tick())
         if self.slack_app is not None and self.settings.socket_mode:
             self._socket_handler = socket_mode_handler(
                 self.slack_app, self.settings.slack_app_token
@@ -323,6 +326,10 @@ class BotProcess:
             )
         self.scheduler.add_job(
             self._reconcile, "interval", minutes=30, id="reconcile", coalesce=True, max_instances=1
+        )
+        # The paper round: asks, reminders and notices owed (the ledger sends each once).
+        self.scheduler.add_job(
+            self.rounds.tick, "interval", minutes=1, id="rounds", coalesce=True, max_instances=1
         )
 
     async def _connect_socket_mode(self, retry_seconds: float = 30) -> None:

@@ -65,6 +65,7 @@ class ReportItem:
     new_line: str = ""  # the explanatory line under a new deliverable
     explain: tuple[str, ...] = ()  # why it is in its list and which rule chose its line
     flags: tuple[str, ...] = ()  # what the coordinator should look at (report --explain)
+    draft: bool = False  # report --round: its owner has not approved this line (yet)
 
 
 @dataclass(frozen=True)

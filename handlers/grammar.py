@@ -43,6 +43,7 @@ records an update at once
 • `/deliverable away until 2022-09-30` pauses your reminders
 • `/deliverable digest` previews this week's digest · \
 `/deliverable stats` shows correspondence counts
+• `/deliverable round help`: the paper round, for editors
 Statuses: {statuses} (also: {typed}).
 REF is a reference like CF-3 or a few words of the title.""".format(
     statuses=Status.spoken(last=", "),

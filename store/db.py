@@ -27,6 +27,7 @@ from store.ledger_db import CLAIM_LEASE, LedgerReads, LedgerWrites
 from store.mail_db import MailReads, MailWrites
 from store.mailbox_db import MailboxReads, MailboxWrites
 from store.plan_db import PlanReads, PlanWrites
+from store.round_db import RoundReads, RoundWrites
 from store.schema import migrations
 
 __all__ = [
@@ -95,7 +96,7 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     return Store(db, path=path)
 
 
-class Reader(PlanReads, MailReads, MailboxReads, LedgerReads):
+class Reader(PlanReads, MailReads, MailboxReads, LedgerReads, RoundReads):
     """Every read, on one connection, with its own thread (:meth:`call`)."""
 
     def __init__(self, db: Database, *, path: Path | None = None) -> None:
@@ -126,7 +127,7 @@ class Reader(PlanReads, MailReads, MailboxReads, LedgerReads):
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
 
-class Store(Reader, PlanWrites, MailWrites, MailboxWrites, LedgerWrites):
+class Store(Reader, PlanWrites, MailWrites, MailboxWrites, LedgerWrites, RoundWrites):
     """The reads and the writes; use :meth:`transaction` for writes."""
 
     def __init__(self, db: Database, *, path: Path | None = None) -> None:

@@ -349,3 +349,98 @@ def m016_identities(db: Database) -> None:
     )
     db.execute("DROP INDEX IF EXISTS idx_people_slack_id")
     db.execute("ALTER TABLE people DROP COLUMN slack_id")
+
+
+def _m017_tables(db: Database) -> None:
+    db.table("rounds").create(
+        {
+            "name": str,
+            "period_from": str,
+            "period_to": str,
+            "panel_on": str,
+            "due_on": str,
+            "opened_at": str,
+            "opened_by": int,
+            "closed_at": str,
+            "closed_by": int,
+        },
+        pk="name",
+        not_null={"period_from", "period_to", "panel_on", "due_on", "opened_at"},
+        foreign_keys=[("opened_by", "people", "id"), ("closed_by", "people", "id")],
+    )
+    db.table("round_lines").create(
+        {
+            "round": str,
+            "deliverable_id": int,
+            "ref": str,
+            "title": str,
+            "theme_code": str,
+            "section": str,
+            "owner_id": int,
+            "draft": str,
+            "position": int,
+        },
+        pk=("round", "deliverable_id"),
+        not_null={"ref", "title", "section", "draft", "position"},
+        foreign_keys=[
+            ("round", "rounds", "name"),
+            ("deliverable_id", "deliverables", "id"),
+            ("owner_id", "people", "id"),
+        ],
+    )
+    db.table("round_events").create(
+        {
+            "id": int,
+            "round": str,
+            "deliverable_id": int,
+            "kind": str,
+            "person_id": int,
+            "at": str,
+            "text": str,
+            "comment": str,
+            "owner_id": int,
+            "update_id": int,
+            "source": str,
+            "idempotency_key": str,
+        },
+        pk="id",
+        not_null={"round", "deliverable_id", "kind", "at"},
+        foreign_keys=[
+            ("round", "rounds", "name"),
+            ("deliverable_id", "deliverables", "id"),
+            ("person_id", "people", "id"),
+            ("owner_id", "people", "id"),
+            ("update_id", "updates", "id"),
+        ],
+    )
+    db.table("round_events").create_index(["round", "deliverable_id", "id"])
+    db.table("round_events").create_index(["idempotency_key"], unique=True)
+
+
+@migrations()
+def m017_rounds(db: Database) -> None:
+    """The paper round: each owner approves (or edits) the line the paper prints for each of
+    their deliverables. A round, its lines as drafted when it opened, and the append-only
+    events on them (asked, approved, edited, returned, not mine, reassigned), each with who
+    and when, and the key of the request that made it, unique: a button pressed twice, or a
+    request Slack retries, is one event."""
+    _m017_tables(db)
+    # The round's record is the audit trail of who approved which words: append-only, as
+    # the updates are. A round's lines are fixed when it opens; only closing it is a change.
+    for table in ("round_events", "round_lines"):
+        for verb, letter in (("UPDATE", "u"), ("DELETE", "d")):
+            db.execute(
+                f"CREATE TRIGGER {table}_append_only_{letter} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"
+            )
+    db.execute(
+        "CREATE TRIGGER rounds_close_once BEFORE UPDATE ON rounds "
+        "WHEN OLD.closed_at IS NOT NULL OR NEW.name IS NOT OLD.name "
+        "OR NEW.period_from IS NOT OLD.period_from OR NEW.period_to IS NOT OLD.period_to "
+        "OR NEW.due_on IS NOT OLD.due_on OR NEW.panel_on IS NOT OLD.panel_on "
+        "BEGIN SELECT RAISE(ABORT, 'a round is closed once and otherwise fixed'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER rounds_kept BEFORE DELETE ON rounds "
+        "BEGIN SELECT RAISE(ABORT, 'rounds are kept'); END"
+    )

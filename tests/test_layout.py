@@ -114,7 +114,7 @@ def test_the_room_rule_sees_a_trespass() -> None:
 
 
 def test_model_has_no_io() -> None:
-    for name in ("model.py", "quarters.py", "status.py", "office.py"):
+    for name in ("model.py", "quarters.py", "status.py", "office.py", "round.py"):
         imported = {
             n.split(".")[0]
             for node in ast.walk(ast.parse((ROOT / "store" / name).read_text()))
@@ -166,6 +166,9 @@ WRITES = {
     "save_mailbox_cursor",
     "take_mailbox_message",
     "mark_mailbox_messages",
+    "insert_round",
+    "append_round_event",
+    "set_round_closed",
 }
 SERVICE = ROOT / "handlers" / "service"
 

@@ -13,6 +13,7 @@ from handlers.mail.parse import (
     text_body,
 )
 from handlers.mail.policy import MailPolicy, ProcessResult, auto_reply
+from handlers.mail.round import process_round_reply, round_reply_for
 from handlers.mail.trust import MAILBOX_PEER, peer_trusted, relay_proof, split_update_address
 from handlers.service import ServiceError, UpdateOutcome, command_request, record_update
 from handlers.service.slip import keep_note, slip_named
@@ -61,6 +62,11 @@ def process_update(
     if person is None:
         return ProcessResult("update_refused", proof)
     reply_to = person.email
+    answers_round, round_name = round_reply_for(
+        store, header(msg, "Subject"), strip_quoted(text_body(msg))
+    )
+    if answers_round:  # the paper round: approve, edit, not mine (handlers/mail/round.py)
+        return process_round_reply(store, msg, person, round_name, policy)
     subject = strip_subject_prefixes(header(msg, "Subject"))
     subject = re.sub(r"^\s*update\b\s*", "", subject, flags=re.IGNORECASE)
     if ref_in_address and [w.upper() for w in subject.split()[:1]] == [ref_in_address.upper()]:

@@ -33,6 +33,7 @@ from handlers.service import (
 )
 from handlers.service.listing import Unidentified, list_deliverables, show_deliverable
 from handlers.slack.blocks import esc
+from handlers.slack.round import round_command
 from handlers.slack.session import BUSY, Session
 from handlers.slack.views import add_modal, ambiguity_message, list_message, show_message
 from store import Source, StoreUnavailable
@@ -51,6 +52,11 @@ async def deliverable_command(
 ) -> None:
     """Parse, acknowledge within Slack's 3 seconds, then answer through ``respond``."""
     session = Session.of(context)
+    verb, _, rest = (command.get("text") or "").strip().partition(" ")
+    if verb.lower() == "round":  # the paper round: handlers/slack/round.py
+        await ack()
+        await round_command(session, rest, respond)
+        return
     try:
         cmd = parse_command(command.get("text") or "", office=session.office)
     except GrammarError as exc:

@@ -10,6 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from handlers.service import mail_token, update_address
 from handlers.service.listing import DeliverableRow, deliverable_rows
 from handlers.slack.queries import admin_hint
+from handlers.slack.round import round_home
 from handlers.slack.session import Session
 from handlers.slack.views import home_view
 from store import Person, Status, StoreUnavailable, Theme
@@ -61,4 +62,6 @@ async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext) -> N
         admin_hint=await reader.call(admin_hint, reader),
         mail_address=await _mail_address(session, person),
     )
+    if person is not None:  # an editor sees the open paper rounds first
+        view["blocks"] = (await round_home(session, person) + view["blocks"])[:100]
     await session.client.views_publish(user_id=event["user"], view=view)

@@ -32,6 +32,16 @@ from handlers.slack.forms import (
 )
 from handlers.slack.home import app_home_opened
 from handlers.slack.keys import request_key, retry_of
+from handlers.slack.round import (
+    round_approve,
+    round_approve_all,
+    round_edit,
+    round_edit_submitted,
+    round_not_mine,
+    round_return_open,
+    round_return_submitted,
+)
+from handlers.slack.round_views import EDIT_CALLBACK, RETURN_CALLBACK
 from handlers.slack.session import Session, SlackDeps, tracked
 from handlers.slack.views import ADD_CALLBACK, UPDATE_CALLBACK
 
@@ -50,6 +60,14 @@ LISTENERS: list[tuple[str, str | re.Pattern[str], Listener]] = [
     ("view", UPDATE_CALLBACK, update_submitted),
     ("view", ADD_CALLBACK, add_submitted),
     ("event", "app_home_opened", app_home_opened),
+    # The paper round (handlers/slack/round.py).
+    ("action", "round_approve", round_approve),
+    ("action", "round_approve_all", round_approve_all),
+    ("action", "round_edit", round_edit),
+    ("action", "round_not_mine", round_not_mine),
+    ("action", "round_return_open", round_return_open),
+    ("view", EDIT_CALLBACK, round_edit_submitted),
+    ("view", RETURN_CALLBACK, round_return_submitted),
 ]
 
 

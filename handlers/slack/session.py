@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.outside import ReasonLog
+from handlers.round_desk import RoundDesk
 from handlers.service import (
     ServiceError,
     SlipQuestion,
@@ -74,6 +75,7 @@ class SlackDeps:
     reader: Reader | None = None  # its own read-only connection; else the writer's
     previews: dict[str, Preview] = field(default_factory=dict)  # "digest", "stats"
     mail_domain: str | None = None  # shows each person's address for updates by mail
+    rounds: RoundDesk | None = None  # the paper round's drafting and delivery (bot wires it)
     # Listener work still running after its ack; shutdown waits for it (see ``drain``).
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     # Slack's retries and late identity lookups: one log line a minute per reason.

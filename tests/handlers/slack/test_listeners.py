@@ -82,5 +82,5 @@ async def test_list_stale_is_a_plain_function_of_the_session(plan_store: Store) 
 
 def test_every_listener_is_named_and_registered_once() -> None:
     names = [listener.__name__ for _, _, listener in LISTENERS]
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 16  # 9, and the paper round's 7
     assert all(not n.startswith("<") for n in names)
