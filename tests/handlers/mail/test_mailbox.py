@@ -522,6 +522,8 @@ def test_mail_that_arrives_during_a_sync_is_not_left_for_the_next_idle(
         await asyncio.to_thread(dovecot.append, [_message(300)])
         # The server announced it in an answer during the sync, not in the next IDLE.
         await _until(lambda: len(_correspondence(db_path)) == 301, timeout=15)
+        # The move to Processed follows each commit; stopping at once could cut the last one.
+        await _until(lambda: dovecot.count("Processed") == 301, timeout=15, step=0.2)
         source.stop()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
