@@ -9,90 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import random
 import tempfile
 import time
 import zoneinfo
 from pathlib import Path
 
-from common import EXAMPLE_PLAN, summarise
+from common import summarise
+from scale_data import populate
 
 from digests.digest import build_digest
 from digests.digest_render import render_digest
 from digests.report import build_report, render_docx, render_report
-from handlers.plan import load_plan
-from handlers.service import import_plan
 from handlers.slack.digest import slack_message
-from store import CORRESPONDENCE_CATEGORIES, Office, Store, open_store
+from store import Office, Store, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
-START = dt.date(2021, 9, 13)
-STATUSES = ["ongoing", "ongoing", "ongoing", "on-hold", "completed", "bau"]
-
-
-def _populate(store: Store, scale: int, rng: random.Random) -> tuple[int, int, int]:
-    import_plan(store, load_plan(EXAMPLE_PLAN), today=START)
-    db = store.db
-    with store.transaction():
-        themes = [t.id for t in store.themes()]
-        owners = [p.id for p in store.people()]
-        extra = 50 * (scale - 1)
-        db.conn.executemany(
-            "INSERT INTO deliverables (ref, theme_id, title, status, owner_id, due, dependencies, "
-            "added_on, position) VALUES (?, ?, ?, 'ongoing', ?, 'Q3 2022/23', 0, ?, ?)",
-            [
-                (
-                    f"X{scale}-{i}",
-                    themes[i % 5],
-                    f"Synthetic deliverable {i}",
-                    owners[i % 6],
-                    START.isoformat(),
-                    100 + i,
-                )
-                for i in range(extra)
-            ],
-        )
-        ids = [row[0] for row in db.execute("SELECT id FROM deliverables")]
-        updates = []
-        for did in ids:
-            status = "ongoing"
-            for fortnight in range(26):
-                day = START + dt.timedelta(days=14 * fortnight + rng.randrange(14))
-                after = rng.choice(STATUSES) if rng.random() < 0.1 else status
-                updates.append(
-                    (
-                        did,
-                        owners[did % 6],
-                        f"{day.isoformat()}T10:00:00+00:00",
-                        "slack",
-                        status,
-                        after,
-                        "Q3 2022/23",
-                        "Q3 2022/23",
-                        "Progress noted at the monthly meeting.",
-                    )
-                )
-                status = after
-        db.conn.executemany(
-            "INSERT INTO updates (deliverable_id, person_id, recorded_at, source, status_before, "
-            "status_after, due_before, due_after, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            updates,
-        )
-        letters = [
-            (
-                f"bench-{scale}-{i}",
-                (START + dt.timedelta(days=rng.randrange(365))).isoformat(),
-                rng.choice(CORRESPONDENCE_CATEGORIES),
-                "2021-09-13T00:00:00+00:00",
-            )
-            for i in range(1560 * scale)
-        ]
-        db.conn.executemany(
-            "INSERT INTO correspondence (dedup_key, received_on, category, recorded_at) "
-            "VALUES (?, ?, ?, ?)",
-            letters,
-        )
-    return len(ids), len(updates), len(letters)
 
 
 def _time(fn, repeat: int) -> float:
@@ -138,12 +69,11 @@ def _measure(store: Store, repeat: int) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    rng = random.Random(7)
     results = []
     for scale in (1, 10, 100):
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(Path(tmp) / f"scale{scale}.db")
-            sizes = _populate(store, scale, rng)
+            sizes = populate(store, scale)
             raw, dig, rep = _measure(store, 5 if scale < 100 else 2)
             results.append((scale, sizes, raw, dig, rep))
             if scale == 100:
