@@ -15,7 +15,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-__all__ = ["COLUMNS", "create", "rebuild", "replay_rows", "stored_rows"]
+__all__ = [
+    "COLUMNS",
+    "STATES_BEFORE",
+    "create",
+    "differences",
+    "rebuild",
+    "replay_rows",
+    "stored_rows",
+]
 
 COLUMNS = (
     "deliverable_id",
@@ -103,6 +111,28 @@ LEFT JOIN updates cn ON cn.id = m.done_nc_id
 """
 
 
+# Every deliverable's state from the rows recorded before a moment (``states_at`` for a past
+# one): only those rows are read, from the ``updates_replay`` index.
+STATES_BEFORE = (
+    "SELECT m.deliverable_id, st.status_after, l.due_after, l.recorded_at, "
+    "dp.dependencies, c.recorded_at, cn.recorded_at FROM ("
+    "  SELECT deliverable_id, MAX(id) AS last_id,"
+    "   MAX(CASE WHEN status_after IS NOT NULL THEN id END) AS st_id,"
+    "   MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id,"
+    "   MAX(CASE WHEN status_after = 'completed'"
+    "        AND COALESCE(status_before, '') != 'completed' THEN id END) AS done_id,"
+    "   MAX(CASE WHEN status_after = 'completed' AND status_before IS NOT NULL"
+    "        AND status_before != 'completed' THEN id END) AS done_nc_id"
+    "  FROM updates INDEXED BY updates_replay WHERE recorded_at < ?"
+    "  GROUP BY deliverable_id"
+    ") m JOIN updates l ON l.id = m.last_id"
+    " LEFT JOIN updates st ON st.id = m.st_id"
+    " LEFT JOIN updates dp ON dp.id = m.dep_id"
+    " LEFT JOIN updates c ON c.id = m.done_id"
+    " LEFT JOIN updates cn ON cn.id = m.done_nc_id"
+)
+
+
 def create(db: Database) -> None:
     """The table, its triggers, and the index that bounds a replay to a past moment."""
     db.execute(
@@ -143,3 +173,24 @@ def rebuild(db: Database) -> int:
     db.execute("DELETE FROM current_state")
     db.execute(f"INSERT INTO current_state ({', '.join(COLUMNS)}) {_REPLAY}")
     return int(db.execute("SELECT COUNT(*) FROM current_state").fetchone()[0])
+
+
+def differences(db: Database) -> list[str]:
+    """Where ``current_state`` differs from :func:`replay_rows`, one line each."""
+    stored, replayed = stored_rows(db), replay_rows(db)
+    refs = {r[0]: r[1] for r in db.execute("SELECT id, ref FROM deliverables")}
+    found: list[str] = []
+    for did in sorted(set(stored) | set(replayed)):
+        name = refs.get(did, f"deliverable {did}")
+        have, want = stored.get(did), replayed.get(did)
+        if have is None:
+            found.append(f"{name}: no row in the current state")
+        elif want is None:
+            found.append(f"{name}: a row in the current state for no deliverable")
+        else:
+            found += [
+                f"{name}: {column} is {have[column]!r}, the history says {want[column]!r}"
+                for column in COLUMNS[1:]
+                if have[column] != want[column]
+            ]
+    return found

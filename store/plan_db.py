@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from store import current_state
 from store.base import (
     PEOPLE,
     Base,
@@ -214,22 +215,7 @@ class PlanReads(Base):
             ).fetchall()
         else:
             rows = self._db.execute(
-                "SELECT m.deliverable_id, st.status_after, l.due_after, l.recorded_at, "
-                "dp.dependencies, c.recorded_at, cn.recorded_at FROM ("
-                "  SELECT deliverable_id, MAX(id) AS last_id,"
-                "   MAX(CASE WHEN status_after IS NOT NULL THEN id END) AS st_id,"
-                "   MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id,"
-                "   MAX(CASE WHEN status_after = 'completed'"
-                "        AND COALESCE(status_before, '') != 'completed' THEN id END) AS done_id,"
-                "   MAX(CASE WHEN status_after = 'completed' AND status_before IS NOT NULL"
-                "        AND status_before != 'completed' THEN id END) AS done_nc_id"
-                "  FROM updates INDEXED BY updates_replay WHERE recorded_at < ?"
-                "  GROUP BY deliverable_id"
-                ") m JOIN updates l ON l.id = m.last_id"
-                " LEFT JOIN updates st ON st.id = m.st_id"
-                " LEFT JOIN updates dp ON dp.id = m.dep_id"
-                " LEFT JOIN updates c ON c.id = m.done_id"
-                " LEFT JOIN updates cn ON cn.id = m.done_nc_id",
+                current_state.STATES_BEFORE,
                 [iso(until)],
             ).fetchall()
         return {
@@ -350,6 +336,11 @@ class PlanReads(Base):
             )
         return {r["deliverable_id"]: _update(r) for r in rows}
 
+    def current_state_differences(self) -> list[str]:
+        """Where the maintained current state differs from a replay of the history, one
+        line each ("CF-9: status is 'ongoing', the history says 'on-hold'"); none when equal."""
+        return current_state.differences(self._db)
+
     def overview(self) -> list[DeliverableView]:
         """Every deliverable in plan order, with its theme, owner and newest update."""
         themes = {t.id: t for t in self.themes()}
@@ -368,6 +359,11 @@ class PlanReads(Base):
 
 class PlanWrites(Base):
     """Writes about the plan (called by handlers.service only)."""
+
+    def rebuild_current_state(self) -> int:
+        """Write the maintained current state afresh from the history (``doctor --repair``);
+        returns its number of rows."""
+        return current_state.rebuild(self._db)
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute(
