@@ -126,7 +126,7 @@ def test_current_state_is_always_the_replay(
                     ids.append(_add(store, len(ids)))
                 did = ids[which % len(ids)]
                 created = did not in status
-                before = None if created or imported and after is None else status[did]
+                before = None if created or (imported and after is None) else status[did]
                 store.append_update(
                     deliverable_id=did,
                     person_id=None,
