@@ -192,7 +192,7 @@ class PlanReads(Base):
             sql += f" LIMIT {int(limit)}"
         return [_update(r) for r in self._rows(sql, params)]
 
-    def _current_at(self, until: dt.datetime) -> bool:
+    def current_at(self, until: dt.datetime) -> bool:
         """Whether the history before ``until`` is the whole history (nothing is recorded
         at or after it), so the maintained current state is the state at ``until``."""
         row = self._db.execute(
@@ -208,7 +208,7 @@ class PlanReads(Base):
         maintained ``current_state``, one row per deliverable; for a past moment it is
         worked out in SQL from the rows before it alone (the ``updates_replay`` index).
         """
-        if self._current_at(until):
+        if self.current_at(until):
             rows = self._db.execute(
                 "SELECT deliverable_id, status, due, last_at, dependencies, completed_at,"
                 " completed_after_creation FROM current_state WHERE last_update_id IS NOT NULL"
@@ -233,7 +233,7 @@ class PlanReads(Base):
     def held_since(self, ids: list[int], until: dt.datetime) -> dict[int, dt.datetime]:
         """For these deliverables, the last time (before ``until``) each was put on hold."""
         found: dict[int, dt.datetime] = {}
-        current = self._current_at(until)
+        current = self.current_at(until)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
@@ -322,7 +322,7 @@ class PlanReads(Base):
         """The newest update of every deliverable that has one (recorded before ``until``,
         when given: the board as it stood on a past day). Today's is the maintained current
         state's; a past day's is worked out from the rows before it."""
-        if until is None or self._current_at(until):
+        if until is None or self.current_at(until):
             rows = self._rows(
                 "SELECT u.* FROM current_state c JOIN updates u ON u.id = c.last_update_id"
             )
