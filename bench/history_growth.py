@@ -7,13 +7,16 @@ over every letter), each as the median of a few runs. k is the exponent in time 
 from 1 to 10 years (goal: k < 0.2, since the output does not grow). Then the same at
 1x, 10x and 100x a plan with a year of history: growth no worse than linear.
 
-The machine is shared: figures are noisy; compare runs made together.
+``--quick`` leaves out ``stats``, which takes minutes at 10 years and at 100x until its
+working days are counted rather than stepped. The machine is shared: figures are noisy;
+compare runs made together.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 import tempfile
 import zoneinfo
 from collections.abc import Callable
@@ -30,6 +33,8 @@ from store import Office, Reader, open_store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 MEASURES = ("digest", "board", "plan show", "stats")
+if "--quick" in sys.argv:  # leave out stats (minutes at 10 years and at 100x)
+    MEASURES = MEASURES[:3]
 
 
 def _office(day: dt.date) -> Office:
