@@ -26,6 +26,7 @@ from bot.cli_base import (
     today,
 )
 from bot.cli_digest import digest
+from bot.cli_doctor import doctor
 from bot.cli_mail import mail, stats
 from bot.cli_round import round_group
 from bot.cli_update import history, update
@@ -373,6 +374,7 @@ def demo(ctx: Context, folder: Path) -> None:
 cli.add_command(backup)
 cli.add_command(restore)
 cli.add_command(digest)
+cli.add_command(doctor)
 cli.add_command(mail)
 cli.add_command(stats)
 cli.add_command(history)

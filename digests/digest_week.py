@@ -117,11 +117,28 @@ def _entries(week: _Week, new_ids: set[int], imported_ids: set[int]) -> dict[str
     return lists
 
 
-def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]:
+def _owners(
+    store: Reader, week: _Week, listed: set[int], stale_weeks: int, *, current: bool
+) -> list[OwnerGroup]:
     """Open deliverables not in this week's lists that are overdue, stale or due this
-    quarter, grouped by owner, the owner with the most first. On-hold ones stand apart."""
+    quarter, grouped by owner, the owner with the most first. On-hold ones stand apart.
+    For the plan as it stands now (``current``) the store lists them in SQL."""
     quarter = FinancialYearQuarter.of_date(week.sunday, start_month=week.start_month)
     found: dict[str, dict[str, list[str]]] = {}
+    if current:
+        for f in store.flagged(
+            added_by=week.sunday,
+            now=week.end,
+            stale_weeks=stale_weeks,
+            quarter_first=quarter.first_day,
+            quarter_last=quarter.last_day,
+            start_month=week.start_month,
+        ):
+            if f.deliverable_id not in listed:
+                owner = week.who(f.owner_id) or "No owner"
+                ref = week.deliverables[f.deliverable_id].ref
+                found.setdefault(owner, {}).setdefault(f.kind, []).append(ref)
+        return _groups(found)
     for d in week.deliverables.values():
         status = week.status(d)
         if d.id in listed or status in (Status.COMPLETED, Status.ON_HOLD):
@@ -140,6 +157,10 @@ def _owners(week: _Week, listed: set[int], stale_weeks: int) -> list[OwnerGroup]
         if kind:
             owner = week.owner(d) or "No owner"
             found.setdefault(owner, {}).setdefault(kind, []).append(d.ref)
+    return _groups(found)
+
+
+def _groups(found: dict[str, dict[str, list[str]]]) -> list[OwnerGroup]:
     groups = [
         OwnerGroup(
             owner,
@@ -187,6 +208,30 @@ def _countdown(
     return Countdown(upcoming[0], (upcoming[0] - monday).days, pending, len(paper), since)
 
 
+def _counts(
+    store: Reader, w: _Week, start_status: dict[int, Status], *, current: bool
+) -> tuple[dict[Status, int], dict[Status, int]]:
+    """Deliverables by status at the week's end, and at its start (those added before it):
+    counted in SQL for the plan as it stands now, then moved back by the week's own rows."""
+    first = w.start.date()
+    if current:
+        counts = store.status_counts(added_by=w.sunday)
+        before = store.status_counts(added_by=first - dt.timedelta(days=1))
+        for did, was in start_status.items():
+            d = w.deliverables.get(did)
+            if d is not None and d.added_on < first:
+                before[w.status(d)] -= 1
+                before[was] += 1
+        return counts, before
+    counts = {s: 0 for s in Status}
+    before = {s: 0 for s in Status}
+    for d in w.deliverables.values():
+        counts[w.status(d)] += 1
+        if d.added_on < first:
+            before[start_status.get(d.id, w.status(d))] += 1
+    return counts, before
+
+
 def build_week(
     store: Reader,
     *,
@@ -216,12 +261,8 @@ def build_week(
     for u in w.history:
         if u.status_before is not None:
             start_status.setdefault(u.deliverable_id, u.status_before)
-    counts = {s: 0 for s in Status}
-    before = {s: 0 for s in Status}
-    for d in w.deliverables.values():
-        counts[w.status(d)] += 1
-        if d.added_on < start.date():
-            before[start_status.get(d.id, w.status(d))] += 1
+    current = store.current_at(end)
+    counts, before = _counts(store, w, start_status, current=current)
     history_start = store.history_starts()
     # The plan's own deliverables (its first import) are never new, as in the report: the
     # week they were recorded says "plan imported" instead of listing them.
@@ -247,7 +288,7 @@ def build_week(
         held=lists["held"],
         new=lists["new"],
         updates=lists["update"],
-        owners=_owners(w, listed, stale_weeks),
+        owners=_owners(store, w, listed, stale_weeks, current=current),
         on_hold=_on_hold(store, w, listed),
         countdown=_countdown(store, w, panels, history_start),
         correspondence=weekly_correspondence(store, start.date(), sunday, office),

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from store.backup import is_corruption
 from store.base import utc_now
 from store.ledger_db import CLAIM_LEASE, LedgerReads, LedgerWrites
+from store.lists_db import ListReads
 from store.mail_db import MailReads, MailWrites
 from store.mailbox_db import MailboxReads, MailboxWrites
 from store.plan_db import PlanReads, PlanWrites
@@ -96,7 +97,7 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     return Store(db, path=path)
 
 
-class Reader(PlanReads, MailReads, MailboxReads, LedgerReads, RoundReads):
+class Reader(PlanReads, ListReads, MailReads, MailboxReads, LedgerReads, RoundReads):
     """Every read, on one connection, with its own thread (:meth:`call`)."""
 
     def __init__(self, db: Database, *, path: Path | None = None) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from store import current_state
 from store.base import (
     PEOPLE,
     Base,
@@ -191,32 +192,32 @@ class PlanReads(Base):
             sql += f" LIMIT {int(limit)}"
         return [_update(r) for r in self._rows(sql, params)]
 
-    def states_at(self, until: dt.datetime) -> dict[int, AsOf]:
-        """Every deliverable's state from its history before ``until``, worked out in SQL.
+    def current_at(self, until: dt.datetime) -> bool:
+        """Whether the history before ``until`` is the whole history (nothing is recorded
+        at or after it), so the maintained current state is the state at ``until``."""
+        row = self._db.execute(
+            "SELECT 1 FROM updates WHERE recorded_at >= ? LIMIT 1", [iso(until)]
+        ).fetchone()
+        return row is None
 
-        The same as folding each history with ``replay`` (sequence order), but it reads one
-        row per deliverable instead of years of history: the last row (status, due, when),
-        the last that set dependencies, and the last moves into "completed" (with and
-        without the row that created it).
+    def states_at(self, until: dt.datetime) -> dict[int, AsOf]:
+        """Every deliverable's state from its history before ``until``.
+
+        The same as folding each history with ``replay`` (sequence order). When nothing is
+        recorded at or after ``until`` (the current week, today's board) it is the
+        maintained ``current_state``, one row per deliverable; for a past moment it is
+        worked out in SQL from the rows before it alone (the ``updates_replay`` index).
         """
-        rows = self._db.execute(
-            "SELECT m.deliverable_id, st.status_after, l.due_after, l.recorded_at, "
-            "dp.dependencies, c.recorded_at, cn.recorded_at FROM ("
-            "  SELECT deliverable_id, MAX(id) AS last_id,"
-            "   MAX(CASE WHEN status_after IS NOT NULL THEN id END) AS st_id,"
-            "   MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id,"
-            "   MAX(CASE WHEN status_after = 'completed'"
-            "        AND COALESCE(status_before, '') != 'completed' THEN id END) AS done_id,"
-            "   MAX(CASE WHEN status_after = 'completed' AND status_before IS NOT NULL"
-            "        AND status_before != 'completed' THEN id END) AS done_nc_id"
-            "  FROM updates WHERE recorded_at < ? GROUP BY deliverable_id"
-            ") m JOIN updates l ON l.id = m.last_id"
-            " LEFT JOIN updates st ON st.id = m.st_id"
-            " LEFT JOIN updates dp ON dp.id = m.dep_id"
-            " LEFT JOIN updates c ON c.id = m.done_id"
-            " LEFT JOIN updates cn ON cn.id = m.done_nc_id",
-            [iso(until)],
-        ).fetchall()
+        if self.current_at(until):
+            rows = self._db.execute(
+                "SELECT deliverable_id, status, due, last_at, dependencies, completed_at,"
+                " completed_after_creation FROM current_state WHERE last_update_id IS NOT NULL"
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                current_state.STATES_BEFORE,
+                [iso(until)],
+            ).fetchall()
         return {
             r[0]: AsOf(
                 status=Status(r[1]) if r[1] else Status.NOT_STARTED,
@@ -232,16 +233,24 @@ class PlanReads(Base):
     def held_since(self, ids: list[int], until: dt.datetime) -> dict[int, dt.datetime]:
         """For these deliverables, the last time (before ``until``) each was put on hold."""
         found: dict[int, dt.datetime] = {}
+        current = self.current_at(until)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            rows = self._db.execute(
-                "SELECT deliverable_id, MAX(recorded_at) FROM updates "
-                f"WHERE deliverable_id IN ({marks}) AND recorded_at < ? "
-                "AND status_after = 'on-hold' AND COALESCE(status_before, '') != 'on-hold' "
-                "GROUP BY deliverable_id",
-                [*chunk, iso(until)],
-            ).fetchall()
+            if current:
+                rows = self._db.execute(
+                    "SELECT deliverable_id, held_at FROM current_state "
+                    f"WHERE deliverable_id IN ({marks}) AND held_at IS NOT NULL",
+                    chunk,
+                ).fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT deliverable_id, MAX(recorded_at) FROM updates "
+                    f"WHERE deliverable_id IN ({marks}) AND recorded_at < ? "
+                    "AND status_after = 'on-hold' AND COALESCE(status_before, '') != 'on-hold' "
+                    "GROUP BY deliverable_id",
+                    [*chunk, iso(until)],
+                ).fetchall()
             found.update({r[0]: parse_ts(r[1]) for r in rows})
         return found
 
@@ -311,15 +320,26 @@ class PlanReads(Base):
 
     def last_updates(self, *, until: dt.datetime | None = None) -> dict[int, Update]:
         """The newest update of every deliverable that has one (recorded before ``until``,
-        when given: the board as it stood on a past day)."""
-        where, params = ("WHERE recorded_at < ? ", [iso(until)]) if until else ("", [])
-        rows = self._rows(
-            "SELECT u.* FROM updates u JOIN ("
-            f"  SELECT MAX(id) AS id FROM updates {where}GROUP BY deliverable_id"
-            ") m ON m.id = u.id",
-            params,
-        )
+        when given: the board as it stood on a past day). Today's is the maintained current
+        state's; a past day's is worked out from the rows before it."""
+        if until is None or self.current_at(until):
+            rows = self._rows(
+                "SELECT u.* FROM current_state c JOIN updates u ON u.id = c.last_update_id"
+            )
+        else:
+            rows = self._rows(
+                "SELECT u.* FROM updates u JOIN ("
+                "  SELECT MAX(id) AS id FROM updates INDEXED BY updates_replay"
+                "  WHERE recorded_at < ? GROUP BY deliverable_id"
+                ") m ON m.id = u.id",
+                [iso(until)],
+            )
         return {r["deliverable_id"]: _update(r) for r in rows}
+
+    def current_state_differences(self) -> list[str]:
+        """Where the maintained current state differs from a replay of the history, one
+        line each ("CF-9: status is 'ongoing', the history says 'on-hold'"); none when equal."""
+        return current_state.differences(self._db)
 
     def overview(self) -> list[DeliverableView]:
         """Every deliverable in plan order, with its theme, owner and newest update."""
@@ -339,6 +359,11 @@ class PlanReads(Base):
 
 class PlanWrites(Base):
     """Writes about the plan (called by handlers.service only)."""
+
+    def rebuild_current_state(self) -> int:
+        """Write the maintained current state afresh from the history (``doctor --repair``);
+        returns its number of rows."""
+        return current_state.rebuild(self._db)
 
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from store import current_state
+
 migrations = Migrations("deliverabot")
 
 
@@ -444,3 +446,13 @@ def m017_rounds(db: Database) -> None:
         "CREATE TRIGGER rounds_kept BEFORE DELETE ON rounds "
         "BEGIN SELECT RAISE(ABORT, 'rounds are kept'); END"
     )
+
+
+@migrations()
+def m018_current_state(db: Database) -> None:
+    """The maintained current state: one row per deliverable (its newest update, status,
+    due quarter, dependencies, last completion and hold, newest note and summary note),
+    kept by triggers in the same transaction as each appended update, and built here from
+    the history. ``deliverabot doctor`` checks it against a replay."""
+    current_state.create(db)
+    current_state.rebuild(db)

@@ -169,6 +169,7 @@ WRITES = {
     "insert_round",
     "append_round_event",
     "set_round_closed",
+    "rebuild_current_state",
 }
 SERVICE = ROOT / "handlers" / "service"
 
