@@ -157,9 +157,7 @@ class PageCache:
         key = self._key(view, timed)
         etag = self.etag(version, key)
         if _matches(request.headers.get("If-None-Match", ""), etag):
-            return web.Response(
-                status=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL}
-            )
+            return web.Response(status=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
         entry = self._entries.get(key)
         if entry is not None and entry.version == version:
             self._entries.move_to_end(key)

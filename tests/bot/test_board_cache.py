@@ -60,7 +60,8 @@ async def test_a_repeat_with_the_etag_is_a_304_and_a_write_invalidates_it_at_onc
     async with aiohttp.ClientSession(headers=BEARER) as s:
         async with s.get(base + path) as r:
             assert r.status == 200
-            etag, first = r.headers["ETag"], await r.read()
+            etag = r.headers["ETag"]
+            assert await r.read()
             assert r.headers["Cache-Control"] == "private, no-cache"
         async with s.get(base + path, headers={"If-None-Match": etag}) as r:
             assert r.status == 304 and await r.read() == b""
@@ -113,7 +114,7 @@ async def test_each_view_has_its_own_etag(board) -> None:
 
 
 async def test_nothing_survives_midnight(board, monkeypatch: pytest.MonkeyPatch) -> None:
-    base, process = board
+    base, _ = board
     async with aiohttp.ClientSession(headers=BEARER) as s:
         _, etag, _ = await _get(s, base + "/board")
         _, chart_etag, _ = await _get(s, base + "/board/chart.png")
