@@ -16,6 +16,9 @@ import datetime as dt
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -33,6 +36,7 @@ YEARS = 3
 # A Tuesday inside the history, two days after Monday's digest: serve's start catches it up.
 NOW = dt.datetime.combine(end_of(YEARS) - dt.timedelta(days=1), dt.time(12), tzinfo=dt.UTC)
 WARM_SECONDS = 3.0
+DEGRADED: list[int] = []  # /healthz answers that said "degraded" (503), counted
 
 
 def ms(seconds: float) -> str:
@@ -49,16 +53,30 @@ async def _get(
         return time.perf_counter() - start, r.status, r.headers.get("ETag")
 
 
-async def _health_while(session: aiohttp.ClientSession, base: str, seconds: float) -> list[float]:
+def _health_samples(base: str, seconds: float, busy: Callable[[], bool]) -> list[float]:
+    """``/healthz`` every 10 ms for ``seconds`` (and while ``busy()``, up to a minute), from a
+    thread of its own: a client on the server's loop would not see the loop blocked while
+    it sleeps between requests."""
     samples: list[float] = []
-    until = time.perf_counter() + seconds
-    while time.perf_counter() < until:
-        start = time.perf_counter()
-        async with session.get(base + "/healthz") as r:
-            await r.read()
-        samples.append(time.perf_counter() - start)
-        await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    until = start + seconds
+    while time.perf_counter() < until or (busy() and time.perf_counter() < start + 60):
+        t = time.perf_counter()
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=30) as r:
+                r.read()
+        except urllib.error.HTTPError as exc:  # 503 "degraded" is an answer too
+            exc.read()
+            DEGRADED.append(exc.code)
+        samples.append(time.perf_counter() - t)
+        time.sleep(0.01)
     return samples
+
+
+async def _health_while(
+    base: str, seconds: float, busy: Callable[[], bool] = lambda: False
+) -> list[float]:
+    return await asyncio.to_thread(_health_samples, base, seconds, busy)
 
 
 async def _run(scale: int, tmp: Path) -> dict[str, list[float]]:
@@ -85,13 +103,16 @@ async def _run(scale: int, tmp: Path) -> dict[str, list[float]]:
     process = BotProcess(settings=settings, store=store, clock=lambda: NOW)
     out: dict[str, list[float]] = {}
     async with aiohttp.ClientSession() as session:
+        started = time.perf_counter()
         await process.start()
         base = f"http://127.0.0.1:{process.http_port}"
         try:
-            out["healthz_start"] = await _health_while(session, base, WARM_SECONDS)
-            while process._deliveries:  # the catch-up digest, if it is still going
-                await asyncio.sleep(0.05)
-            out["healthz"] = await _health_while(session, base, 1.0)
+            # The first seconds, and until the catch-up digest (and its chart) is done.
+            out["healthz_start"] = await _health_while(
+                base, WARM_SECONDS, lambda: bool(process._deliveries)
+            )
+            out["start_seconds"] = [time.perf_counter() - started]
+            out["healthz"] = await _health_while(base, 1.0)
             board = base + "/board"
             out["board_cold"] = [(await _get(session, board))[0]]
             out["board_seq"] = [(await _get(session, board))[0] for _ in range(50)]
@@ -122,7 +143,7 @@ async def _run(scale: int, tmp: Path) -> dict[str, list[float]]:
             chart = board + "/chart.png"
             out["chart_cold"] = [(await _get(session, chart))[0]]
             out["chart"] = [(await _get(session, chart))[0] for _ in range(10)]
-            out["healthz_end"] = await _health_while(session, base, 1.0)
+            out["healthz_end"] = await _health_while(base, 1.0)
         finally:
             await process.stop()
             store.close()
@@ -138,7 +159,8 @@ def _report(scale: int, r: dict[str, list[float]]) -> None:
     print(
         f"  /healthz first {WARM_SECONDS:.0f} s after start: p50 {ms(p('healthz_start', 50))}, "
         f"p99 {ms(p('healthz_start', 99))}, max {ms(max(r['healthz_start']))} "
-        f"({len(r['healthz_start'])} requests)"
+        f"({len(r['healthz_start'])} requests over {r['start_seconds'][0]:.1f} s, until the "
+        "catch-up digest was sent)"
     )
     print(f"  /board first GET: {ms(r['board_cold'][0])}")
     print(f"  /board 50 sequential: p50 {ms(p('board_seq', 50))}, p99 {ms(p('board_seq', 99))}")
@@ -151,6 +173,7 @@ def _report(scale: int, r: dict[str, list[float]]) -> None:
     print(f"  /board/REF 20 concurrent: p50 {ms(p('item_conc', 50))}, p99 {ms(p('item_conc', 99))}")
     print(f"  /board/chart.png: first {ms(r['chart_cold'][0])}, p50 {ms(p('chart', 50))}")
     print(f"  /healthz at the end: p99 {ms(p('healthz_end', 99))}")
+    print(f"  /healthz answers 503 (degraded) so far: {len(DEGRADED)}")
     if scale < 100:
         return
     label = f"{scale}x, {YEARS} y"
@@ -160,7 +183,7 @@ def _report(scale: int, r: dict[str, list[float]]) -> None:
         (f"/board 304 p99, {label}", "board_304", 99, "< 5 ms"),
         (f"/board/REF p99, 20 concurrent, {label}", "item_conc", 99, ""),
         (f"/board/chart.png p50, {label}", "chart", 50, ""),
-        (f"/healthz p99 first {WARM_SECONDS:.0f} s, {label}", "healthz_start", 99, "< 100 ms"),
+        (f"/healthz max after start, {label}", "healthz_start", 100, "< 100 ms"),
     ):
         ours = p(key, q)
         summarise(measure, ms(ours), f"{ms(base99)} /healthz", ours / base99, goal)
