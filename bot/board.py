@@ -4,8 +4,9 @@ Off until ``BOARD_TOKEN`` is set. A reader presents the token once, as ``Authori
 Bearer`` or ``?token=``; a signed, HttpOnly, SameSite cookie then keeps the session. Every
 answer carries a Content-Security-Policy with no script at all. Reads go through the
 board's own read-only connection, on its own thread (not Slack's), so the board never slows
-Slack or SMTP; the chart and the report are kept per data version, so a room full of
-readers costs one rendering per change.
+Slack or SMTP; pages, the chart and the report are kept per data version, with an ETag and
+``304`` for a repeat (:mod:`bot.board_cache`), so a room full of readers costs one rendering
+per change, and the chart is drawn on a thread of its own.
 """
 
 from __future__ import annotations
