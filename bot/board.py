@@ -4,8 +4,9 @@ Off until ``BOARD_TOKEN`` is set. A reader presents the token once, as ``Authori
 Bearer`` or ``?token=``; a signed, HttpOnly, SameSite cookie then keeps the session. Every
 answer carries a Content-Security-Policy with no script at all. Reads go through the
 board's own read-only connection, on its own thread (not Slack's), so the board never slows
-Slack or SMTP; the chart and the report are kept per data version, so a room full of
-readers costs one rendering per change.
+Slack or SMTP; pages, the chart and the report are kept per data version, with an ETag and
+``304`` for a repeat (:mod:`bot.board_cache`), so a room full of readers costs one rendering
+per change, and the chart is drawn on a thread of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.board_cache import DataVersion, PageCache, Rendered, draw_chart
+from bot.board_item import item_row
 from bot.board_round import round_page
 from bot.config import Settings
 from bot.dates import parse_day_text
@@ -36,7 +39,6 @@ from digests.board_pages import (
     report_body,
     stylesheet,
 )
-from digests.chart import digest_chart
 from digests.digest import CorrespondenceWeek
 from digests.digest_week import weekly_correspondence
 from digests.formats import REPORT_FORMATS
@@ -58,6 +60,10 @@ T = TypeVar("T")
 # needs no token; it names the office and the plan, nothing of the board's data.
 PUBLIC = frozenset({"/board/accessibility", "/board/board.css"})
 CACHE_ENTRIES = 32  # charts and reports kept (a few MB at most)
+
+
+def _html(text: str) -> Rendered:
+    return Rendered(text.encode(), "text/html")
 
 
 def _sign(token: str, expires: int) -> str:
@@ -183,6 +189,8 @@ class Board:
         self.reader = reader
         self.office = office
         self.cache = VersionCache(reader)
+        self.versions = DataVersion(reader.path)
+        self.pages = PageCache(self.versions, today=self._today, now=office.now)
 
     def _today(self) -> dt.date:
         return self.office.today()
@@ -222,36 +230,56 @@ class Board:
     def _generated(self) -> str:
         return f"As at {self.office.local(self.office.now()):%-d %B %Y, %H:%M}"
 
+    def _base(self, request: web.Request) -> str:
+        return self.settings.board_url or f"{request.scheme}://{request.host}/board"
+
     async def index(self, request: web.Request) -> web.Response:
         filters = self._filters(request)
 
-        def html() -> str:
+        def html() -> Rendered:
             page = self._page(request, filters.as_of)
             mail = self._mail(filters.as_of or self._today())
-            return render_board(page, self._rows(page), filters, mail)
+            return _html(render_board(page, self._rows(page), filters, mail))
 
-        return web.Response(text=await self.reader.call(html), content_type="text/html")
+        async def build() -> Rendered:
+            return await self.reader.call(html)
+
+        return await self.pages.answer(request, ("board", filters, self._base(request)), build)
 
     async def item(self, request: web.Request) -> web.Response:
         ref = request.match_info["ref"]
         as_of = self._filters(request).as_of
 
-        def html() -> str | None:
-            page = self._page(request, as_of)
-            found = [r for r in self._rows(page) if r.ref.upper() == ref.upper()]
+        def html() -> Rendered | None:
+            """One deliverable's row and history: its own reads, not the whole board's."""
             d = self.reader.deliverable_by_ref(ref)
-            if not found or d is None:
+            if d is None:
                 return None
+            page = self._page(request, as_of)
             until = end_of_day(as_of, self.office.tz) if as_of else None
-            history = self.reader.updates(deliverable_id=d.id, until=until, newest_first=True)
+            history = self.reader.updates(deliverable_id=d.id, until=until)
+            row = item_row(
+                self.reader,
+                d,
+                history,
+                office=self.office,
+                as_of=as_of,
+                new_since=page.period.since,
+            )
+            if row is None:
+                return None
             people = {p.id: p.name for p in self.reader.people()}
-            return render_item(page, found[0], history, people)
+            return _html(render_item(page, row, history[::-1], people))
 
-        text = await self.reader.call(html)
-        if text is None:
+        async def build() -> Rendered | None:
+            return await self.reader.call(html)
+
+        def missing() -> web.HTTPException:
             when = f" on {as_of:%-d %B %Y}" if as_of else ""
-            raise web.HTTPNotFound(text=f"No deliverable {ref}{when}.")
-        return web.Response(text=text, content_type="text/html")
+            return web.HTTPNotFound(text=f"No deliverable {ref}{when}.")
+
+        view = ("item", ref.strip().upper(), as_of, self._base(request))
+        return await self.pages.answer(request, view, build, missing=missing)
 
     def _period(self, request: web.Request, as_of: dt.date | None) -> tuple[dt.date, dt.date]:
         """The report's period from ?from=&to=, or by default from the start of the board's
@@ -279,27 +307,26 @@ class Board:
         as_of = self._filters(request).as_of
         day_from, day_to = self._period(request, as_of)
 
-        def draft() -> bytes | str:
+        def draft() -> Rendered:
             data = build_report(self.reader, day_from=day_from, day_to=day_to, office=self.office)
             if fmt.binary:  # the whole paper, as `deliverabot report --format docx`
                 paper = build_paper(self.reader, data, stored_wording(self.reader))
-                return render_paper_docx(data, paper)
+                name = f"report-{day_from}-{day_to}{fmt.suffix}"
+                docx = render_paper_docx(data, paper)
+                return Rendered(docx, fmt.media_type, charset=None, filename=name)
             if fmt.name != "html":
-                return render_report(data, fmt.name)
+                return Rendered(render_report(data, fmt.name).encode(), fmt.media_type)
             body = report_body(render_report(data, "html"))
             page = self._page(request, as_of)
-            return render_report_page(page, day_from=day_from, day_to=day_to, body=body)
+            html = render_report_page(page, day_from=day_from, day_to=day_to, body=body)
+            return Rendered(html.encode(), fmt.media_type)
 
-        key = ("report", day_from, day_to, fmt.name, as_of)
-        body = await self.reader.call(self.cache.get, key, draft)
-        if isinstance(body, bytes):
-            name = f"report-{day_from}-{day_to}{fmt.suffix}"
-            return web.Response(
-                body=body,
-                content_type=fmt.media_type,
-                headers={"Content-Disposition": f'attachment; filename="{name}"'},
-            )
-        return web.Response(text=body, content_type=fmt.media_type, charset="utf-8")
+        async def build() -> Rendered:
+            return await self.reader.call(draft)
+
+        # Kept per data version (a report costs up to a second at scale), as before.
+        view = ("report", day_from, day_to, fmt.name, as_of, self._base(request))
+        return await self.pages.answer(request, view, build, timed=False)
 
     async def accessibility(self, request: web.Request) -> web.Response:
         as_of = self._filters(request).as_of
@@ -335,14 +362,18 @@ class Board:
         # The chart follows the day being viewed, and today's changes with the week.
         year, week, _ = (as_of or self._today()).isocalendar()
 
-        def png() -> bytes:
+        def data() -> tuple[list[tuple[dt.date, int]], dict[Status, int]]:
             page = self._page(request, as_of)
             counts = Counter(r.status for r in self._rows(page))
             mail = self._mail(as_of or self._today())
-            return digest_chart(mail.weekly, {st: counts.get(st, 0) for st in Status})
+            return mail.weekly, {st: counts.get(st, 0) for st in Status}
 
-        body = await self.reader.call(self.cache.get, ("chart", as_of, year, week), png)
-        return web.Response(body=body, content_type="image/png")
+        async def build() -> Rendered:
+            weekly, counts = await self.reader.call(data)  # the reads, on the reader's thread
+            png = await draw_chart(weekly, counts)  # the drawing, on the chart's own thread
+            return Rendered(png, "image/png", charset=None)
+
+        return await self.pages.answer(request, ("chart", as_of, year, week), build, timed=False)
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         return web.Response(text=stylesheet(), content_type="text/css")
@@ -358,6 +389,11 @@ def add_board_routes(
     """Register /board and its pages (GET only: nothing on the board can write)."""
     assert settings.board_token
     board = Board(settings=settings, reader=reader, office=office)
+
+    async def close_versions(app: web.Application) -> None:
+        board.versions.close()
+
+    app.on_cleanup.append(close_versions)
     app.middlewares.append(
         board_guard(
             settings.board_token, trust_proxy=settings.trust_proxy, throttle=FailureThrottle()

@@ -14,8 +14,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from bot.board_cache import draw_chart
 from bot.config import DigestSchedule, Settings
-from digests.chart import digest_chart
 from digests.digest import Digest, build_digest, parse_iso_week
 from digests.digest_render import render_digest
 from digests.stats import bank_holidays, correspondence_stats
@@ -77,7 +77,10 @@ class _Built:
             self.digest = digest
             # The chart only when the week had mail (never an empty chart).
             if digest.wants_chart and digest.correspondence is not None:
-                self.chart = digest_chart(digest.correspondence.weekly, digest.status_counts)
+                # Drawn on the chart's own thread: never on the event loop (at scale a catch-up
+                # digest's chart right after start held /healthz for a quarter of a second).
+                weekly, counts = digest.correspondence.weekly, digest.status_counts
+                self.chart = await draw_chart(weekly, counts)
         return self.digest, self.chart
 
 

@@ -6,6 +6,7 @@ nothing is lost and ``deliverabot digest --retry`` can send it again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -65,6 +66,11 @@ class _Kept:
         self.channel = channel
 
     async def post_digest(self, target: str, digest: Digest, chart: bytes | None) -> Sent:
+        # Rendering (a quarter of a MB of Markdown at 100x an office) and the files: off the
+        # event loop, so /healthz and Slack's acks never wait for them.
+        return await asyncio.to_thread(self._keep, target, digest, chart)
+
+    def _keep(self, target: str, digest: Digest, chart: bytes | None) -> Sent:
         name = f"digest-{digest.year}-W{digest.week:02d}"
         draft = self.outbox.drafts.get(self.channel)
         if draft is not None:
