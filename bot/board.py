@@ -10,14 +10,19 @@ readers costs one rendering per change.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import logging
+import multiprocessing
+import os
 import re
+import tempfile
 import urllib.parse
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -41,9 +46,16 @@ from digests.digest import CorrespondenceWeek
 from digests.digest_week import weekly_correspondence
 from digests.formats import REPORT_FORMATS
 from digests.paper import build_paper, render_paper_docx, stored_wording
-from digests.plan_table import plan_rows, to_csv, to_xlsx
+from digests.plan_table import (
+    csv_chunks,
+    export_xlsx_file,
+    plan_rows,
+    updates_period,
+    write_xlsx,
+)
 from digests.report import build_report, render_report
 from store import Office, Reader, Status, utc_now
+from store.export_reads import open_read_only
 
 __all__ = ["add_board_routes"]
 
@@ -313,17 +325,40 @@ class Board:
         return web.Response(text=await self.reader.call(html), content_type="text/html")
 
     async def export_csv(self, request: web.Request) -> web.Response:
-        text = await self.reader.call(lambda: to_csv(plan_rows(self.reader, self.office.tz)))
+        # Streamed a chunk at a time, built on the export's own connection and threads.
         return web.Response(
-            text=text,
+            body=_csv_stream(self.reader, self.office.tz),
             content_type="text/csv",
             charset="utf-8",
             headers={"Content-Disposition": 'attachment; filename="delivery-plan.csv"'},
         )
 
     async def export_xlsx(self, request: web.Request) -> web.Response:
+        """The spreadsheet, built in a worker process on a read-only connection of its own
+        (never ahead of a board page or a Slack form on the shared reader, and never
+        holding the server's interpreter), into a temporary file that is then streamed.
+        ``?from=&to=`` bound the Updates sheet to those days."""
         tz = self.office.tz
-        body = await self.reader.call(lambda: to_xlsx(self.reader, plan_rows(self.reader, tz), tz))
+        since, until = _export_period(request, tz)
+        fd, name = tempfile.mkstemp(prefix="deliverabot-export-", suffix=".xlsx")
+        os.close(fd)
+        try:
+            path = self.reader.path
+            if path is None or str(path) == ":memory:":
+                reader = self.reader
+                await reader.call(
+                    lambda: write_xlsx(
+                        reader, plan_rows(reader, tz), tz, name, since=since, until=until
+                    )
+                )
+            else:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(
+                    _export_processes(), export_xlsx_file, str(path), name, tz, since, until
+                )
+            body = open(name, "rb")  # noqa: SIM115  # aiohttp streams it, then closes it
+        finally:
+            os.unlink(name)  # the open file stays readable until it is closed
         return web.Response(
             body=body,
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -346,6 +381,66 @@ class Board:
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         return web.Response(text=stylesheet(), content_type="text/css")
+
+
+_EXPORT_POOLS: dict[str, Executor] = {}
+
+
+def _export_processes() -> Executor:
+    """One worker process for the spreadsheet exports (spawned, one export per process, so
+    its memory goes back when the export is done; exports queue behind one another)."""
+    if "xlsx" not in _EXPORT_POOLS:
+        _EXPORT_POOLS["xlsx"] = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            max_tasks_per_child=1,
+        )
+    return _EXPORT_POOLS["xlsx"]
+
+
+def _export_threads() -> Executor:
+    if "csv" not in _EXPORT_POOLS:
+        _EXPORT_POOLS["csv"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="export")
+    return _EXPORT_POOLS["csv"]
+
+
+def _export_period(
+    request: web.Request, tz: dt.tzinfo
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``?from=&to=`` (the office's days, both included, either optional) as the Updates
+    sheet's bounds; no period is every update."""
+    text_from, text_to = request.query.get("from"), request.query.get("to")
+    try:
+        day_from = parse_day_text(text_from) if text_from else None
+        day_to = parse_day_text(text_to) if text_to else None
+    except ValueError as exc:
+        raise web.HTTPBadRequest(
+            text=f"{exc}. Bound the updates as ?from=YYYY-MM-DD&to=YYYY-MM-DD"
+        ) from None
+    if day_from and day_to and day_to < day_from:
+        raise web.HTTPBadRequest(text="The period's end (to) is before its start (from).")
+    return updates_period(day_from, day_to, tz)
+
+
+async def _csv_stream(shared: Reader, tz: dt.tzinfo) -> AsyncIterator[bytes]:
+    """The plan's CSV a chunk at a time, read on a connection of its own (the shared reader
+    only for an in-memory database, which has no second connection)."""
+    path = shared.path
+    if path is None or str(path) == ":memory:":
+        rows = await shared.call(plan_rows, shared, tz)
+        for chunk in csv_chunks(rows):
+            yield chunk.encode()
+        return
+    loop = asyncio.get_running_loop()
+    pool = _export_threads()
+    own = await loop.run_in_executor(pool, open_read_only, path)
+    try:
+        rows = await loop.run_in_executor(pool, plan_rows, own, tz)
+        chunks = csv_chunks(rows)
+        while (chunk := await loop.run_in_executor(pool, next, chunks, None)) is not None:
+            yield chunk.encode()
+    finally:
+        own.close()
 
 
 def add_board_routes(

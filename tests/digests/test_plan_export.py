@@ -154,9 +154,38 @@ def test_the_csv_is_byte_for_byte_the_old_one(export_store: Store) -> None:
 
 def test_the_xlsx_written_to_a_file_matches(export_store: Store, tmp_path: Path) -> None:
     rows = plan_rows(export_store, LONDON)
-    write = getattr(plan_table, "write_xlsx", None)
-    if write is None:  # the base code had no file writer
-        pytest.skip("no write_xlsx yet")
     target = tmp_path / "plan.xlsx"
-    write(export_store, rows, LONDON, target)
+    assert plan_table.write_xlsx(export_store, rows, LONDON, target) == 59  # 50 imported, 9 since
     assert _read(target.read_bytes()) == _read(_old_xlsx(export_store, rows, LONDON))
+
+
+def test_the_updates_sheet_can_be_bounded_by_period(export_store: Store, tmp_path: Path) -> None:
+    rows = plan_rows(export_store, LONDON)
+    since, until = plan_table.updates_period(dt.date(2022, 9, 15), dt.date(2022, 9, 21), LONDON)
+    seen = _read(to_xlsx(export_store, rows, LONDON, since=since, until=until))
+    days = [r[1][0].date() for r in seen["Updates"][1:]]
+    assert days == [dt.date(2022, 9, d) for d in (15, 16, 20, 21)]
+    assert seen["Updates"][0] == _read(_old_xlsx(export_store, rows, LONDON))["Updates"][0]
+    # Each sheet but Updates is whole; an open end runs to the first or the last update.
+    whole = _read(to_xlsx(export_store, rows, LONDON))
+    assert seen["Plan"] == whole["Plan"] and seen["Correspondence"] == whole["Correspondence"]
+    since, _ = plan_table.updates_period(dt.date(2022, 9, 22), None, LONDON)
+    later = _read(to_xlsx(export_store, rows, LONDON, since=since))
+    assert [r[-1][0] for r in later["Updates"][1:]] == ["'-1 day", "'@here look"]
+    assert export_xlsx_in_a_child_matches(export_store, tmp_path)
+
+
+def export_xlsx_in_a_child_matches(store: Store, tmp_path: Path) -> bool:
+    """What a worker process writes from the database's path is the same spreadsheet."""
+    target = tmp_path / "child.xlsx"
+    assert store.path is not None
+    plan_table.export_xlsx_file(str(store.path), str(target), LONDON)
+    rows = plan_rows(store, LONDON)
+    return _read(target.read_bytes()) == _read(_old_xlsx(store, rows, LONDON))
+
+
+def test_csv_chunks_join_to_the_csv(export_store: Store) -> None:
+    rows = plan_rows(export_store, LONDON) * 3
+    chunks = list(plan_table.csv_chunks(rows, batch=40))
+    assert len(chunks) == 4 and "".join(chunks) == _old_csv(rows)
+    assert list(plan_table.csv_chunks([])) == [",".join(PLAN_COLUMNS) + "\r\n"]
