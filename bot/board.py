@@ -437,8 +437,12 @@ async def _csv_stream(shared: Reader, tz: dt.tzinfo) -> AsyncIterator[bytes]:
     try:
         rows = await loop.run_in_executor(pool, plan_rows, own, tz)
         chunks = csv_chunks(rows)
-        while (chunk := await loop.run_in_executor(pool, next, chunks, None)) is not None:
-            yield chunk.encode()
+
+        def following() -> str | None:
+            return next(chunks, None)
+
+        while (text := await loop.run_in_executor(pool, following)) is not None:
+            yield text.encode()
     finally:
         own.close()
 

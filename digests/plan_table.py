@@ -194,7 +194,7 @@ def write_xlsx(
     glossary = sheet("Glossary", ["term", "expansion"])
     for term, expansion in store.glossary().items():
         glossary.append([_cell(term), _cell(expansion)])
-    book.save(target)  # type: ignore[arg-type]  # openpyxl takes a path or a binary file
+    book.save(target)
     return count
 
 

@@ -29,13 +29,15 @@ async def board(tmp_path: Path, example_plan: Path) -> AsyncIterator[tuple[str, 
 
 async def test_the_csv_streams_the_same_bytes_as_before(board, tmp_path: Path) -> None:
     base, process = board
-    async with aiohttp.ClientSession(headers=BEARER) as s:
-        async with s.get(f"{base}/board/export.csv") as r:
-            assert r.status == 200
-            assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
-            assert r.headers["Content-Disposition"] == 'attachment; filename="delivery-plan.csv"'
-            assert "Set-Cookie" in r.headers  # the board's session still starts here
-            body = await r.read()
+    async with (
+        aiohttp.ClientSession(headers=BEARER) as s,
+        s.get(f"{base}/board/export.csv") as r,
+    ):
+        assert r.status == 200
+        assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert r.headers["Content-Disposition"] == 'attachment; filename="delivery-plan.csv"'
+        assert "Set-Cookie" in r.headers  # the board's session still starts here
+        body = await r.read()
     store = open_store(tmp_path / "board.db")
     assert body == to_csv(plan_rows(store, process.settings.tz)).encode()
     store.close()

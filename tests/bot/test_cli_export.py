@@ -21,8 +21,15 @@ def test_plan_export_bounds_the_updates_sheet(
     whole, bounded = tmp_path / "whole.xlsx", tmp_path / "bounded.xlsx"
     assert run(deliverabot_exe, cli_env, "plan", "export", str(whole)).returncode == 0
     out = run(
-        deliverabot_exe, cli_env, "plan", "export", str(bounded), "--from", "2000-01-01",
-        "--to", "2000-12-31",
+        deliverabot_exe,
+        cli_env,
+        "plan",
+        "export",
+        str(bounded),
+        "--from",
+        "2000-01-01",
+        "--to",
+        "2000-12-31",
     )
     assert out.returncode == 0 and "wrote 50 deliverables" in out.stdout
     assert len(list(load_workbook(whole)["Updates"].values)) == 51
@@ -31,7 +38,14 @@ def test_plan_export_bounds_the_updates_sheet(
     ]
     assert list(load_workbook(bounded)["Plan"].values) == list(load_workbook(whole)["Plan"].values)
     wrong = run(
-        deliverabot_exe, cli_env, "plan", "export", str(bounded), "--from", "2022-02-01",
-        "--to", "2022-01-01",
+        deliverabot_exe,
+        cli_env,
+        "plan",
+        "export",
+        str(bounded),
+        "--from",
+        "2022-02-01",
+        "--to",
+        "2022-01-01",
     )
     assert wrong.returncode == 2 and "--to is before --from" in wrong.stderr

@@ -19,7 +19,7 @@ from handlers.service import UpdateRequest, record_update
 from store import CORRESPONDENCE_CATEGORIES, Reader, Source, Store
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
-FORMULAS = ["=HYPERLINK(\"http://x\")", "+44 7700 900123", "-1 day", "@here look"]
+FORMULAS = ['=HYPERLINK("http://x")', "+44 7700 900123", "-1 day", "@here look"]
 
 
 def _old_cell(value: Any) -> Any:
@@ -101,7 +101,9 @@ def _read(data: bytes) -> dict[str, Any]:
             for row in sheet.iter_rows()
         ]
         seen[sheet.title + ".bold"] = [bool(c.font.b) for c in sheet[1]]
-        seen[sheet.title + ".bold2"] = [bool(c.font.b) for c in sheet[2]] if sheet.max_row > 1 else []
+        seen[sheet.title + ".bold2"] = (
+            [bool(c.font.b) for c in sheet[2]] if sheet.max_row > 1 else []
+        )
         seen[sheet.title + ".freeze"] = sheet.freeze_panes
     return seen
 
@@ -144,9 +146,7 @@ def test_the_spreadsheet_reads_back_as_the_old_builder_wrote_it(export_store: St
 def test_the_csv_is_byte_for_byte_the_old_one(export_store: Store) -> None:
     rows = plan_rows(export_store, LONDON)
     with export_store.transaction():
-        export_store.db.execute(
-            "UPDATE deliverables SET title = '=1+2' WHERE ref = 'CF-2'"
-        )
+        export_store.db.execute("UPDATE deliverables SET title = '=1+2' WHERE ref = 'CF-2'")
     rows = plan_rows(export_store, LONDON)
     assert to_csv(rows).encode() == _old_csv(rows).encode()
     assert "'=1+2" in to_csv(rows)
