@@ -237,3 +237,24 @@ def export_xlsx_file(
         return write_xlsx(reader, plan_rows(reader, tz), tz, target, since=since, until=until)
     finally:
         reader.close()
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m digests.plan_table DB TARGET ZONE [SINCE [UNTIL]]``: the spreadsheet from
+    a process that imports only what it needs (what the board runs an export in). SINCE and
+    UNTIL are ISO 8601 instants, or ``-`` for an open end."""
+    import zoneinfo
+
+    db_path, target, zone, *bounds = argv
+    since, until = (
+        dt.datetime.fromisoformat(b) if b != "-" else None for b in [*bounds, "-", "-"][:2]
+    )
+    tz: dt.tzinfo = dt.UTC if zone == "UTC" else zoneinfo.ZoneInfo(zone)
+    export_xlsx_file(db_path, target, tz, since, until)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

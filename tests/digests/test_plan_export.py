@@ -189,3 +189,15 @@ def test_csv_chunks_join_to_the_csv(export_store: Store) -> None:
     chunks = list(plan_table.csv_chunks(rows, batch=40))
     assert len(chunks) == 4 and "".join(chunks) == _old_csv(rows)
     assert list(plan_table.csv_chunks([])) == [",".join(PLAN_COLUMNS) + "\r\n"]
+
+
+def test_the_worker_entry_point_writes_the_bounded_spreadsheet(
+    export_store: Store, tmp_path: Path
+) -> None:
+    """What the board runs: `python -m digests.plan_table DB TARGET ZONE SINCE UNTIL`."""
+    assert export_store.path is not None
+    target = tmp_path / "worker.xlsx"
+    since = "2022-09-21T00:00:00+01:00"
+    assert plan_table.main([str(export_store.path), str(target), "Europe/London", since, "-"]) == 0
+    notes = [r[-1][0] for r in _read(target.read_bytes())["Updates"][1:]]
+    assert notes == ["'+44 7700 900123", "'-1 day", "'@here look"]
