@@ -116,21 +116,31 @@ def plan_import(ctx: Context, file: Path, dry_run: bool, move: bool) -> None:
 @plan.command("export")
 @db_option
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--from", "day_from", default=None, help="Updates sheet: first day (YYYY-MM-DD).")
+@click.option("--to", "day_to", default=None, help="Updates sheet: last day (YYYY-MM-DD).")
 @pass_ctx
-def plan_export(ctx: Context, file: Path) -> None:
+def plan_export(ctx: Context, file: Path, day_from: str | None, day_to: str | None) -> None:
     """Write the plan with its latest state to FILE.csv or FILE.xlsx (the board's columns;
-    the spreadsheet adds a sheet of updates and one of correspondence by month)."""
-    from digests.plan_table import to_csv, to_xlsx
+    the spreadsheet adds a sheet of updates, every one or those from --from to --to, and one
+    of correspondence by month). Written row by row, so memory stays flat."""
+    from digests.plan_table import csv_chunks, updates_period, write_xlsx
 
-    store = ctx.existing_store
-    rows = plan_rows(store, ctx.settings.tz)
     suffix = file.suffix.lower()
-    if suffix == ".csv":
-        file.write_text(to_csv(rows), encoding="utf-8")
-    elif suffix == ".xlsx":
-        file.write_bytes(to_xlsx(store, rows, ctx.settings.tz))
-    else:
+    if suffix not in (".csv", ".xlsx"):
         raise click.BadParameter("write FILE.csv or FILE.xlsx", param_hint="FILE")
+    first = parse_day(day_from, "--from") if day_from else None
+    last = parse_day(day_to, "--to") if day_to else None
+    if first and last and last < first:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    store = ctx.existing_store
+    tz = ctx.settings.tz
+    rows = plan_rows(store, tz)
+    if suffix == ".csv":
+        with file.open("w", encoding="utf-8", newline="") as out:
+            out.writelines(csv_chunks(rows))
+    else:
+        since, until = updates_period(first, last, tz)
+        write_xlsx(store, rows, tz, file, since=since, until=until)
     click.echo(f"wrote {len(rows)} deliverables to {file}")
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import statistics
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import holidays as holidays_lib
@@ -22,6 +22,7 @@ __all__ = [
     "bank_holidays",
     "correspondence_stats",
     "render_stats_text",
+    "stats_from_counts",
     "working_days_between",
 ]
 
@@ -35,17 +36,55 @@ def bank_holidays(nation: str, first_year: int, last_year: int) -> frozenset[dt.
     return frozenset(days.keys())
 
 
+class _WorkingDays:
+    """Prefix sums over a calendar of whole years: ``upto[i]`` is the number of working
+    days from ``base`` (exclusive) to ``base + i`` (inclusive), so any count is a
+    subtraction, however far apart the days are."""
+
+    def __init__(self, closed: frozenset[dt.date]) -> None:
+        self.closed = closed
+        self.base = 0  # an ordinal: the day before the first year covered
+        self.upto: list[int] = [0]
+
+    def _cover(self, first: dt.date, last: dt.date) -> None:
+        lo, hi = first.toordinal(), last.toordinal()
+        if self.base <= lo and hi < self.base + len(self.upto):
+            return
+        if len(self.upto) > 1:  # keep what was covered, so a calendar only grows
+            lo = min(lo, self.base + 1)
+            hi = max(hi, self.base + len(self.upto) - 1)
+        start = dt.date(dt.date.fromordinal(lo).year, 1, 1)
+        end = dt.date(dt.date.fromordinal(hi).year, 12, 31)
+        self.base = start.toordinal() - 1
+        upto = [0]
+        count = 0
+        closed = self.closed
+        day = start
+        one = dt.timedelta(days=1)
+        for _ in range(end.toordinal() - self.base):
+            if day.weekday() < 5 and day not in closed:
+                count += 1
+            upto.append(count)
+            if day < dt.date.max:
+                day += one
+        self.upto = upto
+
+    def between(self, start: dt.date, end: dt.date) -> int:
+        if end <= start:
+            return 0
+        self._cover(start, end)
+        return self.upto[end.toordinal() - self.base] - self.upto[start.toordinal() - self.base]
+
+
+@functools.lru_cache(maxsize=32)
+def _working_days(closed: frozenset[dt.date]) -> _WorkingDays:
+    return _WorkingDays(closed)
+
+
 def working_days_between(start: dt.date, end: dt.date, closed: frozenset[dt.date]) -> int:
-    """Working days after ``start`` up to and including ``end`` (0 when answered same day)."""
-    if end <= start:
-        return 0
-    count = 0
-    day = start
-    while day < end:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5 and day not in closed:
-            count += 1
-    return count
+    """Working days after ``start`` up to and including ``end`` (0 when answered same day):
+    counted from prefix sums over the calendar, not stepped a day at a time."""
+    return _working_days(closed).between(start, end)
 
 
 @dataclass(frozen=True)
@@ -90,51 +129,100 @@ def correspondence_stats(
     their target on ``today`` (the office's today); a letter not yet due is neither a
     success nor a failure.
     """
+    counts: Counter[tuple[str, str, str | None]] = Counter(
+        (str(r["received_on"]), r["category"], r.get("answered_on") or None) for r in rows
+    )
+    return stats_from_counts(
+        ((r, c, a, n) for (r, c, a), n in counts.items()), by=by, office=office, today=today
+    )
+
+
+def stats_from_counts(
+    counts: Iterable[tuple[str, str, str | None, int]],
+    *,
+    by: str,
+    office: Office = AN_OFFICE,
+    today: dt.date | None = None,
+) -> list[StatsRow]:
+    """:func:`correspondence_stats` from letters already counted by (received_on,
+    category, answered_on): each distinct pair of days is counted once, so the work grows
+    with the days and categories, not with the letters."""
     target_for = office.answer_target
-    items = [
-        (
-            dt.date.fromisoformat(r["received_on"]),
-            r["category"],
-            dt.date.fromisoformat(r["answered_on"]) if r.get("answered_on") else None,
-        )
-        for r in rows
-    ]
+    days: dict[str, dt.date] = {}
+
+    def day(text: str) -> dt.date:
+        found = days.get(text)
+        if found is None:
+            found = days[text] = dt.date.fromisoformat(text)
+        return found
+
+    items = [(day(r), c, day(a) if a else None, n) for r, c, a, n in counts if n]
     if not items:
         return []
     today = today or office.today()
     first = min(i[0] for i in items).year
     last = max(max((i[2] or i[0]).year for i in items), today.year) + 1
-    closed = bank_holidays(office.bank_holidays, first, last)
-    groups: dict[str, list[tuple[dt.date, str, dt.date | None]]] = {}
-    for item in items:
-        key = item[1] if by == "category" else _period(item[0], by)
-        groups.setdefault(key, []).append(item)
+    calendar = _working_days(bank_holidays(office.bank_holidays, first, last))
+    periods: dict[dt.date, str] = {}
+    groups: dict[str, _Group] = {}
+    for received, category, answered, n in items:
+        if by == "category":
+            key = category
+        else:
+            key = periods.get(received) or periods.setdefault(received, _period(received, by))
+        group = groups.get(key) or groups.setdefault(key, _Group())
+        target = target_for(category)
+        group.received += n
+        group.targets.add(target)
+        if answered is not None:
+            took = calendar.between(received, answered)
+            group.answered += n
+            group.took[took] += n
+            if took <= target:
+                group.within += n
+        elif calendar.between(received, today) > target:
+            group.overdue += n
     out = []
     for key in sorted(groups):
-        group = groups[key]
-        answered = [(r, c, a) for r, c, a in group if a is not None]
-        days = [working_days_between(r, a, closed) for r, _, a in answered]
-        within = sum(1 for (r, c, a), d in zip(answered, days, strict=True) if d <= target_for(c))
-        overdue = sum(
-            1
-            for r, c, a in group
-            if a is None and working_days_between(r, today, closed) > target_for(c)
-        )
-        decided = len(answered) + overdue
-        targets = {target_for(c) for _, c, _ in group}
+        g = groups[key]
+        decided = g.answered + g.overdue
+        targets = g.targets
         out.append(
             StatsRow(
                 key=key,
-                received=len(group),
-                answered=len(answered),
-                median_days_to_answer=float(statistics.median(days)) if days else None,
-                within_target=within,
-                share_within_target=round(100 * within / decided, 1) if decided else None,
+                received=g.received,
+                answered=g.answered,
+                median_days_to_answer=_median(g.took) if g.answered else None,
+                within_target=g.within,
+                share_within_target=round(100 * g.within / decided, 1) if decided else None,
                 target_days=targets.pop() if len(targets) == 1 else None,
                 decided=decided,
             )
         )
     return out
+
+
+@dataclass
+class _Group:
+    received: int = 0
+    answered: int = 0
+    within: int = 0
+    overdue: int = 0
+    took: Counter[int] = field(default_factory=Counter)  # working days to answer: letters
+    targets: set[int] = field(default_factory=set)
+
+
+def _median(took: Counter[int]) -> float:
+    """``statistics.median`` of the days, each repeated as often as it was counted."""
+    total = sum(took.values())
+    wanted = (total - 1) // 2, total // 2  # the middle one, or the middle two
+    found: list[int] = []
+    seen = 0
+    for days in sorted(took):
+        seen += took[days]
+        while len(found) < 2 and seen > wanted[len(found)]:
+            found.append(days)
+    return float(found[0]) if total % 2 else (found[0] + found[1]) / 2
 
 
 def render_stats_text(stats: list[StatsRow], *, by: str) -> str:
