@@ -49,7 +49,13 @@ def corpus() -> list[bytes]:
     files = sorted((ROOT / "tests" / "fixtures" / "mail").glob("*.eml"))
     if CORPUS.is_dir():
         files += sorted(CORPUS.glob("*.eml"))
-    return [raw for f in files if len(raw := f.read_bytes()) <= MAX_BYTES]
+    # Lines past RFC 5321's 1,000 octets are refused by the Sink (ours takes them).
+    return [
+        raw
+        for f in files
+        if len(raw := f.read_bytes()) <= MAX_BYTES
+        and max(map(len, raw.splitlines())) <= 998
+    ]
 
 
 def messages(count: int) -> list[bytes]:
