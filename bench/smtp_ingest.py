@@ -64,6 +64,7 @@ def messages(count: int) -> list[bytes]:
     out = []
     for i in range(count):
         raw = _MESSAGE_ID.sub(b"", base[i % len(base)])
+        raw = re.sub(rb"\r?\n", b"\r\n", raw)  # as a mail server sends it: CRLF
         out.append(f"Message-ID: <bench-{i}@bench.example>\r\n".encode() + raw)
     return out
 
