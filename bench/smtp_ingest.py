@@ -80,10 +80,14 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+PER_SESSION = 25  # messages per connection (a session's command budget is 100)
+
+
 def _client(port: int, batch: list[bytes]) -> None:
-    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
-        for raw in batch:
-            client.sendmail("priya.shah@example.org", ["correspondence@localhost"], raw)
+    for k in range(0, len(batch), PER_SESSION):
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            for raw in batch[k : k + PER_SESSION]:
+                client.sendmail("priya.shah@example.org", ["correspondence@localhost"], raw)
 
 
 def _drive(port: int, mail: list[bytes]) -> tuple[float, float]:
