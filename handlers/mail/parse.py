@@ -50,14 +50,69 @@ def message_id_of(raw: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace").lower() if m else None
 
 
+class ParsedMessage(EmailMessage):
+    """A message as parsed from bytes, that parses each header once: ``header()`` and
+    ``get_content_type()`` keep what they found (the email package builds a header object
+    on every read). Any change to the headers forgets it."""
+
+    _memo: dict[str, object]
+
+    def __init__(self, policy: email.policy.Policy | None = None) -> None:
+        super().__init__(policy=policy)
+        self._memo = {}
+
+    def get_content_type(self) -> str:
+        found = self._memo.get("\0content-type")
+        if found is None:
+            found = self._memo["\0content-type"] = super().get_content_type()
+        return str(found)
+
+    def __setitem__(self, name: str, val: object) -> None:
+        self._memo.clear()
+        super().__setitem__(name, val)
+
+    def __delitem__(self, name: str) -> None:
+        self._memo.clear()
+        super().__delitem__(name)
+
+    def replace_header(self, _name: str, _value: object) -> None:
+        self._memo.clear()
+        super().replace_header(_name, _value)
+
+    def add_header(self, _name: str, _value: str, **_params: object) -> None:
+        self._memo.clear()
+        super().add_header(_name, _value, **_params)  # type: ignore[arg-type]
+
+    def set_raw(self, name: str, value: object) -> None:
+        self._memo.clear()
+        super().set_raw(name, value)
+
+
+_POLICY = email.policy.default.clone(message_factory=ParsedMessage)
+
+
 def parse_message(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    msg = email.message_from_bytes(raw, policy=_POLICY)
     assert isinstance(msg, EmailMessage)
     return msg
 
 
 def header(msg: Message, name: str) -> str:
-    """A header as text, however broken its encoding; '' when absent."""
+    """A header as text, however broken its encoding; '' when absent (read once per
+    parsed message)."""
+    memo = msg._memo if isinstance(msg, ParsedMessage) else None
+    if memo is not None:
+        found = memo.get(name.lower())
+        if found is None:
+            found = memo[name.lower()] = _header(msg, name)
+        return str(found)
+    return _header(msg, name)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _header(msg: Message, name: str) -> str:
     try:
         value = msg.get(name)
     except Exception:
@@ -67,7 +122,7 @@ def header(msg: Message, name: str) -> str:
             value = str(raw[0])
     if value is None:
         return ""
-    return re.sub(r"\s+", " ", str(value)).strip()
+    return _SPACE.sub(" ", str(value)).strip()
 
 
 def sender_address(msg: Message, name: str = "From") -> str:
@@ -87,6 +142,10 @@ def domain_of(address: str) -> str | None:
     return address.rsplit("@", 1)[1].lower() if "@" in address else None
 
 
+# Replacement characters and control characters other than tab, CR, LF and form feed.
+_JUNK = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f]")
+
+
 def unreadable_reason(msg: Message) -> str | None:
     """Why a message cannot be correspondence: no header any mail program writes, or a body
     that is binary rather than text. ``None`` for a readable message."""
@@ -95,7 +154,7 @@ def unreadable_reason(msg: Message) -> str | None:
     body = text_body(msg)
     if body:
         sample = body[:20000]
-        junk = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\r\n\f"))
+        junk = len(_JUNK.findall(sample))
         if junk > max(8, len(sample) // 20):
             return "the body is binary, not text"
     return None
@@ -171,8 +230,19 @@ def _decoded(part: Message) -> str:
 def text_body(msg: Message) -> str:
     """The readable text of a message: text/plain first, else text/html as text.
 
-    Parts inside attached messages (message/rfc822) are not this message's body.
+    Parts inside attached messages (message/rfc822) are not this message's body. Read
+    once per parsed message.
     """
+    memo = msg._memo if isinstance(msg, ParsedMessage) else None
+    if memo is None:
+        return _text_body(msg)
+    found = memo.get("\0body")
+    if found is None:
+        found = memo["\0body"] = _text_body(msg)
+    return str(found)
+
+
+def _text_body(msg: Message) -> str:
     plain: list[str] = []
     htmls: list[str] = []
 
