@@ -15,6 +15,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -35,6 +37,19 @@ def _ready() -> int:
     return os.getpid()
 
 
+def _watch_parent() -> None:
+    """In a worker: exit when the process that started it is gone (the server killed with
+    ``kill -9`` cannot stop its pool), rather than wait for work forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class ParsePool:
     """A small process pool for :func:`~handlers.mail.analysis.analyse_jobs`.
 
@@ -53,7 +68,9 @@ class ParsePool:
             ctx = multiprocessing.get_context(self.context)
             if self.context == "forkserver":
                 ctx.set_forkserver_preload(["handlers.mail.analysis"])
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=_watch_parent
+            )
         return self._executor
 
     @property
@@ -67,10 +84,15 @@ class ParsePool:
         return [int(pid) for pid in processes]
 
     async def start(self) -> None:
-        """Start the workers now, so the first batch does not wait for them."""
+        """Start the workers now, so the first batch does not wait for them (a pool that
+        cannot start is logged; batches are then parsed in-process)."""
         loop = asyncio.get_running_loop()
-        pool = self._pool()
-        await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self.workers)))
+        try:
+            pool = self._pool()
+            await asyncio.gather(*(loop.run_in_executor(pool, _ready) for _ in range(self.workers)))
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            log.warning("parse pool did not start (%s)", type(exc).__name__)
+            self._discard()
 
     async def analyse(self, jobs: list[ParseJob], policy: MailPolicy) -> list[Analysis | None]:
         """Each job's analysis, in order, spread over the workers; ``None`` for a job whose
