@@ -26,6 +26,7 @@ from handlers.mail.parse import (
     header,
     message_date,
     noise_reason,
+    normalise_subject,
     parse_message,
     reference_ids,
     sender_address,
@@ -69,6 +70,8 @@ class Analysis:
     date: dt.datetime | None = None
     own: Original | None = None  # the message itself, as an original
     key: str = ""  # the dedup key of forwarded, else of own
+    subject_key: str = ""  # the subject, normalised (what a reply is matched by)
+    original_subject_key: str = ""  # ... and the counted original's
     final: bool = False  # decided without the store (unreadable, noise, none of ours)
 
 
@@ -148,4 +151,6 @@ def _analyse(
         date=date,
         own=own,
         key=key,
+        subject_key=normalise_subject(subject),
+        original_subject_key=normalise_subject(original.subject),
     )

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from typing import Any
 
 from dateutil import parser as dateparser
 
@@ -50,6 +51,9 @@ def message_id_of(raw: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace").lower() if m else None
 
 
+_MISSING = object()
+
+
 class ParsedMessage(EmailMessage):
     """A message as parsed from bytes, that parses each header once: ``header()`` and
     ``get_content_type()`` keep what they found (the email package builds a header object
@@ -58,8 +62,26 @@ class ParsedMessage(EmailMessage):
     _memo: dict[str, object]
 
     def __init__(self, policy: email.policy.Policy | None = None) -> None:
-        super().__init__(policy=policy)
         self._memo = {}
+        super().__init__(policy=policy)
+
+    # Whatever replaces the header list (set_boundary, make_mixed, clear, ...) forgets.
+    @property
+    def _headers(self) -> list[tuple[str, Any]]:
+        return self._header_list
+
+    @_headers.setter
+    def _headers(self, value: list[tuple[str, Any]]) -> None:
+        self._memo.clear()
+        self._header_list = value
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        key = "\1" + name.lower()
+        try:
+            found = self._memo[key]
+        except KeyError:
+            found = self._memo[key] = super().get(name, _MISSING)
+        return failobj if found is _MISSING else found
 
     def get_content_type(self) -> str:
         found = self._memo.get("\0content-type")
@@ -86,6 +108,10 @@ class ParsedMessage(EmailMessage):
     def set_raw(self, name: str, value: object) -> None:
         self._memo.clear()
         super().set_raw(name, value)
+
+    def set_default_type(self, ctype: str) -> None:
+        self._memo.clear()
+        super().set_default_type(ctype)
 
 
 _POLICY = email.policy.default.clone(message_factory=ParsedMessage)

@@ -62,6 +62,7 @@ class ParsePool:
         self.context = context or ("forkserver" if "forkserver" in methods else "spawn")
         self._executor: ProcessPoolExecutor | None = None
         self.restarts = 0  # pools replaced after a worker died
+        self.analysed = 0  # messages analysed by the workers
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -122,7 +123,9 @@ class ParsePool:
             )
             self._discard()
             return [None] * len(jobs)
-        return [found for part in parts for found in part]
+        found = [a for part in parts for a in part]
+        self.analysed += sum(a is not None for a in found)
+        return found
 
     def _discard(self) -> None:
         executor, self._executor = self._executor, None

@@ -167,7 +167,11 @@ def _count(
     flags: list[str],
     received_at: dt.datetime,
     policy: MailPolicy,
+    *,
+    subject_key: str | None = None,
 ) -> ProcessResult:
+    if subject_key is None:
+        subject_key = normalise_subject(original.subject)
     sender_domain = domain_of(original.sender) if original.sender else None
     category = category_for(
         plus=plus,
@@ -185,7 +189,7 @@ def _count(
             sender_domain=sender_domain,
             sender_hash=keyed_hash(policy.hash_key, original.sender) if original.sender else None,
             subject=(original.subject or None) if policy.keep_subjects else None,
-            subject_key=normalise_subject(original.subject) or None,
+            subject_key=subject_key or None,
             message_id=original.message_id,
             inbound_id=inbound_id,
             flags=tuple(flags),
@@ -405,7 +409,7 @@ def _decide(
     if found.forwarded is None and from_staff and is_reply:
         refs = list(found.refs)
         target = store.correspondence_by_message_ids(refs) or store.correspondence_by_subject_key(
-            normalise_subject(subject)
+            found.subject_key
         )
         if target is None:
             return ProcessResult("unmatched_reply", "a reply that matches no correspondence")
@@ -421,7 +425,16 @@ def _decide(
             flags.append("no-original")
     if not (original.sender or original.subject.strip() or original.body.strip()):
         return ProcessResult("quarantined", "no sender, subject or text to count")
-    key = found.key
     return _count(
-        store, inbound_id, original, key, plus, subject, forwarder, flags, received_at, policy
+        store,
+        inbound_id,
+        original,
+        found.key,
+        plus,
+        subject,
+        forwarder,
+        flags,
+        received_at,
+        policy,
+        subject_key=found.original_subject_key,
     )
