@@ -32,6 +32,10 @@ __all__ = ["Envelope", "InboundWorker", "SendMail"]
 
 log = logging.getLogger("handlers.mail")
 
+# How long one batch's transaction may hold the write lock: past it, the rest of the batch
+# commits in another, after whatever else waits for the store.
+COMMIT_BUDGET = 0.025
+
 SendMail = Callable[[EmailMessage], Awaitable[str]]
 
 
@@ -125,15 +129,21 @@ class InboundWorker:
         """Process a batch in one transaction and send its replies; ``False`` when the store
         cannot (the batch stays pending)."""
         analyses = found or {}
-        try:
-            results = await self.writer.call(
-                process_inbound_batch, [(i, analyses.get(i)) for i in ids], self.policy
-            )
-        except StoreError as exc:
-            log.warning("%d inbound message(s) left pending: %s", len(ids), type(exc).__name__)
-            return False
-        for inbound_id, result in zip(ids, results, strict=True):
-            await self._reply(inbound_id, result)
+        items = [(i, analyses.get(i)) for i in ids]
+        while items:
+            try:
+                results = await self.writer.call(
+                    process_inbound_batch, items, self.policy, budget=COMMIT_BUDGET
+                )
+            except StoreError as exc:
+                # What committed stays committed (the queue finds it processed next time).
+                log.warning(
+                    "%d inbound message(s) left pending: %s", len(items), type(exc).__name__
+                )
+                return False
+            for (inbound_id, _), result in zip(items, results, strict=False):
+                await self._reply(inbound_id, result)
+            items = items[len(results) :]
         return True
 
     async def process(self, inbound_id: int) -> ProcessResult | None:

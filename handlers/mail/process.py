@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from typing import Any
@@ -246,13 +247,28 @@ def job_of(row: dict[str, Any]) -> ParseJob:
 
 
 def process_inbound_batch(
-    store: Store, items: Sequence[tuple[int, Analysis | None]], policy: MailPolicy
+    store: Store,
+    items: Sequence[tuple[int, Analysis | None]],
+    policy: MailPolicy,
+    *,
+    budget: float | None = None,
 ) -> list[ProcessResult]:
-    """:func:`process_inbound` for each ``(id, analysis)``, all in one transaction (each
+    """:func:`process_inbound` for each ``(id, analysis)`` in turn, in one transaction (each
     message in a savepoint of its own, so bad mail is quarantined alone). A store that
-    cannot commit raises :class:`StoreUnavailable` and leaves every one of them pending."""
+    cannot commit raises :class:`StoreUnavailable` and leaves every one of them pending.
+
+    With a ``budget`` (seconds), the transaction ends once it has taken that long, so the
+    write lock is never held long (a health probe, an import, a sender's commit wait for
+    it): the results are then those of the first items only, and the caller sends the rest
+    again."""
+    deadline = None if budget is None else time.monotonic() + budget
+    results: list[ProcessResult] = []
     with processing(store):
-        return [process_inbound(store, i, policy, analysis=a) for i, a in items]
+        for inbound_id, found in items:
+            results.append(process_inbound(store, inbound_id, policy, analysis=found))
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    return results
 
 
 def process_inbound(

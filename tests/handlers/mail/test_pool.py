@@ -289,3 +289,18 @@ def test_shutdown_stops_the_workers(pool: ParsePool) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_batch_past_its_budget_commits_what_it_did_and_leaves_the_rest(
+    tmp_path: Path, example_plan: Path
+) -> None:
+    store = _store(tmp_path / "m.db", example_plan)
+    ids = _seed(
+        store,
+        [(_letter(i), "priya.shah@example.org", "correspondence@localhost") for i in range(3)],
+    )
+    results = process_inbound_batch(store, [(i, None) for i in ids], POLICY, budget=0)
+    assert [r.state for r in results] == ["counted"]
+    states = store.db.execute("SELECT state FROM inbound ORDER BY id").fetchall()
+    assert states == [("counted",), ("pending",), ("pending",)]
+    store.close()
