@@ -88,6 +88,7 @@ class Settings:
     max_message_bytes: int = 10 * 1024 * 1024
     max_plan_bytes: int = 5 * 1024 * 1024  # largest plan file or spreadsheet imported
     smtp_max_sessions: int = 50  # open SMTP sessions at once; one more hears 421 at connect
+    mail_parse_workers: int = 0  # processes that parse mail; 0: one per core
     log_level: str = "INFO"
     mail_retention_days: int = 30
     keep_raw_mail: bool = False
@@ -359,6 +360,7 @@ def load_settings(
         max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 10 * 1024 * 1024, 1024, 1024**3),
         max_plan_bytes=_int(env, "MAX_PLAN_BYTES", 5 * 1024 * 1024, 1024, 1024**3),
         smtp_max_sessions=_int(env, "SMTP_MAX_SESSIONS", 50, 1, 10_000),
+        mail_parse_workers=_int(env, "MAIL_PARSE_WORKERS", 0, 0, 64),
         log_level=level,
         mail_retention_days=_int(env, "MAIL_RETENTION_DAYS", 30, 0, 3650),
         keep_raw_mail=_bool(env, "KEEP_RAW_MAIL", False),

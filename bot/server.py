@@ -23,7 +23,7 @@ from bot.maintenance import NIGHTLY_AT, Maintenance
 from bot.round_jobs import RoundJobs
 from bot.web_security import security_middleware
 from bot.wiring import digest_service, mail_policy, mailbox_source, slack_web_client
-from handlers.mail import DeliverabotSMTP, InboundWorker, Mailer, MailHandler
+from handlers.mail import DeliverabotSMTP, InboundWorker, Mailer, MailHandler, ParsePool
 from handlers.outside import ReasonLog
 from handlers.service import checkpoint, purge_raw_mail
 from handlers.service.writer import Writer
@@ -87,7 +87,12 @@ class BotProcess:
         # Mail from any source goes through the one inbound worker; SMTP is one source, the
         # office's own mailbox another.
         policy = mail_policy(settings, store, office=self.office)
-        self.inbound = InboundWorker(self.writer, policy, send_mail=self.mailer.send)
+        # MIME parsing runs in a few worker processes (started with the server, stopped
+        # with it), so the event loop and the store's thread only commit.
+        self.parse_pool = ParsePool(settings.mail_parse_workers or None)
+        self.inbound = InboundWorker(
+            self.writer, policy, send_mail=self.mailer.send, pool=self.parse_pool
+        )
         self.mail_handler = MailHandler(self.inbound, max_sessions=settings.smtp_max_sessions)
         self.mailbox = mailbox_source(settings, self.writer, office=self.office)
         self._mailbox_task: asyncio.Task[None] | None = None
@@ -200,6 +205,7 @@ class BotProcess:
             raise
         self._schedule()
         self.scheduler.start()
+        self._background(self.parse_pool.start())
         if self.store.corrupt is None:
             self._background(self.inbound.process_pending())
         if self.mailbox is not None:
@@ -413,6 +419,7 @@ class BotProcess:
         left = await self.inbound.finish()
         if left:
             log.info("%d accepted message(s) left pending; the next start processes them", left)
+        await asyncio.get_running_loop().run_in_executor(None, self.parse_pool.shutdown)
         for task in list(self._tasks):
             task.cancel()
         if self._runner is not None:

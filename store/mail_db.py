@@ -83,6 +83,18 @@ class MailReads(Base):
             ).fetchall()
         ]
 
+    def pending_inbound_rows(self, ids: list[int]) -> list[dict[str, Any]]:
+        """The rows (raw copy included) of those of ``ids`` still pending, oldest first: a
+        batch for the parse pool."""
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        return self._rows(
+            "SELECT id, raw, mail_from, rcpt_tos, source, peer FROM inbound "
+            f"WHERE id IN ({marks}) AND state = 'pending' AND raw IS NOT NULL ORDER BY id",
+            ids,
+        )
+
     def delivered_fingerprints(self, message_id: str, purpose: str) -> list[str]:
         """Fingerprints of the processed messages with this Message-ID and purpose."""
         return [

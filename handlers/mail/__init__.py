@@ -2,7 +2,8 @@
 
 - ``smtp``: aiosmtpd's protocol and a thin handler (checks at RCPT, bytes to the worker);
 - ``inbound``: the transport-neutral worker, ``submit(raw, envelope)``, then parsing from
-  the stored copy; ``intake``: its group commit;
+  the stored copy; ``intake``: its group commit and parse queue; ``analysis``: what
+  parsing finds, as pure data; ``pool``: the processes that parse;
 - ``process``: routing a stored message and counting, answering or quarantining it;
   ``parse``: MIME (pure); ``updates``: updates by mail; ``trust``: who sent it, proven;
   ``policy``: what the mail side needs from the settings, and the auto-reply;
@@ -19,6 +20,7 @@ from handlers.mail.notifier import MailNotifier
 from handlers.mail.outgoing import Mailer
 from handlers.mail.parse import parse_category_rules
 from handlers.mail.policy import MailPolicy, ProcessResult
+from handlers.mail.pool import ParsePool
 from handlers.mail.process import (
     LOCAL_PARTS,
     REVIEW_STATES,
@@ -39,6 +41,7 @@ __all__ = [
     "MailNotifier",
     "MailPolicy",
     "Mailer",
+    "ParsePool",
     "ProcessResult",
     "SendMail",
     "accept_message",

@@ -2,8 +2,10 @@
 
 ``submit(raw, envelope)`` commits the raw message (with other senders', in one group commit)
 and returns its id only once it is stored: SMTP answers ``250`` then, and a mailbox source
-may delete the message then. Parsing comes afterwards, from the stored copy, one message at
-a time, so the store's thread is never queued up with parsing while a sender waits.
+may delete the message then. Parsing comes afterwards, from the stored copy, in batches:
+with a :class:`~handlers.mail.pool.ParsePool`, the MIME parsing runs in its worker
+processes and the store's thread only commits each batch, in one transaction; without one,
+the store's thread parses too. Either way a sender waiting for its commit comes first.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import IO
 
+from handlers.mail.analysis import Analysis
 from handlers.mail.intake import PENDING_PAGE, GroupCommit, ParseQueue
 from handlers.mail.parse import message_id_of
 from handlers.mail.policy import MailPolicy, ProcessResult
-from handlers.mail.process import process_inbound
+from handlers.mail.pool import ParsePool
+from handlers.mail.process import job_of, process_inbound, process_inbound_batch
 from handlers.mail.routing import delivery_of
 from handlers.service import MailboxKey, take_mailbox_message
 from handlers.service.writer import Writer
@@ -27,6 +31,10 @@ from store import StoreError
 __all__ = ["Envelope", "InboundWorker", "SendMail"]
 
 log = logging.getLogger("handlers.mail")
+
+# How long one batch's transaction may hold the write lock: past it, the rest of the batch
+# commits in another, after whatever else waits for the store.
+COMMIT_BUDGET = 0.025
 
 SendMail = Callable[[EmailMessage], Awaitable[str]]
 
@@ -47,16 +55,26 @@ class InboundWorker:
     """Commits what a source hands over, then parses, counts and answers it."""
 
     def __init__(
-        self, writer: Writer, policy: MailPolicy, *, send_mail: SendMail | None = None
+        self,
+        writer: Writer,
+        policy: MailPolicy,
+        *,
+        send_mail: SendMail | None = None,
+        pool: ParsePool | None = None,
     ) -> None:
         self.writer = writer
         self.reader = writer.reader
         self.policy = policy
         self.send_mail = send_mail
+        self.pool = pool  # where MIME parsing runs; None: on the store's thread
         self.intake = GroupCommit(writer)
-        # Accepted messages wait here to be parsed and counted, one at a time, so the store's
-        # thread is never queued up with parsing while a sender waits for its commit.
-        self._backlog = ParseQueue(self._parse, lambda: self.intake.busy)
+        # Accepted messages wait here to be parsed and counted, in batches (smaller, and
+        # after a pause, while a sender waits for its commit).
+        self._backlog: ParseQueue[dict[int, Analysis | None]] = ParseQueue(
+            self._commit_batch,
+            lambda: self.intake.busy,
+            prepare=self._analyse,
+        )
 
     async def submit(self, raw: bytes | IO[bytes], envelope: Envelope) -> int:
         """Store ``raw`` (its bytes, or a file at its start, copied in pieces); its id once
@@ -97,8 +115,36 @@ class InboundWorker:
             await self.process(inbound_id)
         return taken, inbound_id
 
-    async def _parse(self, inbound_id: int) -> bool:
-        return await self.process(inbound_id) is not None
+    async def _analyse(self, ids: list[int]) -> dict[int, Analysis | None]:
+        """The pool's analyses of a batch (read from the stored copies); without a pool,
+        none (the store's thread parses)."""
+        if self.pool is None:
+            return {}
+        rows = await self.reader.call(self.reader.pending_inbound_rows, ids)
+        jobs = [job_of(row) for row in rows]
+        found = await self.pool.analyse(jobs, self.policy)
+        return {job.inbound_id: a for job, a in zip(jobs, found, strict=True)}
+
+    async def _commit_batch(self, ids: list[int], found: dict[int, Analysis | None] | None) -> bool:
+        """Process a batch in one transaction and send its replies; ``False`` when the store
+        cannot (the batch stays pending)."""
+        analyses = found or {}
+        items = [(i, analyses.get(i)) for i in ids]
+        while items:
+            try:
+                results = await self.writer.call(
+                    process_inbound_batch, items, self.policy, budget=COMMIT_BUDGET
+                )
+            except StoreError as exc:
+                # What committed stays committed (the queue finds it processed next time).
+                log.warning(
+                    "%d inbound message(s) left pending: %s", len(items), type(exc).__name__
+                )
+                return False
+            for (inbound_id, _), result in zip(items, results, strict=False):
+                await self._reply(inbound_id, result)
+            items = items[len(results) :]
+        return True
 
     async def process(self, inbound_id: int) -> ProcessResult | None:
         """Process one message and send its reply; ``None`` when the store cannot (the
@@ -108,13 +154,16 @@ class InboundWorker:
         except StoreError as exc:
             log.warning("inbound %s left pending: %s", inbound_id, type(exc).__name__)
             return None
+        await self._reply(inbound_id, result)
+        return result
+
+    async def _reply(self, inbound_id: int, result: ProcessResult) -> None:
         if result.reply is not None and self.send_mail is not None:
             try:
                 where = await self.send_mail(result.reply)
                 log.info("replied to inbound %s via %s", inbound_id, where)
             except Exception as exc:  # pragma: no cover - send_mail falls back itself
                 log.warning("reply to inbound %s failed: %s", inbound_id, type(exc).__name__)
-        return result
 
     async def process_pending(self) -> int:
         """Queue every message left pending (by a crash, or a store that could not commit),

@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Awaitable, Callable
-from typing import IO, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import IO, Any, Generic, TypeVar
 
 from handlers.mail.parse import message_id_of
 from handlers.service import accept_inbound_batch
 from handlers.service.writer import Writer
 
 __all__ = [
+    "BATCH",
+    "BUSY_BATCH",
     "PARSE_YIELD_SECONDS",
     "PENDING_PAGE",
     "RETRY_PAUSES",
@@ -24,7 +26,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+P = TypeVar("P")
+
 PARSE_YIELD_SECONDS = 0.02
+BATCH = 64  # messages parsed and committed together while no sender waits
+BUSY_BATCH = 8  # ... and while one does, so its commit is not queued behind a long one
 HEAD_BYTES = 65536  # where the Message-ID is looked for, as message_id_of does
 PENDING_PAGE = 1000  # pending ids read per query when queueing a backlog
 RETRY_PAUSES = (1.0, 60.0)  # first and longest pause while the store cannot commit
@@ -105,22 +111,39 @@ class GroupCommit:
                     done.set_result(inbound_id)
 
 
-class ParseQueue:
-    """Committed messages waiting to be parsed and counted, one at a time, oldest first.
+class ParseQueue(Generic[P]):
+    """Committed messages waiting to be parsed and counted, in batches, oldest first.
 
-    ``process(id)`` parses one and says whether the store let it (``False``: it stays
-    pending, first in line, and the queue waits 1 s, doubling up to a minute, before
-    trying again). While a sender waits for its commit (``busy()``), parsing pauses 20 ms
-    before each message, never for good, so the ``250``s are not held up by a backlog.
+    ``prepare(ids)`` gets a batch ready off the store's thread (the parse pool's analyses;
+    it may fail, and then gives nothing to go on: the batch is parsed on the store's
+    thread); ``commit(ids, prepared)`` processes the batch in one transaction and says
+    whether the store let it (``False``: the batch stays pending, first in line, and the
+    queue waits 1 s, doubling up to a minute, before trying again). The next batch is
+    prepared while one commits, so parsing and committing overlap.
+
+    Live senders come first: while a sender waits for its commit (``busy()``), batches are
+    small (``BUSY_BATCH``) and each waits 20 ms before its commit, never for good, so the
+    ``250``s are not held up by a backlog.
     """
 
-    def __init__(self, process: Callable[[int], Awaitable[bool]], busy: Callable[[], bool]):
-        self._process = process
+    def __init__(
+        self,
+        commit: Callable[[list[int], P | None], Awaitable[bool]],
+        busy: Callable[[], bool],
+        *,
+        prepare: Callable[[list[int]], Coroutine[Any, Any, P]] | None = None,
+        batch: int = BATCH,
+        busy_batch: int = BUSY_BATCH,
+    ):
+        self._commit = commit
+        self._prepare = prepare
         self._busy = busy
+        self.batch, self.busy_batch = max(1, batch), max(1, busy_batch)
         self._ids: collections.deque[int] = collections.deque()
         self._queued: set[int] = set()  # waiting or being parsed: never queued twice
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
+        self._ahead: list[int] = []  # the next batch, being prepared
 
     def add(self, inbound_id: int) -> bool:
         """Queue a committed message; ``False`` if it is queued (or being parsed) already,
@@ -133,24 +156,63 @@ class ParseQueue:
             self._worker = asyncio.get_running_loop().create_task(self._work())
         return True
 
+    def _take(self) -> list[int]:
+        size = self.busy_batch if self._busy() else self.batch
+        return [self._ids.popleft() for _ in range(min(size, len(self._ids)))]
+
+    def _start(self, ids: list[int]) -> asyncio.Task[P] | None:
+        if self._prepare is None or not ids:
+            return None
+        return asyncio.get_running_loop().create_task(self._prepare(ids))
+
+    async def _prepared(self, task: asyncio.Task[P] | None) -> P | None:
+        if task is None:
+            return None
+        try:
+            return await task
+        except Exception as exc:  # the pool failed: the store's thread parses the batch
+            log.warning("parsing a batch off the loop failed: %s", type(exc).__name__)
+            return None
+
     async def _work(self) -> None:
         failures = 0
-        while self._ids:
+        ahead: tuple[list[int], asyncio.Task[P] | None] | None = None
+        while self._ids or ahead is not None:
+            if ahead is None:
+                batch = self._take()
+                ahead = (batch, self._start(batch))
+            batch, task = ahead
+            ahead, self._ahead = None, []
+            prepared = await self._prepared(task)
+            if self._ids and not self._closed:
+                following = self._take()
+                ahead = (following, self._start(following))
+                self._ahead = following
             if self._busy():
                 await asyncio.sleep(PARSE_YIELD_SECONDS)
-            inbound_id = self._ids.popleft()
             try:
-                done = await self._process(inbound_id)
+                done = await self._commit(batch, prepared)
             except Exception as exc:  # a store error of another kind: it stays pending
-                log.warning("inbound %s left pending: %s", inbound_id, type(exc).__name__)
+                log.warning(
+                    "%d inbound message(s) left pending: %s", len(batch), type(exc).__name__
+                )
                 done = False
             if not done and not self._closed:
-                self._ids.appendleft(inbound_id)
+                if ahead is not None:  # back in line, in order, after this batch
+                    if ahead[1] is not None:
+                        ahead[1].cancel()
+                    self._ids.extendleft(reversed(ahead[0]))
+                    ahead, self._ahead = None, []
+                self._ids.extendleft(reversed(batch))
                 failures += 1
                 await self._pause(min(RETRY_PAUSES[0] * 2 ** (failures - 1), RETRY_PAUSES[1]))
                 continue
             failures = 0
-            self._queued.discard(inbound_id)
+            self._queued.difference_update(batch)
+            if self._closed and ahead is not None:
+                if ahead[1] is not None:
+                    ahead[1].cancel()
+                ahead, self._ahead = None, []
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but no longer than the queue lasts (closing it empties it)."""
@@ -165,10 +227,10 @@ class ParseQueue:
             await asyncio.gather(self._worker, return_exceptions=True)
 
     async def close(self) -> int:
-        """Shutting down: finish the message being parsed and queue nothing more (the rest
+        """Shutting down: finish the batch being committed and queue nothing more (the rest
         stay pending, committed, for the next start); returns how many were dropped."""
         self._closed = True
-        left = len(self._ids)
+        left = len(self._ids) + len(self._ahead)
         self._ids.clear()
         self._queued.clear()
         await self.drain()

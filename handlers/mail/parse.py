@@ -7,18 +7,17 @@ rule is easy to test on its own. MIME parsing is the standard library's ``email`
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import hashlib
 import hmac
 import html
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 from dateutil import parser as dateparser
 
+from handlers.mail.message import ParsedMessage, parse_message
 from store import CORRESPONDENCE_CATEGORIES
 
 __all__ = [
@@ -50,14 +49,22 @@ def message_id_of(raw: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace").lower() if m else None
 
 
-def parse_message(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
 def header(msg: Message, name: str) -> str:
-    """A header as text, however broken its encoding; '' when absent."""
+    """A header as text, however broken its encoding; '' when absent (read once per
+    parsed message)."""
+    memo = msg._memo if isinstance(msg, ParsedMessage) else None
+    if memo is not None:
+        found = memo.get(name.lower())
+        if found is None:
+            found = memo[name.lower()] = _header(msg, name)
+        return str(found)
+    return _header(msg, name)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _header(msg: Message, name: str) -> str:
     try:
         value = msg.get(name)
     except Exception:
@@ -67,7 +74,7 @@ def header(msg: Message, name: str) -> str:
             value = str(raw[0])
     if value is None:
         return ""
-    return re.sub(r"\s+", " ", str(value)).strip()
+    return _SPACE.sub(" ", str(value)).strip()
 
 
 def sender_address(msg: Message, name: str = "From") -> str:
@@ -87,6 +94,10 @@ def domain_of(address: str) -> str | None:
     return address.rsplit("@", 1)[1].lower() if "@" in address else None
 
 
+# Replacement characters and control characters other than tab, CR, LF and form feed.
+_JUNK = re.compile("[\ufffd\x00-\x08\x0b\x0e-\x1f]")
+
+
 def unreadable_reason(msg: Message) -> str | None:
     """Why a message cannot be correspondence: no header any mail program writes, or a body
     that is binary rather than text. ``None`` for a readable message."""
@@ -95,7 +106,7 @@ def unreadable_reason(msg: Message) -> str | None:
     body = text_body(msg)
     if body:
         sample = body[:20000]
-        junk = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\r\n\f"))
+        junk = len(_JUNK.findall(sample))
         if junk > max(8, len(sample) // 20):
             return "the body is binary, not text"
     return None
@@ -171,8 +182,19 @@ def _decoded(part: Message) -> str:
 def text_body(msg: Message) -> str:
     """The readable text of a message: text/plain first, else text/html as text.
 
-    Parts inside attached messages (message/rfc822) are not this message's body.
+    Parts inside attached messages (message/rfc822) are not this message's body. Read
+    once per parsed message.
     """
+    memo = msg._memo if isinstance(msg, ParsedMessage) else None
+    if memo is None:
+        return _text_body(msg)
+    found = memo.get("\0body")
+    if found is None:
+        found = memo["\0body"] = _text_body(msg)
+    return str(found)
+
+
+def _text_body(msg: Message) -> str:
     plain: list[str] = []
     htmls: list[str] = []
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
 from email.message import EmailMessage
 from typing import Any
 
+from handlers.mail.analysis import Analysis, ParseJob, analyse, checksum
 from handlers.mail.parse import (
     Original,
     category_for,
@@ -52,7 +55,7 @@ from handlers.service import (
     record_correspondence,
     settle_inbound,
 )
-from store import Store, StoreUnavailable
+from store import Store, StoreUnavailable, is_corruption
 
 __all__ = [
     "DONE_STATES",
@@ -62,7 +65,9 @@ __all__ = [
     "accept_message",
     "classify_address",
     "delivery_of",
+    "job_of",
     "process_inbound",
+    "process_inbound_batch",
     "sender_allowed",
 ]
 
@@ -147,6 +152,27 @@ def _process_correspondence(
     if not (original.sender or original.subject.strip() or original.body.strip()):
         return ProcessResult("quarantined", "no sender, subject or text to count")
     key = f"mid:{original.message_id}" if original.message_id else content_key(original)
+    return _count(
+        store, inbound_id, original, key, plus, subject, forwarder, flags, received_at, policy
+    )
+
+
+def _count(
+    store: Store,
+    inbound_id: int,
+    original: Original,
+    key: str,
+    plus: str | None,
+    subject: str,
+    forwarder: str | None,
+    flags: list[str],
+    received_at: dt.datetime,
+    policy: MailPolicy,
+    *,
+    subject_key: str | None = None,
+) -> ProcessResult:
+    if subject_key is None:
+        subject_key = normalise_subject(original.subject)
     sender_domain = domain_of(original.sender) if original.sender else None
     category = category_for(
         plus=plus,
@@ -164,7 +190,7 @@ def _process_correspondence(
             sender_domain=sender_domain,
             sender_hash=keyed_hash(policy.hash_key, original.sender) if original.sender else None,
             subject=(original.subject or None) if policy.keep_subjects else None,
-            subject_key=normalise_subject(original.subject) or None,
+            subject_key=subject_key or None,
             message_id=original.message_id,
             inbound_id=inbound_id,
             flags=tuple(flags),
@@ -208,12 +234,57 @@ def accept_message(
     )
 
 
+def job_of(row: dict[str, Any]) -> ParseJob:
+    """What parsing a stored message needs from its row."""
+    return ParseJob(
+        inbound_id=int(row["id"]),
+        raw=row["raw"],
+        mail_from=row["mail_from"],
+        rcpt_tos=tuple(r for r in (row["rcpt_tos"] or "").split(",") if r),
+        source=row["source"],
+        peer=row.get("peer"),
+    )
+
+
+def process_inbound_batch(
+    store: Store,
+    items: Sequence[tuple[int, Analysis | None]],
+    policy: MailPolicy,
+    *,
+    budget: float | None = None,
+) -> list[ProcessResult]:
+    """:func:`process_inbound` for each ``(id, analysis)`` in turn, in one transaction (each
+    message in a savepoint of its own, so bad mail is quarantined alone). A store that
+    cannot commit raises :class:`StoreUnavailable` and leaves every one of them pending.
+
+    With a ``budget`` (seconds), the transaction ends once it has taken that long, so the
+    write lock is never held long (a health probe, an import, a sender's commit wait for
+    it): the results are then those of the first items only, and the caller sends the rest
+    again."""
+    deadline = None if budget is None else time.monotonic() + budget
+    results: list[ProcessResult] = []
+    with processing(store):
+        for inbound_id, found in items:
+            results.append(process_inbound(store, inbound_id, policy, analysis=found))
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    return results
+
+
 def process_inbound(
-    store: Store, inbound_id: int, policy: MailPolicy, *, now: dt.datetime | None = None
+    store: Store,
+    inbound_id: int,
+    policy: MailPolicy,
+    *,
+    now: dt.datetime | None = None,
+    analysis: Analysis | None = None,
 ) -> ProcessResult:
     """Parse one pending message and count it, apply it, or quarantine it. Never raises for
     bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later).
-    A message already processed (queued twice) is left as it is."""
+    A message already processed (queued twice) is left as it is.
+
+    ``analysis`` is what a parse pool read from this message's stored copy; without it (or
+    when it was read from another copy) the message is parsed here."""
     now = now or policy.office.now()
     row: dict[str, Any] | None = None
     try:
@@ -225,9 +296,16 @@ def process_inbound(
                 return ProcessResult(row["state"], "already processed")
             if row["raw"] is None:
                 return ProcessResult(row["state"], "raw copy already purged")
-            recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
-            delivery = delivery_of(row["raw"], recipients, policy)
-            result = _classify(store, inbound_id, row, policy, delivery)
+            if analysis is None or analysis.checksum != checksum(row["raw"]):
+                job = job_of(row)
+                analysis = analyse(job, policy.mail_domain, policy.hash_key, policy.trusted_peers)
+            if analysis is not None:
+                delivery = analysis.delivery
+                result = _decide(store, inbound_id, row, policy, analysis)
+            else:  # parsing failed somewhere: step by step, so the reason is the usual one
+                recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
+                delivery = delivery_of(row["raw"], recipients, policy)
+                result = _classify(store, inbound_id, row, policy, delivery)
             purge = None
             if result.state in DONE_STATES and not policy.keep_raw:
                 purge = now + dt.timedelta(days=policy.retention_days)
@@ -245,12 +323,24 @@ def process_inbound(
         return result
     except StoreUnavailable:
         raise
+    except sqlite3.Error as exc:
+        # Inside a batch's transaction the store's errors come as they are: "try again
+        # later" is for the batch to say (StoreUnavailable), as it is for a message alone.
+        if isinstance(exc, sqlite3.OperationalError) or is_corruption(exc):
+            raise
+        return _quarantine(store, inbound_id, row, exc)
     except Exception as exc:  # a bug or mail we cannot read: keep it for review
-        log.warning("quarantined inbound %s: %s", inbound_id, type(exc).__name__)
-        reason = forget_codes(f"cannot process: {type(exc).__name__}: {exc}")[:500]
-        forget = forgotten_copy(row["rcpt_tos"], row["raw"]) if row is not None else None
-        settle_inbound(store, inbound_id, "quarantined", reason=reason, forget=forget)
-        return ProcessResult("quarantined", reason)
+        return _quarantine(store, inbound_id, row, exc)
+
+
+def _quarantine(
+    store: Store, inbound_id: int, row: dict[str, Any] | None, exc: Exception
+) -> ProcessResult:
+    log.warning("quarantined inbound %s: %s", inbound_id, type(exc).__name__)
+    reason = forget_codes(f"cannot process: {type(exc).__name__}: {exc}")[:500]
+    forget = forgotten_copy(row["rcpt_tos"], row["raw"]) if row is not None else None
+    settle_inbound(store, inbound_id, "quarantined", reason=reason, forget=forget)
+    return ProcessResult("quarantined", reason)
 
 
 def _classify(
@@ -298,3 +388,69 @@ def _classify(
             return ProcessResult("quarantined", unaccounted)
     staff = {p.email.lower() for p in store.people()}
     return _process_correspondence(store, inbound_id, msg, plus, sender, received_at, policy, staff)
+
+
+def _decide(
+    store: Store,
+    inbound_id: int,
+    row: dict[str, Any],
+    policy: MailPolicy,
+    found: Analysis,
+) -> ProcessResult:
+    """:func:`_classify`'s decisions, in its order, from what parsing found."""
+    if found.unreadable:
+        return ProcessResult("quarantined", found.unreadable)
+    if found.noise:
+        return ProcessResult("noise", found.noise)
+    delivery = found.delivery
+    if delivery is None:
+        return ProcessResult("quarantined", f"no mailbox of ours among {row['rcpt_tos']}")
+    again = redelivery(store, row, delivery, policy)
+    if again is not None:
+        return again
+    mailbox, plus = delivery.mailbox, delivery.plus
+    if mailbox == "postmaster":
+        return ProcessResult("postmaster", "kept for the postmaster")
+    if mailbox in ("updates", "update"):
+        return process_update(store, parse_message(row["raw"]), plus, policy, peer=row.get("peer"))
+    if found.unaccounted:
+        return ProcessResult("quarantined", found.unaccounted)
+    assert found.own is not None
+    received_at = dt.datetime.fromisoformat(row["received_at"])
+    staff = {p.email.lower() for p in store.people()}
+    sender = found.sender
+    from_staff = sender_allowed(sender, staff, policy.allowed_senders) if sender else False
+    subject = found.subject
+    is_reply = bool(found.refs) or bool(re.match(r"^\s*re\s*:", subject, re.IGNORECASE))
+    if found.forwarded is None and from_staff and is_reply:
+        refs = list(found.refs)
+        target = store.correspondence_by_message_ids(refs) or store.correspondence_by_subject_key(
+            found.subject_key
+        )
+        if target is None:
+            return ProcessResult("unmatched_reply", "a reply that matches no correspondence")
+        day = _received_day(found.date, received_at, policy.office.tz)
+        record_answer(store, int(target["id"]), day)
+        return ProcessResult("reply", f"answered on {day}", correspondence_id=int(target["id"]))
+    flags: list[str] = []
+    forwarder: str | None = sender if from_staff else None
+    original = found.forwarded
+    if original is None:
+        original = found.own
+        if from_staff:
+            flags.append("no-original")
+    if not (original.sender or original.subject.strip() or original.body.strip()):
+        return ProcessResult("quarantined", "no sender, subject or text to count")
+    return _count(
+        store,
+        inbound_id,
+        original,
+        found.key,
+        plus,
+        subject,
+        forwarder,
+        flags,
+        received_at,
+        policy,
+        subject_key=found.original_subject_key,
+    )

@@ -26,6 +26,7 @@ __all__ = [
     "Delivery",
     "classify_address",
     "delivery_of",
+    "delivery_of_route",
     "fingerprint",
     "redelivery",
 ]
@@ -67,8 +68,15 @@ class Delivery:
 def delivery_of(raw: bytes, recipients: Iterable[str], policy: MailPolicy) -> Delivery | None:
     """The first of our mailboxes among ``recipients``, with the message's fingerprint;
     ``None`` if there is none of ours."""
+    return delivery_of_route(raw, recipients, policy.mail_domain, policy.hash_key)
+
+
+def delivery_of_route(
+    raw: bytes, recipients: Iterable[str], mail_domain: str, hash_key: bytes
+) -> Delivery | None:
+    """:func:`delivery_of` from the two settings it reads (for a parse pool's worker)."""
     for address in recipients:
-        found = classify_address(address, policy.mail_domain)
+        found = classify_address(address, mail_domain)
         if found is None:
             continue
         mailbox, plus = found
@@ -76,7 +84,7 @@ def delivery_of(raw: bytes, recipients: Iterable[str], policy: MailPolicy) -> De
             route = f"updates+{split_update_address(plus)[0] or ''}"  # the ref, not the code
         else:
             route = f"{mailbox}+{plus or ''}"
-        return Delivery(mailbox, plus, fingerprint(raw, route, policy.hash_key))
+        return Delivery(mailbox, plus, fingerprint(raw, route, hash_key))
     return None
 
 
