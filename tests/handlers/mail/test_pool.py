@@ -304,3 +304,14 @@ def test_a_batch_past_its_budget_commits_what_it_did_and_leaves_the_rest(
     states = store.db.execute("SELECT state FROM inbound ORDER BY id").fetchall()
     assert states == [("counted",), ("pending",), ("pending",)]
     store.close()
+
+
+def test_a_header_too_long_to_read_is_quarantined_without_decoding_it() -> None:
+    """A 200 KB Subject of encoded words: decoding it costs seconds, so it is never decoded."""
+    words = " ".join(["=?utf-8?b?w6nDqcOp?="] * 10_000)
+    raw = f"From: a@example.org\r\nSubject: {words}\r\n\r\nhello\r\n".encode()
+    msg = parse_message(raw)
+    reason = unreadable_reason(msg)
+    assert reason is not None and reason.startswith("a Subject header of 210,006 characters")
+    ok = parse_message(b"From: a@example.org\r\nSubject: " + b"x" * 5000 + b"\r\n\r\nhello\r\n")
+    assert unreadable_reason(ok) is None
