@@ -6,6 +6,8 @@ command did it once per request. A reply is kept under the store's data version 
 data_version``: any commit by another connection changes it), the command, the caller and the
 minute it was built for (its "updated 3 days ago" ages are counted in days), and requests for
 the same reply while it is being built wait for that one build.
+
+Replies go out to ``response_url`` on one kept-alive HTTP session (:class:`KeptAliveRespond`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-__all__ = ["ReplyCache"]
+import aiohttp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+__all__ = ["KeptAliveRespond", "ReplyCache", "ReplyConnection"]
 
 Reply = dict[str, Any]
 
@@ -50,3 +58,46 @@ class ReplyCache:
 def _copy(reply: Reply) -> Reply:
     """A shallow copy per caller (``respond(**reply)`` must not share a dict it may change)."""
     return dict(reply)
+
+
+class KeptAliveRespond(AsyncRespond):
+    """Bolt's ``respond()`` over one kept-alive HTTP session (Bolt's own opens a new session,
+    and with it a new connection and TLS handshake, for every reply)."""
+
+    def __init__(self, *, response_url: str, connection: ReplyConnection, **kwargs: Any) -> None:
+        super().__init__(response_url=response_url, **kwargs)
+        self._connection = connection
+
+    async def __call__(  # type: ignore[override]  # the same arguments, passed on
+        self, text: str | dict[str, Any] = "", **kwargs: Any
+    ) -> WebhookResponse:
+        assert self.response_url is not None
+        client = AsyncWebhookClient(
+            url=self.response_url,
+            proxy=self.proxy,
+            ssl=self.ssl,
+            session=self._connection.session(),
+        )
+        if isinstance(text, dict):
+            return await client.send_dict(_build_message(**text))
+        return await client.send_dict(_build_message(text=text, **kwargs))
+
+
+class ReplyConnection:
+    """The HTTP session replies to ``response_url`` go out on, opened on first use in the
+    running loop and closed by :meth:`close` (``SlackDeps.drain`` at shutdown)."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session, self._loop = aiohttp.ClientSession(), loop
+        return self._session
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()

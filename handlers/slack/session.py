@@ -32,7 +32,7 @@ from handlers.service.writer import Writer
 from handlers.slack.blocks import esc, mrkdwn, plain, section
 from handlers.slack.pacing import AcksFirst
 from handlers.slack.queries import admin_hint, quarter_choices
-from handlers.slack.replies import ReplyCache
+from handlers.slack.replies import ReplyCache, ReplyConnection
 from handlers.slack.views import confirmation_text, update_modal
 from store import AN_OFFICE, Deliverable, Office, Person, Reader, StoreUnavailable
 
@@ -84,6 +84,8 @@ class SlackDeps:
     acks: AcksFirst = field(default_factory=AcksFirst)
     # `list` replies kept while the data is unchanged (handlers/slack/replies.py).
     replies: ReplyCache = field(default_factory=ReplyCache)
+    # The kept-alive HTTP session of replies to response_url; closed by ``drain``.
+    connection: ReplyConnection = field(default_factory=ReplyConnection)
     # Slack's retries and late identity lookups: one log line a minute per reason.
     notices: ReasonLog = field(default_factory=lambda: ReasonLog(log, "Slack", level=logging.INFO))
 
@@ -92,10 +94,12 @@ class SlackDeps:
         return self.reader or self.writer.reader
 
     async def drain(self, timeout: float = 15) -> None:
-        """Let work acknowledged to Slack finish before the store closes."""
+        """Let work acknowledged to Slack finish before the store closes; then close the
+        replies' HTTP session."""
         pending = {t for t in self.inflight if not t.done()}
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+        await self.connection.close()
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
