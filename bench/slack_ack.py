@@ -37,7 +37,7 @@ from store import open_store
 SECRET = "bench-secret"
 CONCURRENCY = 20
 ROUNDS = 8
-REPEATS = 5
+REPEATS = 7
 SCALES = (1, 100)
 YEARS = 3
 COMMANDS = {"list": "list", "update": "update CF-9: bench note", "help": "help"}

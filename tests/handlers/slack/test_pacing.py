@@ -40,3 +40,18 @@ async def test_a_steady_stream_of_requests_does_not_starve_the_work() -> None:
         await acks.wait()
         waited = time.perf_counter() - start
     assert 0.09 <= waited < 0.5
+
+
+async def test_work_waits_for_the_rest_of_a_burst() -> None:
+    acks = AcksFirst(quiet=0.1)
+    with acks.answering():
+        pass
+    await asyncio.sleep(0)  # the answer is written
+    start = time.perf_counter()
+    waiting = asyncio.create_task(acks.wait())
+    await asyncio.sleep(0.05)
+    with acks.answering():  # the next request of the burst
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(waiting, 1)
+    waited = time.perf_counter() - start
+    assert 0.15 <= waited < 0.5
