@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 __all__ = ["MAX_WAIT", "QUIET", "AcksFirst"]
 
-MAX_WAIT = 2.0  # seconds the work after an ack may be held back by other requests' acks
+MAX_WAIT = 0.5  # seconds the work after an ack may be held back by other requests' acks
 QUIET = 0.02  # seconds without a request before held-back work goes ahead
 
 
