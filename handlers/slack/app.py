@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.outside import ReasonLog
 from handlers.slack.listeners import register_slack
+from handlers.slack.pacing import AcksFirst
 from handlers.slack.session import SlackDeps
 
 __all__ = ["build_slack_app", "make_web_client", "slack_events_handler", "socket_mode_handler"]
@@ -33,6 +35,10 @@ log = logging.getLogger("deliverabot.slack")
 # A signed request whose payload has an unexpected shape fails in a listener with one of
 # these; it is answered 400 like any malformed input, with one line and no traceback.
 SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+# Each app's count of requests being answered (its SlackDeps.acks), for its HTTP edge.
+_ACKS: weakref.WeakKeyDictionary[AsyncApp, AcksFirst] = weakref.WeakKeyDictionary()
 
 
 def make_web_client(token: str | None, base_url: str, *, timeout: int = 10) -> AsyncWebClient:
@@ -65,6 +71,7 @@ def build_slack_app(
         logger=logging.getLogger("deliverabot.slack"),
     )
     register_slack(app, deps=deps)
+    _ACKS[app] = deps.acks
     app.error(listener_failed(failures or ReasonLog(log, "Slack: a listener failed")))
     return app
 
@@ -135,8 +142,14 @@ def slack_events_handler(app: AsyncApp, *, signing_secret: str, refusals: Reason
     parsed: anything unsigned is ``401``, signed but malformed is ``400``, and each reason is
     counted (one log line a minute), never logged per request."""
     verifier = SignatureVerifier(signing_secret)
+    acks = _ACKS.get(app) or AcksFirst()
 
     async def handle(request: web.Request) -> web.Response:
+        # Work left after other requests' acks waits until this answer is written.
+        with acks.answering():
+            return await answer(request)
+
+    async def answer(request: web.Request) -> web.Response:
         raw = await request.read()  # at most client_max_size (1 MB), else aiohttp's 413
         reason, body = _unsigned(
             verifier,

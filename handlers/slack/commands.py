@@ -55,6 +55,7 @@ async def deliverable_command(
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     if verb.lower() == "round":  # the paper round: handlers/slack/round.py
         await ack()
+        await session.after_acks()
         await round_command(session, rest, respond)
         return
     try:
@@ -73,16 +74,20 @@ async def deliverable_command(
         await ack(response_type="ephemeral", text=prefix + HELP_TEXT)
         return
     await ack()
+    # Nothing above touched the store. What follows waits until the acks in flight are sent
+    # (handlers/slack/pacing.py), except opening a form: its trigger_id expires in 3 seconds.
     if isinstance(cmd, UpdateCommand) and cmd.needs_form:
         await session.open_update_form(command["trigger_id"], ref=cmd.ref)
         return
     if isinstance(cmd, AddCommand) and not (cmd.theme and cmd.title):
         await open_add_form(session, command["trigger_id"], cmd.theme)
         return
+    await session.after_acks()
     try:
         reply = await HANDLERS[type(cmd)](session, cmd)
     except StoreUnavailable:
         reply = {"text": BUSY}
+    await session.after_acks()
     await respond(response_type="ephemeral", **reply)
 
 
@@ -104,15 +109,24 @@ async def run_list(session: Session, cmd: Command) -> Reply:
     assert isinstance(cmd, ListCommand)
     reader, now = session.reader, session.office.now()
     person = await session.person() if cmd.mine else None
+    office = session.office
+
+    def build() -> Reply:  # on the reader's thread: a long list is CPU work
+        listing = list_deliverables(reader, cmd, actor=person, office=office)
+        return list_message(listing.rows, now=now, title=listing.title)
+
+    async def built() -> Reply:
+        return await reader.call(build)
+
+    version = await reader.call(reader.data_version)
+    minute = now.replace(second=0, microsecond=0)
+    key = (version, minute, cmd.scope, cmd.mine, person.id if person else None)
     try:
-        listing = await reader.call(
-            list_deliverables, reader, cmd, actor=person, office=session.office
-        )
+        return await session.deps.replies.get(key, built)
     except Unidentified:
         return {"text": await session.refusal()}
     except ServiceError as exc:
         return _warning(exc)
-    return list_message(listing.rows, now=now, title=listing.title)
 
 
 async def run_show(session: Session, cmd: Command) -> Reply:

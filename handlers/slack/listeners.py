@@ -32,6 +32,7 @@ from handlers.slack.forms import (
 )
 from handlers.slack.home import app_home_opened
 from handlers.slack.keys import request_key, retry_of
+from handlers.slack.replies import KeptAliveRespond
 from handlers.slack.round import (
     round_approve,
     round_approve_all,
@@ -85,6 +86,13 @@ def register_slack(app: AsyncApp, *, deps: SlackDeps) -> None:
             deps.notices.note(f"a retried request ({retry}); recorded at most once")
         key = request_key(request.body, request.headers)
         context[Session.KEY] = Session(deps, client, context.user_id, key)
+        if context.response_url:  # respond() on one kept-alive session
+            context["respond"] = KeptAliveRespond(
+                response_url=context.response_url,
+                connection=deps.connection,
+                proxy=client.proxy,
+                ssl=client.ssl,
+            )
         await next()
 
     app.middleware(attach_session)

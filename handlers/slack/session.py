@@ -30,7 +30,9 @@ from handlers.service import (
 )
 from handlers.service.writer import Writer
 from handlers.slack.blocks import esc, mrkdwn, plain, section
+from handlers.slack.pacing import AcksFirst
 from handlers.slack.queries import admin_hint, quarter_choices
+from handlers.slack.replies import ReplyCache, ReplyConnection
 from handlers.slack.views import confirmation_text, update_modal
 from store import AN_OFFICE, Deliverable, Office, Person, Reader, StoreUnavailable
 
@@ -78,6 +80,12 @@ class SlackDeps:
     rounds: RoundDesk | None = None  # the paper round's drafting and delivery (bot wires it)
     # Listener work still running after its ack; shutdown waits for it (see ``drain``).
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+    # The requests the HTTP edge is still answering: work after an ack waits for them.
+    acks: AcksFirst = field(default_factory=AcksFirst)
+    # `list` replies kept while the data is unchanged (handlers/slack/replies.py).
+    replies: ReplyCache = field(default_factory=ReplyCache)
+    # The kept-alive HTTP session of replies to response_url; closed by ``drain``.
+    connection: ReplyConnection = field(default_factory=ReplyConnection)
     # Slack's retries and late identity lookups: one log line a minute per reason.
     notices: ReasonLog = field(default_factory=lambda: ReasonLog(log, "Slack", level=logging.INFO))
 
@@ -86,10 +94,12 @@ class SlackDeps:
         return self.reader or self.writer.reader
 
     async def drain(self, timeout: float = 15) -> None:
-        """Let work acknowledged to Slack finish before the store closes."""
+        """Let work acknowledged to Slack finish before the store closes; then close the
+        replies' HTTP session."""
         pending = {t for t in self.inflight if not t.done()}
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+        await self.connection.close()
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -154,6 +164,11 @@ class Session:
 
     def today(self) -> dt.date:
         return self.office.today()
+
+    async def after_acks(self) -> None:
+        """Wait until every ack in flight has been sent (see :mod:`handlers.slack.pacing`);
+        listeners call it after their own ``ack()``, before work that can wait."""
+        await self.deps.acks.wait()
 
     async def person(self) -> Person | None:
         """The caller as a person of the plan: by Slack id, else by their Slack email (and

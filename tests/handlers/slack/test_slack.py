@@ -164,6 +164,22 @@ async def test_list_show_and_scopes(rig: Rig) -> None:
     assert "Recruitment on hold whilst business model reviewed during Q2." in show
 
 
+async def test_a_list_kept_for_a_burst_shows_the_next_update(rig: Rig) -> None:
+    # Replies to `list` are kept while the data is unchanged (handlers/slack/replies.py):
+    # a burst gets the same answer, and the next update shows at once.
+    for n in range(3):
+        await rig.command("list", name=f"before{n}")
+    before = [_texts((await rig.response(f"before{n}"))["blocks"]) for n in range(3)]
+    assert before[0] == before[1] == before[2]
+    assert ":large_blue_circle: *CF-10* Business Community Event" in before[0]
+    await rig.command("update CF-10 on-hold: paused", name="upd")
+    assert "Recorded an update on *CF-10*" in _texts((await rig.response("upd"))["blocks"])
+    await rig.command("list", name="after")
+    after = _texts((await rig.response("after"))["blocks"])
+    assert ":large_blue_circle: *CF-10*" not in after
+    assert "*CF-10* Business Community Event · due Q3 2022/23 · updated today" in after
+
+
 async def test_user_text_never_pings(rig: Rig) -> None:
     await rig.command("update CF-9: <!channel> <!here> <@U0PREVENT> & *bold*")
     await rig.response()
