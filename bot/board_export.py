@@ -83,7 +83,7 @@ async def _export_in_a_process(
     """``python -m digests.plan_table``: a process of its own that imports only the export
     (not the server), so neither its memory nor openpyxl's CPU stays with the server, and
     ``/healthz`` keeps its interpreter (about 70 MB while it runs, whatever the history)."""
-    zone = "UTC" if tz in (dt.UTC, dt.UTC) else getattr(tz, "key", None)
+    zone = "UTC" if tz == dt.UTC else getattr(tz, "key", None)
     if zone is None:  # a zone with no name to pass on: its own thread instead
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(

@@ -27,6 +27,21 @@ def iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+def recorded_between(
+    since: dt.datetime | None, until: dt.datetime | None
+) -> tuple[list[str], list[str]]:
+    """The WHERE terms and parameters for updates recorded in [since, until)."""
+    where: list[str] = []
+    params: list[str] = []
+    if since is not None:
+        where.append("recorded_at >= ?")
+        params.append(iso(since))
+    if until is not None:
+        where.append("recorded_at < ?")
+        params.append(iso(until))
+    return where, params
+
+
 def parse_ts(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 

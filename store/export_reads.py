@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from store.base import iso
+from store.base import recorded_between
 from store.db import BUSY_TIMEOUT_MS, Reader
 
 __all__ = ["UPDATE_FIELDS", "correspondence_counts", "iter_update_rows", "open_read_only"]
@@ -50,14 +50,7 @@ def iter_update_rows(
 ) -> Iterator[tuple[Any, ...]]:
     """Every update recorded in [since, until), in sequence order, as raw rows of
     ``UPDATE_FIELDS`` (``recorded_at`` as stored, ISO 8601 in UTC), ``batch`` at a time."""
-    where: list[str] = []
-    params: list[str] = []
-    if since is not None:
-        where.append("recorded_at >= ?")
-        params.append(iso(since))
-    if until is not None:
-        where.append("recorded_at < ?")
-        params.append(iso(until))
+    where, params = recorded_between(since, until)
     sql = f"SELECT {', '.join(UPDATE_FIELDS)} FROM updates"
     if where:
         sql += " WHERE " + " AND ".join(where)

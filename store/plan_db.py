@@ -16,6 +16,7 @@ from store.base import (
     _update,
     iso,
     parse_ts,
+    recorded_between,
     utc_now,
 )
 from store.model import (
@@ -170,17 +171,14 @@ class PlanReads(Base):
         newest_first: bool = False,
         limit: int | None = None,
     ) -> list[Update]:
+        period, bounds = recorded_between(since, until)
         where: list[str] = []
         params: list[Any] = []
         if deliverable_id is not None:
             where.append("deliverable_id = ?")
             params.append(deliverable_id)
-        if since is not None:
-            where.append("recorded_at >= ?")
-            params.append(iso(since))
-        if until is not None:
-            where.append("recorded_at < ?")
-            params.append(iso(until))
+        where += period
+        params += bounds
         sql = "SELECT * FROM updates"
         if where:
             sql += " WHERE " + " AND ".join(where)
