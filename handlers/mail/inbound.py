@@ -68,12 +68,13 @@ class InboundWorker:
         self.send_mail = send_mail
         self.pool = pool  # where MIME parsing runs; None: on the store's thread
         self.intake = GroupCommit(writer)
-        # Accepted messages wait here to be parsed and counted, in batches (smaller, and
-        # after a pause, while a sender waits for its commit).
+        # Accepted messages wait here to be parsed and counted, in batches (smaller while a
+        # sender waits for its commit, and committed after the senders waiting then).
         self._backlog: ParseQueue[dict[int, Analysis | None]] = ParseQueue(
             self._commit_batch,
             lambda: self.intake.busy,
             prepare=self._analyse,
+            settle=self.intake.settled,
         )
 
     async def submit(self, raw: bytes | IO[bytes], envelope: Envelope) -> int:

@@ -14,6 +14,7 @@ from handlers.service import accept_inbound_batch
 from handlers.service.writer import Writer
 
 __all__ = [
+    "AHEAD",
     "BATCH",
     "BUSY_BATCH",
     "PARSE_YIELD_SECONDS",
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 P = TypeVar("P")
 
-PARSE_YIELD_SECONDS = 0.02
+AHEAD = 2  # batches being parsed while one commits
+PARSE_YIELD_SECONDS = 0.01  # the pause before a batch's commit while senders wait
 BATCH = 64  # messages parsed and committed together while no sender waits
 BUSY_BATCH = 8  # ... and while one does, so its commit is not queued behind a long one
 HEAD_BYTES = 65536  # where the Message-ID is looked for, as message_id_of does
@@ -57,12 +59,20 @@ class GroupCommit:
         self.writer = writer
         self.max_batch = max_batch
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[int]]] = []
+        self._committing: list[asyncio.Future[int]] = []  # the senders of the batch under way
         self._committer: asyncio.Task[None] | None = None
 
     @property
     def busy(self) -> bool:
         """A sender is waiting for its ``250`` right now (its message queued or committing)."""
         return bool(self._waiting) or (self._committer is not None and not self._committer.done())
+
+    async def settled(self) -> None:
+        """Wait until every sender waiting now has its answer (not for those who come
+        later, so a steady stream of senders never keeps the caller waiting for good)."""
+        waiting = [*self._committing, *(done for _, done in self._waiting)]
+        if waiting:
+            await asyncio.wait(waiting)
 
     async def submit(
         self,
@@ -99,6 +109,7 @@ class GroupCommit:
         while self._waiting:
             batch = self._waiting[: self.max_batch]
             del self._waiting[: self.max_batch]
+            self._committing = [done for _, done in batch]
             try:
                 ids = await self.writer.call(accept_inbound_batch, [item for item, _ in batch])
             except Exception as exc:  # StoreUnavailable above all: every sender retries
@@ -106,6 +117,8 @@ class GroupCommit:
                     if not done.done():
                         done.set_exception(exc)
                 continue
+            finally:
+                self._committing = []
             for (_, done), inbound_id in zip(batch, ids, strict=True):
                 if not done.done():
                     done.set_result(inbound_id)
@@ -118,12 +131,15 @@ class ParseQueue(Generic[P]):
     it may fail, and then gives nothing to go on: the batch is parsed on the store's
     thread); ``commit(ids, prepared)`` processes the batch in one transaction and says
     whether the store let it (``False``: the batch stays pending, first in line, and the
-    queue waits 1 s, doubling up to a minute, before trying again). The next batch is
-    prepared while one commits, so parsing and committing overlap.
+    queue waits 1 s, doubling up to a minute, before trying again). Up to ``ahead``
+    batches are prepared while one commits, so the pool's workers always have the next
+    batch to parse (a worker that finishes its part of a batch early takes the next
+    batch's) and parsing keeps up with committing.
 
     Live senders come first: while a sender waits for its commit (``busy()``), batches are
-    small (``BUSY_BATCH``) and each waits 20 ms before its commit, never for good, so the
-    ``250``s are not held up by a backlog.
+    small (``BUSY_BATCH``), and each commit waits 10 ms and then until every sender waiting
+    at that moment has its ``250`` (``settle()``), so a backlog never holds a ``250`` up for
+    more than one small batch, and a steady stream of senders never stops parsing.
     """
 
     def __init__(
@@ -132,18 +148,26 @@ class ParseQueue(Generic[P]):
         busy: Callable[[], bool],
         *,
         prepare: Callable[[list[int]], Coroutine[Any, Any, P]] | None = None,
+        settle: Callable[[], Awaitable[None]] | None = None,
         batch: int = BATCH,
         busy_batch: int = BUSY_BATCH,
+        ahead: int = AHEAD,
     ):
         self._commit = commit
         self._prepare = prepare
         self._busy = busy
+        self._settle = settle
         self.batch, self.busy_batch = max(1, batch), max(1, busy_batch)
+        self.ahead = max(1, ahead)
         self._ids: collections.deque[int] = collections.deque()
         self._queued: set[int] = set()  # waiting or being parsed: never queued twice
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
-        self._ahead: list[int] = []  # the next batch, being prepared
+        # The batches taken from the queue and not committed yet (the first one is the
+        # one committing, once it is prepared), each with its preparation.
+        self._batches: collections.deque[tuple[list[int], asyncio.Task[P] | None]] = (
+            collections.deque()
+        )
 
     def add(self, inbound_id: int) -> bool:
         """Queue a committed message; ``False`` if it is queued (or being parsed) already,
@@ -165,6 +189,27 @@ class ParseQueue(Generic[P]):
             return None
         return asyncio.get_running_loop().create_task(self._prepare(ids))
 
+    def _fill(self) -> None:
+        """Take batches from the queue until ``ahead`` are being prepared behind the first."""
+        while self._ids and not self._closed and len(self._batches) <= self.ahead:
+            batch = self._take()
+            self._batches.append((batch, self._start(batch)))
+
+    def _put_back(self) -> None:
+        """Every batch taken and not committed back at the head of the queue, in order."""
+        while self._batches:
+            batch, task = self._batches.pop()
+            if task is not None:
+                task.cancel()
+            self._ids.extendleft(reversed(batch))
+
+    def _drop_taken(self) -> None:
+        """Closing: the batches taken and not committed stay pending for the next start."""
+        for _, task in self._batches:
+            if task is not None:
+                task.cancel()
+        self._batches.clear()
+
     async def _prepared(self, task: asyncio.Task[P] | None) -> P | None:
         if task is None:
             return None
@@ -176,20 +221,17 @@ class ParseQueue(Generic[P]):
 
     async def _work(self) -> None:
         failures = 0
-        ahead: tuple[list[int], asyncio.Task[P] | None] | None = None
-        while self._ids or ahead is not None:
-            if ahead is None:
-                batch = self._take()
-                ahead = (batch, self._start(batch))
-            batch, task = ahead
-            ahead, self._ahead = None, []
+        while self._ids or self._batches:
+            self._fill()
+            if not self._batches:
+                break
+            batch, task = self._batches[0]
             prepared = await self._prepared(task)
-            if self._ids and not self._closed:
-                following = self._take()
-                ahead = (following, self._start(following))
-                self._ahead = following
+            self._fill()
             if self._busy():
-                await asyncio.sleep(PARSE_YIELD_SECONDS)
+                await asyncio.sleep(PARSE_YIELD_SECONDS)  # the sessions' turn on the loop
+                if self._settle is not None:
+                    await self._settle()
             try:
                 done = await self._commit(batch, prepared)
             except Exception as exc:  # a store error of another kind: it stays pending
@@ -198,21 +240,16 @@ class ParseQueue(Generic[P]):
                 )
                 done = False
             if not done and not self._closed:
-                if ahead is not None:  # back in line, in order, after this batch
-                    if ahead[1] is not None:
-                        ahead[1].cancel()
-                    self._ids.extendleft(reversed(ahead[0]))
-                    ahead, self._ahead = None, []
-                self._ids.extendleft(reversed(batch))
+                self._put_back()  # this batch first, then the ones behind it
                 failures += 1
                 await self._pause(min(RETRY_PAUSES[0] * 2 ** (failures - 1), RETRY_PAUSES[1]))
                 continue
             failures = 0
+            if self._batches and self._batches[0][0] is batch:
+                self._batches.popleft()
             self._queued.difference_update(batch)
-            if self._closed and ahead is not None:
-                if ahead[1] is not None:
-                    ahead[1].cancel()
-                ahead, self._ahead = None, []
+            if self._closed:
+                self._drop_taken()
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but no longer than the queue lasts (closing it empties it)."""
@@ -230,7 +267,9 @@ class ParseQueue(Generic[P]):
         """Shutting down: finish the batch being committed and queue nothing more (the rest
         stay pending, committed, for the next start); returns how many were dropped."""
         self._closed = True
-        left = len(self._ids) + len(self._ahead)
+        # Those taken and not committed, but for the batch committing now (it finishes).
+        taken = list(self._batches)[1:] if self._batches else []
+        left = len(self._ids) + sum(len(ids) for ids, _ in taken)
         self._ids.clear()
         self._queued.clear()
         await self.drain()

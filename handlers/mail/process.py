@@ -263,12 +263,25 @@ def process_inbound_batch(
     again."""
     deadline = None if budget is None else time.monotonic() + budget
     results: list[ProcessResult] = []
+    staff: dict[str, set[str]] = {}  # the staff's addresses, read once a batch
     with processing(store):
         for inbound_id, found in items:
-            results.append(process_inbound(store, inbound_id, policy, analysis=found))
+            result = process_inbound(store, inbound_id, policy, analysis=found, staff=staff)
+            results.append(result)
+            if result.state.startswith("update"):
+                staff.clear()  # an update may change who is who: read them again
             if deadline is not None and time.monotonic() >= deadline:
                 break
     return results
+
+
+def _staff(store: Store, kept: dict[str, set[str]] | None) -> set[str]:
+    """The staff's addresses, lower-cased (from ``kept`` once read there)."""
+    if kept is None:
+        return {p.email.lower() for p in store.people()}
+    if "staff" not in kept:
+        kept["staff"] = {p.email.lower() for p in store.people()}
+    return kept["staff"]
 
 
 def process_inbound(
@@ -278,13 +291,15 @@ def process_inbound(
     *,
     now: dt.datetime | None = None,
     analysis: Analysis | None = None,
+    staff: dict[str, set[str]] | None = None,
 ) -> ProcessResult:
     """Parse one pending message and count it, apply it, or quarantine it. Never raises for
     bad mail; a store that is unavailable raises :class:`StoreUnavailable` (retry later).
     A message already processed (queued twice) is left as it is.
 
     ``analysis`` is what a parse pool read from this message's stored copy; without it (or
-    when it was read from another copy) the message is parsed here."""
+    when it was read from another copy) the message is parsed here. ``staff`` keeps the
+    staff's addresses between the messages of one batch."""
     now = now or policy.office.now()
     row: dict[str, Any] | None = None
     try:
@@ -301,7 +316,7 @@ def process_inbound(
                 analysis = analyse(job, policy.mail_domain, policy.hash_key, policy.trusted_peers)
             if analysis is not None:
                 delivery = analysis.delivery
-                result = _decide(store, inbound_id, row, policy, analysis)
+                result = _decide(store, inbound_id, row, policy, analysis, staff)
             else:  # parsing failed somewhere: step by step, so the reason is the usual one
                 recipients = [r for r in (row["rcpt_tos"] or "").split(",") if r]
                 delivery = delivery_of(row["raw"], recipients, policy)
@@ -396,6 +411,7 @@ def _decide(
     row: dict[str, Any],
     policy: MailPolicy,
     found: Analysis,
+    kept: dict[str, set[str]] | None = None,
 ) -> ProcessResult:
     """:func:`_classify`'s decisions, in its order, from what parsing found."""
     if found.unreadable:
@@ -417,7 +433,7 @@ def _decide(
         return ProcessResult("quarantined", found.unaccounted)
     assert found.own is not None
     received_at = dt.datetime.fromisoformat(row["received_at"])
-    staff = {p.email.lower() for p in store.people()}
+    staff = _staff(store, kept)
     sender = found.sender
     from_staff = sender_allowed(sender, staff, policy.allowed_senders) if sender else False
     subject = found.subject
