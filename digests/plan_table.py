@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from digests.sheet_xml import BOOLEAN, clean_text, excel_times, splice_rows, text_cell
 from store import CORRESPONDENCE_CATEGORIES, Reader, Source, Status
 from store.export_reads import iter_update_rows, open_read_only
 
@@ -85,6 +86,14 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _sheet_cell(value: Any) -> Any:
+    """A cell of the spreadsheet: :func:`_cell`, less the characters a worksheet cannot
+    hold (openpyxl would refuse the whole export over one of them)."""
+    if isinstance(value, str):
+        return _cell(clean_text(value))
+    return value
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_BATCH = 500  # rows to a chunk of the streamed CSV
 
@@ -133,9 +142,11 @@ def write_xlsx(
     until: dt.datetime | None = None,
 ) -> int:
     """Four sheets: the plan, the updates recorded in [since, until) (every update when
-    unbounded), correspondence by month and category, and the plan's glossary. Written
-    row by row in openpyxl's write-only mode, so memory stays flat however long the
-    history; returns the number of updates written."""
+    unbounded), correspondence by month and category, and the plan's glossary. openpyxl
+    writes the workbook in write-only mode, all but the Updates sheet's rows, which are
+    streamed into its package in the XML openpyxl writes (``digests.sheet_xml``: openpyxl
+    costs about 6 us a cell, and that sheet has millions), so memory stays flat however
+    long the history; returns the number of updates written."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -156,33 +167,10 @@ def write_xlsx(
 
     plan = sheet("Plan", PLAN_COLUMNS)
     for row in rows:
-        plan.append([_cell(row.get(k)) for k in PLAN_COLUMNS])
-    refs = {d.id: d.ref for d in store.deliverables()}
-    people: dict[Any, str | None] = {p.id: p.name for p in store.people()}
+        plan.append([_sheet_cell(row.get(k)) for k in PLAN_COLUMNS])
     updates = sheet("Updates", UPDATE_COLUMNS)
-    count = 0
-    local = _local_times(tz)
-    statuses: dict[str | None, str | None] = {None: None, "": None}
-    for did, pid, at, source, status, due, deps, summary, of_note, note in iter_update_rows(
-        store, since=since, until=until
-    ):
-        if status not in statuses:
-            statuses[status] = str(Status(status))
-        updates.append(
-            [
-                refs.get(did),
-                local(at),
-                people.get(pid) if pid else "plan import",
-                str(Source(source)),
-                statuses[status],
-                due,
-                None if deps is None else bool(deps),
-                bool(summary),
-                bool(of_note),
-                "'" + note if note and note[:1] in FORMULA_STARTS else note,
-            ]
-        )
-        count += 1
+    # The style openpyxl gives a datetime cell: the rows written in its place use it.
+    date_style = int(WriteOnlyCell(updates, value=dt.datetime(2000, 1, 1)).style_id)
     letters = sheet("Correspondence", ["month", *CORRESPONDENCE_CATEGORIES, "total"])
     months: dict[str, dict[str, int]] = {}
     for day, category, n in store.correspondence_daily(since=dt.date.min, until=dt.date.max):
@@ -193,9 +181,73 @@ def write_xlsx(
         letters.append([month_key, *counts, sum(counts)])
     glossary = sheet("Glossary", ["term", "expansion"])
     for term, expansion in store.glossary().items():
-        glossary.append([_cell(term), _cell(expansion)])
-    book.save(target)
-    return count
+        glossary.append([_sheet_cell(term), _sheet_cell(expansion)])
+    package = io.BytesIO()
+    book.save(package)
+    written = [0]
+    chunks = _update_rows(store, tz, date_style, written, since=since, until=until)
+    splice_rows(package.getvalue(), updates.path.lstrip("/"), target, chunks)
+    return written[0]
+
+
+ROWS_A_CHUNK = 2000  # Updates rows formatted between two writes to the zip
+
+
+def _update_rows(
+    store: Reader,
+    tz: Any,
+    date_style: int,
+    written: list[int],
+    *,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> Iterator[str]:
+    """The Updates sheet's rows after its header, from a cursor, as the XML openpyxl would
+    write for the row ``[ref, local time, by, source, status, due, dependencies, summary,
+    of_note, note]``: the text of a deliverable, a person, a source or a status is made
+    once, a row is a parse of its time and the note. ``written[0]`` counts the rows."""
+    refs = {d.id: text_cell(_sheet_cell(d.ref)) for d in store.deliverables()}
+    people = {p.id: text_cell(_sheet_cell(p.name)) for p in store.people()}
+    imported = text_cell("plan import")
+    sources = {s.value: text_cell(str(s)) for s in Source}
+    statuses: dict[str | None, str | None] = {None: None, "": None}
+    statuses.update({s.value: text_cell(str(s)) for s in Status})
+    dues: dict[str, str] = {}
+    serial = excel_times(tz)
+    date_cell = f' s="{date_style}" t="n"><v>'
+    chunk: list[str] = []
+    add = chunk.append
+    n = 1
+    for did, pid, at, source, status, due, deps, summary, of_note, note in iter_update_rows(
+        store, since=since, until=until
+    ):
+        n += 1
+        r = str(n)
+        ref = refs.get(did)
+        by = people.get(pid) if pid else imported
+        state = statuses[status] if status in statuses else text_cell(str(Status(status)))
+        add(
+            f'<row r="{r}">'
+            + (f'<c r="A{r}"{ref}' if ref else "")
+            + f'<c r="B{r}"{date_cell}{serial(at)}</v></c>'
+            + (f'<c r="C{r}"{by}' if by else "")
+            + f'<c r="D{r}"{sources[source]}'
+            + (f'<c r="E{r}"{state}' if state else "")
+        )
+        if due is not None:
+            if due not in dues:
+                dues[due] = text_cell(_sheet_cell(due))
+            add(f'<c r="F{r}"{dues[due]}')
+        if deps is not None:
+            add(f'<c r="G{r}"{BOOLEAN[bool(deps)]}')
+        add(f'<c r="H{r}"{BOOLEAN[bool(summary)]}<c r="I{r}"{BOOLEAN[bool(of_note)]}')
+        add("</row>" if note is None else f'<c r="J{r}"{text_cell(_sheet_cell(note))}</row>')
+        if n % ROWS_A_CHUNK == 0:
+            yield "".join(chunk)
+            chunk.clear()
+    written[0] = n - 1
+    if chunk:
+        yield "".join(chunk)
 
 
 def updates_period(
@@ -210,16 +262,6 @@ def updates_period(
         else None
     )
     return since, until
-
-
-def _local_times(tz: Any) -> Callable[[str], dt.datetime]:
-    """A stored UTC timestamp as the office's wall-clock time (naive, as a spreadsheet
-    shows it)."""
-
-    def local(text: str) -> dt.datetime:
-        return dt.datetime.fromisoformat(text).astimezone(tz).replace(tzinfo=None)
-
-    return local
 
 
 def export_xlsx_file(

@@ -1,0 +1,151 @@
+"""A sheet's rows as the XML openpyxl's write-only writer puts in the file, written straight
+into the package openpyxl built: for the one sheet that has millions of cells. (openpyxl is
+imported only where it is used: ``plan show`` imports this module too.)
+
+openpyxl costs about 6 us of CPU a cell (a ``Cell`` bound per value, then an element per cell
+through lxml), which is 25 s for the Updates sheet of three years of a large office. The
+workbook, its styles, the other sheets and this sheet's header stay openpyxl's; only the
+rows after the header are formatted here, a row at a time from cached pieces, into the
+same bytes openpyxl writes (``tests/digests/test_sheet_xml.py`` checks them against
+openpyxl's own rows), and streamed into the zip member in place of openpyxl's
+``</sheetData>``. Compression runs on a thread of its own (zlib lets go of the GIL), so it
+overlaps the formatting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import queue
+import re
+import threading
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO
+
+__all__ = ["BOOLEAN", "clean_text", "excel_times", "splice_rows", "text_cell"]
+
+# What openpyxl refuses in a cell (``openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE``), and the
+# two code points XML 1.0 has no place for: dropped, so one stray character in a note
+# cannot fail the whole export (openpyxl raises ``IllegalCharacterError`` on them).
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# The texts openpyxl writes as an error value, not a string (``openpyxl.cell.cell.ERROR_CODES``).
+ERROR_CODES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
+MAX_TEXT = 32767  # Excel's limit on a cell's text; openpyxl cuts it there too
+
+# What follows ``<c r="G9"`` for a boolean cell.
+BOOLEAN = {True: ' t="b"><v>1</v></c>', False: ' t="b"><v>0</v></c>'}
+
+_UTC_EPOCH = dt.datetime(1899, 12, 30, tzinfo=dt.UTC)  # openpyxl's WINDOWS_EPOCH, in UTC
+
+
+def clean_text(value: str) -> str:
+    """``value`` without the characters a worksheet cannot hold."""
+    return value if value.isprintable() else ILLEGAL.sub("", value)
+
+
+def text_cell(value: str) -> str:
+    """What follows ``<c r="A9"`` for a text cell, as openpyxl writes it: an inline string
+    (``xml:space`` kept when the text has spaces at its ends), an error value for the texts
+    Excel reads as one (``#N/A``), or an empty inline string. Non-ASCII is left for
+    :func:`splice_rows`, which writes character references as lxml does. The caller has
+    neutralised formulas (openpyxl would write ``=...`` as one)."""
+    value = clean_text(value)[:MAX_TEXT]
+    if value == "":
+        return ' t="inlineStr"></c>'
+    if value in ERROR_CODES:
+        return f' t="e"><v>{value}</v></c>'
+    space = ' xml:space="preserve"' if value != value.strip() else ""
+    text = (
+        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+    return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def excel_times(tz: dt.tzinfo) -> Callable[[str], str]:
+    """A stored instant (ISO 8601) as the text of the number openpyxl writes for its
+    wall-clock time in ``tz``: ``to_excel`` of the naive local time, as ``%.16g``. The
+    offset is looked up once a day (a day whose offset changes takes the long way), so
+    a row costs a parse and a subtraction; the arithmetic is ``to_excel``'s, to the bit."""
+    shifts: dict[str, dt.datetime | None] = {}
+
+    def serial(text: str) -> str:
+        at = dt.datetime.fromisoformat(text)
+        if at.tzinfo is dt.UTC:
+            day = text[:10]
+            try:
+                shift = shifts[day]
+            except KeyError:
+                shift = shifts[day] = _shift(at, tz)
+            if shift is not None:
+                d = at - shift  # the local wall-clock time less openpyxl's epoch
+                if d.days > 60:  # to_excel counts 1900 as a leap year before March
+                    return f"{d.days + (d.seconds + d.microseconds / 10**6) / 86400:.16g}"
+        from openpyxl.utils.datetime import to_excel
+
+        return f"{to_excel(at.astimezone(tz).replace(tzinfo=None)):.16g}"
+
+    return serial
+
+
+def _shift(at: dt.datetime, tz: dt.tzinfo) -> dt.datetime | None:
+    """The epoch less ``tz``'s offset on ``at``'s UTC day, or None if the offset changes
+    within that day."""
+    start = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = start.astimezone(tz).utcoffset()
+    last = (start + dt.timedelta(days=1, microseconds=-1)).astimezone(tz).utcoffset()
+    if first is None or first != last:
+        return None
+    return _UTC_EPOCH - first
+
+
+def splice_rows(
+    package: bytes, part: str, target: str | Path | IO[bytes], rows: Iterable[str]
+) -> None:
+    """Write ``package`` (an xlsx that openpyxl saved) to ``target`` with ``rows`` (the XML
+    of ``<row>`` elements, in chunks) added to the end of the sheet ``part``'s data."""
+    with (
+        zipfile.ZipFile(io.BytesIO(package)) as source,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        for info in source.infolist():
+            if info.filename != part:
+                out.writestr(info, source.read(info))
+                continue
+            head, end, tail = source.read(info).rpartition(b"</sheetData>")
+            if not end:
+                raise ValueError(f"{part} has no sheetData to add rows to")
+            with out.open(part, "w") as member:
+                member.write(head)
+                _write_behind(member, (c.encode("ascii", "xmlcharrefreplace") for c in rows))
+                member.write(end + tail)
+
+
+def _write_behind(sink: IO[bytes], chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to ``sink`` on a thread of its own, a few chunks behind the one
+    that makes them (so memory stays a few chunks); its error is raised here."""
+    ready: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (chunk := ready.get()) is not None:
+            if failed:
+                continue
+            try:
+                sink.write(chunk)
+            except BaseException as exc:  # raised again by the caller
+                failed.append(exc)
+
+    writer = threading.Thread(target=drain, name="xlsx-deflate", daemon=True)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            ready.put(chunk)
+    finally:
+        ready.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
