@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from digests.sheet_xml import BOOLEAN, clean_text, excel_times, splice_rows, text_cell
+from digests.sheet_xml import BOOLEAN, clean_text, excel_times, row_xml, splice_rows, text_cell
 from store import CORRESPONDENCE_CATEGORIES, Reader, Source, Status
 from store.export_reads import iter_update_rows, open_read_only
 
@@ -86,6 +86,16 @@ def _cell(value: Any) -> Any:
     return value
 
 
+EMPTY_TEXT = ' t="inlineStr"></c>'  # what openpyxl writes for an empty text
+
+
+def _note_cell(note: str) -> str:
+    """:func:`text_cell` of :func:`_sheet_cell` of a note, in one call (one a row)."""
+    if not note.isprintable():
+        note = clean_text(note)
+    return text_cell("'" + note if note[:1] in FORMULA_STARTS else note)
+
+
 def _sheet_cell(value: Any) -> Any:
     """A cell of the spreadsheet: :func:`_cell`, less the characters a worksheet cannot
     hold (openpyxl would refuse the whole export over one of them)."""
@@ -143,10 +153,11 @@ def write_xlsx(
 ) -> int:
     """Four sheets: the plan, the updates recorded in [since, until) (every update when
     unbounded), correspondence by month and category, and the plan's glossary. openpyxl
-    writes the workbook in write-only mode, all but the Updates sheet's rows, which are
-    streamed into its package in the XML openpyxl writes (``digests.sheet_xml``: openpyxl
-    costs about 6 us a cell, and that sheet has millions), so memory stays flat however
-    long the history; returns the number of updates written."""
+    writes the workbook in write-only mode, all but the rows of the Plan and Updates
+    sheets, which are streamed into its package in the XML openpyxl writes for them
+    (``digests.sheet_xml``: openpyxl costs about 6 us a cell, and the Updates sheet has
+    millions), so memory stays flat however long the history; returns the number of
+    updates written."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -166,8 +177,6 @@ def write_xlsx(
         return ws
 
     plan = sheet("Plan", PLAN_COLUMNS)
-    for row in rows:
-        plan.append([_sheet_cell(row.get(k)) for k in PLAN_COLUMNS])
     updates = sheet("Updates", UPDATE_COLUMNS)
     # The style openpyxl gives a datetime cell: the rows written in its place use it.
     date_style = int(WriteOnlyCell(updates, value=dt.datetime(2000, 1, 1)).style_id)
@@ -185,9 +194,23 @@ def write_xlsx(
     package = io.BytesIO()
     book.save(package)
     written = [0]
-    chunks = _update_rows(store, tz, date_style, written, since=since, until=until)
-    splice_rows(package.getvalue(), updates.path.lstrip("/"), target, chunks)
+    spliced: dict[str, Iterable[str]] = {
+        plan.path.lstrip("/"): _plan_rows_xml(rows),
+        updates.path.lstrip("/"): _update_rows(
+            store, tz, date_style, written, since=since, until=until
+        ),
+    }
+    splice_rows(package.getvalue(), spliced, target)
     return written[0]
+
+
+def _plan_rows_xml(rows: list[dict[str, Any]]) -> Iterator[str]:
+    """The Plan sheet's rows after its header, as openpyxl would write them."""
+    for start in range(0, len(rows), ROWS_A_CHUNK):
+        yield "".join(
+            row_xml(n, [_sheet_cell(row.get(k)) for k in PLAN_COLUMNS])
+            for n, row in enumerate(rows[start : start + ROWS_A_CHUNK], start=start + 2)
+        )
 
 
 ROWS_A_CHUNK = 2000  # Updates rows formatted between two writes to the zip
@@ -226,6 +249,12 @@ def _update_rows(
         ref = refs.get(did)
         by = people.get(pid) if pid else imported
         state = statuses[status] if status in statuses else text_cell(str(Status(status)))
+        if due is None:
+            due_cell = ""
+        else:
+            if due not in dues:
+                dues[due] = text_cell(_sheet_cell(due))
+            due_cell = f'<c r="F{r}"{dues[due]}'
         add(
             f'<row r="{r}">'
             + (f'<c r="A{r}"{ref}' if ref else "")
@@ -233,15 +262,15 @@ def _update_rows(
             + (f'<c r="C{r}"{by}' if by else "")
             + f'<c r="D{r}"{sources[source]}'
             + (f'<c r="E{r}"{state}' if state else "")
+            + due_cell
+            + ("" if deps is None else f'<c r="G{r}"{BOOLEAN[bool(deps)]}')
+            + f'<c r="H{r}"{BOOLEAN[bool(summary)]}<c r="I{r}"{BOOLEAN[bool(of_note)]}'
+            + (
+                "</row>"
+                if note is None
+                else f'<c r="J{r}"{EMPTY_TEXT if note == "" else _note_cell(note)}</row>'
+            )
         )
-        if due is not None:
-            if due not in dues:
-                dues[due] = text_cell(_sheet_cell(due))
-            add(f'<c r="F{r}"{dues[due]}')
-        if deps is not None:
-            add(f'<c r="G{r}"{BOOLEAN[bool(deps)]}')
-        add(f'<c r="H{r}"{BOOLEAN[bool(summary)]}<c r="I{r}"{BOOLEAN[bool(of_note)]}')
-        add("</row>" if note is None else f'<c r="J{r}"{text_cell(_sheet_cell(note))}</row>')
         if n % ROWS_A_CHUNK == 0:
             yield "".join(chunk)
             chunk.clear()

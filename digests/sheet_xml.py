@@ -20,11 +20,11 @@ import queue
 import re
 import threading
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
-__all__ = ["BOOLEAN", "clean_text", "excel_times", "splice_rows", "text_cell"]
+__all__ = ["BOOLEAN", "clean_text", "excel_times", "row_xml", "splice_rows", "text_cell"]
 
 # What openpyxl refuses in a cell (``openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE``), and the
 # two code points XML 1.0 has no place for: dropped, so one stray character in a note
@@ -56,7 +56,7 @@ def text_cell(value: str) -> str:
         return ' t="inlineStr"></c>'
     if value in ERROR_CODES:
         return f' t="e"><v>{value}</v></c>'
-    space = ' xml:space="preserve"' if value != value.strip() else ""
+    space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
     text = (
         value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     )
@@ -100,25 +100,46 @@ def _shift(at: dt.datetime, tz: dt.tzinfo) -> dt.datetime | None:
     return _UTC_EPOCH - first
 
 
+def row_xml(n: int, values: Sequence[str | bool | None]) -> str:
+    """Row ``n`` of text, boolean and empty (None) cells, as openpyxl writes it."""
+    r = str(n)
+    cells = [f'<row r="{r}">']
+    for letter, value in zip(COLUMN_LETTERS, values, strict=False):
+        if value is None:
+            continue
+        tail = BOOLEAN[value] if isinstance(value, bool) else text_cell(value)
+        cells.append(f'<c r="{letter}{r}"{tail}')
+    cells.append("</row>")
+    return "".join(cells)
+
+
+COLUMN_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
 def splice_rows(
-    package: bytes, part: str, target: str | Path | IO[bytes], rows: Iterable[str]
+    package: bytes, rows: dict[str, Iterable[str]], target: str | Path | IO[bytes]
 ) -> None:
-    """Write ``package`` (an xlsx that openpyxl saved) to ``target`` with ``rows`` (the XML
-    of ``<row>`` elements, in chunks) added to the end of the sheet ``part``'s data."""
+    """Write ``package`` (an xlsx that openpyxl saved) to ``target`` with, for each sheet
+    part named in ``rows``, its XML of ``<row>`` elements (in chunks) added to the end of
+    that sheet's data."""
     with (
         zipfile.ZipFile(io.BytesIO(package)) as source,
         zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out,
     ):
+        missing = set(rows) - set(source.namelist())
+        if missing:
+            raise ValueError(f"the package has no part {sorted(missing)}")
         for info in source.infolist():
-            if info.filename != part:
+            if info.filename not in rows:
                 out.writestr(info, source.read(info))
                 continue
             head, end, tail = source.read(info).rpartition(b"</sheetData>")
             if not end:
-                raise ValueError(f"{part} has no sheetData to add rows to")
-            with out.open(part, "w") as member:
+                raise ValueError(f"{info.filename} has no sheetData to add rows to")
+            chunks = rows[info.filename]
+            with out.open(info.filename, "w") as member:
                 member.write(head)
-                _write_behind(member, (c.encode("ascii", "xmlcharrefreplace") for c in rows))
+                _write_behind(member, (c.encode("ascii", "xmlcharrefreplace") for c in chunks))
                 member.write(end + tail)
 
 
