@@ -146,7 +146,7 @@ def splice_rows(
 def _write_behind(sink: IO[bytes], chunks: Iterable[bytes]) -> None:
     """Write ``chunks`` to ``sink`` on a thread of its own, a few chunks behind the one
     that makes them (so memory stays a few chunks); its error is raised here."""
-    ready: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+    ready: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
     failed: list[BaseException] = []
 
     def drain() -> None:
