@@ -213,7 +213,7 @@ def _plan_rows_xml(rows: list[dict[str, Any]]) -> Iterator[str]:
         )
 
 
-ROWS_A_CHUNK = 500  # Updates rows formatted between two writes to the zip
+ROWS_A_CHUNK = 500  # rows formatted between two writes to the zip
 
 
 def _update_rows(

@@ -1,15 +1,14 @@
 """A sheet's rows as the XML openpyxl's write-only writer puts in the file, written straight
-into the package openpyxl built: for the one sheet that has millions of cells. (openpyxl is
-imported only where it is used: ``plan show`` imports this module too.)
+into the package openpyxl built: for the sheets with many cells (the Updates sheet has
+millions). openpyxl is imported only where it is used: ``plan show`` imports this module too.
 
 openpyxl costs about 6 us of CPU a cell (a ``Cell`` bound per value, then an element per cell
-through lxml), which is 25 s for the Updates sheet of three years of a large office. The
-workbook, its styles, the other sheets and this sheet's header stay openpyxl's; only the
-rows after the header are formatted here, a row at a time from cached pieces, into the
-same bytes openpyxl writes (``tests/digests/test_sheet_xml.py`` checks them against
-openpyxl's own rows), and streamed into the zip member in place of openpyxl's
-``</sheetData>``. Compression runs on a thread of its own (zlib lets go of the GIL), so it
-overlaps the formatting.
+through lxml), which is over 20 s for the Updates sheet of three years of a large office.
+The workbook, its styles, the small sheets and every header stay openpyxl's; only the rows
+after a header are formatted here, a row at a time from cached pieces, into the same bytes
+openpyxl writes (``tests/digests/test_sheet_xml.py`` checks them against openpyxl's own),
+and streamed into the zip member ahead of openpyxl's ``</sheetData>``. Compression runs on a
+thread of its own (zlib lets go of the GIL), so it overlaps the formatting.
 """
 
 from __future__ import annotations
@@ -90,25 +89,30 @@ def excel_times(tz: dt.tzinfo) -> Callable[[str], str]:
 
 
 def _shift(at: dt.datetime, tz: dt.tzinfo) -> dt.datetime | None:
-    """The epoch less ``tz``'s offset on ``at``'s UTC day, or None if the offset changes
-    within that day."""
+    """The epoch less ``tz``'s offset on ``at``'s UTC day, or None if the offset is not the
+    same at every hour of that day and at its end (clocks change at most once an hour)."""
     start = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    first = start.astimezone(tz).utcoffset()
-    last = (start + dt.timedelta(days=1, microseconds=-1)).astimezone(tz).utcoffset()
-    if first is None or first != last:
-        return None
-    return _UTC_EPOCH - first
+    instants = [start + dt.timedelta(hours=h) for h in range(24)]
+    instants.append(start + dt.timedelta(days=1, microseconds=-1))
+    offsets = {i.astimezone(tz).utcoffset() for i in instants}
+    offset = offsets.pop() if len(offsets) == 1 else None
+    return None if offset is None else _UTC_EPOCH - offset
 
 
 def row_xml(n: int, values: Sequence[str | bool | None]) -> str:
     """Row ``n`` of text, boolean and empty (None) cells, as openpyxl writes it."""
     r = str(n)
     cells = [f'<row r="{r}">']
-    for letter, value in zip(COLUMN_LETTERS, values, strict=False):
+    for i, value in enumerate(values):
         if value is None:
             continue
-        tail = BOOLEAN[value] if isinstance(value, bool) else text_cell(value)
-        cells.append(f'<c r="{letter}{r}"{tail}')
+        if isinstance(value, bool):
+            tail = BOOLEAN[value]
+        elif isinstance(value, str):
+            tail = text_cell(value)
+        else:
+            raise TypeError(f"no cell for {type(value).__name__} here: {value!r}")
+        cells.append(f'<c r="{COLUMN_LETTERS[i]}{r}"{tail}')
     cells.append("</row>")
     return "".join(cells)
 

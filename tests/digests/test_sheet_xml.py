@@ -239,19 +239,37 @@ def test_times_are_to_excel_of_the_local_time_to_the_bit(at: dt.datetime, zone: 
     assert serial(stored) == serial(stored)  # the day's offset, kept, gives the same
 
 
+# Clocks change in New York, London and on Lord Howe Island (by half an hour) in these days.
+CHANGING = [
+    (2022, 3, 12),
+    (2022, 3, 26),
+    (2022, 4, 2),
+    (2022, 10, 1),
+    (2022, 10, 29),
+    (2022, 11, 5),
+]
+
+
 @pytest.mark.parametrize("zone", ZONES)
 def test_times_across_a_changing_day(zone: str) -> None:
-    """Every quarter hour of the days around the clocks' changes, from one kept function."""
+    """Every quarter hour (and a few seconds) of the days around the clocks' changes, from
+    one kept function."""
     tz = zoneinfo.ZoneInfo(zone)
     serial = sheet_xml.excel_times(tz)
-    for start in (
-        dt.datetime(2022, 3, 24, tzinfo=dt.UTC),
-        dt.datetime(2022, 10, 28, tzinfo=dt.UTC),
-    ):
-        for q in range(4 * 24 * 7):
+    for day in CHANGING:
+        start = dt.datetime(*day, tzinfo=dt.UTC)
+        for q in range(4 * 24 * 3):
             at = start + dt.timedelta(minutes=15 * q, seconds=q % 60)
             expected = safe_string(to_excel(at.astimezone(tz).replace(tzinfo=None)))
             assert serial(at.isoformat()) == expected, at
+
+
+def test_a_row_of_another_type_is_refused() -> None:
+    assert sheet_xml.row_xml(2, ["a", None, True]) == (
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>a</t></is></c><c r="C2" t="b"><v>1</v></c></row>'
+    )
+    with pytest.raises(TypeError, match="int"):
+        sheet_xml.row_xml(2, ["a", 3])  # type: ignore[list-item]
 
 
 def test_a_failing_sink_fails_the_export() -> None:
