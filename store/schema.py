@@ -456,3 +456,12 @@ def m018_current_state(db: Database) -> None:
     the history. ``deliverabot doctor`` checks it against a replay."""
     current_state.create(db)
     current_state.rebuild(db)
+
+
+@migrations()
+def m019_current_state_completions(db: Database) -> None:
+    """A move into "completed" is judged against the status the history has built up (as
+    ``store.replay`` folds it), not the ``status_before`` each row recorded: the update
+    trigger is replaced and the current state rebuilt from the history."""
+    current_state.renew_triggers(db)
+    current_state.rebuild(db)
