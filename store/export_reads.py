@@ -66,17 +66,6 @@ def correspondence_counts(
     reader: Reader, *, since: dt.date | None = None, until: dt.date | None = None
 ) -> list[tuple[str, str, str | None, int]]:
     """(received_on, category, answered_on, letters) for letters received in the period,
-    counted in SQL: a few thousand groups however many letters there are."""
-    if since is None and until is None:
-        # All of it: a plain scan of the table beats walking the (received_on, category)
-        # index and looking each row up for its answered_on (about half the time).
-        sql = "SELECT received_on, category, answered_on, COUNT(*) FROM correspondence NOT INDEXED"
-        params: list[str] = []
-    else:
-        sql = (
-            "SELECT received_on, category, answered_on, COUNT(*) FROM correspondence "
-            "WHERE received_on >= ? AND received_on <= ?"
-        )
-        params = [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()]
-    rows = reader._db.execute(sql + " GROUP BY received_on, category, answered_on", params)
-    return [(r[0], r[1], r[2], int(r[3])) for r in rows.fetchall()]
+    counted in SQL (:meth:`MailReads.correspondence_counts`): a few thousand groups however
+    many letters there are."""
+    return reader.correspondence_counts(since=since, until=until)
