@@ -15,7 +15,14 @@ from sqlite_utils import Database
 from store.base import recorded_between
 from store.db import BUSY_TIMEOUT_MS, Reader
 
-__all__ = ["UPDATE_FIELDS", "correspondence_counts", "iter_update_rows", "open_read_only"]
+__all__ = [
+    "PLAN_ROW_FIELDS",
+    "UPDATE_FIELDS",
+    "correspondence_counts",
+    "iter_update_rows",
+    "open_read_only",
+    "plan_table_rows",
+]
 
 # The columns of ``iter_update_rows``, in order.
 UPDATE_FIELDS = (
@@ -30,6 +37,39 @@ UPDATE_FIELDS = (
     "of_note",
     "note",
 )
+
+# The columns of ``plan_table_rows``, in order.
+PLAN_ROW_FIELDS = (
+    "ref",
+    "title",
+    "theme",
+    "theme_code",
+    "status",
+    "due",
+    "owner",
+    "owner_email",
+    "dependencies",
+    "added_on",
+    "last_recorded_at",
+    "note",
+)
+_PLAN_ROWS = (
+    "SELECT d.ref, d.title, t.name, t.code, d.status, d.due, p.name, p.email,"
+    " d.dependencies, d.added_on, u.recorded_at, u.note"
+    " FROM deliverables d JOIN themes t ON t.id = d.theme_id"
+    " LEFT JOIN people p ON p.id = d.owner_id"
+    " LEFT JOIN current_state c ON c.deliverable_id = d.id"
+    " LEFT JOIN updates u ON u.id = c.last_update_id"
+    " ORDER BY t.position, d.position, d.id"
+)
+
+
+def plan_table_rows(reader: Reader) -> list[tuple[Any, ...]]:
+    """Every deliverable in plan order as one raw row of ``PLAN_ROW_FIELDS`` (the newest
+    update's ``recorded_at`` as stored, NULLs where there is no owner or update): one query
+    over the plan and the maintained current state, what ``Reader.overview`` gives without
+    an object per deliverable, theme, person and update."""
+    return list(reader._db.execute(_PLAN_ROWS).fetchall())
 
 
 def open_read_only(path: str | Path) -> Reader:
