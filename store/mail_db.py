@@ -169,16 +169,6 @@ class MailReads(Base):
         rows = self._db.execute(f"{sql} GROUP BY {columns} ORDER BY {columns}", params)
         return [(r[0], r[1], r[2], int(r[3])) for r in rows.fetchall()]
 
-    def any_answered(self, *, since: dt.date, until: dt.date) -> bool:
-        return (
-            self._db.execute(
-                "SELECT 1 FROM correspondence WHERE received_on >= ? AND received_on <= ? "
-                "AND answered_on IS NOT NULL LIMIT 1",
-                [since.isoformat(), until.isoformat()],
-            ).fetchone()
-            is not None
-        )
-
 
 class MailWrites(Base):
     """Writes about mail (called by handlers.service only)."""
