@@ -43,41 +43,45 @@ def bank_holidays(nation: str, first_year: int, last_year: int) -> frozenset[dt.
 class _WorkingDays:
     """Prefix sums over a calendar of whole years: ``upto[i]`` is the number of working
     days from ``base`` (exclusive) to ``base + i`` (inclusive), so any count is a
-    subtraction, however far apart the days are."""
+    subtraction, however far apart the days are. ``span`` holds (base, upto) as one value,
+    replaced whole when the calendar grows, so a reader on another thread never sees one
+    year's base with another's sums."""
 
     def __init__(self, closed: frozenset[dt.date]) -> None:
         self.closed = closed
-        self.base = 0  # an ordinal: the day before the first year covered
-        self.upto: list[int] = [0]
+        self.span: tuple[int, list[int]] = (0, [0])  # base: the day before the first year
 
-    def _cover(self, first: dt.date, last: dt.date) -> None:
+    def cover(self, first: dt.date, last: dt.date) -> tuple[int, list[int]]:
+        """(base, upto) covering ``first`` to ``last`` (at least)."""
         lo, hi = first.toordinal(), last.toordinal()
-        if self.base <= lo and hi < self.base + len(self.upto):
-            return
-        if len(self.upto) > 1:  # keep what was covered, so a calendar only grows
-            lo = min(lo, self.base + 1)
-            hi = max(hi, self.base + len(self.upto) - 1)
+        base, upto = self.span
+        if base <= lo and hi < base + len(upto):
+            return base, upto
+        if len(upto) > 1:  # keep what was covered, so a calendar only grows
+            lo = min(lo, base + 1)
+            hi = max(hi, base + len(upto) - 1)
         start = dt.date(dt.date.fromordinal(lo).year, 1, 1)
         end = dt.date(dt.date.fromordinal(hi).year, 12, 31)
-        self.base = start.toordinal() - 1
+        base = start.toordinal() - 1
         upto = [0]
         count = 0
         closed = self.closed
         day = start
         one = dt.timedelta(days=1)
-        for _ in range(end.toordinal() - self.base):
+        for _ in range(end.toordinal() - base):
             if day.weekday() < 5 and day not in closed:
                 count += 1
             upto.append(count)
             if day < dt.date.max:
                 day += one
-        self.upto = upto
+        self.span = base, upto
+        return base, upto
 
     def between(self, start: dt.date, end: dt.date) -> int:
         if end <= start:
             return 0
-        self._cover(start, end)
-        return self.upto[end.toordinal() - self.base] - self.upto[start.toordinal() - self.base]
+        base, upto = self.cover(start, end)
+        return upto[end.toordinal() - base] - upto[start.toordinal() - base]
 
 
 @functools.lru_cache(maxsize=32)
@@ -162,8 +166,7 @@ def stats_from_counts(
     calendar = _working_days(bank_holidays(office.bank_holidays, first, last))
     # Working days up to each distinct day, once: a letter's count is then a subtraction,
     # clamped at 0 (``between`` gives 0 when answered on or before the day received).
-    calendar._cover(min(min(dates.values()), today), max(max(dates.values()), today))
-    upto, base = calendar.upto, calendar.base
+    base, upto = calendar.cover(min(min(dates.values()), today), max(max(dates.values()), today))
     upto_at = {t: upto[d.toordinal() - base] for t, d in dates.items()}
     now = upto[today.toordinal() - base]
     target_of = {c: office.answer_target(c) for c in {i[1] for i in items}}
