@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from digests.sheet_xml import BOOLEAN, clean_text, excel_times, row_xml, splice_rows, text_cell
 from store import CORRESPONDENCE_CATEGORIES, Reader, Source, Status
-from store.export_reads import iter_update_rows, open_read_only
+from store.export_reads import iter_update_rows, open_read_only, plan_table_rows
 
 __all__ = [
     "PLAN_COLUMNS",
@@ -57,23 +57,33 @@ UPDATE_COLUMNS = (
 
 
 def plan_rows(store: Reader, tz: Any) -> list[dict[str, Any]]:
+    """One row per deliverable in plan order (``Reader.overview``'s deliverables, themes,
+    owners and newest updates), read as raw rows in one query (``plan_table_rows``)."""
     rows = []
-    for view in store.overview():
-        d, u, owner = view.deliverable, view.last_update, view.owner
+    days: dict[str, str] = {}
+    for row in plan_table_rows(store):
+        ref, title, theme, code, status, due, owner, email, deps, added, last, note = row
+        added_on = days.get(added) or days.setdefault(
+            added, dt.date.fromisoformat(added).isoformat()
+        )
         rows.append(
             {
-                "ref": d.ref,
-                "title": d.title,
-                "theme": view.theme.name,
-                "theme_code": view.theme.code,
-                "status": str(d.status),
-                "due": d.due,
-                "owner": owner.name if owner else None,
-                "owner_email": owner.email if owner else None,
-                "dependencies": d.dependencies,
-                "added_on": d.added_on.isoformat(),
-                "last_update": u.recorded_at.astimezone(tz).date().isoformat() if u else None,
-                "note": (u.note or None) if u else None,
+                "ref": ref,
+                "title": title,
+                "theme": theme,
+                "theme_code": code,
+                "status": str(Status(status)),
+                "due": due,
+                "owner": owner,
+                "owner_email": email,
+                "dependencies": bool(deps),
+                "added_on": added_on,
+                "last_update": (
+                    dt.datetime.fromisoformat(last).astimezone(tz).date().isoformat()
+                    if last
+                    else None
+                ),
+                "note": (note or None) if last else None,
             }
         )
     return rows
