@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import queue
 import re
+import secrets
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -26,9 +28,10 @@ from typing import IO
 __all__ = ["BOOLEAN", "clean_text", "excel_times", "row_xml", "splice_rows", "text_cell"]
 
 # What openpyxl refuses in a cell (``openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE``), and the
-# two code points XML 1.0 has no place for: dropped, so one stray character in a note
-# cannot fail the whole export (openpyxl raises ``IllegalCharacterError`` on them).
-ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# code points XML 1.0 has no place for (U+FFFE, U+FFFF and lone surrogates, which a JSON
+# glossary can carry): dropped, so one stray character in a note cannot fail the whole
+# export (openpyxl raises ``IllegalCharacterError`` on them).
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # The texts openpyxl writes as an error value, not a string (``openpyxl.cell.cell.ERROR_CODES``).
 ERROR_CODES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
 MAX_TEXT = 32767  # Excel's limit on a cell's text; openpyxl cuts it there too
@@ -125,7 +128,26 @@ def splice_rows(
 ) -> None:
     """Write ``package`` (an xlsx that openpyxl saved) to ``target`` with, for each sheet
     part named in ``rows``, its XML of ``<row>`` elements (in chunks) added to the end of
-    that sheet's data."""
+    that sheet's data. A path is written through a file beside it, renamed into place only
+    when the whole workbook is written: a failure part-way (a bad row, a full disk, Ctrl-C)
+    leaves the file that was there before."""
+    if not isinstance(target, str | Path):
+        _splice(package, rows, target)
+        return
+    final = Path(target)
+    partial = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    # Created as any new file is (the umask applies), and never over another's file.
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _splice(package, rows, out)
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _splice(package: bytes, rows: dict[str, Iterable[str]], target: IO[bytes]) -> None:
     with (
         zipfile.ZipFile(io.BytesIO(package)) as source,
         zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out,
@@ -141,7 +163,8 @@ def splice_rows(
             if not end:
                 raise ValueError(f"{info.filename} has no sheetData to add rows to")
             chunks = rows[info.filename]
-            with out.open(info.filename, "w") as member:
+            # ZIP64 as openpyxl switches to it: a sheet part may pass 2 GiB (4 million rows).
+            with out.open(info.filename, "w", force_zip64=True) as member:
                 member.write(head)
                 _write_behind(member, (c.encode("ascii", "xmlcharrefreplace") for c in chunks))
                 member.write(end + tail)

@@ -279,3 +279,44 @@ def test_a_failing_sink_fails_the_export() -> None:
 
     with pytest.raises(OSError, match="disk full"):
         sheet_xml._write_behind(Full(), (b"x" for _ in range(100)))
+
+
+def test_a_failed_export_leaves_the_file_that_was_there(
+    digest_store: Store, tmp_path: Path
+) -> None:
+    target = tmp_path / "plan.xlsx"
+    rows = plan_rows(digest_store, LONDON)
+    plan_table.write_xlsx(digest_store, rows, LONDON, target)
+    before = target.read_bytes()
+    with digest_store.transaction():
+        # A row this version cannot read (a status from a newer release): the export fails
+        # part-way through the Updates sheet.
+        digest_store.db.execute(
+            "INSERT INTO updates (deliverable_id, recorded_at, source, status_after, note) "
+            "SELECT id, '2023-01-01T00:00:00+00:00', 'cli', 'archived', 'x' FROM deliverables "
+            "LIMIT 1"
+        )
+    with pytest.raises(ValueError, match="archived"):
+        plan_table.write_xlsx(digest_store, rows, LONDON, target)
+    assert target.read_bytes() == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_lone_surrogate_in_the_glossary_is_dropped(digest_store: Store) -> None:
+    with digest_store.transaction():
+        # As a hand-edited glossary can hold them: lone surrogates as JSON escapes.
+        digest_store.set_meta("glossary", '{"a\\ud800b": "c\\udfffd"}')
+    rows = plan_rows(digest_store, LONDON)
+    book = load_workbook(io.BytesIO(to_xlsx(digest_store, rows, LONDON)))
+    assert [[c.value for c in r] for r in book["Glossary"].iter_rows(min_row=2)] == [["ab", "cd"]]
+    assert sheet_xml.text_cell("x\ud800y") == ' t="inlineStr"><is><t>xy</t></is></c>'
+
+
+def test_a_sheet_past_the_zip64_limit_is_written_as_zip64(
+    digest_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 2 GiB of rows is 4 million updates; the limit is lowered so this sheet passes it.
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 20_000)
+    rows = plan_rows(digest_store, LONDON)
+    book = load_workbook(io.BytesIO(to_xlsx(digest_store, rows, LONDON)))
+    assert book["Updates"].max_row > 1
