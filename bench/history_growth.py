@@ -2,13 +2,15 @@
 
 At 1x an office with 1, 3 and 10 years of history (``scale_data.populate``), times the
 digest build (the last week of the history), the board's data (``board_rows`` today),
-``plan show`` (``plan_rows``) and ``deliverabot stats --by month`` (``correspondence_stats``
-over every letter), each as the median of a few runs. k is the exponent in time ~ years^k
-from 1 to 10 years (goal: k < 0.2, since the output does not grow). Then the same at
-1x, 10x and 100x a plan with a year of history: growth no worse than linear.
+``plan show`` (``plan_rows``) and ``deliverabot stats --by month`` for the last twelve
+months (``--from``/``--to``: the letters counted in SQL, then ``stats_from_counts``), each
+as the median of a few runs. k is the exponent in time ~ years^k from 1 to 10 years (goal:
+k < 0.2, since the output does not grow). ``stats`` over all history ("stats, all") is
+timed too, as a figure, not a goal: its output (a row a month) grows with the history, so
+its k is about 1. Then the same at 1x, 10x and 100x a plan with a year of history: growth
+no worse than linear.
 
-``--quick`` leaves out ``stats``, which takes minutes at 10 years and at 100x until its
-working days are counted rather than stepped. The machine is shared: figures are noisy;
+``--quick`` leaves out both ``stats`` measures. The machine is shared: figures are noisy;
 compare runs made together.
 """
 
@@ -28,13 +30,15 @@ from scale_data import end_of, populate
 from digests.board import board_rows
 from digests.digest import build_digest
 from digests.plan_table import plan_rows
-from digests.stats import correspondence_stats
+from digests.stats import stats_from_counts
 from store import Office, Reader, open_store
+from store.export_reads import correspondence_counts
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
-MEASURES = ("digest", "board", "plan show", "stats")
-if "--quick" in sys.argv:  # leave out stats (minutes at 10 years and at 100x)
+MEASURES = ("digest", "board", "plan show", "stats", "stats, all")
+if "--quick" in sys.argv:  # leave out stats
     MEASURES = MEASURES[:3]
+GOALS = {"stats, all": "k ~ 1 (output grows)"}
 
 
 def _office(day: dt.date) -> Office:
@@ -45,12 +49,19 @@ def _office(day: dt.date) -> Office:
 def _jobs(store: Reader, day: dt.date) -> dict[str, Callable[[], object]]:
     office = _office(day)
     year, week, _ = day.isocalendar()
+    year_ago = day - dt.timedelta(days=365)
     return {
         "digest": lambda: build_digest(store, year=year, week=week, office=office),
         "board": lambda: board_rows(store, office=office),
         "plan show": lambda: plan_rows(store, LONDON),
-        "stats": lambda: correspondence_stats(
-            store.correspondence_rows(), by="month", office=office, today=day
+        "stats": lambda: stats_from_counts(
+            correspondence_counts(store, since=year_ago, until=day),
+            by="month",
+            office=office,
+            today=day,
+        ),
+        "stats, all": lambda: stats_from_counts(
+            correspondence_counts(store), by="month", office=office, today=day
         ),
     }
 
@@ -62,8 +73,7 @@ def _measure(scale: int, years: int, repeat: int) -> dict[str, float]:
         jobs = _jobs(store, end_of(years))
         times = {}
         for name in MEASURES:
-            reps = 1 if name == "stats" and (years > 3 or scale > 10) else repeat
-            times[name] = median_time(jobs[name], reps)
+            times[name] = median_time(jobs[name], repeat)
         store.close()
         return times
 
@@ -85,7 +95,7 @@ def main() -> None:
             f"{by_years[10][m] * 1000:.1f} ms",
             f"{by_years[1][m] * 1000:.1f} ms",
             by_years[10][m] / by_years[1][m],
-            "k < 0.2",
+            GOALS.get(m, "k < 0.2"),
         )
     by_scale = {s: (by_years[1] if s == 1 else _measure(s, 1, 3)) for s in (1, 10, 100)}
     print("plan size, 1 year (ms)" + "  ".join(f"{m:>10}" for m in MEASURES))

@@ -18,7 +18,7 @@ from bot.board_cache import draw_chart
 from bot.config import DigestSchedule, Settings
 from digests.digest import Digest, build_digest, parse_iso_week
 from digests.digest_render import render_digest
-from digests.stats import bank_holidays, correspondence_stats
+from digests.stats import bank_holidays, stats_from_counts
 from handlers.outbox import Outbox
 from handlers.service.delivery import (
     Delivery,
@@ -280,6 +280,6 @@ class DigestService:
         """The last 12 weeks of correspondence by category, for ``/deliverable stats``."""
         today = self.office.today()
         since = today - dt.timedelta(weeks=12)
-        rows = await self.reader.call(self.reader.correspondence_rows, since=since, until=today)
-        stats = correspondence_stats(rows, by="category", office=self.office, today=today)
+        counts = await self.reader.call(self.reader.correspondence_counts, since=since, until=today)
+        stats = stats_from_counts(counts, by="category", office=self.office, today=today)
         return stats_message(stats, since=since, today=today)

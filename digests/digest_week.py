@@ -16,7 +16,7 @@ from digests.digest import (
     week_bounds,
     week_label,
 )
-from digests.stats import correspondence_stats
+from digests.stats import stats_from_counts
 from store import (
     AN_OFFICE,
     AsOf,
@@ -317,9 +317,11 @@ def weekly_correspondence(
     trailing_12 = weekly_counts[:-1]
     answered_line = None
     window_start = sunday - dt.timedelta(weeks=4)
-    if store.any_answered(since=window_start, until=sunday):
-        window = store.correspondence_rows(since=window_start, until=sunday)
-        stats = correspondence_stats(window, by="month", office=office, today=sunday)
+    # Counted in SQL by (day received, category, day answered): the answer times cost the
+    # window's distinct days, not one Python row per letter.
+    window = store.correspondence_counts(since=window_start, until=sunday)
+    if any(answered_on is not None for _, _, answered_on, _ in window):
+        stats = stats_from_counts(window, by="month", office=office, today=sunday)
         received = sum(s.received for s in stats)
         within = sum(s.within_target for s in stats)
         answered = sum(s.answered for s in stats)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from digests.sheet_xml import BOOLEAN, clean_text, excel_times, row_xml, splice_rows, text_cell
 from store import CORRESPONDENCE_CATEGORIES, Reader, Source, Status
-from store.export_reads import iter_update_rows, open_read_only
+from store.export_reads import iter_update_rows, open_read_only, plan_table_rows
 
 __all__ = [
     "PLAN_COLUMNS",
@@ -56,23 +57,33 @@ UPDATE_COLUMNS = (
 
 
 def plan_rows(store: Reader, tz: Any) -> list[dict[str, Any]]:
+    """One row per deliverable in plan order (``Reader.overview``'s deliverables, themes,
+    owners and newest updates), read as raw rows in one query (``plan_table_rows``)."""
     rows = []
-    for view in store.overview():
-        d, u, owner = view.deliverable, view.last_update, view.owner
+    days: dict[str, str] = {}
+    for row in plan_table_rows(store):
+        ref, title, theme, code, status, due, owner, email, deps, added, last, note = row
+        added_on = days.get(added) or days.setdefault(
+            added, dt.date.fromisoformat(added).isoformat()
+        )
         rows.append(
             {
-                "ref": d.ref,
-                "title": d.title,
-                "theme": view.theme.name,
-                "theme_code": view.theme.code,
-                "status": str(d.status),
-                "due": d.due,
-                "owner": owner.name if owner else None,
-                "owner_email": owner.email if owner else None,
-                "dependencies": d.dependencies,
-                "added_on": d.added_on.isoformat(),
-                "last_update": u.recorded_at.astimezone(tz).date().isoformat() if u else None,
-                "note": (u.note or None) if u else None,
+                "ref": ref,
+                "title": title,
+                "theme": theme,
+                "theme_code": code,
+                "status": str(Status(status)),
+                "due": due,
+                "owner": owner,
+                "owner_email": email,
+                "dependencies": bool(deps),
+                "added_on": added_on,
+                "last_update": (
+                    dt.datetime.fromisoformat(last).astimezone(tz).date().isoformat()
+                    if last
+                    else None
+                ),
+                "note": (note or None) if last else None,
             }
         )
     return rows
@@ -82,6 +93,24 @@ def _cell(value: Any) -> Any:
     """Spreadsheets run text that starts with = + - @ as a formula: keep staff text text."""
     if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
+    return value
+
+
+EMPTY_TEXT = ' t="inlineStr"></c>'  # what openpyxl writes for an empty text
+
+
+def _note_cell(note: str) -> str:
+    """:func:`text_cell` of :func:`_sheet_cell` of a note, in one call (one a row)."""
+    if not note.isprintable():
+        note = clean_text(note)
+    return text_cell("'" + note if note[:1] in FORMULA_STARTS else note)
+
+
+def _sheet_cell(value: Any) -> Any:
+    """A cell of the spreadsheet: :func:`_cell`, less the characters a worksheet cannot
+    hold (openpyxl would refuse the whole export over one of them)."""
+    if isinstance(value, str):
+        return _cell(clean_text(value))
     return value
 
 
@@ -133,9 +162,12 @@ def write_xlsx(
     until: dt.datetime | None = None,
 ) -> int:
     """Four sheets: the plan, the updates recorded in [since, until) (every update when
-    unbounded), correspondence by month and category, and the plan's glossary. Written
-    row by row in openpyxl's write-only mode, so memory stays flat however long the
-    history; returns the number of updates written."""
+    unbounded), correspondence by month and category, and the plan's glossary. openpyxl
+    writes the workbook in write-only mode, all but the rows of the Plan and Updates
+    sheets, which are streamed into its package in the XML openpyxl writes for them
+    (``digests.sheet_xml``: openpyxl costs about 6 us a cell, and the Updates sheet has
+    millions), so memory stays flat however long the history; returns the number of
+    updates written."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -155,34 +187,9 @@ def write_xlsx(
         return ws
 
     plan = sheet("Plan", PLAN_COLUMNS)
-    for row in rows:
-        plan.append([_cell(row.get(k)) for k in PLAN_COLUMNS])
-    refs = {d.id: d.ref for d in store.deliverables()}
-    people: dict[Any, str | None] = {p.id: p.name for p in store.people()}
     updates = sheet("Updates", UPDATE_COLUMNS)
-    count = 0
-    local = _local_times(tz)
-    statuses: dict[str | None, str | None] = {None: None, "": None}
-    for did, pid, at, source, status, due, deps, summary, of_note, note in iter_update_rows(
-        store, since=since, until=until
-    ):
-        if status not in statuses:
-            statuses[status] = str(Status(status))
-        updates.append(
-            [
-                refs.get(did),
-                local(at),
-                people.get(pid) if pid else "plan import",
-                str(Source(source)),
-                statuses[status],
-                due,
-                None if deps is None else bool(deps),
-                bool(summary),
-                bool(of_note),
-                "'" + note if note and note[:1] in FORMULA_STARTS else note,
-            ]
-        )
-        count += 1
+    # The style openpyxl gives a datetime cell: the rows written in its place use it.
+    date_style = int(WriteOnlyCell(updates, value=dt.datetime(2000, 1, 1)).style_id)
     letters = sheet("Correspondence", ["month", *CORRESPONDENCE_CATEGORIES, "total"])
     months: dict[str, dict[str, int]] = {}
     for day, category, n in store.correspondence_daily(since=dt.date.min, until=dt.date.max):
@@ -193,9 +200,93 @@ def write_xlsx(
         letters.append([month_key, *counts, sum(counts)])
     glossary = sheet("Glossary", ["term", "expansion"])
     for term, expansion in store.glossary().items():
-        glossary.append([_cell(term), _cell(expansion)])
-    book.save(target)
-    return count
+        glossary.append([_sheet_cell(term), _sheet_cell(expansion)])
+    package = io.BytesIO()
+    book.save(package)
+    written = [0]
+    spliced: dict[str, Iterable[str]] = {
+        plan.path.lstrip("/"): _plan_rows_xml(rows),
+        updates.path.lstrip("/"): _update_rows(
+            store, tz, date_style, written, since=since, until=until
+        ),
+    }
+    splice_rows(package.getvalue(), spliced, target)
+    return written[0]
+
+
+def _plan_rows_xml(rows: list[dict[str, Any]]) -> Iterator[str]:
+    """The Plan sheet's rows after its header, as openpyxl would write them."""
+    for start in range(0, len(rows), ROWS_A_CHUNK):
+        yield "".join(
+            row_xml(n, [_sheet_cell(row.get(k)) for k in PLAN_COLUMNS])
+            for n, row in enumerate(rows[start : start + ROWS_A_CHUNK], start=start + 2)
+        )
+
+
+ROWS_A_CHUNK = 500  # rows formatted between two writes to the zip
+
+
+def _update_rows(
+    store: Reader,
+    tz: Any,
+    date_style: int,
+    written: list[int],
+    *,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> Iterator[str]:
+    """The Updates sheet's rows after its header, from a cursor, as the XML openpyxl would
+    write for the row ``[ref, local time, by, source, status, due, dependencies, summary,
+    of_note, note]``: the text of a deliverable, a person, a source or a status is made
+    once, a row is a parse of its time and the note. ``written[0]`` counts the rows."""
+    refs = {d.id: text_cell(_sheet_cell(d.ref)) for d in store.deliverables()}
+    people = {p.id: text_cell(_sheet_cell(p.name)) for p in store.people()}
+    imported = text_cell("plan import")
+    sources = {s.value: text_cell(str(s)) for s in Source}
+    statuses: dict[str | None, str | None] = {None: None, "": None}
+    statuses.update({s.value: text_cell(str(s)) for s in Status})
+    dues: dict[str, str] = {}
+    serial = excel_times(tz)
+    date_cell = f' s="{date_style}" t="n"><v>'
+    chunk: list[str] = []
+    add = chunk.append
+    n = 1
+    for did, pid, at, source, status, due, deps, summary, of_note, note in iter_update_rows(
+        store, since=since, until=until
+    ):
+        n += 1
+        r = str(n)
+        ref = refs.get(did)
+        by = people.get(pid) if pid else imported
+        state = statuses[status] if status in statuses else text_cell(str(Status(status)))
+        if due is None:
+            due_cell = ""
+        else:
+            if due not in dues:
+                dues[due] = text_cell(_sheet_cell(due))
+            due_cell = f'<c r="F{r}"{dues[due]}'
+        add(
+            f'<row r="{r}">'
+            + (f'<c r="A{r}"{ref}' if ref else "")
+            + f'<c r="B{r}"{date_cell}{serial(at)}</v></c>'
+            + (f'<c r="C{r}"{by}' if by else "")
+            + f'<c r="D{r}"{sources[source]}'
+            + (f'<c r="E{r}"{state}' if state else "")
+            + due_cell
+            + ("" if deps is None else f'<c r="G{r}"{BOOLEAN[bool(deps)]}')
+            + f'<c r="H{r}"{BOOLEAN[bool(summary)]}<c r="I{r}"{BOOLEAN[bool(of_note)]}'
+            + (
+                "</row>"
+                if note is None
+                else f'<c r="J{r}"{EMPTY_TEXT if note == "" else _note_cell(note)}</row>'
+            )
+        )
+        if n % ROWS_A_CHUNK == 0:
+            yield "".join(chunk)
+            chunk.clear()
+    written[0] = n - 1
+    if chunk:
+        yield "".join(chunk)
 
 
 def updates_period(
@@ -210,16 +301,6 @@ def updates_period(
         else None
     )
     return since, until
-
-
-def _local_times(tz: Any) -> Callable[[str], dt.datetime]:
-    """A stored UTC timestamp as the office's wall-clock time (naive, as a spreadsheet
-    shows it)."""
-
-    def local(text: str) -> dt.datetime:
-        return dt.datetime.fromisoformat(text).astimezone(tz).replace(tzinfo=None)
-
-    return local
 
 
 def export_xlsx_file(

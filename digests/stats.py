@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import holidays as holidays_lib
-
 from store import AN_OFFICE, Office
 
 __all__ = [
@@ -29,7 +27,13 @@ __all__ = [
 
 @functools.cache
 def bank_holidays(nation: str, first_year: int, last_year: int) -> frozenset[dt.date]:
-    """UK bank holidays of ``nation`` (ENG, SCT, WLS or NIR) from the holidays library."""
+    """UK bank holidays of ``nation`` (ENG, SCT, WLS or NIR) from the holidays library.
+
+    Imported here, when first needed: the library has no lazy path to one country (its
+    ``holidays.countries`` package imports every country's module, 40-80 ms), so importing
+    this module does not pay for it."""
+    import holidays as holidays_lib
+
     days = holidays_lib.country_holidays(
         "GB", subdiv=nation, years=range(first_year, last_year + 1)
     )
@@ -39,41 +43,45 @@ def bank_holidays(nation: str, first_year: int, last_year: int) -> frozenset[dt.
 class _WorkingDays:
     """Prefix sums over a calendar of whole years: ``upto[i]`` is the number of working
     days from ``base`` (exclusive) to ``base + i`` (inclusive), so any count is a
-    subtraction, however far apart the days are."""
+    subtraction, however far apart the days are. ``span`` holds (base, upto) as one value,
+    replaced whole when the calendar grows, so a reader on another thread never sees one
+    year's base with another's sums."""
 
     def __init__(self, closed: frozenset[dt.date]) -> None:
         self.closed = closed
-        self.base = 0  # an ordinal: the day before the first year covered
-        self.upto: list[int] = [0]
+        self.span: tuple[int, list[int]] = (0, [0])  # base: the day before the first year
 
-    def _cover(self, first: dt.date, last: dt.date) -> None:
+    def cover(self, first: dt.date, last: dt.date) -> tuple[int, list[int]]:
+        """(base, upto) covering ``first`` to ``last`` (at least)."""
         lo, hi = first.toordinal(), last.toordinal()
-        if self.base <= lo and hi < self.base + len(self.upto):
-            return
-        if len(self.upto) > 1:  # keep what was covered, so a calendar only grows
-            lo = min(lo, self.base + 1)
-            hi = max(hi, self.base + len(self.upto) - 1)
+        base, upto = self.span
+        if base <= lo and hi < base + len(upto):
+            return base, upto
+        if len(upto) > 1:  # keep what was covered, so a calendar only grows
+            lo = min(lo, base + 1)
+            hi = max(hi, base + len(upto) - 1)
         start = dt.date(dt.date.fromordinal(lo).year, 1, 1)
         end = dt.date(dt.date.fromordinal(hi).year, 12, 31)
-        self.base = start.toordinal() - 1
+        base = start.toordinal() - 1
         upto = [0]
         count = 0
         closed = self.closed
         day = start
         one = dt.timedelta(days=1)
-        for _ in range(end.toordinal() - self.base):
+        for _ in range(end.toordinal() - base):
             if day.weekday() < 5 and day not in closed:
                 count += 1
             upto.append(count)
             if day < dt.date.max:
                 day += one
-        self.upto = upto
+        self.span = base, upto
+        return base, upto
 
     def between(self, start: dt.date, end: dt.date) -> int:
         if end <= start:
             return 0
-        self._cover(start, end)
-        return self.upto[end.toordinal() - self.base] - self.upto[start.toordinal() - self.base]
+        base, upto = self.cover(start, end)
+        return upto[end.toordinal() - base] - upto[start.toordinal() - base]
 
 
 @functools.lru_cache(maxsize=32)
@@ -147,40 +155,39 @@ def stats_from_counts(
     """:func:`correspondence_stats` from letters already counted by (received_on,
     category, answered_on): each distinct pair of days is counted once, so the work grows
     with the days and categories, not with the letters."""
-    target_for = office.answer_target
-    days: dict[str, dt.date] = {}
-
-    def day(text: str) -> dt.date:
-        found = days.get(text)
-        if found is None:
-            found = days[text] = dt.date.fromisoformat(text)
-        return found
-
-    items = [(day(r), c, day(a) if a else None, n) for r, c, a, n in counts if n]
+    items = [(r, c, a or None, n) for r, c, a, n in counts if n]
     if not items:
         return []
     today = today or office.today()
-    first = min(i[0] for i in items).year
-    last = max(max((i[2] or i[0]).year for i in items), today.year) + 1
+    received_days = {r for r, _, _, _ in items}
+    dates = {t: dt.date.fromisoformat(t) for t in received_days | {i[2] for i in items if i[2]}}
+    first = min(dates[r] for r in received_days).year
+    last = max(max(d.year for d in dates.values()), today.year) + 1
     calendar = _working_days(bank_holidays(office.bank_holidays, first, last))
-    periods: dict[dt.date, str] = {}
+    # Working days up to each distinct day, once: a letter's count is then a subtraction,
+    # clamped at 0 (``between`` gives 0 when answered on or before the day received).
+    base, upto = calendar.cover(min(min(dates.values()), today), max(max(dates.values()), today))
+    upto_at = {t: upto[d.toordinal() - base] for t, d in dates.items()}
+    now = upto[today.toordinal() - base]
+    target_of = {c: office.answer_target(c) for c in {i[1] for i in items}}
+    if by == "category":
+        key_of = {c: c for c in target_of}
+    else:
+        key_of = {r: _period(dates[r], by) for r in received_days}
     groups: dict[str, _Group] = {}
     for received, category, answered, n in items:
-        if by == "category":
-            key = category
-        else:
-            key = periods.get(received) or periods.setdefault(received, _period(received, by))
+        key = key_of[category if by == "category" else received]
         group = groups.get(key) or groups.setdefault(key, _Group())
-        target = target_for(category)
+        target = target_of[category]
         group.received += n
         group.targets.add(target)
         if answered is not None:
-            took = calendar.between(received, answered)
+            took = max(upto_at[answered] - upto_at[received], 0)
             group.answered += n
             group.took[took] += n
             if took <= target:
                 group.within += n
-        elif calendar.between(received, today) > target:
+        elif now - upto_at[received] > target:
             group.overdue += n
     out = []
     for key in sorted(groups):

@@ -21,6 +21,7 @@ __all__ = [
     "create",
     "differences",
     "rebuild",
+    "renew_triggers",
     "replay_rows",
     "stored_rows",
 ]
@@ -40,20 +41,25 @@ COLUMNS = (
 )
 
 # What one update contributes, as the columns of its deliverable's row (``NEW`` is the row).
-_DONE = "NEW.status_after = 'completed' AND COALESCE(NEW.status_before, '') != 'completed'"
+# A move into "completed" is judged against the status the history has built up so far (the
+# row's ``status`` before this update), as ``store.replay`` judges it, never against the
+# ``status_before`` the writer recorded: a history whose rows are recorded out of sequence,
+# or an import row, must give the same answer both ways.
+_DONE = "CASE WHEN NEW.status_after = 'completed' THEN NEW.recorded_at END"
 _DONE_NC = (
-    "NEW.status_after = 'completed' AND NEW.status_before IS NOT NULL "
-    "AND NEW.status_before != 'completed'"
+    "CASE WHEN NEW.status_after = 'completed' AND NEW.status_before IS NOT NULL "
+    "THEN NEW.recorded_at END"
 )
 _HELD = "NEW.status_after = 'on-hold' AND COALESCE(NEW.status_before, '') != 'on-hold'"
+_WAS_DONE = "COALESCE(status, '') = 'completed'"
 
 _ON_UPDATE = f"""
 CREATE TRIGGER current_state_on_update AFTER INSERT ON updates BEGIN
   INSERT INTO current_state ({", ".join(COLUMNS)}) VALUES (
     NEW.deliverable_id, NEW.id, NEW.recorded_at, NEW.status_after, NEW.due_after,
     NEW.dependencies,
-    CASE WHEN {_DONE} THEN NEW.recorded_at END,
-    CASE WHEN {_DONE_NC} THEN NEW.recorded_at END,
+    {_DONE},
+    {_DONE_NC},
     CASE WHEN {_HELD} THEN NEW.recorded_at END,
     CASE WHEN NEW.note != '' THEN NEW.id END,
     CASE WHEN NEW.summary = 1 AND NEW.note != '' THEN NEW.id END
@@ -63,9 +69,11 @@ CREATE TRIGGER current_state_on_update AFTER INSERT ON updates BEGIN
     status = COALESCE(excluded.status, status),
     due = excluded.due,
     dependencies = COALESCE(excluded.dependencies, dependencies),
-    completed_at = COALESCE(excluded.completed_at, completed_at),
-    completed_after_creation = COALESCE(excluded.completed_after_creation,
-                                        completed_after_creation),
+    completed_at = CASE WHEN {_WAS_DONE} THEN completed_at
+                        ELSE COALESCE(excluded.completed_at, completed_at) END,
+    completed_after_creation = CASE WHEN {_WAS_DONE} THEN completed_after_creation
+                        ELSE COALESCE(excluded.completed_after_creation,
+                                      completed_after_creation) END,
     held_at = CASE WHEN held_at IS NULL OR excluded.held_at > held_at
                    THEN COALESCE(excluded.held_at, held_at) ELSE held_at END,
     last_note_id = COALESCE(excluded.last_note_id, last_note_id),
@@ -82,9 +90,28 @@ _ON_REMOVE = (
     "DELETE FROM current_state WHERE deliverable_id = OLD.id; END"
 )
 
+
+def _completions(bound: str) -> str:
+    """Per deliverable, its last move into "completed" (``done_id``) and the same not
+    counting a creating row (``done_nc_id``), among the status rows that ``bound`` keeps:
+    each judged against the status row before it in sequence order (``LAG``), as
+    ``store.replay`` folds them."""
+    return (
+        "SELECT deliverable_id,"
+        " MAX(id) AS done_id,"
+        " MAX(CASE WHEN status_before IS NOT NULL THEN id END) AS done_nc_id"
+        " FROM (SELECT deliverable_id, id, status_before, status_after,"
+        "  LAG(status_after) OVER (PARTITION BY deliverable_id ORDER BY id) AS prev"
+        f"  FROM updates {bound} status_after IS NOT NULL)"
+        " WHERE status_after = 'completed' AND COALESCE(prev, '') != 'completed'"
+        " GROUP BY deliverable_id"
+    )
+
+
 # The same, from the history: one pass over the updates, grouped by deliverable (ids only
-# grow, so "the newest" is the largest id), then one lookup per picked row.
-_REPLAY = """
+# grow, so "the newest" is the largest id), one over its status rows for the completions,
+# then one lookup per picked row.
+_REPLAY = f"""
 SELECT d.id AS deliverable_id, m.last_id AS last_update_id, l.recorded_at AS last_at,
   st.status_after AS status, l.due_after AS due, dp.dependencies AS dependencies,
   c.recorded_at AS completed_at, cn.recorded_at AS completed_after_creation,
@@ -93,43 +120,39 @@ FROM deliverables d LEFT JOIN (
   SELECT deliverable_id, MAX(id) AS last_id,
    MAX(CASE WHEN status_after IS NOT NULL THEN id END) AS st_id,
    MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id,
-   MAX(CASE WHEN status_after = 'completed'
-        AND COALESCE(status_before, '') != 'completed' THEN id END) AS done_id,
-   MAX(CASE WHEN status_after = 'completed' AND status_before IS NOT NULL
-        AND status_before != 'completed' THEN id END) AS done_nc_id,
    MAX(CASE WHEN status_after = 'on-hold'
         AND COALESCE(status_before, '') != 'on-hold' THEN recorded_at END) AS held_at,
    MAX(CASE WHEN note != '' THEN id END) AS note_id,
    MAX(CASE WHEN summary = 1 AND note != '' THEN id END) AS summary_id
   FROM updates GROUP BY deliverable_id
 ) m ON m.deliverable_id = d.id
+LEFT JOIN ({_completions("WHERE")}) k ON k.deliverable_id = d.id
 LEFT JOIN updates l ON l.id = m.last_id
 LEFT JOIN updates st ON st.id = m.st_id
 LEFT JOIN updates dp ON dp.id = m.dep_id
-LEFT JOIN updates c ON c.id = m.done_id
-LEFT JOIN updates cn ON cn.id = m.done_nc_id
+LEFT JOIN updates c ON c.id = k.done_id
+LEFT JOIN updates cn ON cn.id = k.done_nc_id
 """
 
 
 # Every deliverable's state from the rows recorded before a moment (``states_at`` for a past
-# one): only those rows are read, from the ``updates_replay`` index.
+# one; its one parameter, ``?1``, is the moment): only those rows are read, from the
+# ``updates_replay`` index.
 STATES_BEFORE = (
     "SELECT m.deliverable_id, st.status_after, l.due_after, l.recorded_at, "
     "dp.dependencies, c.recorded_at, cn.recorded_at FROM ("
     "  SELECT deliverable_id, MAX(id) AS last_id,"
     "   MAX(CASE WHEN status_after IS NOT NULL THEN id END) AS st_id,"
-    "   MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id,"
-    "   MAX(CASE WHEN status_after = 'completed'"
-    "        AND COALESCE(status_before, '') != 'completed' THEN id END) AS done_id,"
-    "   MAX(CASE WHEN status_after = 'completed' AND status_before IS NOT NULL"
-    "        AND status_before != 'completed' THEN id END) AS done_nc_id"
-    "  FROM updates INDEXED BY updates_replay WHERE recorded_at < ?"
+    "   MAX(CASE WHEN dependencies IS NOT NULL THEN id END) AS dep_id"
+    "  FROM updates INDEXED BY updates_replay WHERE recorded_at < ?1"
     "  GROUP BY deliverable_id"
-    ") m JOIN updates l ON l.id = m.last_id"
+    f") m LEFT JOIN ({_completions('INDEXED BY updates_replay WHERE recorded_at < ?1 AND')})"
+    " k ON k.deliverable_id = m.deliverable_id"
+    " JOIN updates l ON l.id = m.last_id"
     " LEFT JOIN updates st ON st.id = m.st_id"
     " LEFT JOIN updates dp ON dp.id = m.dep_id"
-    " LEFT JOIN updates c ON c.id = m.done_id"
-    " LEFT JOIN updates cn ON cn.id = m.done_nc_id"
+    " LEFT JOIN updates c ON c.id = k.done_id"
+    " LEFT JOIN updates cn ON cn.id = k.done_nc_id"
 )
 
 
@@ -151,6 +174,13 @@ def create(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS updates_replay ON updates "
         "(recorded_at, deliverable_id, id, status_before, status_after, dependencies)"
     )
+
+
+def renew_triggers(db: Database) -> None:
+    """Replace the update trigger with the one this module defines (a migration that
+    changes what it computes), leaving the table's rows to :func:`rebuild`."""
+    db.execute("DROP TRIGGER IF EXISTS current_state_on_update")
+    db.execute(_ON_UPDATE)
 
 
 def replay_rows(db: Database) -> dict[int, dict[str, Any]]:

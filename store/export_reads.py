@@ -15,7 +15,14 @@ from sqlite_utils import Database
 from store.base import recorded_between
 from store.db import BUSY_TIMEOUT_MS, Reader
 
-__all__ = ["UPDATE_FIELDS", "correspondence_counts", "iter_update_rows", "open_read_only"]
+__all__ = [
+    "PLAN_ROW_FIELDS",
+    "UPDATE_FIELDS",
+    "correspondence_counts",
+    "iter_update_rows",
+    "open_read_only",
+    "plan_table_rows",
+]
 
 # The columns of ``iter_update_rows``, in order.
 UPDATE_FIELDS = (
@@ -30,6 +37,39 @@ UPDATE_FIELDS = (
     "of_note",
     "note",
 )
+
+# The columns of ``plan_table_rows``, in order.
+PLAN_ROW_FIELDS = (
+    "ref",
+    "title",
+    "theme",
+    "theme_code",
+    "status",
+    "due",
+    "owner",
+    "owner_email",
+    "dependencies",
+    "added_on",
+    "last_recorded_at",
+    "note",
+)
+_PLAN_ROWS = (
+    "SELECT d.ref, d.title, t.name, t.code, d.status, d.due, p.name, p.email,"
+    " d.dependencies, d.added_on, u.recorded_at, u.note"
+    " FROM deliverables d JOIN themes t ON t.id = d.theme_id"
+    " LEFT JOIN people p ON p.id = d.owner_id"
+    " LEFT JOIN current_state c ON c.deliverable_id = d.id"
+    " LEFT JOIN updates u ON u.id = c.last_update_id"
+    " ORDER BY t.position, d.position, d.id"
+)
+
+
+def plan_table_rows(reader: Reader) -> list[tuple[Any, ...]]:
+    """Every deliverable in plan order as one raw row of ``PLAN_ROW_FIELDS`` (the newest
+    update's ``recorded_at`` as stored, NULLs where there is no owner or update): one query
+    over the plan and the maintained current state, what ``Reader.overview`` gives without
+    an object per deliverable, theme, person and update."""
+    return list(reader._db.execute(_PLAN_ROWS).fetchall())
 
 
 def open_read_only(path: str | Path) -> Reader:
@@ -66,17 +106,6 @@ def correspondence_counts(
     reader: Reader, *, since: dt.date | None = None, until: dt.date | None = None
 ) -> list[tuple[str, str, str | None, int]]:
     """(received_on, category, answered_on, letters) for letters received in the period,
-    counted in SQL: a few thousand groups however many letters there are."""
-    if since is None and until is None:
-        # All of it: a plain scan of the table beats walking the (received_on, category)
-        # index and looking each row up for its answered_on (about half the time).
-        sql = "SELECT received_on, category, answered_on, COUNT(*) FROM correspondence NOT INDEXED"
-        params: list[str] = []
-    else:
-        sql = (
-            "SELECT received_on, category, answered_on, COUNT(*) FROM correspondence "
-            "WHERE received_on >= ? AND received_on <= ?"
-        )
-        params = [(since or dt.date.min).isoformat(), (until or dt.date.max).isoformat()]
-    rows = reader._db.execute(sql + " GROUP BY received_on, category, answered_on", params)
-    return [(r[0], r[1], r[2], int(r[3])) for r in rows.fetchall()]
+    counted in SQL (:meth:`MailReads.correspondence_counts`): a few thousand groups however
+    many letters there are."""
+    return reader.correspondence_counts(since=since, until=until)

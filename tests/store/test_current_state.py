@@ -242,3 +242,95 @@ def test_the_migration_fills_an_old_database(tmp_path: Path) -> None:
     row = cs.stored_rows(Database(again.db.conn))[did]
     assert row["status"] == "completed" and row["completed_at"] == "2022-04-01T09:00:00+00:00"
     assert again.current_state_differences() == []
+
+
+def _record(
+    store: Store,
+    did: int,
+    before: Status | None,
+    after: Status | None,
+    at: dt.datetime,
+) -> None:
+    with store.transaction():
+        store.append_update(
+            deliverable_id=did,
+            person_id=None,
+            source=Source.CLI,
+            note="",
+            status_before=before,
+            status_after=after,
+            due_before=None,
+            due_after=None,
+            recorded_at=at,
+        )
+
+
+def test_a_completion_is_judged_against_the_history_before_it_not_the_recorded_status(
+    tmp_path: Path,
+) -> None:
+    # Rows recorded out of sequence (a backdated entry): the third row completes it on
+    # 2 April; the fourth, appended after it but dated 1 April 12:00, says "completed,
+    # was completed". As of 2 April 09:00 only rows 1, 2 and 4 were recorded, so the
+    # deliverable became completed at 12:00 on 1 April, which is what replay says.
+    store = _store(str(tmp_path))
+    with store.transaction():
+        did = _add(store, 0)
+    _record(store, did, None, Status.NOT_STARTED, T0)
+    _record(store, did, Status.NOT_STARTED, None, T0 + dt.timedelta(hours=1))
+    _record(store, did, Status.NOT_STARTED, Status.COMPLETED, T0 + dt.timedelta(days=1, hours=2))
+    _record(store, did, Status.COMPLETED, Status.COMPLETED, T0 + dt.timedelta(hours=3))
+    moment = T0 + dt.timedelta(days=1)
+    state = store.states_at(moment)[did].state()
+    assert state.status is Status.COMPLETED
+    assert state.completed_at == T0 + dt.timedelta(hours=3)
+    assert state == replay(_fold(store.updates(), moment)[did])
+    # Now, with every row: completed once, on 2 April (the fourth row changes nothing).
+    now = store.states_at(T0 + dt.timedelta(days=10_000))[did].state()
+    assert now.completed_at == T0 + dt.timedelta(days=1, hours=2)
+    assert now == replay(store.updates())
+    assert store.current_state_differences() == []
+
+
+def test_a_recorded_status_that_disagrees_with_the_history_does_not_fake_a_completion(
+    tmp_path: Path,
+) -> None:
+    # A writer that recorded a stale status_before ("ongoing" when the history says it was
+    # already completed) must not move the completion date: the trigger, the replay in SQL
+    # and store.replay all judge by the history.
+    store = _store(str(tmp_path))
+    with store.transaction():
+        did = _add(store, 0)
+    _record(store, did, None, Status.ONGOING, T0)
+    _record(store, did, Status.ONGOING, Status.COMPLETED, T0 + dt.timedelta(days=1))
+    _record(store, did, Status.ONGOING, Status.COMPLETED, T0 + dt.timedelta(days=2))
+    row = cs.stored_rows(store.db)[did]
+    assert row["completed_at"] == "2022-04-02T09:00:00+00:00"
+    assert row["completed_after_creation"] == "2022-04-02T09:00:00+00:00"
+    assert cs.stored_rows(store.db) == cs.replay_rows(store.db)
+    assert replay(store.updates()).completed_at == T0 + dt.timedelta(days=1)
+
+
+def test_m019_replaces_the_trigger_and_rebuilds_a_drifted_state(tmp_path: Path) -> None:
+    store = _store(str(tmp_path))
+    with store.transaction():
+        did = _add(store, 1)
+    _record(store, did, None, Status.ONGOING, T0)
+    _record(store, did, Status.ONGOING, Status.COMPLETED, T0 + dt.timedelta(days=1))
+    store.close()
+    # As a database from before m019: m018's trigger, which trusted status_before, and the
+    # completion it would have recorded for a stale status_before.
+    conn = sqlite3.connect(str(tmp_path / "cs.db"))
+    conn.execute("DROP TRIGGER current_state_on_update")
+    conn.execute(
+        "CREATE TRIGGER current_state_on_update AFTER INSERT ON updates BEGIN "
+        "UPDATE current_state SET last_update_id = NEW.id WHERE deliverable_id = -1; END"
+    )
+    conn.execute("UPDATE current_state SET completed_at = '2022-04-03T09:00:00+00:00'")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm019_current_state_completions'")
+    conn.commit()
+    conn.close()
+    again = open_store(tmp_path / "cs.db")
+    assert cs.stored_rows(again.db)[did]["completed_at"] == "2022-04-02T09:00:00+00:00"
+    _record(again, did, Status.ONGOING, Status.COMPLETED, T0 + dt.timedelta(days=2))
+    assert cs.stored_rows(again.db)[did]["last_update_id"] == again.updates()[-1].id
+    assert again.current_state_differences() == []
