@@ -32,7 +32,6 @@ from digests.digest import build_digest
 from digests.plan_table import plan_rows
 from digests.stats import stats_from_counts
 from store import Office, Reader, open_store
-from store.export_reads import correspondence_counts
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 MEASURES = ("digest", "board", "plan show", "stats", "stats, all")
@@ -55,13 +54,13 @@ def _jobs(store: Reader, day: dt.date) -> dict[str, Callable[[], object]]:
         "board": lambda: board_rows(store, office=office),
         "plan show": lambda: plan_rows(store, LONDON),
         "stats": lambda: stats_from_counts(
-            correspondence_counts(store, since=year_ago, until=day),
+            store.correspondence_counts(since=year_ago, until=day),
             by="month",
             office=office,
             today=day,
         ),
         "stats, all": lambda: stats_from_counts(
-            correspondence_counts(store), by="month", office=office, today=day
+            store.correspondence_counts(), by="month", office=office, today=day
         ),
     }
 

@@ -245,14 +245,13 @@ def mail_review(ctx: Context, retry_ids: tuple[int, ...], retry_all: bool, as_js
 def stats(ctx: Context, by: str, day_from: str | None, day_to: str | None, as_json: bool) -> None:
     """Correspondence received and answered, median working days, share within target."""
     from digests.stats import render_stats_text, stats_from_counts
-    from store.export_reads import correspondence_counts
 
     since = parse_day(day_from, "--from") if day_from else None
     until = parse_day(day_to, "--to") if day_to else None
     settings = ctx.settings
     # Counted in SQL by (day received, category, day answered), then weighted by working
     # days: a few thousand groups for any number of letters.
-    counts = correspondence_counts(ctx.existing_store, since=since, until=until)
+    counts = ctx.existing_store.correspondence_counts(since=since, until=until)
     result = stats_from_counts(
         counts,
         by=by,

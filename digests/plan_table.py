@@ -96,16 +96,6 @@ def _cell(value: Any) -> Any:
     return value
 
 
-EMPTY_TEXT = ' t="inlineStr"></c>'  # what openpyxl writes for an empty text
-
-
-def _note_cell(note: str) -> str:
-    """:func:`text_cell` of :func:`_sheet_cell` of a note, in one call (one a row)."""
-    if not note.isprintable():
-        note = clean_text(note)
-    return text_cell("'" + note if note[:1] in FORMULA_STARTS else note)
-
-
 def _sheet_cell(value: Any) -> Any:
     """A cell of the spreadsheet: :func:`_cell`, less the characters a worksheet cannot
     hold (openpyxl would refuse the whole export over one of them)."""
@@ -275,11 +265,7 @@ def _update_rows(
             + due_cell
             + ("" if deps is None else f'<c r="G{r}"{BOOLEAN[bool(deps)]}')
             + f'<c r="H{r}"{BOOLEAN[bool(summary)]}<c r="I{r}"{BOOLEAN[bool(of_note)]}'
-            + (
-                "</row>"
-                if note is None
-                else f'<c r="J{r}"{EMPTY_TEXT if note == "" else _note_cell(note)}</row>'
-            )
+            + ("</row>" if note is None else f'<c r="J{r}"{text_cell(_sheet_cell(note))}</row>')
         )
         if n % ROWS_A_CHUNK == 0:
             yield "".join(chunk)

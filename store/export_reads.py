@@ -16,9 +16,7 @@ from store.base import recorded_between
 from store.db import BUSY_TIMEOUT_MS, Reader
 
 __all__ = [
-    "PLAN_ROW_FIELDS",
     "UPDATE_FIELDS",
-    "correspondence_counts",
     "iter_update_rows",
     "open_read_only",
     "plan_table_rows",
@@ -38,21 +36,6 @@ UPDATE_FIELDS = (
     "note",
 )
 
-# The columns of ``plan_table_rows``, in order.
-PLAN_ROW_FIELDS = (
-    "ref",
-    "title",
-    "theme",
-    "theme_code",
-    "status",
-    "due",
-    "owner",
-    "owner_email",
-    "dependencies",
-    "added_on",
-    "last_recorded_at",
-    "note",
-)
 _PLAN_ROWS = (
     "SELECT d.ref, d.title, t.name, t.code, d.status, d.due, p.name, p.email,"
     " d.dependencies, d.added_on, u.recorded_at, u.note"
@@ -65,8 +48,9 @@ _PLAN_ROWS = (
 
 
 def plan_table_rows(reader: Reader) -> list[tuple[Any, ...]]:
-    """Every deliverable in plan order as one raw row of ``PLAN_ROW_FIELDS`` (the newest
-    update's ``recorded_at`` as stored, NULLs where there is no owner or update): one query
+    """Every deliverable in plan order as one raw row (ref, title, theme, theme code,
+    status, due, owner, owner's email, dependencies, added on, the newest update's
+    ``recorded_at`` as stored, its note; NULLs where there is no owner or update): one query
     over the plan and the maintained current state, what ``Reader.overview`` gives without
     an object per deliverable, theme, person and update."""
     return list(reader._db.execute(_PLAN_ROWS).fetchall())
@@ -100,12 +84,3 @@ def iter_update_rows(
             yield from rows
     finally:
         cursor.close()
-
-
-def correspondence_counts(
-    reader: Reader, *, since: dt.date | None = None, until: dt.date | None = None
-) -> list[tuple[str, str, str | None, int]]:
-    """(received_on, category, answered_on, letters) for letters received in the period,
-    counted in SQL (:meth:`MailReads.correspondence_counts`): a few thousand groups however
-    many letters there are."""
-    return reader.correspondence_counts(since=since, until=until)

@@ -9,7 +9,6 @@ from collections import Counter
 from pathlib import Path
 
 from store import Store, open_store
-from store.export_reads import correspondence_counts
 
 INDEX = "idx_correspondence_received_on_category_answered_on"
 OLD_INDEX = "idx_correspondence_received_on_category"
@@ -56,7 +55,7 @@ def test_counts_are_the_letters_counted_one_by_one(fresh_store: Store) -> None:
     _letters(fresh_store)
     rows = fresh_store.correspondence_rows()
     every = Counter((r["received_on"], r["category"], r["answered_on"]) for r in rows)
-    assert sorted(correspondence_counts(fresh_store), key=_order) == sorted(
+    assert sorted(fresh_store.correspondence_counts(), key=_order) == sorted(
         ((r, c, a, n) for (r, c, a), n in every.items()), key=_order
     )
     since, until = dt.date(2022, 4, 1), dt.date(2022, 4, 7)
